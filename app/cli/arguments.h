@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace qat::cli {
+
+/// A command-line mistake; main prints it with a hint to --help and exits with 2.
+class UsageError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// What one subcommand accepts: options that take a value and plain flags.
+struct CommandSpec {
+    std::string name;
+    std::set<std::string> valueOptions; ///< e.g. "--db"
+    std::set<std::string> flags;        ///< e.g. "--json"
+    size_t minPositional = 0;
+    size_t maxPositional = 0;
+};
+
+/// Parsed arguments of one subcommand ("--opt value" and "--opt=value" both accepted).
+struct Arguments {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> values;
+    std::set<std::string> flags;
+
+    bool has(const std::string& flag) const { return flags.count(flag) > 0; }
+    std::string value(const std::string& option, const std::string& fallback = {}) const;
+};
+
+/// Parses args (after the subcommand name) against spec; throws UsageError.
+Arguments parseArguments(const CommandSpec& spec, const std::vector<std::string>& args);
+
+} // namespace qat::cli

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: MIT
+// qatwb: the headless QAT Workbench. Every error ends as one line on stderr and exit != 0.
+#include "arguments.h"
+#include "inspect_command.h"
+
+#include "common/error.h"
+#include "common/version.h"
+
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+
+namespace {
+
+const char* const kUsage =
+    "usage: qatwb [--version] [--help] COMMAND [ARGS]\n"
+    "\n"
+    "Quantization-aware training workbench, headless.\n"
+    "\n"
+    "commands:\n"
+    "  inspect MODEL [--json]   list a TorchScript model's quantizable layers\n"
+    "  help [COMMAND]           show help for a command\n"
+    "\n"
+    "Run `qatwb COMMAND --help` for a command's options.\n";
+
+struct Command {
+    const char* help;
+    std::function<int(const std::vector<std::string>&)> run;
+};
+
+const std::map<std::string, Command>& commands()
+{
+    static const std::map<std::string, Command> kCommands = {
+        {"inspect", {qat::cli::kInspectHelp, qat::cli::runInspect}},
+    };
+    return kCommands;
+}
+
+int showHelp(const std::vector<std::string>& args)
+{
+    if (args.empty()) {
+        std::cout << kUsage;
+        return 0;
+    }
+    auto found = commands().find(args.front());
+    if (found == commands().end()) {
+        std::cerr << "qatwb: no command '" << args.front() << "'; see `qatwb --help`\n";
+        return 2;
+    }
+    std::cout << found->second.help;
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << kUsage;
+        return 2;
+    }
+    const auto first = args.front();
+    if (first == "--version" || first == "-V") {
+        std::cout << "qatwb " << qat::appVersion() << " (LibTorch " << qat::torchVersion() << ")\n";
+        return 0;
+    }
+    if (first == "--help" || first == "-h") {
+        return showHelp({});
+    }
+    args.erase(args.begin());
+    if (first == "help") {
+        return showHelp(args);
+    }
+    auto found = commands().find(first);
+    if (found == commands().end()) {
+        std::cerr << "qatwb: unknown command '" << first << "'; see `qatwb --help`\n";
+        return 2;
+    }
+    for (const auto& arg : args) {
+        if (arg == "--help" || arg == "-h") {
+            std::cout << found->second.help;
+            return 0;
+        }
+    }
+    qat::setComputeThreads(0);
+    try {
+        return found->second.run(args);
+    } catch (const qat::cli::UsageError& e) {
+        std::cerr << "qatwb: " << e.what() << "; see `qatwb " << first << " --help`\n";
+        return 2;
+    } catch (const qat::Error& e) {
+        std::cerr << "qatwb: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "qatwb: unexpected error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+#include "model/layer_discovery.h"
+
+#include "model/graph_util.h"
+
+#include <map>
+#include <set>
+
+namespace qat::model {
+
+using torch::jit::Node;
+using torch::jit::Value;
+
+namespace {
+
+struct OpShape {
+    bool transposed = false;
+};
+
+// Which input of a quantizable op says "transposed", when the op is the generic one.
+constexpr size_t kConvolutionTransposedArg = 6;
+
+std::optional<OpShape> quantizableOp(const Node* n)
+{
+    const auto kind = n->kind();
+    if (kind == c10::aten::conv1d || kind == c10::aten::conv2d || kind == c10::aten::conv3d
+        || kind == c10::aten::linear) {
+        return OpShape{false};
+    }
+    if (kind == c10::aten::conv_transpose1d || kind == c10::aten::conv_transpose2d
+        || kind == c10::aten::conv_transpose3d) {
+        return OpShape{true};
+    }
+    if (kind == c10::aten::_convolution && n->inputs().size() > kConvolutionTransposedArg) {
+        auto transposed = torch::jit::toIValue(n->input(kConvolutionTransposedArg));
+        if (transposed && transposed->isBool()) {
+            return OpShape{transposed->toBool()};
+        }
+    }
+    return std::nullopt;
+}
+
+std::string layerKind(const Node* n, bool transposed, int64_t weightDim)
+{
+    if (n->kind() == c10::aten::linear) {
+        return "linear";
+    }
+    const auto spatial = std::to_string(weightDim - 2);
+    return (transposed ? "conv_transpose" : "conv") + spatial + "d";
+}
+
+// Shape queries do not consume the activation (scripted BatchNorm calls size()/dim()).
+bool isShapeQuery(const Node* n)
+{
+    static const std::set<std::string> kQueries = {"size", "dim", "numel", "len", "shape",
+                                                   "device", "dtype", "layout", "is_floating_point"};
+    return kQueries.count(normalisedOpName(n)) > 0;
+}
+
+bool isElementwiseActivation(const std::string& op)
+{
+    static const std::set<std::string> kActivations = {
+        "relu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "gelu", "silu", "sigmoid",
+        "tanh", "leaky_relu", "elu", "selu", "celu", "mish", "softplus", "prelu"};
+    return kActivations.count(op) > 0;
+}
+
+// The single consumer of value that takes it as its first input, or nullptr.
+Node* soleConsumer(Value* value)
+{
+    Node* consumer = nullptr;
+    for (const auto& use : value->uses()) {
+        if (isShapeQuery(use.user)) {
+            continue;
+        }
+        if (consumer != nullptr || use.offset != 0) {
+            return nullptr;
+        }
+        consumer = use.user;
+    }
+    return consumer;
+}
+
+std::string displayName(const Node* n, const std::string& op)
+{
+    if (op == "hardtanh" && n->inputs().size() >= 3) {
+        auto lo = torch::jit::toIValue(n->input(1));
+        auto hi = torch::jit::toIValue(n->input(2));
+        if (lo && hi && lo->isScalar() && hi->isScalar() && lo->toScalar().toDouble() == 0.0
+            && hi->toScalar().toDouble() == 6.0) {
+            return "relu6";
+        }
+    }
+    return op;
+}
+
+// MCT quantizes a conv/linear output after the BatchNorm and elementwise activation that
+// follow it (one fused unit), as long as nothing else reads the intermediate values.
+void followFusedUnit(LayerSite& site)
+{
+    Node* last = site.node;
+    bool sawBatchNorm = false;
+    while (Node* next = soleConsumer(last->output())) {
+        const auto op = normalisedOpName(next);
+        if (op == "batch_norm" && !sawBatchNorm) {
+            sawBatchNorm = true;
+        } else if (isElementwiseActivation(op)) {
+            site.activation.chain.push_back(displayName(next, op));
+            last = next;
+            break;
+        } else {
+            break;
+        }
+        site.activation.chain.push_back(op);
+        last = next;
+    }
+    site.activationNode = last;
+    site.activation.op = site.activation.chain.empty() ? site.kind : site.activation.chain.back();
+}
+
+int64_t numel(const at::Tensor& t) { return t.defined() ? t.numel() : 0; }
+
+} // namespace
+
+std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit::Module& module,
+                                      std::vector<std::string>* notes)
+{
+    std::vector<LayerSite> sites;
+    forEachNode(graph.block(), [&](Node* n) {
+        auto op = quantizableOp(n);
+        if (!op) {
+            return;
+        }
+        LayerSite site;
+        site.node = n;
+        site.weight = n->input(1);
+        auto path = attributePath(site.weight);
+        auto weight = path ? attributeValue(module, *path) : std::nullopt;
+        if (!weight || !weight->isTensor()) {
+            if (notes) {
+                notes->push_back(normalisedOpName(n) + " whose weight is computed in forward(), "
+                                 "not a parameter: left unquantized");
+            }
+            return;
+        }
+        site.weightPath = joinPath(*path);
+        site.kind = layerKind(n, op->transposed, weight->toTensor().dim());
+        followFusedUnit(site);
+        sites.push_back(std::move(site));
+    });
+    return sites;
+}
+
+std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites,
+                                       const torch::jit::Module& module)
+{
+    std::vector<LayerInfo> layers;
+    std::map<std::string, size_t> index;
+    for (const auto& site : sites) {
+        auto found = index.find(site.weightPath);
+        if (found != index.end()) {
+            auto& layer = layers[found->second];
+            ++layer.callSites;
+            layer.activationPoints.push_back(site.activation);
+            continue;
+        }
+        LayerInfo layer;
+        layer.weightPath = site.weightPath;
+        auto path = *attributePath(site.weight);
+        const auto weight = attributeValue(module, path)->toTensor();
+        path.pop_back();
+        layer.name = joinPath(path);
+        layer.kind = site.kind;
+        layer.weightShape = weight.sizes().vec();
+        const bool transposed = site.kind.rfind("conv_transpose", 0) == 0;
+        layer.channelAxis = transposed ? 1 : 0;
+        layer.outChannels = weight.size(layer.channelAxis);
+        if (site.kind != "linear") {
+            const auto groupsArg = site.node->kind() == c10::aten::_convolution ? 8 : 6;
+            auto groups = torch::jit::toIValue(site.node->input(groupsArg));
+            layer.groups = groups && groups->isInt() ? groups->toInt() : 1;
+        }
+        auto biasPath = attributePath(site.node->input(2));
+        auto bias = biasPath ? attributeValue(module, *biasPath) : std::nullopt;
+        layer.hasBias = bias && bias->isTensor();
+        layer.parameterCount = numel(weight) + (layer.hasBias ? numel(bias->toTensor()) : 0);
+        layer.activationPoints.push_back(site.activation);
+        index[site.weightPath] = layers.size();
+        layers.push_back(std::move(layer));
+    }
+    return layers;
+}
+
+} // namespace qat::model

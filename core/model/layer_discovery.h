@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Finds the quantizable layers of a prepared forward graph. Internal: includes torch.
+
+#include "model/model_info.h"
+
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include <vector>
+
+namespace qat::model {
+
+/// One call of a quantizable op in the graph.
+struct LayerSite {
+    torch::jit::Node* node = nullptr;        ///< the conv / linear node
+    torch::jit::Value* weight = nullptr;     ///< its weight input
+    torch::jit::Node* activationNode = nullptr; ///< last node of the fused unit (node itself when none)
+    std::string weightPath;
+    std::string kind;
+    ActivationPoint activation;
+};
+
+/// Every call of conv1d/2d/3d, conv_transpose1d/2d/3d, linear and traced _convolution
+/// whose weight is a parameter of module, in graph order.
+std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit::Module& module,
+                                      std::vector<std::string>* notes = nullptr);
+
+/// Groups sites by weight path (one LayerInfo per parameter) and fills shapes from module.
+std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites,
+                                       const torch::jit::Module& module);
+
+} // namespace qat::model

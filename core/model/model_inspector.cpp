@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+#include "model/model_inspector.h"
+
+#include "model/layer_discovery.h"
+#include "model/loaded_model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace qat::model {
+
+namespace {
+
+std::vector<InputInfo> forwardInputs(const torch::jit::Module& module)
+{
+    std::vector<InputInfo> inputs;
+    const auto& schema = module.get_method("forward").function().getSchema();
+    const auto& args = schema.arguments();
+    for (size_t i = 1; i < args.size(); ++i) { // 0 is self
+        inputs.push_back({args[i].name(), args[i].type()->annotation_str()});
+    }
+    return inputs;
+}
+
+} // namespace
+
+ModelInfo inspectModel(const std::string& path)
+{
+    auto loaded = loadModel(path);
+    ModelInfo info;
+    info.path = path;
+    info.fileBytes = static_cast<int64_t>(std::filesystem::file_size(path));
+    info.inputs = forwardInputs(loaded.module);
+    info.batchNormTrainingFixes = loaded.forward.batchNormTrainingFixes;
+    for (const auto& p : loaded.module.parameters()) {
+        info.parameterCount += p.numel();
+    }
+    auto sites = findLayerSites(*loaded.forward.graph, loaded.module, &info.notes);
+    info.layers = summariseLayers(sites, loaded.module);
+    int tensorInputs = 0;
+    for (const auto& input : info.inputs) {
+        tensorInputs += input.type == "Tensor" ? 1 : 0;
+    }
+    info.quantizerCount = tensorInputs;
+    for (const auto& layer : info.layers) {
+        info.quantizerCount += 1 + layer.callSites; // one weight quantizer, one per output
+    }
+    if (info.layers.empty()) {
+        info.notes.push_back("no quantizable layer (conv, conv_transpose or linear) was found");
+    }
+    if (tensorInputs != 1 || info.inputs.size() != 1) {
+        info.notes.push_back("forward() takes other than one tensor; training needs exactly one");
+    }
+    return info;
+}
+
+std::string modelInfoToJson(const ModelInfo& info, int indent)
+{
+    using nlohmann::json;
+    json layers = json::array();
+    for (const auto& l : info.layers) {
+        json points = json::array();
+        for (const auto& p : l.activationPoints) {
+            points.push_back({{"op", p.op}, {"chain", p.chain}});
+        }
+        layers.push_back({{"name", l.name},
+                          {"weight", l.weightPath},
+                          {"kind", l.kind},
+                          {"weight_shape", l.weightShape},
+                          {"groups", l.groups},
+                          {"channel_axis", l.channelAxis},
+                          {"out_channels", l.outChannels},
+                          {"bias", l.hasBias},
+                          {"parameters", l.parameterCount},
+                          {"call_sites", l.callSites},
+                          {"activation_point", l.activationPoints.front().op},
+                          {"activation_points", points}});
+    }
+    json inputs = json::array();
+    for (const auto& in : info.inputs) {
+        inputs.push_back({{"name", in.name}, {"type", in.type}, {"quantized", in.type == "Tensor"}});
+    }
+    json doc = {{"path", info.path},
+                {"file_bytes", info.fileBytes},
+                {"inputs", inputs},
+                {"layers", layers},
+                {"parameters", info.parameterCount},
+                {"quantizers", info.quantizerCount},
+                {"batch_norm_training_fixes", info.batchNormTrainingFixes},
+                {"notes", info.notes}};
+    return doc.dump(indent);
+}
+
+} // namespace qat::model

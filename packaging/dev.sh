@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# From nothing to a running workbench or a tested build, on Debian 12:
+#   packaging/dev.sh run [APP ARGS]   install packages, build, open the GUI on the demo model
+#   packaging/dev.sh test             install packages, build, run every test (what CI runs)
+#   packaging/dev.sh build            install packages and build only
+# The build goes to $QATWB_BUILD_DIR (default: build/ in the checkout); ccache is used.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${QATWB_BUILD_DIR:-$ROOT/build}"
+MODE="${1:-}"
+shift || true
+
+case "$MODE" in
+  run|test|build) ;;
+  *) echo "usage: packaging/dev.sh run|test|build" >&2; exit 2 ;;
+esac
+
+bash "$ROOT/packaging/install-deps.sh"
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Two jobs fit in memory even for the torch-heavy units (~1.4 GB each).
+cmake --build "$BUILD" -j "$(nproc)"
+
+case "$MODE" in
+  run)
+    if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ] && [ -z "${QT_QPA_PLATFORM:-}" ]; then
+      echo "dev.sh: no display found; starting the workbench under xvfb-run (nothing will be visible)." >&2
+      exec xvfb-run -a "$BUILD/bin/qat-workbench" "$ROOT/resources/models/demo_cnn.pt" "$@"
+    fi
+    exec "$BUILD/bin/qat-workbench" "$ROOT/resources/models/demo_cnn.pt" "$@"
+    ;;
+  test)
+    cd "$BUILD"
+    exec ctest --output-on-failure --timeout 1500
+    ;;
+esac

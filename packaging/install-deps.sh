@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Installs every Debian 12 package QAT Workbench needs to build, run and test.
+# Idempotent: does nothing (not even `apt-get update`) when all are present.
+set -euo pipefail
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build ccache pkg-config
+  # engine
+  libtorch-dev libopenblas0-pthread
+  # UI
+  qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  # storage, formats
+  libsqlite3-dev nlohmann-json3-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  # demo data
+  dataset-fashion-mnist
+  # fixtures and cross-checks (never needed to run the app)
+  python3-torch python3-onnx python3-numpy
+  # headless GUI tests and screenshots
+  xvfb xauth fonts-dejavu-core
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
+#include "expected_layers.h"
+
+#include <QProcess>
+#include <QtTest>
+
+using qat::test::compareLayers;
+using qat::test::readJsonFile;
+
+namespace {
+
+struct Result {
+    int exitCode = -1;
+    QByteArray out;
+    QByteArray err;
+};
+
+Result runCli(const QStringList& args)
+{
+    QProcess process;
+    process.start(QStringLiteral(QATWB_CLI), args);
+    process.waitForFinished(120000);
+    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+            process.readAllStandardOutput(), process.readAllStandardError()};
+}
+
+QString fixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void version();
+    void help();
+    void usageErrors_data();
+    void usageErrors();
+    void inspectJsonMatchesFixture_data();
+    void inspectJsonMatchesFixture();
+    void inspectTableListsLayers();
+    void badFilesFailWithOneLine_data();
+    void badFilesFailWithOneLine();
+};
+
+void TestCli::version()
+{
+    const auto r = runCli({QStringLiteral("--version")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.startsWith("qatwb 0."), r.out.constData());
+    QVERIFY(r.out.contains("LibTorch"));
+}
+
+void TestCli::help()
+{
+    const auto top = runCli({QStringLiteral("--help")});
+    QCOMPARE(top.exitCode, 0);
+    QVERIFY(top.out.contains("inspect MODEL"));
+    for (const auto& args : {QStringList{"inspect", "--help"}, QStringList{"help", "inspect"}}) {
+        const auto r = runCli(args);
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.out.startsWith("usage: qatwb inspect"), r.out.constData());
+        QVERIFY(r.out.contains("--json"));
+    }
+}
+
+void TestCli::usageErrors_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("mustSay");
+    QTest::newRow("nothing") << QStringList{} << "usage:";
+    QTest::newRow("unknown command") << QStringList{"frobnicate"} << "unknown command 'frobnicate'";
+    QTest::newRow("no model") << QStringList{"inspect"} << "missing argument";
+    QTest::newRow("unknown option") << QStringList{"inspect", "x.pt", "--bogus"} << "unknown option --bogus";
+    QTest::newRow("two models") << QStringList{"inspect", "a.pt", "b.pt"} << "unexpected argument 'b.pt'";
+    QTest::newRow("help for nothing") << QStringList{"help", "nope"} << "no command 'nope'";
+}
+
+void TestCli::usageErrors()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, mustSay);
+    const auto r = runCli(args);
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(QString::fromUtf8(r.err).contains(mustSay), r.err.constData());
+}
+
+void TestCli::inspectJsonMatchesFixture_data()
+{
+    QTest::addColumn<QString>("expectedFile");
+    for (const auto& file : qat::test::expectedFiles()) {
+        QTest::newRow(qPrintable(file)) << file;
+    }
+}
+
+void TestCli::inspectJsonMatchesFixture()
+{
+    QFETCH(QString, expectedFile);
+    const auto expected = readJsonFile(fixture(expectedFile));
+    const auto model = fixture(expected[QStringLiteral("model")].toString());
+    const auto r = runCli({QStringLiteral("inspect"), model, QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.err.isEmpty(), r.err.constData());
+    QJsonParseError error;
+    const auto doc = QJsonDocument::fromJson(r.out, &error);
+    QVERIFY2(error.error == QJsonParseError::NoError, qPrintable(error.errorString()));
+    const auto actual = doc.object();
+    QCOMPARE(actual[QStringLiteral("path")].toString(), model);
+    const auto problems = compareLayers(expected[QStringLiteral("layers")].toArray(),
+                                        actual[QStringLiteral("layers")].toArray());
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+    QCOMPARE(actual[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers")]);
+}
+
+void TestCli::inspectTableListsLayers()
+{
+    const auto r = runCli({QStringLiteral("inspect"), QStringLiteral(QATWB_DEMO_MODEL)});
+    QCOMPARE(r.exitCode, 0);
+    for (const char* name : {"features.0", "features.4", "features.8", "classifier.1", "classifier.3"}) {
+        QVERIFY2(r.out.contains(name), name);
+    }
+    QVERIFY(r.out.contains("batch_norm+relu"));
+    QVERIFY(r.out.contains("5 layers; a full weights + activations assignment creates 11 quantizers."));
+}
+
+void TestCli::badFilesFailWithOneLine_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QStringList>("mustSay");
+    const auto bad = readJsonFile(fixture(QStringLiteral("bad_files.json")));
+    for (auto it = bad.begin(); it != bad.end(); ++it) {
+        QStringList words;
+        for (const auto& w : it.value().toArray()) {
+            words << w.toString();
+        }
+        QTest::newRow(qPrintable(it.key())) << fixture(it.key()) << words;
+    }
+    QTest::newRow("missing") << QStringLiteral("/no/such/model.pt") << QStringList{"no such file"};
+}
+
+void TestCli::badFilesFailWithOneLine()
+{
+    QFETCH(QString, file);
+    QFETCH(QStringList, mustSay);
+    for (const auto& json : {false, true}) {
+        QStringList args{QStringLiteral("inspect"), file};
+        if (json) {
+            args << QStringLiteral("--json");
+        }
+        const auto r = runCli(args);
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY(r.out.isEmpty());
+        const auto err = QString::fromUtf8(r.err);
+        QVERIFY2(err.startsWith(QStringLiteral("qatwb: ") + file + QStringLiteral(": ")), qPrintable(err));
+        QCOMPARE(err.count(QLatin1Char('\n')), 1);
+        for (const auto& word : mustSay) {
+            QVERIFY2(err.contains(word), qPrintable(err));
+        }
+    }
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"

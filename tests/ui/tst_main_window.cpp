@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+// The GUI skeleton with real widgets and the real importer (QT_QPA_PLATFORM=offscreen).
+#include "controllers/model_load_controller.h"
+#include "main_window.h"
+#include "models/layer_table_model.h"
+#include "views/model_view.h"
+#include "widgets/message_banner.h"
+
+#include <QAbstractItemModelTester>
+#include <QMimeData>
+#include <QProcess>
+#include <QSettings>
+#include <QTableView>
+#include <QtTest>
+
+using qat::ui::MainWindow;
+using qat::ui::MessageBanner;
+
+namespace {
+
+QString fixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+}
+
+bool openAndWait(MainWindow& window, const QString& path)
+{
+    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
+    window.openModel(path);
+    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
+}
+
+void saveScreenshot(QWidget& widget, const QString& name)
+{
+    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
+    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
+}
+
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void opensDemoModel();
+    void badFileShowsBannerAndKeepsView();
+    void dropOpensModel();
+    void newerLoadWins();
+    void remembersRecentFiles();
+    void layerModelPassesTester();
+    void screenshotOption();
+};
+
+void TestMainWindow::initTestCase()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("qat-workbench-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_main_window"));
+    QSettings().clear();
+}
+
+void TestMainWindow::opensDemoModel()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    saveScreenshot(window, QStringLiteral("welcome.png"));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* model = window.modelView()->layerModel();
+    QCOMPARE(model->rowCount(), 5);
+    QCOMPARE(model->index(0, qat::ui::LayerTableModel::Layer).data().toString(), QStringLiteral("features.0"));
+    QCOMPARE(model->index(3, qat::ui::LayerTableModel::Kind).data().toString(), QStringLiteral("linear"));
+    QCOMPARE(model->index(0, qat::ui::LayerTableModel::ActivationPoint).data().toString(),
+             QStringLiteral("after batch_norm \u2192 relu"));
+    QVERIFY(window.modelView()->isVisible());
+    QVERIFY(window.modelView()->summary().contains(QStringLiteral("11 quantizers")));
+    QVERIFY(window.windowTitle().startsWith(QStringLiteral("demo_cnn.pt")));
+    QVERIFY(!window.banner()->isVisible());
+    saveScreenshot(window, QStringLiteral("model_view.png"));
+}
+
+void TestMainWindow::badFileShowsBannerAndKeepsView()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(openAndWait(window, fixture(QStringLiteral("mlp_traced.pt"))));
+    QCOMPARE(window.modelView()->layerModel()->rowCount(), 3);
+    const auto bad = fixture(QStringLiteral("bad_state_dict.pt"));
+    QVERIFY(!openAndWait(window, bad));
+    QVERIFY(window.banner()->isVisible());
+    QCOMPARE(window.banner()->kind(), MessageBanner::Kind::Error);
+    QVERIFY2(window.banner()->text().contains(bad), qPrintable(window.banner()->text()));
+    QVERIFY(window.banner()->text().contains(QStringLiteral("torch.jit.script")));
+    // Nothing lost: the model shown before is still there, and the window still works.
+    QCOMPARE(window.modelView()->layerModel()->rowCount(), 3);
+    QCOMPARE(window.currentModelPath(), fixture(QStringLiteral("mlp_traced.pt")));
+    saveScreenshot(window, QStringLiteral("error_banner.png"));
+    QVERIFY(openAndWait(window, fixture(QStringLiteral("residual_dw_scripted.pt"))));
+    QVERIFY(!window.banner()->isVisible());
+    QCOMPARE(window.modelView()->layerModel()->rowCount(), 6);
+}
+
+void TestMainWindow::dropOpensModel()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(fixture(QStringLiteral("shared_linear_scripted.pt")))});
+    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&window, &drop);
+    QVERIFY(finished.wait(60000));
+    QCOMPARE(window.modelView()->layerModel()->rowCount(), 3);
+    QCOMPARE(window.modelView()->layerModel()->index(1, qat::ui::LayerTableModel::CallSites).data().toInt(), 2);
+}
+
+void TestMainWindow::newerLoadWins()
+{
+    MainWindow window;
+    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
+    window.openModel(fixture(QStringLiteral("mlp_scripted.pt")));
+    window.openModel(fixture(QStringLiteral("conv3d_net_traced.pt")));
+    QVERIFY(finished.wait(60000));
+    QTRY_VERIFY_WITH_TIMEOUT(!window.loader()->isLoading(), 60000);
+    QCOMPARE(finished.size(), 1);
+    QCOMPARE(window.currentModelPath(), fixture(QStringLiteral("conv3d_net_traced.pt")));
+    QCOMPARE(window.modelView()->layerModel()->rowCount(), 2);
+}
+
+void TestMainWindow::remembersRecentFiles()
+{
+    QSettings().clear();
+    MainWindow window;
+    QVERIFY(openAndWait(window, fixture(QStringLiteral("mlp_scripted.pt"))));
+    QVERIFY(openAndWait(window, fixture(QStringLiteral("cnn_bn_relu_traced.pt"))));
+    QVERIFY(!openAndWait(window, fixture(QStringLiteral("bad_empty.pt"))));
+    MainWindow second;
+    QCOMPARE(second.recentFiles(), QStringList({fixture(QStringLiteral("cnn_bn_relu_traced.pt")),
+                                               fixture(QStringLiteral("mlp_scripted.pt"))}));
+}
+
+void TestMainWindow::layerModelPassesTester()
+{
+    qat::ui::LayerTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    MainWindow window;
+    QVERIFY(openAndWait(window, fixture(QStringLiteral("residual_dw_traced.pt"))));
+    model.setLayers(window.modelView()->layerModel()->layers());
+    QCOMPARE(model.rowCount(), 6);
+    model.setLayers({});
+    QCOMPARE(model.rowCount(), 0);
+}
+
+void TestMainWindow::screenshotOption()
+{
+    const auto out = QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_screenshot.png"));
+    QFile::remove(out);
+    QProcess gui;
+    gui.start(QStringLiteral(QATWB_GUI), {QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+                                          QStringLiteral("--screenshot"), out});
+    QVERIFY(gui.waitForFinished(120000));
+    QCOMPARE(gui.exitCode(), 0);
+    QImage image(out);
+    QVERIFY(!image.isNull());
+    QVERIFY(image.width() >= 800 && image.height() >= 500);
+}
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_main_window.moc"
