@@ -6,7 +6,13 @@ namespace qat::cli {
 std::string Arguments::value(const std::string& option, const std::string& fallback) const
 {
     auto found = values.find(option);
-    return found == values.end() ? fallback : found->second;
+    return found == values.end() ? fallback : found->second.back();
+}
+
+std::vector<std::string> Arguments::all(const std::string& option) const
+{
+    auto found = values.find(option);
+    return found == values.end() ? std::vector<std::string>{} : found->second;
 }
 
 Arguments parseArguments(const CommandSpec& spec, const std::vector<std::string>& args)
@@ -35,7 +41,7 @@ Arguments parseArguments(const CommandSpec& spec, const std::vector<std::string>
             if (!hasInline && i + 1 >= args.size()) {
                 throw UsageError(spec.name + ": " + name + " needs a value");
             }
-            parsed.values[name] = hasInline ? inlineValue : args[++i];
+            parsed.values[name].push_back(hasInline ? inlineValue : args[++i]);
         } else {
             throw UsageError(spec.name + ": unknown option " + name);
         }

@@ -27,11 +27,14 @@ struct CommandSpec {
 /// Parsed arguments of one subcommand ("--opt value" and "--opt=value" both accepted).
 struct Arguments {
     std::vector<std::string> positional;
-    std::map<std::string, std::string> values;
+    std::map<std::string, std::vector<std::string>> values; ///< every occurrence, in order
     std::set<std::string> flags;
 
     bool has(const std::string& flag) const { return flags.count(flag) > 0; }
+    /// The last value given for option, or fallback.
     std::string value(const std::string& option, const std::string& fallback = {}) const;
+    /// Every value given for a repeatable option.
+    std::vector<std::string> all(const std::string& option) const;
 };
 
 /// Parses args (after the subcommand name) against spec; throws UsageError.

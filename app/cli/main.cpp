@@ -2,6 +2,7 @@
 // qatwb: the headless QAT Workbench. Every error ends as one line on stderr and exit != 0.
 #include "arguments.h"
 #include "inspect_command.h"
+#include "quantizers_command.h"
 
 #include "common/error.h"
 #include "common/version.h"
@@ -33,6 +34,7 @@ const std::map<std::string, Command>& commands()
 {
     static const std::map<std::string, Command> kCommands = {
         {"inspect", {qat::cli::kInspectHelp, qat::cli::runInspect}},
+        {"quantizers", {qat::cli::kQuantizersHelp, qat::cli::runQuantizers}},
     };
     return kCommands;
 }

@@ -44,6 +44,9 @@ private Q_SLOTS:
     void inspectTableListsLayers();
     void badFilesFailWithOneLine_data();
     void badFilesFailWithOneLine();
+    void quantizersListsBuiltins();
+    void quantizersLoadsPluginsAndWarns();
+    void quantizersTable();
 };
 
 void TestCli::version()
@@ -160,6 +163,59 @@ void TestCli::badFilesFailWithOneLine()
             QVERIFY2(err.contains(word), qPrintable(err));
         }
     }
+}
+
+void TestCli::quantizersListsBuiltins()
+{
+    const auto r = runCli({QStringLiteral("quantizers"), QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 0);
+    const auto rows = QJsonDocument::fromJson(r.out).array();
+    QCOMPARE(rows.size(), 15);
+    QSet<QString> keys;
+    for (const auto& value : rows) {
+        const auto row = value.toObject();
+        for (const auto* field : {"target", "method", "training", "name", "description", "source"}) {
+            QVERIFY2(!row[QString::fromLatin1(field)].toString().isEmpty(), field);
+        }
+        QCOMPARE(row[QStringLiteral("source")].toString(), QStringLiteral("builtin"));
+        keys.insert(row[QStringLiteral("target")].toString() + QLatin1Char('/') + row[QStringLiteral("method")].toString()
+                    + QLatin1Char('/') + row[QStringLiteral("training")].toString());
+    }
+    for (const auto* key : {"weights/symmetric/STE", "weights/power-of-two/LSQ", "weights/uniform/LSQ",
+                            "activations/uniform/STE", "activations/power-of-two/PACT", "activations/uniform/LSQ+"}) {
+        QVERIFY2(keys.contains(QString::fromLatin1(key)), key);
+    }
+}
+
+void TestCli::quantizersLoadsPluginsAndWarns()
+{
+    const auto example = QDir(QStringLiteral(QATWB_PLUGIN_DIR_BUILT)).filePath(QStringLiteral("my_training.so"));
+    const auto wrong = QDir(QStringLiteral(QATWB_TEST_PLUGIN_DIR)).filePath(QStringLiteral("wrong_version_plugin.so"));
+    const auto r = runCli({QStringLiteral("quantizers"), QStringLiteral("--json"), QStringLiteral("--plugin"), wrong,
+                           QStringLiteral("--plugin"), example});
+    QCOMPARE(r.exitCode, 0);
+    const auto err = QString::fromUtf8(r.err);
+    QVERIFY2(err.contains(QStringLiteral("warning: plugin ") + wrong), qPrintable(err));
+    QVERIFY(err.contains(QStringLiteral("plugin API version 999")));
+    int fromPlugin = 0;
+    for (const auto& value : QJsonDocument::fromJson(r.out).array()) {
+        const auto row = value.toObject();
+        if (row[QStringLiteral("training")].toString() == QStringLiteral("MyTraining")) {
+            QCOMPARE(row[QStringLiteral("source")].toString(), example);
+            ++fromPlugin;
+        }
+    }
+    QCOMPARE(fromPlugin, 2);
+}
+
+void TestCli::quantizersTable()
+{
+    const auto r = runCli({QStringLiteral("quantizers")});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("LSQPlusActivationQuantizer"));
+    QVERIFY(r.out.contains("PACT: a learned clipping level"));
+    const auto help = runCli({QStringLiteral("quantizers"), QStringLiteral("--help")});
+    QVERIFY(help.out.startsWith("usage: qatwb quantizers"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)

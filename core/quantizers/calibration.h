@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Part of the plugin SDK: initial quantizer parameters from data (max, MSE search,
+// percentile), per channel. Rows of `values` are channels: [C, K].
+
+#include "quantizers/quantizer_types.h"
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <utility>
+
+namespace qat::quant::calib {
+
+/// Collects activation values over calibration batches: exact min and max, and a
+/// deterministic subsample (at most kMaxValues) for MSE and percentile searches.
+class ValueSample {
+public:
+    static constexpr int64_t kMaxValues = 1 << 21;
+
+    void add(const at::Tensor& batch);
+    bool empty() const { return m_count == 0; }
+    double min() const { return m_min; }
+    double max() const { return m_max; }
+    /// The sample as one row [1, K].
+    at::Tensor values() const;
+
+private:
+    std::vector<at::Tensor> m_parts;
+    int64_t m_kept = 0;
+    int64_t m_count = 0;
+    double m_min = 0;
+    double m_max = 0;
+};
+
+/// Rows of t (rank >= 1) as [C, K], channels taken along axis.
+at::Tensor channelRows(const at::Tensor& t, int64_t axis);
+
+/// Thresholds [C] of a symmetric (or POT) grid for each row of values.
+at::Tensor symmetricThreshold(const at::Tensor& values, int bits, bool isSigned, bool pot, InitMethod method,
+                              double percentile);
+
+/// (min [C], max [C]) of a uniform grid for each row of values.
+std::pair<at::Tensor, at::Tensor> uniformRange(const at::Tensor& values, int bits, InitMethod method,
+                                               double percentile);
+
+} // namespace qat::quant::calib

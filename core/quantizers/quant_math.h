@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Part of the plugin SDK: the quantization arithmetic the built-in quantizers share.
+// Values are computed by LibTorch's own fake-quant kernels, so training, conversion and
+// export agree bit for bit; gradients come from a surrogate that follows MCT's formulas.
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <utility>
+
+namespace qat::quant::math {
+
+/// MCT's MIN_THRESHOLD (2^-16): the smallest threshold / step ever used.
+constexpr double kMinThreshold = 1.0 / 65536.0;
+
+/// Integer code range of a symmetric grid and the divisor 2^(bits - signed) of its step.
+struct SymmetricRange {
+    int64_t qmin = 0;
+    int64_t qmax = 0;
+    double divisor = 1; ///< step = threshold / divisor
+};
+SymmetricRange symmetricRange(int bits, bool isSigned);
+
+/// 2^ceil(log2(max(t, 2^-16))), no gradient: MCT's POT rounding at init and conversion.
+at::Tensor potCeil(const at::Tensor& threshold);
+
+/// The threshold training uses: clamped to >= 2^-16 (keepPositive) and rounded up to a power
+/// of two (pot); both with a straight-through gradient so the parameter keeps learning.
+at::Tensor effectiveThreshold(const at::Tensor& threshold, bool keepPositive, bool pot);
+
+/// MCT's differentiable adjust_range_to_include_zero (torch version).
+std::pair<at::Tensor, at::Tensor> adjustRangeToIncludeZero(const at::Tensor& lo, const at::Tensor& hi, int bits);
+
+/// A uniform grid from raw (min, max): step (differentiable), zero point (detached, float,
+/// integer-valued) and the adjusted low end (differentiable).
+struct UniformGrid {
+    at::Tensor step;
+    at::Tensor zeroPoint;
+    at::Tensor low;
+};
+UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits);
+
+/// LibTorch's fake_quantize_per_channel_affine (axis >= 0) or _per_tensor_affine (axis < 0)
+/// on x, without autograd. scale and zeroPoint hold one value per channel (any shape).
+at::Tensor fakeQuantValue(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& zeroPoint,
+                          int64_t qmin, int64_t qmax, int64_t axis);
+
+/// Forward: v. Backward: the gradient times g (MCT's grad_scale), value exactly v.
+at::Tensor gradScale(const at::Tensor& v, double g);
+
+/// How the gradient treats the clipping range.
+enum class ClipGradient {
+    Straight = 1, ///< STE: d/dx = 1 everywhere, d/dstep = (q - x)/step (MCT's ste_clip)
+    Masked,       ///< LSQ: d/dx = 0 outside, d/dstep = (q - x)/step inside, (q - low)/step outside
+    Pact,         ///< PACT: d/dx = 0 outside, d/dstep = 0 inside, (q - low)/step outside
+};
+
+/// Returns a tensor whose value is exactly q and whose gradient w.r.t. x, step and low
+/// (undefined for symmetric grids) follows mode. zeroPoint/qmin/qmax/axis describe the grid
+/// (needed for the clipping mask). step may be grad-scaled by the caller.
+at::Tensor withQuantGradient(const at::Tensor& q, const at::Tensor& x, const at::Tensor& step,
+                             const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax,
+                             ClipGradient mode);
+
+/// The values of t, flattened, as floats.
+std::vector<float> toFloats(const at::Tensor& t);
+
+/// Shape of a per-channel parameter for a tensor of rank `rank`: C at axis, 1 elsewhere.
+std::vector<int64_t> channelParameterShape(int64_t rank, int64_t axis, int64_t channels);
+
+} // namespace qat::quant::math

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: MIT
+#include "quantizers/uniform_quantizer.h"
+
+#include "quantizers/quantizer_error.h"
+
+#include <cmath>
+
+namespace qat::quant {
+
+namespace {
+
+int64_t levels(int bits)
+{
+    return (int64_t(1) << bits) - 1;
+}
+
+} // namespace
+
+UniformQuantizer::UniformQuantizer(const QuantizerKey& key, const QuantizerConfig& config, TrainingStyle style)
+    : TrainableQuantizer(key, config, {Method::Uniform}), m_style(style)
+{
+}
+
+std::vector<int64_t> UniformQuantizer::parameterShape() const
+{
+    const auto& shape = layer().shape;
+    if (key().target == Target::Weights && config().perChannel) {
+        const auto axis = config().channelAxis;
+        return math::channelParameterShape(static_cast<int64_t>(shape.size()), axis, shape[size_t(axis)]);
+    }
+    return {1};
+}
+
+void UniformQuantizer::allocate()
+{
+    const bool learn = m_style.trainable && !config().freeze;
+    m_min = at::full(parameterShape(), -1.0f, at::kFloat).set_requires_grad(learn);
+    m_max = at::full(parameterShape(), 1.0f, at::kFloat).set_requires_grad(learn);
+}
+
+std::pair<at::Tensor, at::Tensor> UniformQuantizer::range() const
+{
+    return {m_min, m_max};
+}
+
+void UniformQuantizer::setRange(const at::Tensor& lo, const at::Tensor& hi)
+{
+    m_min.copy_(lo.reshape(m_min.sizes()));
+    m_max.copy_(hi.reshape(m_max.sizes()));
+}
+
+at::Tensor UniformQuantizer::gradientLow(const math::UniformGrid& grid) const
+{
+    return grid.low;
+}
+
+void UniformQuantizer::observe(const at::Tensor& data)
+{
+    if (key().target == Target::Weights) {
+        m_weightRows = config().perChannel ? calib::channelRows(data, config().channelAxis)
+                                           : data.detach().reshape({1, -1}).to(at::kFloat);
+    } else {
+        m_sample.add(data);
+    }
+}
+
+void UniformQuantizer::finishCalibration()
+{
+    const auto rows = key().target == Target::Weights ? m_weightRows
+                                                      : (m_sample.empty() ? at::Tensor() : m_sample.values());
+    if (!rows.defined()) {
+        throw QuantizerError(toString(key()) + " for " + layer().name + ": no calibration data was observed");
+    }
+    auto [lo, hi] = calib::uniformRange(rows, config().bits, config().init, config().percentile);
+    at::NoGradGuard noGrad;
+    setRange(lo, hi);
+    m_calibrated = true;
+    m_weightRows = at::Tensor();
+    m_sample = calib::ValueSample();
+}
+
+double UniformQuantizer::gradientScale(const at::Tensor& x, int64_t parameterCount) const
+{
+    const double qmax = static_cast<double>(levels(config().bits));
+    const bool weights = key().target == Target::Weights;
+    double count = 1;
+    if (config().gradScale == GradScale::Mct) {
+        count = weights ? double(parameterCount) : (x.dim() > 1 ? double(x.size(1)) : 1.0);
+    } else {
+        count = weights ? double(x.numel()) / double(parameterCount)
+                        : double(x.numel()) / double(std::max<int64_t>(x.dim() > 0 ? x.size(0) : 1, 1));
+    }
+    return 1.0 / std::sqrt(qmax * std::max(count, 1.0));
+}
+
+void UniformQuantizer::requireCalibrated() const
+{
+    if (!m_calibrated) {
+        throw QuantizerError(toString(key()) + " for " + layer().name
+                             + ": used before calibration (observe data, then finishCalibration())");
+    }
+}
+
+at::Tensor UniformQuantizer::forward(const at::Tensor& x)
+{
+    requireCalibrated();
+    const auto [lo, hi] = range();
+    const auto grid = math::uniformGrid(lo, hi, config().bits);
+    const bool perChannel = key().target == Target::Weights && config().perChannel;
+    const auto q = math::fakeQuantValue(x, grid.step, grid.zeroPoint, 0, levels(config().bits),
+                                        perChannel ? config().channelAxis : -1);
+    const auto step = m_style.gradScaled ? math::gradScale(grid.step, gradientScale(x, grid.step.numel()))
+                                         : grid.step;
+    return math::withQuantGradient(q, x, step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits),
+                                   m_style.clip);
+}
+
+std::vector<QuantizerParameter> UniformQuantizer::parameters() const
+{
+    return {{"min", m_min}, {"max", m_max}};
+}
+
+QuantizerSnapshot UniformQuantizer::snapshot() const
+{
+    at::NoGradGuard noGrad;
+    const auto [lo, hi] = range();
+    const auto grid = math::uniformGrid(lo, hi, config().bits);
+    return {{{"min", math::toFloats(lo)},
+             {"max", math::toFloats(hi)},
+             {"step", math::toFloats(grid.step)},
+             {"zero_point", math::toFloats(grid.zeroPoint)}}};
+}
+
+std::unique_ptr<InferableQuantizer> UniformQuantizer::convertToInferable() const
+{
+    requireCalibrated();
+    at::NoGradGuard noGrad;
+    const auto [lo, hi] = range();
+    const bool perChannel = key().target == Target::Weights && config().perChannel;
+    // The raw range goes out; the inferable quantizer applies the same zero fix as training.
+    return std::make_unique<UniformInferableQuantizer>(key().target, config().bits, math::toFloats(lo),
+                                                       math::toFloats(hi), perChannel,
+                                                       perChannel ? config().channelAxis : 0);
+}
+
+LsqPlusQuantizer::LsqPlusQuantizer(const QuantizerKey& key, const QuantizerConfig& config)
+    : UniformQuantizer(key, config, TrainingStyle{math::ClipGradient::Masked, false, true})
+{
+}
+
+at::Tensor LsqPlusQuantizer::forward(const at::Tensor& x)
+{
+    // range() applies the scale to the step and offset parameters themselves.
+    m_lastScale = gradientScale(x, m_step.numel());
+    return UniformQuantizer::forward(x);
+}
+
+void LsqPlusQuantizer::allocate()
+{
+    const bool learn = !config().freeze;
+    m_step = at::full(parameterShape(), 2.0f / float(levels(config().bits)), at::kFloat).set_requires_grad(learn);
+    m_offset = at::full(parameterShape(), -1.0f, at::kFloat).set_requires_grad(learn);
+}
+
+std::pair<at::Tensor, at::Tensor> LsqPlusQuantizer::range() const
+{
+    // LSQ+ scales the gradients of both its step and its offset.
+    const auto step = math::gradScale(m_step, m_lastScale);
+    const auto offset = math::gradScale(m_offset, m_lastScale);
+    const auto positiveStep = step + (step.clamp_min(math::kMinThreshold) - step).detach();
+    return {offset, offset + positiveStep * double(levels(config().bits))};
+}
+
+void LsqPlusQuantizer::setRange(const at::Tensor& lo, const at::Tensor& hi)
+{
+    m_offset.copy_(lo.reshape(m_offset.sizes()));
+    m_step.copy_(((hi - lo) / double(levels(config().bits))).reshape(m_step.sizes()));
+}
+
+at::Tensor LsqPlusQuantizer::gradientLow(const math::UniformGrid& grid) const
+{
+    // The offset learns directly (straight through the snap of the range onto the grid).
+    const auto offset = range().first;
+    return offset + (grid.low - offset).detach();
+}
+
+std::vector<QuantizerParameter> LsqPlusQuantizer::parameters() const
+{
+    return {{"step", m_step}, {"offset", m_offset}};
+}
+
+} // namespace qat::quant
