@@ -3,9 +3,8 @@
 // Built-in symmetric / power-of-two quantizers: STE and LSQ (weights and activations), PACT.
 
 #include "quantizers/builtin_inferable.h"
-#include "quantizers/calibration.h"
+#include "quantizers/builtin_quantizer_base.h"
 #include "quantizers/quant_math.h"
-#include "quantizers/trainable_quantizer.h"
 
 namespace qat::quant {
 
@@ -18,11 +17,10 @@ struct TrainingStyle {
 
 /// A threshold t per channel (weights) or per tensor; step = t / 2^(bits - signed).
 /// Weights are signed; activations are signed when calibration saw negative values.
-class SymmetricQuantizer : public TrainableQuantizer {
+class SymmetricQuantizer : public BuiltinQuantizerBase {
 public:
     SymmetricQuantizer(const QuantizerKey& key, const QuantizerConfig& config, TrainingStyle style);
 
-    void observe(const at::Tensor& data) override;
     void finishCalibration() override;
     at::Tensor forward(const at::Tensor& x) override;
     std::vector<QuantizerParameter> parameters() const override;
@@ -36,16 +34,11 @@ protected:
 
 private:
     at::Tensor effectiveThreshold() const;
-    double gradientScale(const at::Tensor& x) const;
-    void requireCalibrated() const;
 
     TrainingStyle m_style;
     bool m_pot = false;
     bool m_signed = true;
-    bool m_calibrated = false;
     at::Tensor m_threshold;
-    at::Tensor m_weightRows;      ///< weights seen by observe()
-    calib::ValueSample m_sample;  ///< activations seen by observe()
 };
 
 } // namespace qat::quant

@@ -17,18 +17,8 @@ int64_t levels(int bits)
 } // namespace
 
 UniformQuantizer::UniformQuantizer(const QuantizerKey& key, const QuantizerConfig& config, TrainingStyle style)
-    : TrainableQuantizer(key, config, {Method::Uniform}), m_style(style)
+    : BuiltinQuantizerBase(key, config, {Method::Uniform}), m_style(style)
 {
-}
-
-std::vector<int64_t> UniformQuantizer::parameterShape() const
-{
-    const auto& shape = layer().shape;
-    if (key().target == Target::Weights && config().perChannel) {
-        const auto axis = config().channelAxis;
-        return math::channelParameterShape(static_cast<int64_t>(shape.size()), axis, shape[size_t(axis)]);
-    }
-    return {1};
 }
 
 void UniformQuantizer::allocate()
@@ -54,51 +44,12 @@ at::Tensor UniformQuantizer::gradientLow(const math::UniformGrid& grid) const
     return grid.low;
 }
 
-void UniformQuantizer::observe(const at::Tensor& data)
-{
-    if (key().target == Target::Weights) {
-        m_weightRows = config().perChannel ? calib::channelRows(data, config().channelAxis)
-                                           : data.detach().reshape({1, -1}).to(at::kFloat);
-    } else {
-        m_sample.add(data);
-    }
-}
-
 void UniformQuantizer::finishCalibration()
 {
-    const auto rows = key().target == Target::Weights ? m_weightRows
-                                                      : (m_sample.empty() ? at::Tensor() : m_sample.values());
-    if (!rows.defined()) {
-        throw QuantizerError(toString(key()) + " for " + layer().name + ": no calibration data was observed");
-    }
-    auto [lo, hi] = calib::uniformRange(rows, config().bits, config().init, config().percentile);
+    auto [lo, hi] = calib::uniformRange(calibrationRows(), config().bits, config().init, config().percentile);
     at::NoGradGuard noGrad;
     setRange(lo, hi);
-    m_calibrated = true;
-    m_weightRows = at::Tensor();
-    m_sample = calib::ValueSample();
-}
-
-double UniformQuantizer::gradientScale(const at::Tensor& x, int64_t parameterCount) const
-{
-    const double qmax = static_cast<double>(levels(config().bits));
-    const bool weights = key().target == Target::Weights;
-    double count = 1;
-    if (config().gradScale == GradScale::Mct) {
-        count = weights ? double(parameterCount) : (x.dim() > 1 ? double(x.size(1)) : 1.0);
-    } else {
-        count = weights ? double(x.numel()) / double(parameterCount)
-                        : double(x.numel()) / double(std::max<int64_t>(x.dim() > 0 ? x.size(0) : 1, 1));
-    }
-    return 1.0 / std::sqrt(qmax * std::max(count, 1.0));
-}
-
-void UniformQuantizer::requireCalibrated() const
-{
-    if (!m_calibrated) {
-        throw QuantizerError(toString(key()) + " for " + layer().name
-                             + ": used before calibration (observe data, then finishCalibration())");
-    }
+    markCalibrated();
 }
 
 at::Tensor UniformQuantizer::forward(const at::Tensor& x)
@@ -106,11 +57,10 @@ at::Tensor UniformQuantizer::forward(const at::Tensor& x)
     requireCalibrated();
     const auto [lo, hi] = range();
     const auto grid = math::uniformGrid(lo, hi, config().bits);
-    const bool perChannel = key().target == Target::Weights && config().perChannel;
-    const auto q = math::fakeQuantValue(x, grid.step, grid.zeroPoint, 0, levels(config().bits),
-                                        perChannel ? config().channelAxis : -1);
-    const auto step = m_style.gradScaled ? math::gradScale(grid.step, gradientScale(x, grid.step.numel()))
-                                         : grid.step;
+    const auto q = math::fakeQuantValue(x, grid.step, grid.zeroPoint, 0, levels(config().bits), kernelAxis());
+    const auto qmax = double(levels(config().bits));
+    const auto step =
+        m_style.gradScaled ? math::gradScale(grid.step, lsqGradientScale(x, qmax, grid.step.numel())) : grid.step;
     return math::withQuantGradient(q, x, step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits),
                                    m_style.clip);
 }
@@ -136,11 +86,10 @@ std::unique_ptr<InferableQuantizer> UniformQuantizer::convertToInferable() const
     requireCalibrated();
     at::NoGradGuard noGrad;
     const auto [lo, hi] = range();
-    const bool perChannel = key().target == Target::Weights && config().perChannel;
     // The raw range goes out; the inferable quantizer applies the same zero fix as training.
     return std::make_unique<UniformInferableQuantizer>(key().target, config().bits, math::toFloats(lo),
-                                                       math::toFloats(hi), perChannel,
-                                                       perChannel ? config().channelAxis : 0);
+                                                       math::toFloats(hi), isPerChannel(),
+                                                       isPerChannel() ? config().channelAxis : 0);
 }
 
 LsqPlusQuantizer::LsqPlusQuantizer(const QuantizerKey& key, const QuantizerConfig& config)
@@ -151,7 +100,7 @@ LsqPlusQuantizer::LsqPlusQuantizer(const QuantizerKey& key, const QuantizerConfi
 at::Tensor LsqPlusQuantizer::forward(const at::Tensor& x)
 {
     // range() applies the scale to the step and offset parameters themselves.
-    m_lastScale = gradientScale(x, m_step.numel());
+    m_lastScale = lsqGradientScale(x, double(levels(config().bits)), m_step.numel());
     return UniformQuantizer::forward(x);
 }
 

@@ -9,11 +9,10 @@ namespace qat::quant {
 
 /// A range [min, max] per channel (weights) or per tensor, adjusted to include zero;
 /// step = (max - min) / (2^bits - 1) and an integer zero point.
-class UniformQuantizer : public TrainableQuantizer {
+class UniformQuantizer : public BuiltinQuantizerBase {
 public:
     UniformQuantizer(const QuantizerKey& key, const QuantizerConfig& config, TrainingStyle style);
 
-    void observe(const at::Tensor& data) override;
     void finishCalibration() override;
     at::Tensor forward(const at::Tensor& x) override;
     std::vector<QuantizerParameter> parameters() const override;
@@ -30,18 +29,11 @@ protected:
     virtual at::Tensor gradientLow(const math::UniformGrid& grid) const;
 
     const TrainingStyle& style() const { return m_style; }
-    std::vector<int64_t> parameterShape() const;
-    double gradientScale(const at::Tensor& x, int64_t parameterCount) const;
 
 private:
-    void requireCalibrated() const;
-
     TrainingStyle m_style;
-    bool m_calibrated = false;
     at::Tensor m_min;
     at::Tensor m_max;
-    at::Tensor m_weightRows;
-    calib::ValueSample m_sample;
 };
 
 /// LSQ+ (Bhalgat et al. 2020): learns a step s and an offset beta; the range is

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+#include "quantizers/builtin_quantizer_base.h"
+
+#include "quantizers/quant_math.h"
+#include "quantizers/quantizer_error.h"
+
+#include <cmath>
+
+namespace qat::quant {
+
+void BuiltinQuantizerBase::observe(const at::Tensor& data)
+{
+    if (key().target == Target::Weights) {
+        m_weightRows = isPerChannel() ? calib::channelRows(data, config().channelAxis)
+                                      : data.detach().reshape({1, -1}).to(at::kFloat);
+    } else {
+        m_sample.add(data);
+    }
+}
+
+at::Tensor BuiltinQuantizerBase::calibrationRows() const
+{
+    const auto rows = key().target == Target::Weights ? m_weightRows
+                                                      : (m_sample.empty() ? at::Tensor() : m_sample.values());
+    if (!rows.defined()) {
+        throw QuantizerError(toString(key()) + " for " + layer().name + ": no calibration data was observed");
+    }
+    return rows;
+}
+
+double BuiltinQuantizerBase::observedMin() const
+{
+    return key().target == Target::Weights ? m_weightRows.min().item<double>() : m_sample.min();
+}
+
+void BuiltinQuantizerBase::markCalibrated()
+{
+    m_calibrated = true;
+    m_weightRows = at::Tensor();
+    m_sample = calib::ValueSample();
+}
+
+void BuiltinQuantizerBase::requireCalibrated() const
+{
+    if (!m_calibrated) {
+        throw QuantizerError(toString(key()) + " for " + layer().name
+                             + ": used before calibration (observe data, then finishCalibration())");
+    }
+}
+
+std::vector<int64_t> BuiltinQuantizerBase::parameterShape() const
+{
+    if (!isPerChannel()) {
+        return {1};
+    }
+    const auto& shape = layer().shape;
+    const auto axis = config().channelAxis;
+    return math::channelParameterShape(static_cast<int64_t>(shape.size()), axis, shape[size_t(axis)]);
+}
+
+double BuiltinQuantizerBase::lsqGradientScale(const at::Tensor& x, double qmax, int64_t scales) const
+{
+    const bool weights = key().target == Target::Weights;
+    double count = 1;
+    if (config().gradScale == GradScale::Mct) {
+        // MCT: thresholds per layer (weights) or input channels (activations), not elements.
+        count = weights ? double(scales) : (x.dim() > 1 ? double(x.size(1)) : 1.0);
+    } else {
+        count = weights ? double(x.numel()) / double(scales)
+                        : double(x.numel()) / double(std::max<int64_t>(x.dim() > 0 ? x.size(0) : 1, 1));
+    }
+    return 1.0 / std::sqrt(qmax * std::max(count, 1.0));
+}
+
+} // namespace qat::quant

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Part of the plugin SDK: what the built-in quantizers share (calibration data, the
+// calibrated state, LSQ's gradient scale).
+
+#include "quantizers/calibration.h"
+#include "quantizers/trainable_quantizer.h"
+
+namespace qat::quant {
+
+/// Collects calibration data (the weight as channel rows, or a sample of activations)
+/// and tracks whether parameters were set from it.
+class BuiltinQuantizerBase : public TrainableQuantizer {
+public:
+    using TrainableQuantizer::TrainableQuantizer;
+
+    void observe(const at::Tensor& data) override;
+
+protected:
+    /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:
+    /// one row). Throws QuantizerError when nothing was observed.
+    at::Tensor calibrationRows() const;
+    /// The smallest value observed (activations: decides signedness).
+    double observedMin() const;
+    /// Frees the calibration data and allows forward().
+    void markCalibrated();
+    void requireCalibrated() const;
+    bool isPerChannel() const { return key().target == Target::Weights && config().perChannel; }
+    /// Channel axis for the fake-quant kernel, -1 for per-tensor.
+    int64_t kernelAxis() const { return isPerChannel() ? config().channelAxis : -1; }
+    /// Parameter shape: C at the channel axis for per-channel weights, else [1].
+    std::vector<int64_t> parameterShape() const;
+    /// LSQ's g for a grid with qmax codes and `scales` step sizes, for input x.
+    double lsqGradientScale(const at::Tensor& x, double qmax, int64_t scales) const;
+
+private:
+    bool m_calibrated = false;
+    at::Tensor m_weightRows;
+    calib::ValueSample m_sample;
+};
+
+} // namespace qat::quant
