@@ -3,6 +3,7 @@
 #include "arguments.h"
 #include "inspect_command.h"
 #include "quantizers_command.h"
+#include "train_command.h"
 
 #include "common/error.h"
 #include "common/version.h"
@@ -35,6 +36,7 @@ const std::map<std::string, Command>& commands()
     static const std::map<std::string, Command> kCommands = {
         {"inspect", {qat::cli::kInspectHelp, qat::cli::runInspect}},
         {"quantizers", {qat::cli::kQuantizersHelp, qat::cli::runQuantizers}},
+        {"train", {qat::cli::kTrainHelp, qat::cli::runTrain}},
     };
     return kCommands;
 }

@@ -104,6 +104,7 @@ void followFusedUnit(LayerSite& site)
         const auto op = normalisedOpName(next);
         if (op == "batch_norm" && !sawBatchNorm) {
             sawBatchNorm = true;
+            site.batchNormNode = next;
         } else if (isElementwiseActivation(op)) {
             site.activation.chain.push_back(displayName(next, op));
             last = next;

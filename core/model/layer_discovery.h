@@ -16,6 +16,7 @@ struct LayerSite {
     torch::jit::Node* node = nullptr;        ///< the conv / linear node
     torch::jit::Value* weight = nullptr;     ///< its weight input
     torch::jit::Node* activationNode = nullptr; ///< last node of the fused unit (node itself when none)
+    torch::jit::Node* batchNormNode = nullptr;  ///< the BatchNorm right after the layer, if any
     std::string weightPath;
     std::string kind;
     ActivationPoint activation;

@@ -9,6 +9,23 @@
 
 namespace qat::model {
 
+namespace {
+
+// Module::clone() copies tensors with autograd history (CloneBackward): make every
+// parameter and buffer a leaf again, or the optimizer could not train them.
+void detachTensors(torch::jit::Module& module)
+{
+    for (auto sub : module.modules()) {
+        for (const auto& attr : sub.named_attributes(/*recurse=*/false)) {
+            if (attr.value.isTensor()) {
+                sub._ivalue()->setAttr(attr.name, attr.value.toTensor().detach());
+            }
+        }
+    }
+}
+
+} // namespace
+
 LoadedModel loadModel(const std::string& path)
 {
     checkModelFile(path);
@@ -17,6 +34,7 @@ LoadedModel loadModel(const std::string& path)
     try {
         auto original = torch::jit::load(path, c10::Device(c10::kCPU));
         loaded.module = original.clone();
+        detachTensors(loaded.module);
     } catch (const c10::Error& e) {
         throw ModelError(path + ": LibTorch cannot load it: " + firstLine(e.what_without_backtrace()));
     }

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+#include "train_command.h"
+
+#include "arguments.h"
+#include "progress_printer.h"
+#include "registry_setup.h"
+
+#include "common/error.h"
+#include "training/trainer.h"
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <iostream>
+
+namespace qat::cli {
+
+const char* const kTrainHelp =
+    "usage: qatwb train --model MODEL [options]\n"
+    "\n"
+    "Quantization-aware training of a TorchScript classifier, headless. Prints progress on\n"
+    "stderr; Ctrl-C stops cleanly after the current step.\n"
+    "\n"
+    "data and model:\n"
+    "  --model FILE            TorchScript model (.pt), scripted or traced\n"
+    "  --data NAME|DIR         fashion-mnist (default) or a folder with train-/t10k- IDX files\n"
+    "  --limit-train N         use the first N training images\n"
+    "  --limit-test N          evaluate on the first N test images\n"
+    "quantization plan (later options refine earlier ones):\n"
+    "  --preset NAME           mct-default (default), w8a8-lsq, w4a8-lsq, w2a3, w4a4-lsq-uniform\n"
+    "  --plan FILE             a plan file (JSON, see README)\n"
+    "  --weights SPEC          TRAINING:METHOD:BITS[:per-channel|per-tensor], e.g. lsq:symmetric:4:per-channel\n"
+    "  --activations SPEC      TRAINING:METHOD:BITS, e.g. ste:power-of-two:8\n"
+    "  --init METHOD           max, mse or percentile, for every quantizer\n"
+    "  --no-fold-bn            keep BatchNorm instead of folding it into the conv\n"
+    "  --no-input-quant        do not quantize the model input\n"
+    "  --save-plan FILE        write the plan used to FILE\n"
+    "training:\n"
+    "  --epochs N              (default 1)       --steps N     stop after N steps\n"
+    "  --batch N               (default 128)     --seed N      (default 0)\n"
+    "  --lr X                  weights learning rate (default 1e-4)\n"
+    "  --qlr X                 quantizer parameters learning rate (default 1e-4)\n"
+    "  --optimizer adam|sgd    (default adam)    --schedule cosine|step|constant (default cosine)\n"
+    "  --kd                    distil from the float model instead of using labels\n"
+    "  --temperature X         distillation temperature (default 2)\n"
+    "  --calibration-batches N batches used to initialise quantizers (default 8)\n"
+    "  --freeze-bn-after N     freeze BatchNorm statistics after N steps\n"
+    "  --snapshot-every N      quantizer snapshots every N steps (default 10)\n"
+    "  --threads N             compute threads (default: one per core)\n"
+    "  --plugin PATH           load a quantizer plugin (repeatable)\n"
+    "output:\n"
+    "  --json                  print a JSON result on stdout: state, float_top1, qat_top1,\n"
+    "                          steps, seconds, message, epochs, quantizers\n"
+    "\n"
+    "exit codes: 0 finished, 1 failed, 2 usage error, 3 diverged, 130 cancelled\n";
+
+namespace {
+
+train::CancelToken* g_token = nullptr;
+
+extern "C" void onInterrupt(int)
+{
+    if (g_token != nullptr) {
+        g_token->cancel = true;
+    }
+}
+
+int64_t toInt(const Arguments& a, const std::string& option, int64_t fallback)
+{
+    const auto text = a.value(option);
+    if (text.empty()) {
+        return fallback;
+    }
+    try {
+        size_t used = 0;
+        const auto value = std::stoll(text, &used);
+        if (used == text.size()) {
+            return value;
+        }
+    } catch (const std::exception&) {
+    }
+    throw UsageError(option + " needs a whole number, not '" + text + "'");
+}
+
+double toDouble(const Arguments& a, const std::string& option, double fallback)
+{
+    const auto text = a.value(option);
+    if (text.empty()) {
+        return fallback;
+    }
+    try {
+        size_t used = 0;
+        const auto value = std::stod(text, &used);
+        if (used == text.size()) {
+            return value;
+        }
+    } catch (const std::exception&) {
+    }
+    throw UsageError(option + " needs a number, not '" + text + "'");
+}
+
+engine::QuantizationPlan buildPlan(const Arguments& a)
+{
+    auto plan = a.value("--plan").empty() ? engine::presetPlan(a.value("--preset", "mct-default"))
+                                          : engine::loadPlanFile(a.value("--plan"));
+    if (!a.value("--plan").empty() && !a.value("--preset").empty()) {
+        const auto preset = engine::presetPlan(a.value("--preset"));
+        plan.weights = preset.weights;
+        plan.activations = preset.activations;
+        plan.preset = preset.preset;
+    }
+    if (!a.value("--weights").empty()) {
+        engine::parseChoiceSpec(a.value("--weights"), "--weights").applyTo(plan.weights);
+        plan.preset.clear();
+    }
+    if (!a.value("--activations").empty()) {
+        auto spec = engine::parseChoiceSpec(a.value("--activations"), "--activations");
+        if (spec.perChannel && *spec.perChannel) {
+            throw UsageError("--activations: activations are quantized per tensor");
+        }
+        spec.perChannel.reset();
+        spec.applyTo(plan.activations);
+        plan.preset.clear();
+    }
+    if (!a.value("--init").empty()) {
+        const auto init = quant::parseInitMethod(a.value("--init"));
+        plan.weights.config.init = init;
+        plan.activations.config.init = init;
+    }
+    if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
+    if (a.has("--no-input-quant")) plan.quantizeInput = false;
+    return plan;
+}
+
+nlohmann::json snapshotJson(const quant::QuantizerSnapshot& s)
+{
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [name, values] : s.values) {
+        j[name] = values;
+    }
+    return j;
+}
+
+nlohmann::json resultJson(const train::TrainResult& r)
+{
+    auto number = [](double v) { return v < 0 ? nlohmann::json() : nlohmann::json(v); };
+    nlohmann::json epochs = nlohmann::json::array();
+    for (const auto& e : r.epochs) {
+        epochs.push_back({{"epoch", e.epoch}, {"top1", e.top1}, {"loss", e.loss}});
+    }
+    nlohmann::json quantizers = nlohmann::json::array();
+    for (const auto& q : r.quantizers) {
+        quantizers.push_back({{"name", q.name},
+                              {"layer", q.layer},
+                              {"target", quant::toString(q.target)},
+                              {"training", q.key.training},
+                              {"method", quant::toString(q.key.method)},
+                              {"bits", q.config.bits},
+                              {"per_channel", q.config.perChannel},
+                              {"initial", snapshotJson(q.initial)},
+                              {"final", snapshotJson(q.final)}});
+    }
+    return {{"state", train::toString(r.state)},
+            {"message", r.message},
+            {"float_top1", number(r.floatTop1)},
+            {"float_loss", number(r.floatLoss)},
+            {"qat_top1", number(r.qatTop1)},
+            {"qat_loss", number(r.qatLoss)},
+            {"steps", r.steps},
+            {"seconds", r.seconds},
+            {"folded_batch_norms", r.foldedBatchNorms},
+            {"epochs", epochs},
+            {"quantizers", quantizers}};
+}
+
+} // namespace
+
+int runTrain(const std::vector<std::string>& args)
+{
+    const CommandSpec spec{"train",
+                           {"--model", "--data", "--preset", "--plan", "--weights", "--activations", "--init",
+                            "--save-plan", "--epochs", "--steps", "--batch", "--lr", "--qlr", "--optimizer",
+                            "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
+                            "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin",
+                            "--inject-nan-at"},
+                           {"--json", "--kd", "--no-fold-bn", "--no-input-quant"},
+                           0,
+                           0};
+    const auto a = parseArguments(spec, args);
+    if (a.value("--model").empty()) {
+        throw UsageError("--model is required");
+    }
+    train::TrainConfig config;
+    config.modelPath = a.value("--model");
+    config.data = a.value("--data", config.data);
+    config.plan = buildPlan(a);
+    config.epochs = int(toInt(a, "--epochs", config.epochs));
+    config.maxSteps = toInt(a, "--steps", config.maxSteps);
+    config.batch = int(toInt(a, "--batch", config.batch));
+    config.lr = toDouble(a, "--lr", config.lr);
+    config.quantizerLr = toDouble(a, "--qlr", config.quantizerLr);
+    if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
+    if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
+    config.seed = uint64_t(toInt(a, "--seed", 0));
+    config.threads = int(toInt(a, "--threads", 0));
+    config.limitTrain = toInt(a, "--limit-train", 0);
+    config.limitTest = toInt(a, "--limit-test", 0);
+    config.distill = a.has("--kd");
+    config.temperature = toDouble(a, "--temperature", config.temperature);
+    config.calibrationBatches = int(toInt(a, "--calibration-batches", config.calibrationBatches));
+    config.freezeBatchNormAfter = toInt(a, "--freeze-bn-after", -1);
+    config.snapshotEvery = int(toInt(a, "--snapshot-every", config.snapshotEvery));
+    config.injectNanAtStep = toInt(a, "--inject-nan-at", -1);
+    if (!a.value("--save-plan").empty()) {
+        engine::savePlanFile(config.plan, a.value("--save-plan"));
+    }
+
+    quant::QuantizerRegistry registry;
+    setUpRegistry(registry, a.all("--plugin"));
+    train::CancelToken token;
+    g_token = &token;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    ProgressPrinter progress(std::cerr);
+    const auto result = train::runTraining(config, registry, &progress, &token);
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+    g_token = nullptr;
+    progress.finish(result);
+    if (a.has("--json")) {
+        std::cout << resultJson(result).dump(2) << "\n";
+    }
+    switch (result.state) {
+    case train::RunState::Finished: return 0;
+    case train::RunState::Diverged: return 3;
+    case train::RunState::Cancelled: return 130;
+    default: return 1;
+    }
+}
+
+} // namespace qat::cli

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// A TorchScript model with trainable quantizers inserted into a private copy of its graph.
+// Internal to the core (torch types); the UI and CLI use the training facade.
+
+#include "engine/quantization_plan.h"
+#include "engine/quantizer_table.h"
+#include "model/model_info.h"
+
+#include <torch/csrc/jit/api/module.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qat::quant {
+class QuantizerRegistry;
+}
+
+namespace qat::engine {
+
+/// Where one quantizer sits.
+struct QuantizerSite {
+    std::string name;   ///< "features.0.weight", "features.0:output", "input"
+    quant::Target target = quant::Target::Weights;
+    std::string layer;  ///< layer name, or "input"
+    int64_t slot = 0;   ///< index in the model's QuantizerTable
+    at::Tensor weight;  ///< the weight parameter (weight quantizers)
+};
+
+/// A quantized model: its own clone of the module with a `qat_forward` method whose graph
+/// calls qat::quantize at every planned site, the quantizers, and a float copy of the
+/// original model (the evaluation baseline and the distillation teacher). One thread at a time.
+class QatModel {
+public:
+    /// Loads path twice (QAT copy and float copy), folds BatchNorm if the plan says so,
+    /// creates and initialises the plan's quantizers, rewrites the graph.
+    /// Throws qat::Error (ModelError for the file, Error for the plan).
+    static std::unique_ptr<QatModel> build(const std::string& path, const QuantizationPlan& plan,
+                                           const quant::QuantizerRegistry& registry);
+
+    at::Tensor forward(const at::Tensor& x);
+    at::Tensor floatForward(const at::Tensor& x);
+    /// train(true) for training, train(false) for evaluation; both models.
+    void train(bool on);
+    /// Puts every BatchNorm left in the QAT model into eval mode (frozen statistics).
+    void freezeBatchNorm();
+
+    /// Weights: observe the (folded) weights. Activations: run batches through the model
+    /// in eval mode with quantizers observing (the float forward), then set parameters.
+    void calibrateWeights();
+    void beginActivationCalibration();
+    void observeBatch(const at::Tensor& x);
+    void finishActivationCalibration();
+
+    std::vector<at::Tensor> modelParameters() const;
+    std::vector<at::Tensor> quantizerParameters() const;
+    const std::vector<QuantizerSite>& sites() const { return m_sites; }
+    QuantizerTable& table() { return *m_table; }
+    const model::ModelInfo& info() const { return m_info; }
+    const std::vector<LayerPlan>& layerPlans() const { return m_layerPlans; }
+    int foldedBatchNorms() const { return m_folded; }
+    torch::jit::Module& module() { return m_module; }
+
+private:
+    QatModel() = default;
+
+    std::unique_ptr<QuantizerTable> m_table;
+    torch::jit::Module m_module;
+    torch::jit::Module m_float;
+    std::vector<QuantizerSite> m_sites;
+    model::ModelInfo m_info;
+    std::vector<LayerPlan> m_layerPlans;
+    int m_folded = 0;
+};
+
+} // namespace qat::engine

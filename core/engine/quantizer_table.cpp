@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+#include "engine/quantizer_table.h"
+
+#include "common/error.h"
+
+#include <torch/library.h>
+
+#include <atomic>
+#include <mutex>
+#include <unordered_map>
+
+namespace qat::engine {
+
+namespace {
+
+std::mutex& tablesMutex()
+{
+    static std::mutex mutex;
+    return mutex;
+}
+
+std::unordered_map<int64_t, QuantizerTable*>& tables()
+{
+    static std::unordered_map<int64_t, QuantizerTable*> map;
+    return map;
+}
+
+std::atomic<int64_t> nextId{1};
+
+// The kernel is CompositeImplicitAutograd: autograd records whatever the quantizer does,
+// including its own parameter tensors, so no backward needs writing here.
+at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
+{
+    QuantizerTable* found = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(tablesMutex());
+        auto it = tables().find(table);
+        found = it == tables().end() ? nullptr : it->second;
+    }
+    if (found == nullptr) {
+        throw Error("qat::quantize: quantizer table " + std::to_string(table)
+                    + " no longer exists (the QAT model was destroyed)");
+    }
+    return found->apply(slot, x);
+}
+
+} // namespace
+
+TORCH_LIBRARY(qat, m)
+{
+    m.def("quantize(Tensor x, int table, int slot) -> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(qat, CompositeImplicitAutograd, m)
+{
+    m.impl("quantize", &quantizeKernel);
+}
+
+QuantizerTable::QuantizerTable() : m_id(nextId++)
+{
+    std::lock_guard<std::mutex> lock(tablesMutex());
+    tables()[m_id] = this;
+}
+
+QuantizerTable::~QuantizerTable()
+{
+    std::lock_guard<std::mutex> lock(tablesMutex());
+    tables().erase(m_id);
+}
+
+int64_t QuantizerTable::add(std::unique_ptr<quant::TrainableQuantizer> quantizer)
+{
+    m_quantizers.push_back(std::move(quantizer));
+    m_enabled.push_back(true);
+    return static_cast<int64_t>(m_quantizers.size() - 1);
+}
+
+at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
+{
+    auto& quantizer = *m_quantizers.at(static_cast<size_t>(slot));
+    if (m_mode == Mode::Observe) {
+        quantizer.observe(x);
+    }
+    // A fresh tensor even when passing through: the op's schema promises no aliasing.
+    if (m_mode != Mode::Quantize || !m_enabled[static_cast<size_t>(slot)]) {
+        return x.clone();
+    }
+    return quantizer.forward(x);
+}
+
+} // namespace qat::engine

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The quantizers of one QAT model, reachable from its graph through the custom op
+// qat::quantize(Tensor x, int table, int slot). Internal to the core.
+
+#include "quantizers/trainable_quantizer.h"
+
+#include <ATen/ATen.h>
+
+#include <memory>
+#include <vector>
+
+namespace qat::engine {
+
+/// Owns one model's quantizers. Registered under a process-unique id for as long as it
+/// lives, so several quantized models (a run and a comparison, two tests) coexist.
+/// Used by one training thread at a time.
+class QuantizerTable {
+public:
+    enum class Mode {
+        Quantize = 1, ///< forward through each quantizer (training, evaluation)
+        Observe,      ///< pass values through unchanged and feed them to observe() (calibration)
+        Bypass,       ///< pass values through unchanged (the float model)
+    };
+
+    QuantizerTable();
+    ~QuantizerTable();
+    QuantizerTable(const QuantizerTable&) = delete;
+    QuantizerTable& operator=(const QuantizerTable&) = delete;
+
+    int64_t id() const { return m_id; }
+    int64_t add(std::unique_ptr<quant::TrainableQuantizer> quantizer);
+    size_t size() const { return m_quantizers.size(); }
+    quant::TrainableQuantizer& at(size_t slot) { return *m_quantizers.at(slot); }
+    const quant::TrainableQuantizer& at(size_t slot) const { return *m_quantizers.at(slot); }
+
+    void setMode(Mode mode) { m_mode = mode; }
+    Mode mode() const { return m_mode; }
+    /// Per-slot switch (a disabled slot passes values through).
+    void setEnabled(size_t slot, bool enabled) { m_enabled.at(slot) = enabled; }
+
+    at::Tensor apply(int64_t slot, const at::Tensor& x);
+
+private:
+    int64_t m_id;
+    Mode m_mode = Mode::Quantize;
+    std::vector<std::unique_ptr<quant::TrainableQuantizer>> m_quantizers;
+    std::vector<bool> m_enabled;
+};
+
+/// The op's schema name, for graph rewriting and for checking exports.
+constexpr const char* kQuantizeOp = "qat::quantize";
+
+} // namespace qat::engine

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Adam and SGD with momentum over parameter groups, in a few ATen ops (LibTorch's optim
+// headers pull in the whole nn front end for the same arithmetic). Internal.
+
+#include "training/train_types.h"
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+namespace qat::train {
+
+/// Parameters that share a learning rate.
+struct ParameterGroup {
+    std::vector<at::Tensor> params;
+    double lr = 1e-3;
+};
+
+/// One optimizer for a run. Parameters without a gradient are skipped. One thread.
+class Optimizer {
+public:
+    Optimizer(OptimizerKind kind, std::vector<ParameterGroup> groups, double momentum);
+
+    void zeroGrad();
+    void step();
+    std::vector<ParameterGroup>& groups() { return m_groups; }
+
+private:
+    OptimizerKind m_kind;
+    double m_momentum;
+    int64_t m_steps = 0;
+    std::vector<ParameterGroup> m_groups;
+    std::vector<std::vector<at::Tensor>> m_first;  ///< Adam m / SGD velocity, per group
+    std::vector<std::vector<at::Tensor>> m_second; ///< Adam v
+};
+
+} // namespace qat::train

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Labelled images as tensors, for training and evaluation. Internal (torch types).
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace qat::train {
+
+struct TensorDataset {
+    at::Tensor images; ///< [N, C, H, W] float in [0, 1]
+    at::Tensor labels; ///< [N] int64
+    int64_t classCount = 0;
+    int64_t size() const { return images.defined() ? images.size(0) : 0; }
+};
+
+/// Reads the IDX split `prefix` ("train" or "t10k") of the data set `nameOrFolder`
+/// (see resolveDatasetFolder), keeping the first `limit` images when limit > 0.
+TensorDataset loadIdxDataset(const std::string& nameOrFolder, const std::string& prefix, int64_t limit);
+
+} // namespace qat::train

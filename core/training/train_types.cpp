@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+#include "training/train_types.h"
+
+#include "common/error.h"
+
+namespace qat::train {
+
+std::string toString(RunState state)
+{
+    switch (state) {
+    case RunState::Created: return "created";
+    case RunState::Calibrating: return "calibrating";
+    case RunState::Running: return "running";
+    case RunState::Paused: return "paused";
+    case RunState::Finished: return "finished";
+    case RunState::Cancelled: return "cancelled";
+    case RunState::Diverged: return "diverged";
+    case RunState::Failed: return "failed";
+    }
+    return "?";
+}
+
+std::string toString(OptimizerKind kind)
+{
+    return kind == OptimizerKind::Adam ? "adam" : "sgd";
+}
+
+std::string toString(Schedule schedule)
+{
+    switch (schedule) {
+    case Schedule::Cosine: return "cosine";
+    case Schedule::Step: return "step";
+    case Schedule::Constant: return "constant";
+    }
+    return "?";
+}
+
+OptimizerKind parseOptimizer(const std::string& text)
+{
+    if (text == "adam") return OptimizerKind::Adam;
+    if (text == "sgd") return OptimizerKind::Sgd;
+    throw Error("unknown optimizer '" + text + "' (use adam or sgd)");
+}
+
+Schedule parseSchedule(const std::string& text)
+{
+    if (text == "cosine") return Schedule::Cosine;
+    if (text == "step") return Schedule::Step;
+    if (text == "constant") return Schedule::Constant;
+    throw Error("unknown schedule '" + text + "' (use cosine, step or constant)");
+}
+
+} // namespace qat::train

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The training facade: configuration, events, result. Plain data (no torch, no Qt), so
+// the CLI and the UI drive training through it.
+
+#include "engine/quantization_plan.h"
+#include "quantizers/quantizer_types.h"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace qat::train {
+
+/// created -> calibrating -> running (<-> paused) -> finished / cancelled / diverged / failed.
+enum class RunState { Created = 1, Calibrating, Running, Paused, Finished, Cancelled, Diverged, Failed };
+std::string toString(RunState state);
+
+enum class OptimizerKind { Adam = 1, Sgd };
+enum class Schedule { Cosine = 1, Step, Constant };
+std::string toString(OptimizerKind kind);
+std::string toString(Schedule schedule);
+OptimizerKind parseOptimizer(const std::string& text);
+Schedule parseSchedule(const std::string& text);
+
+/// Everything a run needs. Defaults are what the README explains and the tests measure.
+struct TrainConfig {
+    std::string modelPath;
+    std::string data = "fashion-mnist"; ///< a data set name or a folder of IDX files
+    engine::QuantizationPlan plan = engine::presetPlan("mct-default");
+    int epochs = 1;
+    int64_t maxSteps = 0;          ///< > 0: stop after this many steps (may end mid-epoch)
+    int batch = 128;
+    OptimizerKind optimizer = OptimizerKind::Adam;
+    double lr = 1e-4;              ///< model weights
+    double quantizerLr = 1e-4;     ///< quantizer parameters (their own group)
+    double momentum = 0.9;         ///< SGD
+    Schedule schedule = Schedule::Cosine;
+    double stepGamma = 0.1;        ///< Step schedule: lr *= gamma at each epoch boundary
+    uint64_t seed = 0;
+    bool distill = false;          ///< knowledge distillation from the float model (no labels needed)
+    double temperature = 2.0;
+    int64_t freezeBatchNormAfter = -1; ///< steps; -1 never (BN that was not folded)
+    int calibrationBatches = 8;
+    int64_t limitTrain = 0;        ///< > 0: use the first N training images
+    int64_t limitTest = 0;         ///< > 0: evaluate on the first N test images
+    int snapshotEvery = 10;        ///< quantizer parameter snapshots every k steps
+    int threads = 0;               ///< LibTorch threads; 0 = one per core
+    int64_t injectNanAtStep = -1;  ///< testing aid: make the loss NaN at this step
+};
+
+struct StepEvent {
+    int64_t step = 0;   ///< 1-based, global
+    int epoch = 0;      ///< 1-based
+    double loss = 0;
+    double accuracy = 0; ///< on this batch (when labels exist)
+    double lr = 0;
+    double quantizerLr = 0;
+    double seconds = 0;  ///< since training started
+    int64_t totalSteps = 0;
+};
+
+struct SnapshotEvent {
+    int64_t step = 0;
+    std::string quantizer; ///< site name ("features.0.weight", "features.0:output", "input")
+    quant::QuantizerSnapshot values;
+};
+
+struct EpochEvent {
+    int epoch = 0;
+    double top1 = 0;
+    double loss = 0;
+};
+
+struct StateEvent {
+    RunState state = RunState::Created;
+    std::string message;
+};
+
+struct LogEvent {
+    std::string text;
+};
+
+using TrainEvent = std::variant<StepEvent, SnapshotEvent, EpochEvent, StateEvent, LogEvent>;
+
+/// Receives events on the training thread; implementations must be quick or hand off.
+class TrainObserver {
+public:
+    virtual ~TrainObserver() = default;
+    virtual void onEvent(const TrainEvent& event) = 0;
+};
+
+/// Set from any thread; the trainer checks it before every step.
+struct CancelToken {
+    std::atomic<bool> cancel{false};
+    std::atomic<bool> pause{false};
+};
+
+/// One quantizer after training.
+struct QuantizerSummary {
+    std::string name;
+    std::string layer;
+    quant::Target target = quant::Target::Weights;
+    quant::QuantizerKey key;
+    quant::QuantizerConfig config;
+    quant::QuantizerSnapshot initial;
+    quant::QuantizerSnapshot final;
+};
+
+struct TrainResult {
+    RunState state = RunState::Created;
+    std::string message;          ///< why it failed or diverged
+    double floatTop1 = -1;        ///< -1: not measured
+    double floatLoss = -1;
+    double qatTop1 = -1;
+    double qatLoss = -1;
+    int64_t steps = 0;
+    double seconds = 0;
+    int foldedBatchNorms = 0;
+    std::vector<EpochEvent> epochs;
+    std::vector<QuantizerSummary> quantizers;
+};
+
+} // namespace qat::train

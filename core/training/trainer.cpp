@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+#include "training/trainer.h"
+
+#include "common/error.h"
+#include "common/text.h"
+#include "common/version.h"
+#include "engine/qat_model.h"
+#include "training/optimizer.h"
+#include "training/tensor_dataset.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <thread>
+
+namespace qat::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kEvalBatch = 1000;
+
+struct Emitter {
+    TrainObserver* observer;
+    void operator()(const TrainEvent& event) const
+    {
+        if (observer != nullptr) {
+            observer->onEvent(event);
+        }
+    }
+};
+
+std::string shapeText(at::IntArrayRef sizes)
+{
+    std::string text = "[";
+    for (size_t i = 0; i < sizes.size(); ++i) {
+        text += (i ? ", " : "") + std::to_string(sizes[i]);
+    }
+    return text + "]";
+}
+
+std::pair<double, double> evaluate(const std::function<at::Tensor(const at::Tensor&)>& forward,
+                                   const TensorDataset& data)
+{
+    at::NoGradGuard noGrad;
+    int64_t correct = 0;
+    double loss = 0;
+    for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
+        const auto end = std::min(start + kEvalBatch, data.size());
+        const auto out = forward(data.images.slice(0, start, end));
+        const auto labels = data.labels.slice(0, start, end);
+        loss += at::cross_entropy_loss(out, labels, {}, at::Reduction::Sum).item<double>();
+        correct += out.argmax(1).eq(labels).sum().item<int64_t>();
+    }
+    const double n = double(std::max<int64_t>(data.size(), 1));
+    return {double(correct) / n, loss / n};
+}
+
+double scheduledLr(const TrainConfig& config, double base, int64_t step, int64_t totalSteps, int epoch)
+{
+    switch (config.schedule) {
+    case Schedule::Cosine:
+        return base * 0.5 * (1.0 + std::cos(M_PI * double(step) / double(std::max<int64_t>(totalSteps, 1))));
+    case Schedule::Step: return base * std::pow(config.stepGamma, epoch - 1);
+    case Schedule::Constant: return base;
+    }
+    return base;
+}
+
+at::Tensor distillationLoss(const at::Tensor& student, const at::Tensor& teacher, double temperature)
+{
+    const auto target = at::softmax(teacher / temperature, 1);
+    const auto logProbs = at::log_softmax(student / temperature, 1);
+    return -(target * logProbs).sum(1).mean() * (temperature * temperature);
+}
+
+// A quantizer whose threshold or step is no longer a positive number has diverged.
+std::string badQuantizer(engine::QatModel& model)
+{
+    for (const auto& site : model.sites()) {
+        const auto snapshot = model.table().at(size_t(site.slot)).snapshot();
+        for (const auto& [name, values] : snapshot.values) {
+            if (name != "threshold" && name != "step") {
+                continue;
+            }
+            for (float v : values) {
+                if (!std::isfinite(v) || v <= 0) {
+                    return site.name + " (" + name + " " + std::to_string(v) + ")";
+                }
+            }
+        }
+    }
+    return {};
+}
+
+void checkConfig(const TrainConfig& c)
+{
+    if (c.batch < 1) throw Error("batch size must be at least 1");
+    if (c.epochs < 1 && c.maxSteps < 1) throw Error("give at least one epoch or step");
+    if (c.lr < 0 || c.quantizerLr < 0) throw Error("learning rates must not be negative");
+    if (c.calibrationBatches < 1) throw Error("calibration needs at least one batch");
+    if (c.temperature <= 0) throw Error("the distillation temperature must be positive");
+}
+
+} // namespace
+
+TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistry& registry,
+                        TrainObserver* observer, CancelToken* token)
+{
+    const Emitter emit{observer};
+    const auto started = Clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - started).count(); };
+    TrainResult result;
+    std::unique_ptr<engine::QatModel> model;
+    std::vector<quant::QuantizerSnapshot> initial;
+    auto finish = [&](RunState state, const std::string& message) {
+        result.state = state;
+        result.message = message;
+        result.seconds = elapsed();
+        emit(StateEvent{state, message});
+    };
+    try {
+        checkConfig(config);
+        setComputeThreads(config.threads);
+        at::manual_seed(config.seed);
+        emit(LogEvent{"loading " + config.data + " and " + config.modelPath});
+        const auto train = loadIdxDataset(config.data, "train", config.limitTrain);
+        const auto test = loadIdxDataset(config.data, "t10k", config.limitTest);
+        model = engine::QatModel::build(config.modelPath, config.plan, registry);
+        result.foldedBatchNorms = model->foldedBatchNorms();
+        model->train(false);
+        at::Tensor probe;
+        try {
+            at::NoGradGuard noGrad;
+            probe = model->floatForward(test.images.slice(0, 0, 2));
+        } catch (const c10::Error& e) {
+            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
+                            + " does not fit the model: " + firstLine(e.what_without_backtrace()));
+        }
+        if (probe.dim() != 2 || probe.size(1) < train.classCount) {
+            throw DataError("the model returns shape " + shapeText(probe.sizes()) + " for a batch of 2; a classifier of "
+                            + std::to_string(train.classCount) + " classes must return [batch, " +
+                            std::to_string(train.classCount) + "]");
+        }
+        std::tie(result.floatTop1, result.floatLoss) = evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test);
+        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)});
+
+        emit(StateEvent{RunState::Calibrating, {}});
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(config.seed);
+        model->calibrateWeights();
+        model->beginActivationCalibration();
+        {
+            const auto order = at::randperm(train.size(), generator);
+            for (int b = 0; b < config.calibrationBatches && int64_t(b) * config.batch < train.size(); ++b) {
+                const auto idx = order.slice(0, int64_t(b) * config.batch, std::min(train.size(), int64_t(b + 1) * config.batch));
+                model->observeBatch(train.images.index_select(0, idx));
+            }
+        }
+        model->finishActivationCalibration();
+        for (const auto& site : model->sites()) {
+            initial.push_back(model->table().at(size_t(site.slot)).snapshot());
+        }
+
+        Optimizer optimizer(config.optimizer,
+                            {{model->modelParameters(), config.lr}, {model->quantizerParameters(), config.quantizerLr}},
+                            config.momentum);
+        const int64_t stepsPerEpoch = (train.size() + config.batch - 1) / config.batch;
+        const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
+        const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
+        emit(StateEvent{RunState::Running, {}});
+        RunState state = RunState::Finished;
+        std::string message;
+        int64_t step = 0;
+        for (int epoch = 1; epoch <= epochs && state == RunState::Finished; ++epoch) {
+            model->train(true);
+            const auto order = at::randperm(train.size(), generator);
+            for (int64_t b = 0; b < stepsPerEpoch && step < totalSteps; ++b) {
+                if (token != nullptr && token->pause && !token->cancel) {
+                    emit(StateEvent{RunState::Paused, {}});
+                    while (token->pause && !token->cancel) {
+                        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                    }
+                    emit(StateEvent{RunState::Running, {}});
+                }
+                if (token != nullptr && token->cancel) {
+                    state = RunState::Cancelled;
+                    message = "stopped by the user after " + std::to_string(step) + " steps";
+                    break;
+                }
+                const auto idx = order.slice(0, b * config.batch, std::min(train.size(), (b + 1) * config.batch));
+                const auto x = train.images.index_select(0, idx);
+                const auto y = train.labels.index_select(0, idx);
+                const double lr = scheduledLr(config, config.lr, step, totalSteps, epoch);
+                const double qlr = scheduledLr(config, config.quantizerLr, step, totalSteps, epoch);
+                optimizer.groups()[0].lr = lr;
+                optimizer.groups()[1].lr = qlr;
+                const auto out = model->forward(x);
+                at::Tensor loss;
+                if (config.distill) {
+                    at::Tensor teacher;
+                    {
+                        at::NoGradGuard noGrad;
+                        teacher = model->floatForward(x);
+                    }
+                    loss = distillationLoss(out, teacher, config.temperature);
+                } else {
+                    loss = at::cross_entropy_loss(out, y);
+                }
+                if (step + 1 == config.injectNanAtStep) {
+                    loss = loss * std::nan("");
+                }
+                const double lossValue = loss.item<double>();
+                if (!std::isfinite(lossValue)) {
+                    state = RunState::Diverged;
+                    message = "the loss became " + std::to_string(lossValue) + " at step " + std::to_string(step + 1)
+                              + "; the parameters of step " + std::to_string(step) + " are kept";
+                    break;
+                }
+                optimizer.zeroGrad();
+                loss.backward();
+                std::vector<at::Tensor> backup;
+                for (const auto& p : model->quantizerParameters()) {
+                    backup.push_back(p.detach().clone());
+                }
+                optimizer.step();
+                if (const auto bad = badQuantizer(*model); !bad.empty()) {
+                    at::NoGradGuard noGrad;
+                    auto params = model->quantizerParameters();
+                    for (size_t i = 0; i < params.size(); ++i) {
+                        params[i].copy_(backup[i]);
+                    }
+                    state = RunState::Diverged;
+                    message = "quantizer " + bad + " is no longer positive at step " + std::to_string(step + 1)
+                              + "; its parameters of step " + std::to_string(step) + " are kept";
+                    break;
+                }
+                ++step;
+                const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
+                emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
+                if (config.snapshotEvery > 0 && (step % config.snapshotEvery == 0 || step == 1)) {
+                    for (const auto& site : model->sites()) {
+                        emit(SnapshotEvent{step, site.name, model->table().at(size_t(site.slot)).snapshot()});
+                    }
+                }
+                if (step == config.freezeBatchNormAfter) {
+                    model->freezeBatchNorm();
+                    emit(LogEvent{"BatchNorm statistics frozen at step " + std::to_string(step)});
+                }
+            }
+            model->train(false);
+            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, test);
+            result.qatTop1 = top1;
+            result.qatLoss = lossValue;
+            result.epochs.push_back({epoch, top1, lossValue});
+            emit(EpochEvent{epoch, top1, lossValue});
+        }
+        result.steps = step;
+        finish(state, message);
+    } catch (const Error& e) {
+        finish(RunState::Failed, e.what());
+    } catch (const c10::Error& e) {
+        finish(RunState::Failed, firstLine(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+        finish(RunState::Failed, std::string("unexpected error: ") + e.what());
+    }
+    if (model && initial.size() == model->sites().size()) {
+        for (size_t i = 0; i < model->sites().size(); ++i) {
+            const auto& site = model->sites()[i];
+            const auto& q = model->table().at(size_t(site.slot));
+            result.quantizers.push_back({site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot()});
+        }
+    }
+    return result;
+}
+
+} // namespace qat::train

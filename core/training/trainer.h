@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "training/train_types.h"
+
+namespace qat::quant {
+class QuantizerRegistry;
+}
+
+namespace qat::train {
+
+/// Runs one QAT run to its end on the calling thread: loads the model and data, checks
+/// that they fit (a dry forward), evaluates the float model, builds and calibrates the
+/// quantized model, trains, evaluates after every epoch. Never throws for a user's file or
+/// a training fault: the result's state says finished / cancelled / diverged / failed and
+/// its message why. observer and token may be null.
+TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistry& registry,
+                        TrainObserver* observer = nullptr, CancelToken* token = nullptr);
+
+} // namespace qat::train
