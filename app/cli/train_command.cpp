@@ -33,15 +33,18 @@ const char* const kTrainHelp =
     "  --activations SPEC      TRAINING:METHOD:BITS, e.g. ste:power-of-two:8\n"
     "  --init METHOD           max, mse or percentile, for every quantizer\n"
     "  --no-fold-bn            keep BatchNorm instead of folding it into the conv\n"
+    "  --input-bits N          bits of the model input's quantizer (default: the activations')\n"
     "  --no-input-quant        do not quantize the model input\n"
     "  --save-plan FILE        write the plan used to FILE\n"
     "training:\n"
     "  --epochs N              (default 1)       --steps N     stop after N steps\n"
     "  --batch N               (default 128)     --seed N      (default 0)\n"
-    "  --lr X                  weights learning rate (default 1e-4)\n"
-    "  --qlr X                 quantizer parameters learning rate (default 1e-4)\n"
+    "  --lr X|auto             weights learning rate (auto: 1e-3 with weights of 3 bits or\n"
+    "                          fewer, else 1e-4)\n"
+    "  --qlr X|auto            quantizer parameters learning rate (auto as --lr)\n"
     "  --optimizer adam|sgd    (default adam)    --schedule cosine|step|constant (default cosine)\n"
-    "  --kd                    distil from the float model instead of using labels\n"
+    "  --kd                    distil from the float model (the default; needs no labels)\n"
+    "  --no-kd                 train on the labels with cross-entropy instead\n"
     "  --temperature X         distillation temperature (default 2)\n"
     "  --calibration-batches N batches used to initialise quantizers (default 8)\n"
     "  --freeze-bn-after N     freeze BatchNorm statistics after N steps\n"
@@ -99,6 +102,19 @@ double toDouble(const Arguments& a, const std::string& option, double fallback)
     throw UsageError(option + " needs a number, not '" + text + "'");
 }
 
+// A learning rate option: a non-negative number, or "auto" (and absent) for -1.
+double learningRate(const Arguments& a, const std::string& option)
+{
+    if (a.value(option).empty() || a.value(option) == "auto") {
+        return -1;
+    }
+    const double value = toDouble(a, option, -1);
+    if (value < 0) {
+        throw UsageError(option + " must not be negative");
+    }
+    return value;
+}
+
 engine::QuantizationPlan buildPlan(const Arguments& a)
 {
     auto plan = a.value("--plan").empty() ? engine::presetPlan(a.value("--preset", "mct-default"))
@@ -127,6 +143,7 @@ engine::QuantizationPlan buildPlan(const Arguments& a)
         plan.weights.config.init = init;
         plan.activations.config.init = init;
     }
+    if (!a.value("--input-bits").empty()) plan.input.bits = int(toInt(a, "--input-bits", 8));
     if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
     if (a.has("--no-input-quant")) plan.quantizeInput = false;
     return plan;
@@ -169,6 +186,8 @@ nlohmann::json resultJson(const train::TrainResult& r)
             {"steps", r.steps},
             {"seconds", r.seconds},
             {"folded_batch_norms", r.foldedBatchNorms},
+            {"lr", r.lr},
+            {"quantizer_lr", r.quantizerLr},
             {"epochs", epochs},
             {"quantizers", quantizers}};
 }
@@ -181,9 +200,9 @@ int runTrain(const std::vector<std::string>& args)
                            {"--model", "--data", "--preset", "--plan", "--weights", "--activations", "--init",
                             "--save-plan", "--epochs", "--steps", "--batch", "--lr", "--qlr", "--optimizer",
                             "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
-                            "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin",
+                            "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
                             "--inject-nan-at"},
-                           {"--json", "--kd", "--no-fold-bn", "--no-input-quant"},
+                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant"},
                            0,
                            0};
     const auto a = parseArguments(spec, args);
@@ -197,15 +216,18 @@ int runTrain(const std::vector<std::string>& args)
     config.epochs = int(toInt(a, "--epochs", config.epochs));
     config.maxSteps = toInt(a, "--steps", config.maxSteps);
     config.batch = int(toInt(a, "--batch", config.batch));
-    config.lr = toDouble(a, "--lr", config.lr);
-    config.quantizerLr = toDouble(a, "--qlr", config.quantizerLr);
+    config.lr = learningRate(a, "--lr");
+    config.quantizerLr = learningRate(a, "--qlr");
     if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
     if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
     config.seed = uint64_t(toInt(a, "--seed", 0));
     config.threads = int(toInt(a, "--threads", 0));
     config.limitTrain = toInt(a, "--limit-train", 0);
     config.limitTest = toInt(a, "--limit-test", 0);
-    config.distill = a.has("--kd");
+    if (a.has("--kd") && a.has("--no-kd")) {
+        throw UsageError("--kd and --no-kd contradict each other");
+    }
+    config.distill = !a.has("--no-kd");
     config.temperature = toDouble(a, "--temperature", config.temperature);
     config.calibrationBatches = int(toInt(a, "--calibration-batches", config.calibrationBatches));
     config.freezeBatchNormAfter = toInt(a, "--freeze-bn-after", -1);

@@ -107,17 +107,13 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
         }
     }
     auto inputs = graph.inputs();
-    if (plan.quantizeInput && inputs.size() > 1 && inputs[1]->type()->kind() == c10::TypeKind::TensorType) {
-        auto choice = plan.activations;
-        choice.key.target = quant::Target::Activations;
-        choice.config.perChannel = false;
-        if (choice.enabled) {
-            const auto slot = table.add(makeQuantizer(registry, choice, {"input", "input", {}}));
-            qat->m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}});
-            torch::jit::WithInsertPoint guard(graph.nodes().front());
-            auto* quantized = insertQuantize(graph, inputs[1], tableId, slot);
-            inputs[1]->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
-        }
+    const auto input = inputChoice(plan);
+    if (input.enabled && inputs.size() > 1 && inputs[1]->type()->kind() == c10::TypeKind::TensorType) {
+        const auto slot = table.add(makeQuantizer(registry, input, {"input", "input", {}}));
+        qat->m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}});
+        torch::jit::WithInsertPoint guard(graph.nodes().front());
+        auto* quantized = insertQuantize(graph, inputs[1], tableId, slot);
+        inputs[1]->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
     }
     torch::jit::EliminateDeadCode(loaded.forward.graph);
     auto* cu = qat->m_module._ivalue()->compilation_unit().get();

@@ -195,6 +195,16 @@ std::vector<LayerPlan> resolvePlan(const QuantizationPlan& plan, const std::vect
     return resolved;
 }
 
+QuantizerChoice inputChoice(const QuantizationPlan& plan)
+{
+    auto choice = plan.activations;
+    plan.input.applyTo(choice);
+    choice.key.target = Target::Activations;
+    choice.config.perChannel = false;
+    choice.enabled = choice.enabled && plan.quantizeInput;
+    return choice;
+}
+
 void validatePlan(const std::vector<LayerPlan>& layers, const QuantizationPlan& plan,
                   const quant::QuantizerRegistry& registry)
 {
@@ -213,9 +223,7 @@ void validatePlan(const std::vector<LayerPlan>& layers, const QuantizationPlan& 
         check(layer.weights, "layer " + layer.layer + " weights");
         check(layer.activations, "layer " + layer.layer + " activations");
     }
-    if (plan.quantizeInput) {
-        check(plan.activations, "model input");
-    }
+    check(inputChoice(plan), "model input");
 }
 
 std::vector<std::string> presetNames()
@@ -241,9 +249,12 @@ QuantizationPlan presetPlan(const std::string& name)
                           makeChoice(A, Method::PowerOfTwo, "LSQ", 8, false));
     }
     // MCT's QAT tutorial bit widths; LSQ because STE collapses at 2 bits (design/quantizers.md §10).
+    // The input stays at 8 bits: images arrive as 8-bit pixels, 3 bits would discard most of them.
     if (name == "w2a3") {
-        return makePreset(name, makeChoice(W, Method::Symmetric, "LSQ", 2, true),
-                          makeChoice(A, Method::PowerOfTwo, "LSQ", 3, false));
+        auto plan = makePreset(name, makeChoice(W, Method::Symmetric, "LSQ", 2, true),
+                               makeChoice(A, Method::PowerOfTwo, "LSQ", 3, false));
+        plan.input.bits = 8;
+        return plan;
     }
     if (name == "w4a4-lsq-uniform") {
         return makePreset(name, makeChoice(W, Method::Uniform, "LSQ", 4, true),
@@ -332,6 +343,8 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
             parseOverride(v, origin, "weights").applyTo(plan.weights);
         } else if (key == "activations") {
             parseOverride(v, origin, "activations").applyTo(plan.activations);
+        } else if (key == "input") {
+            plan.input = parseOverride(v, origin, "input");
         } else if (key == "quantize_input") {
             plan.quantizeInput = field<bool>(v, origin, key, "true or false");
         } else if (key == "fold_batch_norm") {
@@ -366,7 +379,7 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
                 plan.layers[l.key()] = o;
             }
         } else {
-            fail(origin, key, "unknown field (known: format, version, preset, weights, activations, quantize_input, "
+            fail(origin, key, "unknown field (known: format, version, preset, weights, activations, input, quantize_input, "
                               "fold_batch_norm, rules, layers)");
         }
     }
@@ -379,6 +392,7 @@ std::string planToJson(const QuantizationPlan& plan)
                 {"version", QuantizationPlan::kFormatVersion},
                 {"weights", choiceToJson(plan.weights)},
                 {"activations", choiceToJson(plan.activations)},
+                {"input", overrideToJson(plan.input)},
                 {"quantize_input", plan.quantizeInput},
                 {"fold_batch_norm", plan.foldBatchNorm}};
     if (!plan.preset.empty()) {

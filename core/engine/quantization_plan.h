@@ -61,6 +61,7 @@ struct QuantizationPlan {
     QuantizerChoice weights;         ///< default for every layer's weights
     QuantizerChoice activations;     ///< default for every activation point
     bool quantizeInput = true;       ///< MCT quantizes the model input with the activation quantizer
+    ChoiceOverride input;            ///< changes to the activation choice for the model input
     bool foldBatchNorm = true;       ///< fold BN into the preceding conv before QAT (as MCT)
     std::vector<PlanRule> rules;
     std::map<std::string, LayerOverride> layers; ///< by layer name ("features.0")
@@ -73,6 +74,10 @@ struct LayerPlan {
     QuantizerChoice weights;     ///< config.channelAxis set from the layer
     QuantizerChoice activations;
 };
+
+/// The quantizer for the model input: the activation default with plan.input applied,
+/// disabled when plan.quantizeInput is false.
+QuantizerChoice inputChoice(const QuantizationPlan& plan);
 
 /// Resolves plan for the layers of a model. Throws qat::Error naming the layer or rule
 /// (an override for a layer the model does not have, a bad regex).

@@ -71,7 +71,13 @@ void ValueSample::add(const at::Tensor& batch)
 
 at::Tensor ValueSample::values() const
 {
-    return at::cat(m_parts).unsqueeze(0);
+    const auto kept = at::cat(m_parts);
+    if (m_kept == m_count) {
+        return kept.unsqueeze(0);
+    }
+    // The subsample may miss the extremes; they decide max initialisation, so add them.
+    const auto extremes = at::tensor({float(m_min), float(m_max)});
+    return at::cat({kept, extremes}).unsqueeze(0);
 }
 
 at::Tensor channelRows(const at::Tensor& t, int64_t axis)

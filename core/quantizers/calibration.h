@@ -22,7 +22,7 @@ public:
     bool empty() const { return m_count == 0; }
     double min() const { return m_min; }
     double max() const { return m_max; }
-    /// The sample as one row [1, K].
+    /// The sample, with the exact minimum and maximum, as one row [1, K].
     at::Tensor values() const;
 
 private:

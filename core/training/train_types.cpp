@@ -35,6 +35,11 @@ std::string toString(Schedule schedule)
     return "?";
 }
 
+double autoLearningRate(int lowestWeightBits)
+{
+    return lowestWeightBits <= 3 ? 1e-3 : 1e-4;
+}
+
 OptimizerKind parseOptimizer(const std::string& text)
 {
     if (text == "adam") return OptimizerKind::Adam;

@@ -34,13 +34,13 @@ struct TrainConfig {
     int64_t maxSteps = 0;          ///< > 0: stop after this many steps (may end mid-epoch)
     int batch = 128;
     OptimizerKind optimizer = OptimizerKind::Adam;
-    double lr = 1e-4;              ///< model weights
-    double quantizerLr = 1e-4;     ///< quantizer parameters (their own group)
+    double lr = -1;                ///< model weights; < 0: automatic (see autoLearningRate)
+    double quantizerLr = -1;       ///< quantizer parameters (their own group); < 0: automatic
     double momentum = 0.9;         ///< SGD
     Schedule schedule = Schedule::Cosine;
     double stepGamma = 0.1;        ///< Step schedule: lr *= gamma at each epoch boundary
     uint64_t seed = 0;
-    bool distill = false;          ///< knowledge distillation from the float model (no labels needed)
+    bool distill = true;           ///< knowledge distillation from the float model (no labels needed)
     double temperature = 2.0;
     int64_t freezeBatchNormAfter = -1; ///< steps; -1 never (BN that was not folded)
     int calibrationBatches = 8;
@@ -109,6 +109,10 @@ struct QuantizerSummary {
     quant::QuantizerSnapshot final;
 };
 
+/// The learning rate used when none is given: 1e-3 when any layer's weights have 3 bits or
+/// fewer (they must move across much coarser grids), else 1e-4 (measured on the demo, see README).
+double autoLearningRate(int lowestWeightBits);
+
 struct TrainResult {
     RunState state = RunState::Created;
     std::string message;          ///< why it failed or diverged
@@ -119,6 +123,8 @@ struct TrainResult {
     int64_t steps = 0;
     double seconds = 0;
     int foldedBatchNorms = 0;
+    double lr = 0;                ///< the learning rates used (after "automatic")
+    double quantizerLr = 0;
     std::vector<EpochEvent> epochs;
     std::vector<QuantizerSummary> quantizers;
 };

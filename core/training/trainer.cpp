@@ -100,7 +100,6 @@ void checkConfig(const TrainConfig& c)
 {
     if (c.batch < 1) throw Error("batch size must be at least 1");
     if (c.epochs < 1 && c.maxSteps < 1) throw Error("give at least one epoch or step");
-    if (c.lr < 0 || c.quantizerLr < 0) throw Error("learning rates must not be negative");
     if (c.calibrationBatches < 1) throw Error("calibration needs at least one batch");
     if (c.temperature <= 0) throw Error("the distillation temperature must be positive");
 }
@@ -164,8 +163,16 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             initial.push_back(model->table().at(size_t(site.slot)).snapshot());
         }
 
+        int lowestBits = 32;
+        for (const auto& lp : model->layerPlans()) {
+            if (lp.weights.enabled) {
+                lowestBits = std::min(lowestBits, lp.weights.config.bits);
+            }
+        }
+        result.lr = config.lr >= 0 ? config.lr : autoLearningRate(lowestBits);
+        result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoLearningRate(lowestBits);
         Optimizer optimizer(config.optimizer,
-                            {{model->modelParameters(), config.lr}, {model->quantizerParameters(), config.quantizerLr}},
+                            {{model->modelParameters(), result.lr}, {model->quantizerParameters(), result.quantizerLr}},
                             config.momentum);
         const int64_t stepsPerEpoch = (train.size() + config.batch - 1) / config.batch;
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
@@ -193,8 +200,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 const auto idx = order.slice(0, b * config.batch, std::min(train.size(), (b + 1) * config.batch));
                 const auto x = train.images.index_select(0, idx);
                 const auto y = train.labels.index_select(0, idx);
-                const double lr = scheduledLr(config, config.lr, step, totalSteps, epoch);
-                const double qlr = scheduledLr(config, config.quantizerLr, step, totalSteps, epoch);
+                const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
+                const double qlr = scheduledLr(config, result.quantizerLr, step, totalSteps, epoch);
                 optimizer.groups()[0].lr = lr;
                 optimizer.groups()[1].lr = qlr;
                 const auto out = model->forward(x);

@@ -3,6 +3,9 @@
 #include "expected_layers.h"
 
 #include <QProcess>
+#include <QTemporaryDir>
+
+#include <csignal>
 #include <QtTest>
 
 using qat::test::compareLayers;
@@ -47,6 +50,11 @@ private Q_SLOTS:
     void quantizersListsBuiltins();
     void quantizersLoadsPluginsAndWarns();
     void quantizersTable();
+    void trainPrintsJsonResult();
+    void trainFailuresHaveExitCodes_data();
+    void trainFailuresHaveExitCodes();
+    void trainStopsOnInterrupt();
+    void trainSavesPlan();
 };
 
 void TestCli::version()
@@ -216,6 +224,96 @@ void TestCli::quantizersTable()
     QVERIFY(r.out.contains("PACT: a learned clipping level"));
     const auto help = runCli({QStringLiteral("quantizers"), QStringLiteral("--help")});
     QVERIFY(help.out.startsWith("usage: qatwb quantizers"));
+}
+
+static QStringList quickTrain(const QString& model)
+{
+    return {QStringLiteral("train"), QStringLiteral("--model"), model, QStringLiteral("--limit-train"),
+            QStringLiteral("640"), QStringLiteral("--limit-test"), QStringLiteral("200"), QStringLiteral("--batch"),
+            QStringLiteral("64"), QStringLiteral("--calibration-batches"), QStringLiteral("2")};
+}
+
+void TestCli::trainPrintsJsonResult()
+{
+    auto args = quickTrain(fixture(QStringLiteral("residual_dw_scripted.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("5") << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq")
+         << QStringLiteral("--json");
+    const auto r = runCli(args);
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto result = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(result[QStringLiteral("state")].toString(), QStringLiteral("finished"));
+    QCOMPARE(result[QStringLiteral("steps")].toInt(), 5);
+    QVERIFY(result[QStringLiteral("float_top1")].toDouble() >= 0);
+    QVERIFY(result[QStringLiteral("qat_top1")].toDouble() >= 0);
+    QVERIFY(result[QStringLiteral("seconds")].toDouble() > 0);
+    QCOMPARE(result[QStringLiteral("quantizers")].toArray().size(), 6 + 6 + 1);
+    QVERIFY(r.err.contains("finished: float top-1"));
+}
+
+void TestCli::trainFailuresHaveExitCodes_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("mustSay");
+    const auto mlp = fixture(QStringLiteral("mlp_traced.pt"));
+    QTest::newRow("no model") << QStringList{"train"} << 2 << "--model is required";
+    QTest::newRow("bad steps") << (quickTrain(mlp) << "--steps" << "many") << 2 << "--steps needs a whole number";
+    QTest::newRow("bad spec") << (quickTrain(mlp) << "--weights" << "lsq:symmetric") << 1 << "expected TRAINING:METHOD:BITS";
+    QTest::newRow("bad preset") << (quickTrain(mlp) << "--preset" << "w1a1") << 1 << "unknown preset 'w1a1'";
+    QTest::newRow("bad model") << quickTrain(fixture(QStringLiteral("bad_not_a_zip.pt"))) << 1 << "not a TorchScript archive";
+    QTest::newRow("no layers") << (quickTrain(fixture(QStringLiteral("no_layers_scripted.pt"))) << "--steps" << "3") << 1
+                               << "no quantizable layer";
+    QTest::newRow("bad data") << (quickTrain(mlp) << "--data" << "/no/such/data") << 1 << "no such data folder";
+    QTest::newRow("diverged") << (quickTrain(mlp) << "--steps" << "5" << "--inject-nan-at" << "2") << 3
+                              << "diverged";
+}
+
+void TestCli::trainFailuresHaveExitCodes()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, exitCode);
+    QFETCH(QString, mustSay);
+    const auto r = runCli(args);
+    QCOMPARE(r.exitCode, exitCode);
+    QVERIFY2(QString::fromUtf8(r.err).contains(mustSay), r.err.constData());
+}
+
+void TestCli::trainStopsOnInterrupt()
+{
+    QProcess process;
+    auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--limit-train")
+         << QStringLiteral("60000");
+    process.setReadChannel(QProcess::StandardError);
+    process.start(QStringLiteral(QATWB_CLI), args);
+    QByteArray err;
+    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
+        err += process.readAllStandardError();
+    }
+    QVERIFY2(err.contains("step "), err.constData());
+    ::kill(pid_t(process.processId()), SIGINT);
+    QVERIFY(process.waitForFinished(60000));
+    err += process.readAllStandardError();
+    QCOMPARE(process.exitCode(), 130);
+    QVERIFY2(err.contains("cancelled"), err.constData());
+    QVERIFY(err.contains("stopped by the user"));
+}
+
+void TestCli::trainSavesPlan()
+{
+    QTemporaryDir dir;
+    const auto plan = dir.filePath(QStringLiteral("plan.json"));
+    auto args = quickTrain(fixture(QStringLiteral("mlp_scripted.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("2") << QStringLiteral("--preset") << QStringLiteral("w2a3")
+         << QStringLiteral("--weights") << QStringLiteral("lsq:symmetric:3:per-channel") << QStringLiteral("--save-plan")
+         << plan;
+    QCOMPARE(runCli(args).exitCode, 0);
+    const auto saved = readJsonFile(plan);
+    QCOMPARE(saved[QStringLiteral("weights")].toObject()[QStringLiteral("bits")].toInt(), 3);
+    QCOMPARE(saved[QStringLiteral("activations")].toObject()[QStringLiteral("bits")].toInt(), 3);
+    auto again = quickTrain(fixture(QStringLiteral("mlp_scripted.pt")));
+    again << QStringLiteral("--steps") << QStringLiteral("2") << QStringLiteral("--plan") << plan;
+    QCOMPARE(runCli(again).exitCode, 0);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+// Quantization plans: presets, rules, overrides, the JSON file format and its errors.
+#include "common/error.h"
+#include "engine/quantization_plan.h"
+#include "model/model_inspector.h"
+#include "quantizers/quantizer_registry.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace qat;
+using engine::QuantizationPlan;
+
+namespace {
+
+const std::vector<model::LayerInfo>& demoLayers()
+{
+    static const auto info = model::inspectModel(QATWB_DEMO_MODEL);
+    return info.layers;
+}
+
+const engine::LayerPlan& layer(const std::vector<engine::LayerPlan>& plans, const std::string& name)
+{
+    for (const auto& p : plans) {
+        if (p.layer == name) {
+            return p;
+        }
+    }
+    throw std::runtime_error("no layer " + name);
+}
+
+QString errorOf(const std::function<void()>& call)
+{
+    try {
+        call();
+    } catch (const Error& e) {
+        return QString::fromStdString(e.what());
+    }
+    return {};
+}
+
+} // namespace
+
+class TestPlan : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { quant::registerBuiltinQuantizers(m_registry); }
+    void presetsResolve_data();
+    void presetsResolve();
+    void mctDefaultIsMctsPlatform();
+    void rulesThenOverrides();
+    void jsonRoundTrip();
+    void fileRoundTrip();
+    void invalidFiles_data();
+    void invalidFiles();
+    void resolveErrors();
+    void validateNamesLayerAndField();
+    void choiceSpecs_data();
+    void choiceSpecs();
+
+private:
+    quant::QuantizerRegistry m_registry;
+};
+
+void TestPlan::presetsResolve_data()
+{
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<int>("weightBits");
+    QTest::addColumn<int>("activationBits");
+    QTest::newRow("mct-default") << "mct-default" << 8 << 8;
+    QTest::newRow("w8a8-lsq") << "w8a8-lsq" << 8 << 8;
+    QTest::newRow("w4a8-lsq") << "w4a8-lsq" << 4 << 8;
+    QTest::newRow("w2a3") << "w2a3" << 2 << 3;
+    QTest::newRow("w4a4-lsq-uniform") << "w4a4-lsq-uniform" << 4 << 4;
+}
+
+void TestPlan::presetsResolve()
+{
+    QFETCH(QString, preset);
+    QFETCH(int, weightBits);
+    QFETCH(int, activationBits);
+    const auto plan = engine::presetPlan(preset.toStdString());
+    const auto resolved = engine::resolvePlan(plan, demoLayers());
+    QCOMPARE(resolved.size(), size_t(5));
+    engine::validatePlan(resolved, plan, m_registry);
+    for (const auto& lp : resolved) {
+        QCOMPARE(lp.weights.config.bits, weightBits);
+        QCOMPARE(lp.activations.config.bits, activationBits);
+        QVERIFY(lp.weights.config.perChannel);
+        QVERIFY(!lp.activations.config.perChannel);
+        QCOMPARE(quant::toString(lp.weights.key.target), std::string("weights"));
+    }
+    QVERIFY(plan.quantizeInput);
+    QVERIFY(plan.foldBatchNorm);
+}
+
+void TestPlan::mctDefaultIsMctsPlatform()
+{
+    const auto plan = engine::presetPlan("mct-default");
+    QCOMPARE(plan.weights.key.training, std::string("STE"));
+    QCOMPARE(quant::toString(plan.weights.key.method), std::string("symmetric"));
+    QCOMPARE(plan.activations.key.training, std::string("STE"));
+    QCOMPARE(quant::toString(plan.activations.key.method), std::string("power-of-two"));
+    QCOMPARE(quant::toString(plan.weights.config.init), std::string("mse"));
+    QVERIFY(errorOf([] { engine::presetPlan("w1a1"); }).contains(QStringLiteral("presets: mct-default")));
+}
+
+void TestPlan::rulesThenOverrides()
+{
+    auto plan = engine::presetPlan("w4a8-lsq");
+    engine::PlanRule linear;
+    linear.kind = "linear";
+    linear.weights.bits = 8;
+    engine::PlanRule firstConvs;
+    firstConvs.namePattern = "features\\.[04]";
+    firstConvs.activations.enabled = false;
+    plan.rules = {linear, firstConvs};
+    plan.layers["classifier.3"].weights.enabled = false;
+    plan.layers["features.0"].weights.training = "STE";
+    const auto resolved = engine::resolvePlan(plan, demoLayers());
+    QCOMPARE(layer(resolved, "classifier.1").weights.config.bits, 8);
+    QCOMPARE(layer(resolved, "features.8").weights.config.bits, 4);
+    QVERIFY(!layer(resolved, "features.0").activations.enabled);
+    QVERIFY(!layer(resolved, "features.4").activations.enabled);
+    QVERIFY(layer(resolved, "features.8").activations.enabled);
+    QVERIFY(!layer(resolved, "classifier.3").weights.enabled);
+    QCOMPARE(layer(resolved, "features.0").weights.key.training, std::string("STE"));
+    QCOMPARE(layer(resolved, "features.4").weights.key.training, std::string("LSQ"));
+}
+
+void TestPlan::jsonRoundTrip()
+{
+    auto plan = engine::presetPlan("w2a3");
+    plan.quantizeInput = false;
+    engine::PlanRule rule;
+    rule.kind = "conv2d";
+    rule.namePattern = "features\\..*";
+    rule.weights.init = quant::InitMethod::Percentile;
+    rule.weights.percentile = 99.9;
+    plan.rules.push_back(rule);
+    plan.layers["classifier.3"].activations.enabled = false;
+    const auto text = engine::planToJson(plan);
+    const auto parsed = engine::parsePlan(text, "plan.json");
+    QCOMPARE(engine::planToJson(parsed), text);
+    QCOMPARE(parsed.preset, std::string("w2a3"));
+    QVERIFY(!parsed.quantizeInput);
+    QCOMPARE(*parsed.rules.at(0).weights.percentile, 99.9);
+}
+
+void TestPlan::fileRoundTrip()
+{
+    QTemporaryDir dir;
+    const auto path = dir.filePath(QStringLiteral("plan.json")).toStdString();
+    auto plan = engine::presetPlan("w4a4-lsq-uniform");
+    plan.layers["features.4"].weights.bits = 6;
+    engine::savePlanFile(plan, path);
+    const auto loaded = engine::loadPlanFile(path);
+    QCOMPARE(engine::planToJson(loaded), engine::planToJson(plan));
+    QVERIFY(errorOf([] { engine::savePlanFile(engine::presetPlan("w2a3"), "/no/such/dir/plan.json"); })
+                .contains(QStringLiteral("cannot write")));
+    QVERIFY(errorOf([] { engine::loadPlanFile("/no/such/plan.json"); }).contains(QStringLiteral("cannot read")));
+}
+
+void TestPlan::invalidFiles_data()
+{
+    QTest::addColumn<QString>("json");
+    QTest::addColumn<QString>("mustSay");
+    const QString head = QStringLiteral(R"("format": "qat-workbench-plan", "version": 1)");
+    QTest::newRow("not json") << "{ nope" << "not valid JSON";
+    QTest::newRow("no format") << R"({"weights": {}})" << "not a QAT Workbench plan";
+    QTest::newRow("newer") << R"({"format": "qat-workbench-plan", "version": 99})" << "newer than this QAT Workbench";
+    QTest::newRow("unknown field") << "{" + head + R"(, "colour": 1})" << "colour: unknown field";
+    QTest::newRow("bits as text") << "{" + head + R"(, "weights": {"bits": "four"}})" << "weights.bits: expected an integer";
+    QTest::newRow("bits fraction") << "{" + head + R"(, "weights": {"bits": 4.5}})" << "weights.bits: expected an integer";
+    QTest::newRow("bad method") << "{" + head + R"(, "activations": {"method": "lut"}})" << "unknown quantization method 'lut'";
+    QTest::newRow("bad init") << "{" + head + R"(, "weights": {"init": "guess"}})" << "unknown initialisation method";
+    QTest::newRow("rule field") << "{" + head + R"(, "rules": [{"kind": "conv2d", "colour": "red"}]})"
+                                << "rules[0].colour: unknown field";
+    QTest::newRow("layer not object") << "{" + head + R"(, "layers": {"features.0": 3}})" << "layers.features.0: expected an object";
+    QTest::newRow("unknown preset") << "{" + head + R"(, "preset": "w1a1"})" << "unknown preset 'w1a1'";
+    QTest::newRow("weights wrong type") << "{" + head + R"(, "weights": 8})" << "weights: expected an object";
+}
+
+void TestPlan::invalidFiles()
+{
+    QFETCH(QString, json);
+    QFETCH(QString, mustSay);
+    const auto message = errorOf([&] { engine::parsePlan(json.toStdString(), "my-plan.json"); });
+    QVERIFY2(message.startsWith(QStringLiteral("my-plan.json: ")) || message.startsWith(QStringLiteral("unknown preset")),
+             qPrintable(message));
+    QVERIFY2(message.contains(mustSay), qPrintable(message));
+}
+
+void TestPlan::resolveErrors()
+{
+    auto plan = engine::presetPlan("mct-default");
+    plan.layers["features.99"].weights.bits = 4;
+    const auto unknown = errorOf([&] { engine::resolvePlan(plan, demoLayers()); });
+    QVERIFY2(unknown.contains(QStringLiteral("'features.99', which the model does not have")), qPrintable(unknown));
+    QVERIFY(unknown.contains(QStringLiteral("classifier.3")));
+    plan.layers.clear();
+    engine::PlanRule rule;
+    rule.namePattern = "features[";
+    plan.rules.push_back(rule);
+    QVERIFY(errorOf([&] { engine::resolvePlan(plan, demoLayers()); }).contains(QStringLiteral("not a valid regular expression")));
+}
+
+void TestPlan::validateNamesLayerAndField()
+{
+    auto plan = engine::presetPlan("mct-default");
+    plan.layers["features.4"].weights.bits = 1;
+    auto resolved = engine::resolvePlan(plan, demoLayers());
+    auto message = errorOf([&] { engine::validatePlan(resolved, plan, m_registry); });
+    QVERIFY2(message.startsWith(QStringLiteral("layer features.4 weights: ")), qPrintable(message));
+    QVERIFY(message.contains(QStringLiteral("1 bits is not supported")));
+    plan.layers.clear();
+    plan.layers["classifier.1"].activations.training = "DQA";
+    resolved = engine::resolvePlan(plan, demoLayers());
+    message = errorOf([&] { engine::validatePlan(resolved, plan, m_registry); });
+    QVERIFY2(message.contains(QStringLiteral("layer classifier.1 activations: no quantizer is registered")), qPrintable(message));
+}
+
+void TestPlan::choiceSpecs_data()
+{
+    QTest::addColumn<QString>("spec");
+    QTest::addColumn<QString>("mustSay");
+    QTest::newRow("lsq") << "lsq:symmetric:4:per-channel" << "";
+    QTest::newRow("ste pot") << "ste:power-of-two:8" << "";
+    QTest::newRow("pot alias") << "LSQ:pot:3:per-tensor" << "";
+    QTest::newRow("two parts") << "lsq:symmetric" << "expected TRAINING:METHOD:BITS";
+    QTest::newRow("bad method") << "lsq:lut:4" << "unknown quantization method";
+    QTest::newRow("bad bits") << "lsq:symmetric:four" << "expected TRAINING:METHOD:BITS";
+    QTest::newRow("bad granularity") << "lsq:symmetric:4:sideways" << "expected TRAINING:METHOD:BITS";
+}
+
+void TestPlan::choiceSpecs()
+{
+    QFETCH(QString, spec);
+    QFETCH(QString, mustSay);
+    const auto message = errorOf([&] {
+        const auto o = engine::parseChoiceSpec(spec.toStdString(), "--weights");
+        engine::QuantizerChoice choice;
+        o.applyTo(choice);
+        if (spec.startsWith(QStringLiteral("lsq:symmetric:4"))) {
+            QCOMPARE(choice.key.training, std::string("LSQ"));
+            QCOMPARE(choice.config.bits, 4);
+            QVERIFY(choice.config.perChannel);
+        }
+        if (spec.startsWith(QStringLiteral("LSQ:pot"))) {
+            QCOMPARE(quant::toString(choice.key.method), std::string("power-of-two"));
+            QVERIFY(!choice.config.perChannel);
+        }
+    });
+    if (mustSay.isEmpty()) {
+        QVERIFY2(message.isEmpty(), qPrintable(message));
+    } else {
+        QVERIFY2(message.contains(mustSay), qPrintable(message));
+        QVERIFY(message.startsWith(QStringLiteral("--weights '")));
+    }
+}
+
+QTEST_GUILESS_MAIN(TestPlan)
+#include "tst_plan.moc"

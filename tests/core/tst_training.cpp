@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: MIT
+// The QAT engine and trainer on the fixture zoo and the real Fashion-MNIST data: MCT's
+// invariants, every model under every preset, determinism, cancel and divergence.
+#include "expected_layers.h"
+
+#include "common/version.h"
+#include "engine/qat_model.h"
+#include "quantizers/quantizer_registry.h"
+#include "training/optimizer.h"
+#include "training/tensor_dataset.h"
+#include "training/trainer.h"
+
+#include <ATen/ATen.h>
+#include <QtTest>
+
+using namespace qat;
+
+namespace {
+
+QString fixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+}
+
+/// Every fixture model that has layers, scripted and traced.
+QStringList trainableFixtures()
+{
+    QStringList models;
+    for (const auto& file : test::expectedFiles()) {
+        const auto expected = test::readJsonFile(fixture(file));
+        if (!expected[QStringLiteral("layers")].toArray().isEmpty()) {
+            models << expected[QStringLiteral("model")].toString();
+        }
+    }
+    return models;
+}
+
+QString stateName(train::RunState state)
+{
+    return QString::fromStdString(train::toString(state));
+}
+
+const train::TensorDataset& smallTrainSet()
+{
+    static const auto data = train::loadIdxDataset("fashion-mnist", "train", 2048);
+    return data;
+}
+
+struct Recorder : train::TrainObserver {
+    std::vector<double> losses;
+    std::vector<train::RunState> states;
+    int snapshots = 0;
+    train::CancelToken* cancelAt = nullptr;
+    int64_t cancelStep = -1;
+    void onEvent(const train::TrainEvent& event) override
+    {
+        if (const auto* step = std::get_if<train::StepEvent>(&event)) {
+            losses.push_back(step->loss);
+            if (cancelAt != nullptr && step->step == cancelStep) {
+                cancelAt->cancel = true;
+            }
+        } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
+            states.push_back(state->state);
+        } else if (std::holds_alternative<train::SnapshotEvent>(event)) {
+            ++snapshots;
+        }
+    }
+};
+
+train::TrainConfig quickConfig(const QString& model)
+{
+    train::TrainConfig config;
+    config.modelPath = fixture(model).toStdString();
+    config.maxSteps = 10;
+    config.batch = 64;
+    config.limitTrain = 1024;
+    config.limitTest = 256;
+    config.calibrationBatches = 2;
+    return config;
+}
+
+void calibrate(engine::QatModel& model, const at::Tensor& images)
+{
+    model.calibrateWeights();
+    model.beginActivationCalibration();
+    model.observeBatch(images);
+    model.finishActivationCalibration();
+}
+
+} // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void sixteenBitsIsNearFloat_data();
+    void sixteenBitsIsNearFloat();
+    void zeroLearningRatesChangeNothing();
+    void everyModelTrainsUnderEveryPreset_data();
+    void everyModelTrainsUnderEveryPreset();
+    void batchNormStatisticsMoveWhenNotFolded_data();
+    void batchNormStatisticsMoveWhenNotFolded();
+    void twoBitWeightsKeepFourValuesAfterTraining();
+    void sameSeedSameRun();
+    void cancelStopsWithinAStep();
+    void nanDivergesAndKeepsLastGoodState();
+    void distillationWorksWithoutLabels();
+    void badModelFailsWithMessage();
+
+private:
+    quant::QuantizerRegistry m_registry;
+};
+
+void TestTraining::initTestCase()
+{
+    quant::registerBuiltinQuantizers(m_registry);
+    setComputeThreads(2);
+}
+
+void TestTraining::sixteenBitsIsNearFloat_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::newRow("demo") << QStringLiteral(QATWB_DEMO_MODEL);
+    for (const auto& m : trainableFixtures()) {
+        QTest::newRow(qPrintable(m)) << fixture(m);
+    }
+}
+
+void TestTraining::sixteenBitsIsNearFloat()
+{
+    QFETCH(QString, model);
+    // 16-bit symmetric quantizers with max initialisation: the quantization error alone.
+    auto plan = engine::presetPlan("mct-default");
+    plan.weights.config.bits = 16;
+    plan.activations.config.bits = 16;
+    plan.activations.key.method = quant::Method::Symmetric;
+    plan.weights.config.init = quant::InitMethod::MaxAbs;
+    plan.activations.config.init = quant::InitMethod::MaxAbs;
+    auto qat = engine::QatModel::build(model.toStdString(), plan, m_registry);
+    const auto images = smallTrainSet().images.slice(0, 0, 256);
+    calibrate(*qat, images);
+    qat->train(false);
+    at::NoGradGuard noGrad;
+    const auto reference = qat->floatForward(images);
+    const auto quantized = qat->forward(images);
+    const double diff = (reference - quantized).abs().max().item<double>();
+    qat->table().setMode(engine::QuantizerTable::Mode::Bypass);
+    const double foldOnly = (reference - qat->forward(images)).abs().max().item<double>();
+    qat->table().setMode(engine::QuantizerTable::Mode::Quantize);
+    // Relative to the logits' scale: the fixtures' logits are below 1 (so this is within
+    // 1e-4 absolute), the demo's reach ~25 (16-bit noise is then ~1e-3 absolute).
+    const double scale = std::max(1.0, reference.abs().max().item<double>());
+    QVERIFY2(diff <= 1e-4 * scale, qPrintable(QStringLiteral("max |diff| %1, logits up to %2").arg(diff).arg(scale)));
+    QVERIFY2(foldOnly <= 1e-5 * scale, qPrintable(QStringLiteral("BatchNorm folding alone: %1").arg(foldOnly)));
+    QVERIFY(qat->sites().size() >= 3);
+}
+
+void TestTraining::zeroLearningRatesChangeNothing()
+{
+    auto qat = engine::QatModel::build(QATWB_DEMO_MODEL, engine::presetPlan("w4a8-lsq"), m_registry);
+    const auto& data = smallTrainSet();
+    calibrate(*qat, data.images.slice(0, 0, 256));
+    qat->train(false);
+    const auto probe = data.images.slice(0, 1024, 1280);
+    const auto before = qat->forward(probe).detach();
+    train::Optimizer optimizer(train::OptimizerKind::Adam,
+                               {{qat->modelParameters(), 0.0}, {qat->quantizerParameters(), 0.0}}, 0.9);
+    qat->train(true);
+    for (int step = 0; step < 8; ++step) {
+        const auto x = data.images.slice(0, step * 128, (step + 1) * 128);
+        const auto y = data.labels.slice(0, step * 128, (step + 1) * 128);
+        optimizer.zeroGrad();
+        at::cross_entropy_loss(qat->forward(x), y).backward();
+        optimizer.step();
+    }
+    qat->train(false);
+    QVERIFY(at::equal(qat->forward(probe).detach(), before));
+}
+
+void TestTraining::everyModelTrainsUnderEveryPreset_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("preset");
+    for (const auto& m : trainableFixtures()) {
+        for (const auto& p : engine::presetNames()) {
+            QTest::newRow(qPrintable(m + QLatin1Char('/') + QString::fromStdString(p)))
+                << m << QString::fromStdString(p);
+        }
+    }
+}
+
+void TestTraining::everyModelTrainsUnderEveryPreset()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, preset);
+    auto qat = engine::QatModel::build(fixture(model).toStdString(), engine::presetPlan(preset.toStdString()),
+                                       m_registry);
+    const auto& data = smallTrainSet();
+    calibrate(*qat, data.images.slice(0, 0, 128));
+    auto quantizerParams = qat->quantizerParameters();
+    std::vector<at::Tensor> gradientSeen;
+    for (const auto& p : quantizerParams) {
+        gradientSeen.push_back(at::zeros_like(p));
+    }
+    train::Optimizer optimizer(train::OptimizerKind::Adam, {{qat->modelParameters(), 1e-4}, {quantizerParams, 1e-4}},
+                               0.9);
+    qat->train(true);
+    for (int step = 0; step < 20; ++step) {
+        const auto x = data.images.slice(0, step * 64, (step + 1) * 64);
+        const auto y = data.labels.slice(0, step * 64, (step + 1) * 64);
+        optimizer.zeroGrad();
+        const auto loss = at::cross_entropy_loss(qat->forward(x), y);
+        QVERIFY2(std::isfinite(loss.item<double>()), qPrintable(QStringLiteral("step %1").arg(step)));
+        loss.backward();
+        for (size_t i = 0; i < quantizerParams.size(); ++i) {
+            if (quantizerParams[i].grad().defined()) {
+                gradientSeen[i] += quantizerParams[i].grad().abs();
+            }
+        }
+        optimizer.step();
+    }
+    for (size_t i = 0; i < gradientSeen.size(); ++i) {
+        QVERIFY2(gradientSeen[i].sum().item<double>() > 0,
+                 qPrintable(QStringLiteral("quantizer parameter %1 never got a gradient").arg(i)));
+    }
+}
+
+void TestTraining::batchNormStatisticsMoveWhenNotFolded_data()
+{
+    QTest::addColumn<QString>("model");
+    for (const auto* m : {"cnn_bn_relu_scripted.pt", "cnn_bn_relu_traced.pt", "residual_dw_scripted.pt",
+                          "residual_dw_traced.pt", "conv1d_net_traced.pt"}) {
+        QTest::newRow(m) << QString::fromLatin1(m);
+    }
+}
+
+void TestTraining::batchNormStatisticsMoveWhenNotFolded()
+{
+    QFETCH(QString, model);
+    auto plan = engine::presetPlan("w4a8-lsq");
+    plan.foldBatchNorm = false;
+    auto qat = engine::QatModel::build(fixture(model).toStdString(), plan, m_registry);
+    QCOMPARE(qat->foldedBatchNorms(), 0);
+    auto runningMeans = [&] {
+        std::vector<at::Tensor> means;
+        for (const auto& buffer : qat->module().named_buffers()) {
+            if (buffer.name.find("running_mean") != std::string::npos) {
+                means.push_back(buffer.value.clone());
+            }
+        }
+        return means;
+    };
+    const auto before = runningMeans();
+    QVERIFY(!before.empty());
+    const auto& data = smallTrainSet();
+    calibrate(*qat, data.images.slice(0, 0, 128));
+    qat->train(true);
+    at::cross_entropy_loss(qat->forward(data.images.slice(0, 0, 64)), data.labels.slice(0, 0, 64)).backward();
+    const auto after = runningMeans();
+    for (size_t i = 0; i < before.size(); ++i) {
+        QVERIFY2(!at::equal(before[i], after[i]), qPrintable(QStringLiteral("BatchNorm %1 did not update").arg(i)));
+    }
+    // With folding (the default) the BatchNorms are gone from the graph.
+    auto folded = engine::QatModel::build(fixture(model).toStdString(), engine::presetPlan("w4a8-lsq"), m_registry);
+    QCOMPARE(folded->foldedBatchNorms(), int(before.size()));
+}
+
+void TestTraining::twoBitWeightsKeepFourValuesAfterTraining()
+{
+    auto config = quickConfig(QStringLiteral("cnn_bn_relu_traced.pt"));
+    config.modelPath = QATWB_DEMO_MODEL;
+    config.plan = engine::presetPlan("w2a3");
+    config.maxSteps = 30;
+    auto qat = engine::QatModel::build(config.modelPath, config.plan, m_registry);
+    const auto& data = smallTrainSet();
+    calibrate(*qat, data.images.slice(0, 0, 128));
+    train::Optimizer optimizer(train::OptimizerKind::Adam,
+                               {{qat->modelParameters(), 1e-3}, {qat->quantizerParameters(), 1e-3}}, 0.9);
+    qat->train(true);
+    for (int step = 0; step < 30; ++step) {
+        optimizer.zeroGrad();
+        at::cross_entropy_loss(qat->forward(data.images.slice(0, step * 64, (step + 1) * 64)),
+                               data.labels.slice(0, step * 64, (step + 1) * 64))
+            .backward();
+        optimizer.step();
+    }
+    for (const auto& site : qat->sites()) {
+        if (site.target != quant::Target::Weights) {
+            continue;
+        }
+        const auto q = qat->table().at(size_t(site.slot)).forward(site.weight).detach();
+        for (int64_t c = 0; c < q.size(0); ++c) {
+            QVERIFY2(std::get<0>(at::_unique(q[c])).numel() <= 4, site.name.c_str());
+        }
+    }
+}
+
+void TestTraining::sameSeedSameRun()
+{
+    auto run = [&](uint64_t seed) {
+        auto config = quickConfig(QStringLiteral("residual_dw_traced.pt"));
+        config.seed = seed;
+        config.plan = engine::presetPlan("w4a8-lsq");
+        Recorder recorder;
+        const auto result = train::runTraining(config, m_registry, &recorder);
+        return std::make_pair(result, recorder.losses);
+    };
+    const auto [first, firstLosses] = run(7);
+    const auto [second, secondLosses] = run(7);
+    const auto [other, otherLosses] = run(8);
+    QCOMPARE(stateName(first.state), QStringLiteral("finished"));
+    QCOMPARE(firstLosses.size(), size_t(10));
+    QVERIFY(firstLosses == secondLosses);
+    QCOMPARE(first.qatTop1, second.qatTop1);
+    QVERIFY(firstLosses != otherLosses); // another seed, another data order
+}
+
+void TestTraining::cancelStopsWithinAStep()
+{
+    auto config = quickConfig(QStringLiteral("mlp_scripted.pt"));
+    config.maxSteps = 50;
+    train::CancelToken token;
+    Recorder recorder;
+    recorder.cancelAt = &token;
+    recorder.cancelStep = 5;
+    const auto result = train::runTraining(config, m_registry, &recorder, &token);
+    QCOMPARE(stateName(result.state), QStringLiteral("cancelled"));
+    QCOMPARE(result.steps, 5);
+    QCOMPARE(stateName(recorder.states.back()), QStringLiteral("cancelled"));
+    QVERIFY(result.qatTop1 >= 0 && std::isfinite(result.qatLoss)); // the model as it was is still evaluated
+    QVERIFY(recorder.snapshots > 0);
+}
+
+void TestTraining::nanDivergesAndKeepsLastGoodState()
+{
+    auto config = quickConfig(QStringLiteral("cnn_bn_relu_scripted.pt"));
+    config.injectNanAtStep = 4;
+    config.distill = false; // the cross-entropy path
+    Recorder recorder;
+    const auto result = train::runTraining(config, m_registry, &recorder);
+    QCOMPARE(stateName(result.state), QStringLiteral("diverged"));
+    QCOMPARE(result.steps, 3);
+    QVERIFY2(QString::fromStdString(result.message).contains(QStringLiteral("nan")), result.message.c_str());
+    QCOMPARE(stateName(recorder.states.back()), QStringLiteral("diverged"));
+    // The last good parameters are kept: finite, and the model still evaluates.
+    QVERIFY(result.qatTop1 >= 0 && std::isfinite(result.qatLoss));
+    for (const auto& q : result.quantizers) {
+        for (const auto& [name, values] : q.final.values) {
+            for (float v : values) {
+                QVERIFY(std::isfinite(v));
+            }
+        }
+    }
+}
+
+void TestTraining::distillationWorksWithoutLabels()
+{
+    auto config = quickConfig(QStringLiteral("conv_transpose_net_traced.pt"));
+    QVERIFY(config.distill); // the default
+    const auto result = train::runTraining(config, m_registry);
+    QCOMPARE(stateName(result.state), QStringLiteral("finished"));
+    QCOMPARE(result.steps, 10);
+    // Automatic learning rates follow the lowest weight bit width.
+    QCOMPARE(result.lr, 1e-4);
+    config.plan = engine::presetPlan("w2a3");
+    QCOMPARE(train::runTraining(config, m_registry).quantizerLr, 1e-3);
+}
+
+void TestTraining::badModelFailsWithMessage()
+{
+    auto config = quickConfig(QStringLiteral("bad_state_dict.pt"));
+    auto result = train::runTraining(config, m_registry);
+    QCOMPARE(stateName(result.state), QStringLiteral("failed"));
+    QVERIFY(QString::fromStdString(result.message).contains(QStringLiteral("torch.save()")));
+    config = quickConfig(QStringLiteral("no_layers_traced.pt"));
+    result = train::runTraining(config, m_registry);
+    QCOMPARE(stateName(result.state), QStringLiteral("failed"));
+    QVERIFY(QString::fromStdString(result.message).contains(QStringLiteral("no quantizable layer")));
+    config = quickConfig(QStringLiteral("mlp_traced.pt"));
+    config.plan.weights.config.bits = 1;
+    result = train::runTraining(config, m_registry);
+    QCOMPARE(stateName(result.state), QStringLiteral("failed"));
+    QVERIFY2(QString::fromStdString(result.message).contains(QStringLiteral("layer layers.1 weights")), result.message.c_str());
+}
+
+QTEST_GUILESS_MAIN(TestTraining)
+#include "tst_training.moc"
