@@ -3,6 +3,7 @@
 #include "arguments.h"
 #include "inspect_command.h"
 #include "quantizers_command.h"
+#include "runs_command.h"
 #include "train_command.h"
 
 #include "common/error.h"
@@ -37,6 +38,7 @@ const std::map<std::string, Command>& commands()
         {"inspect", {qat::cli::kInspectHelp, qat::cli::runInspect}},
         {"quantizers", {qat::cli::kQuantizersHelp, qat::cli::runQuantizers}},
         {"train", {qat::cli::kTrainHelp, qat::cli::runTrain}},
+        {"runs", {qat::cli::kRunsHelp, qat::cli::runRuns}},
     };
     return kCommands;
 }

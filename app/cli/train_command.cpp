@@ -6,6 +6,7 @@
 #include "registry_setup.h"
 
 #include "common/error.h"
+#include "storage/run_recorder.h"
 #include "training/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -51,9 +52,12 @@ const char* const kTrainHelp =
     "  --snapshot-every N      quantizer snapshots every N steps (default 10)\n"
     "  --threads N             compute threads (default: one per core)\n"
     "  --plugin PATH           load a quantizer plugin (repeatable)\n"
+    "run history:\n"
+    "  --db FILE               run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite);\n"
+    "                          every run is recorded there and its id printed\n"
     "output:\n"
-    "  --json                  print a JSON result on stdout: state, float_top1, qat_top1,\n"
-    "                          steps, seconds, message, epochs, quantizers\n"
+    "  --json                  print a JSON result on stdout: run_id, state, float_top1,\n"
+    "                          qat_top1, steps, seconds, message, epochs, quantizers\n"
     "\n"
     "exit codes: 0 finished, 1 failed, 2 usage error, 3 diverged, 130 cancelled\n";
 
@@ -201,7 +205,7 @@ int runTrain(const std::vector<std::string>& args)
                             "--save-plan", "--epochs", "--steps", "--batch", "--lr", "--qlr", "--optimizer",
                             "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
                             "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
-                            "--inject-nan-at"},
+                            "--inject-nan-at", "--db"},
                            {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant"},
                            0,
                            0};
@@ -237,20 +241,60 @@ int runTrain(const std::vector<std::string>& args)
         engine::savePlanFile(config.plan, a.value("--save-plan"));
     }
 
+    return executeTraining(config, a.all("--plugin"), a.value("--db"), a.has("--json"));
+}
+
+namespace {
+
+/// Sends every event to each observer in turn.
+class FanOut : public train::TrainObserver {
+public:
+    explicit FanOut(std::vector<train::TrainObserver*> observers) : m_observers(std::move(observers)) {}
+    void onEvent(const train::TrainEvent& event) override
+    {
+        for (auto* o : m_observers) {
+            o->onEvent(event);
+        }
+    }
+
+private:
+    std::vector<train::TrainObserver*> m_observers;
+};
+
+} // namespace
+
+int executeTraining(const train::TrainConfig& config, const std::vector<std::string>& plugins,
+                    const std::string& dbPath, bool json)
+{
     quant::QuantizerRegistry registry;
-    setUpRegistry(registry, a.all("--plugin"));
+    setUpRegistry(registry, plugins);
+    // The run is recorded before training starts; a database that cannot take it stops here.
+    store::RunStore runs(dbPath.empty() ? store::defaultDatabasePath() : dbPath);
+    auto record = store::describeRun(config);
+    const auto runId = runs.createRun(record);
+    std::cerr << "run " << runId << " recorded in " << runs.path() << "\n";
+    store::RunRecorder recorder(runs, runId, config.snapshotEvery);
     train::CancelToken token;
     g_token = &token;
     std::signal(SIGINT, onInterrupt);
     std::signal(SIGTERM, onInterrupt);
     ProgressPrinter progress(std::cerr);
-    const auto result = train::runTraining(config, registry, &progress, &token);
+    FanOut observers({&progress, &recorder});
+    auto result = train::runTraining(config, registry, &observers, &token);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_token = nullptr;
+    try {
+        recorder.finish(result);
+    } catch (const Error& e) {
+        result.state = train::RunState::Failed;
+        result.message = std::string("the run could not be recorded completely: ") + e.what();
+    }
     progress.finish(result);
-    if (a.has("--json")) {
-        std::cout << resultJson(result).dump(2) << "\n";
+    if (json) {
+        auto out = resultJson(result);
+        out["run_id"] = runId;
+        std::cout << out.dump(2) << "\n";
     }
     switch (result.state) {
     case train::RunState::Finished: return 0;

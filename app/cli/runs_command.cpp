@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+#include "runs_command.h"
+
+#include "arguments.h"
+#include "train_command.h"
+
+#include "storage/run_recorder.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace qat::cli {
+
+const char* const kRunsHelp =
+    "usage: qatwb runs list [--json] [--state S] [--model M] [--db FILE]\n"
+    "       qatwb runs show ID [--json] [--db FILE]\n"
+    "       qatwb runs delete ID [--db FILE]\n"
+    "       qatwb runs rerun ID [--json] [--plugin PATH]... [--db FILE]\n"
+    "\n"
+    "The history of QAT runs recorded by `qatwb train` (and the workbench window).\n"
+    "  list     every run, oldest first; --state and --model (a substring of the model\n"
+    "           path) filter. JSON: [{id, name, state, model, float_top1, qat_top1, created, ...}]\n"
+    "  show     a run's configuration, per-layer quantizers (initial and final parameters),\n"
+    "           epoch results and final metrics\n"
+    "  delete   remove a run with its metrics and traces\n"
+    "  rerun    train again with the same model, data, plan, hyperparameters and seed (a new run)\n"
+    "  --db FILE   run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite)\n";
+
+namespace {
+
+using nlohmann::json;
+
+json optional(const std::optional<double>& v)
+{
+    return v ? json(*v) : json();
+}
+
+json runJson(const store::RunRecord& r)
+{
+    return {{"id", r.id},
+            {"name", r.name},
+            {"state", r.state},
+            {"message", r.message},
+            {"model", r.modelPath},
+            {"model_hash", r.modelHash},
+            {"dataset", r.dataset},
+            {"float_top1", optional(r.floatTop1)},
+            {"qat_top1", optional(r.qatTop1)},
+            {"float_loss", optional(r.floatLoss)},
+            {"qat_loss", optional(r.qatLoss)},
+            {"steps", r.steps},
+            {"seconds", r.seconds},
+            {"created", r.created},
+            {"finished", r.finished},
+            {"seed", r.seed},
+            {"app_version", r.appVersion},
+            {"host", r.host},
+            {"notes", r.notes},
+            {"tags", r.tags}};
+}
+
+int64_t parseId(const std::string& text)
+{
+    try {
+        size_t used = 0;
+        const auto id = std::stoll(text, &used);
+        if (used == text.size() && id > 0) {
+            return id;
+        }
+    } catch (const std::exception&) {
+    }
+    throw UsageError("runs: '" + text + "' is not a run id (see `qatwb runs list`)");
+}
+
+std::string percent(const std::optional<double>& v)
+{
+    if (!v) {
+        return "-";
+    }
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(2) << *v * 100;
+    return s.str();
+}
+
+store::RunRecord requireRun(const store::RunStore& runs, int64_t id)
+{
+    auto run = runs.run(id);
+    if (!run) {
+        throw store::StoreError(runs.path() + ": there is no run " + std::to_string(id) + " (see `qatwb runs list`)");
+    }
+    return *run;
+}
+
+std::string databasePath(const Arguments& a)
+{
+    return a.value("--db").empty() ? store::defaultDatabasePath() : a.value("--db");
+}
+
+int list(const Arguments& a)
+{
+    store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
+    const auto rows = runs.listRuns({a.value("--state"), a.value("--model")});
+    if (a.has("--json")) {
+        json out = json::array();
+        for (const auto& r : rows) {
+            out.push_back(runJson(r));
+        }
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << std::left << std::setw(6) << "id" << std::setw(12) << "state" << std::setw(34) << "name"
+              << std::setw(9) << "float %" << std::setw(9) << "QAT %" << "created\n";
+    for (const auto& r : rows) {
+        std::cout << std::left << std::setw(6) << r.id << std::setw(12) << r.state << std::setw(34) << r.name.substr(0, 33)
+                  << std::setw(9) << percent(r.floatTop1) << std::setw(9) << percent(r.qatTop1) << r.created << "\n";
+    }
+    std::cout << rows.size() << " runs in " << runs.path() << "\n";
+    return 0;
+}
+
+int show(const Arguments& a)
+{
+    store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
+    const auto run = requireRun(runs, parseId(a.positional.at(1)));
+    const auto quantizers = runs.quantizers(run.id);
+    const auto epochs = runs.epochs(run.id);
+    if (a.has("--json")) {
+        auto out = runJson(run);
+        out["plan"] = json::parse(run.plan);
+        out["hyperparameters"] = json::parse(run.hyperparameters);
+        out["layers"] = json::parse(run.layerSummary);
+        json qs = json::array();
+        for (const auto& q : quantizers) {
+            qs.push_back({{"name", q.name}, {"layer", q.layer}, {"target", q.target}, {"training", q.training},
+                          {"method", q.method}, {"config", json::parse(q.config)},
+                          {"initial", json::parse(q.initial)}, {"final", json::parse(q.final)}});
+        }
+        out["quantizers"] = qs;
+        json es = json::array();
+        for (const auto& e : epochs) {
+            es.push_back({{"epoch", e.epoch}, {"top1", e.top1}, {"loss", e.loss}});
+        }
+        out["epochs"] = es;
+        out["metric_points"] = runs.metrics(run.id, "loss").size();
+        out["trace_steps"] = runs.traceSteps(run.id);
+        std::cout << out.dump(2) << "\n";
+        return 0;
+    }
+    std::cout << "run " << run.id << ": " << run.name << "\n"
+              << "  state      " << run.state << (run.message.empty() ? "" : " (" + run.message + ")") << "\n"
+              << "  model      " << run.modelPath << "\n  hash       " << run.modelHash << "\n"
+              << "  data       " << run.dataset << ", seed " << run.seed << "\n"
+              << "  created    " << run.created << (run.finished.empty() ? "" : ", finished " + run.finished) << "\n"
+              << "  top-1      float " << percent(run.floatTop1) << " %, QAT " << percent(run.qatTop1) << " % after "
+              << run.steps << " steps\n"
+              << "  training   " << run.hyperparameters << "\n";
+    for (const auto& e : epochs) {
+        std::cout << "  epoch " << e.epoch << "    top-1 " << percent(e.top1) << " %\n";
+    }
+    std::cout << "  quantizers\n";
+    for (const auto& q : quantizers) {
+        std::cout << "    " << std::left << std::setw(26) << q.name << std::setw(9) << q.training << std::setw(14)
+                  << q.method << json::parse(q.config).value("bits", 0) << " bits\n";
+    }
+    std::cout << "  plan       " << json::parse(run.plan).dump() << "\n";
+    return 0;
+}
+
+int remove(const Arguments& a)
+{
+    store::RunStore runs(databasePath(a));
+    const auto id = parseId(a.positional.at(1));
+    if (!runs.deleteRun(id)) {
+        throw store::StoreError(runs.path() + ": there is no run " + std::to_string(id));
+    }
+    std::cout << "deleted run " << id << "\n";
+    return 0;
+}
+
+int rerun(const Arguments& a)
+{
+    train::TrainConfig config;
+    {
+        store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
+        config = store::configFromRun(requireRun(runs, parseId(a.positional.at(1))));
+    }
+    std::cerr << "re-running run " << a.positional.at(1) << "\n";
+    return executeTraining(config, a.all("--plugin"), databasePath(a), a.has("--json"));
+}
+
+} // namespace
+
+int runRuns(const std::vector<std::string>& args)
+{
+    if (args.empty()) {
+        throw UsageError("runs: say list, show ID, delete ID or rerun ID");
+    }
+    const auto& verb = args.front();
+    if (verb == "list") {
+        return list(parseArguments({"runs list", {"--db", "--state", "--model"}, {"--json"}, 1, 1}, args));
+    }
+    if (verb == "show") {
+        return show(parseArguments({"runs show", {"--db"}, {"--json"}, 2, 2}, args));
+    }
+    if (verb == "delete") {
+        return remove(parseArguments({"runs delete", {"--db"}, {}, 2, 2}, args));
+    }
+    if (verb == "rerun") {
+        return rerun(parseArguments({"runs rerun", {"--db", "--plugin"}, {"--json"}, 2, 2}, args));
+    }
+    throw UsageError("runs: unknown action '" + verb + "' (list, show, delete, rerun)");
+}
+
+} // namespace qat::cli

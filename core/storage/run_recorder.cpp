@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+#include "storage/run_recorder.h"
+
+#include "common/sha256.h"
+#include "common/version.h"
+#include "model/model_inspector.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+namespace qat::store {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr auto kFlushInterval = std::chrono::milliseconds(500);
+
+std::string snapshotJson(const quant::QuantizerSnapshot& s)
+{
+    json j = json::object();
+    for (const auto& [name, values] : s.values) {
+        j[name] = values;
+    }
+    return j.dump();
+}
+
+std::string configJson(const quant::QuantizerConfig& c)
+{
+    json j = {{"bits", c.bits},
+              {"per_channel", c.perChannel},
+              {"channel_axis", c.channelAxis},
+              {"init", quant::toString(c.init)},
+              {"keep_threshold_positive", c.keepThresholdPositive},
+              {"pot_during_training", c.potDuringTraining},
+              {"grad_scale", quant::toString(c.gradScale)},
+              {"freeze", c.freeze}};
+    if (c.isSigned) j["signed"] = *c.isSigned;
+    return j.dump();
+}
+
+std::string layerSummary(const std::string& modelPath)
+{
+    json layers = json::array();
+    try {
+        for (const auto& l : model::inspectModel(modelPath).layers) {
+            layers.push_back({{"name", l.name}, {"kind", l.kind}, {"weight_shape", l.weightShape},
+                              {"parameters", l.parameterCount}});
+        }
+    } catch (const Error&) {
+        // The trainer reports an unreadable model itself; the run row still gets written.
+    }
+    return layers.dump();
+}
+
+} // namespace
+
+RunRecorder::RunRecorder(RunStore& store, int64_t runId, int snapshotEvery)
+    : m_store(store), m_runId(runId), m_interval(std::max(snapshotEvery, 1)), m_lastFlush(std::chrono::steady_clock::now())
+{
+}
+
+RunRecorder::~RunRecorder()
+{
+    try {
+        flush();
+    } catch (const Error&) {
+        // Destructors must not throw; finish() reports write errors.
+    }
+}
+
+void RunRecorder::onEvent(const train::TrainEvent& event)
+{
+    if (const auto* step = std::get_if<train::StepEvent>(&event)) {
+        m_metrics.push_back({step->step, "loss", step->loss});
+        m_metrics.push_back({step->step, "accuracy", step->accuracy});
+        m_metrics.push_back({step->step, "lr", step->lr});
+        m_metrics.push_back({step->step, "quantizer_lr", step->quantizerLr});
+    } else if (const auto* snapshot = std::get_if<train::SnapshotEvent>(&event)) {
+        if (snapshot->step != 1 && snapshot->step % m_interval != 0) {
+            return;
+        }
+        m_traceSteps.insert(snapshot->step);
+        for (const auto& [parameter, values] : snapshot->values.values) {
+            for (size_t c = 0; c < values.size(); ++c) {
+                m_traces.push_back({snapshot->step, snapshot->quantizer, parameter, int64_t(c), values[c]});
+            }
+        }
+        if (int64_t(m_traceSteps.size()) > kMaxTraceSteps) {
+            flush();
+            m_interval *= 2;
+            m_store.thinTraces(m_runId, m_interval);
+            for (auto it = m_traceSteps.begin(); it != m_traceSteps.end();) {
+                it = (*it != 1 && *it % m_interval != 0) ? m_traceSteps.erase(it) : std::next(it);
+            }
+        }
+    } else if (const auto* epoch = std::get_if<train::EpochEvent>(&event)) {
+        flush();
+        m_store.saveEpoch(m_runId, {epoch->epoch, epoch->top1, epoch->loss});
+    } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
+        flush();
+        m_store.setState(m_runId, train::toString(state->state), state->message);
+        return;
+    }
+    if (std::chrono::steady_clock::now() - m_lastFlush > kFlushInterval) {
+        flush();
+    }
+}
+
+void RunRecorder::flush()
+{
+    if (!m_metrics.empty()) {
+        m_store.appendMetrics(m_runId, m_metrics);
+        m_metrics.clear();
+    }
+    if (!m_traces.empty()) {
+        m_store.appendTraces(m_runId, m_traces);
+        m_traces.clear();
+    }
+    m_lastFlush = std::chrono::steady_clock::now();
+}
+
+void RunRecorder::finish(const train::TrainResult& result)
+{
+    flush();
+    std::vector<QuantizerRow> rows;
+    for (const auto& q : result.quantizers) {
+        rows.push_back({q.name, q.layer, quant::toString(q.target), q.key.training, quant::toString(q.key.method),
+                        configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
+    }
+    m_store.saveQuantizers(m_runId, rows);
+    RunRecord run;
+    run.id = m_runId;
+    run.state = train::toString(result.state);
+    run.message = result.message;
+    auto measured = [](double v) { return v < 0 ? std::optional<double>() : std::optional<double>(v); };
+    run.floatTop1 = measured(result.floatTop1);
+    run.qatTop1 = measured(result.qatTop1);
+    run.floatLoss = measured(result.floatLoss);
+    run.qatLoss = measured(result.qatLoss);
+    run.steps = result.steps;
+    run.seconds = result.seconds;
+    m_store.finishRun(run);
+}
+
+std::string hyperparametersJson(const train::TrainConfig& c)
+{
+    return json{{"epochs", c.epochs},
+                {"steps", c.maxSteps},
+                {"batch", c.batch},
+                {"optimizer", train::toString(c.optimizer)},
+                {"lr", c.lr},
+                {"quantizer_lr", c.quantizerLr},
+                {"momentum", c.momentum},
+                {"schedule", train::toString(c.schedule)},
+                {"step_gamma", c.stepGamma},
+                {"distill", c.distill},
+                {"temperature", c.temperature},
+                {"freeze_bn_after", c.freezeBatchNormAfter},
+                {"calibration_batches", c.calibrationBatches},
+                {"limit_train", c.limitTrain},
+                {"limit_test", c.limitTest},
+                {"snapshot_every", c.snapshotEvery},
+                {"threads", c.threads}}
+        .dump();
+}
+
+RunRecord describeRun(const train::TrainConfig& config)
+{
+    RunRecord run;
+    const auto stem = std::filesystem::path(config.modelPath).stem().string();
+    run.name = stem + " " + (config.plan.preset.empty() ? std::string("custom plan") : config.plan.preset);
+    run.modelPath = std::filesystem::absolute(config.modelPath).lexically_normal().string();
+    try {
+        run.modelHash = sha256File(config.modelPath);
+    } catch (const Error&) {
+        run.modelHash = "";
+    }
+    run.layerSummary = layerSummary(config.modelPath);
+    run.dataset = config.data;
+    run.plan = engine::planToJson(config.plan);
+    run.hyperparameters = hyperparametersJson(config);
+    run.seed = int64_t(config.seed);
+    run.appVersion = appVersion();
+    return run;
+}
+
+train::TrainConfig configFromRun(const RunRecord& run)
+{
+    if (!std::filesystem::exists(run.modelPath)) {
+        throw StoreError("run " + std::to_string(run.id) + ": its model " + run.modelPath + " no longer exists");
+    }
+    if (sha256File(run.modelPath) != run.modelHash) {
+        throw StoreError("run " + std::to_string(run.id) + ": its model " + run.modelPath
+                         + " has changed since the run (different content hash); a re-run would not be the same "
+                           "experiment");
+    }
+    train::TrainConfig c;
+    c.modelPath = run.modelPath;
+    c.data = run.dataset;
+    c.plan = engine::parsePlan(run.plan, "run " + std::to_string(run.id) + " plan");
+    c.seed = uint64_t(run.seed);
+    const auto h = json::parse(run.hyperparameters);
+    c.epochs = h.value("epochs", c.epochs);
+    c.maxSteps = h.value("steps", c.maxSteps);
+    c.batch = h.value("batch", c.batch);
+    c.optimizer = train::parseOptimizer(h.value("optimizer", std::string("adam")));
+    c.lr = h.value("lr", c.lr);
+    c.quantizerLr = h.value("quantizer_lr", c.quantizerLr);
+    c.momentum = h.value("momentum", c.momentum);
+    c.schedule = train::parseSchedule(h.value("schedule", std::string("cosine")));
+    c.stepGamma = h.value("step_gamma", c.stepGamma);
+    c.distill = h.value("distill", c.distill);
+    c.temperature = h.value("temperature", c.temperature);
+    c.freezeBatchNormAfter = h.value("freeze_bn_after", c.freezeBatchNormAfter);
+    c.calibrationBatches = h.value("calibration_batches", c.calibrationBatches);
+    c.limitTrain = h.value("limit_train", c.limitTrain);
+    c.limitTest = h.value("limit_test", c.limitTest);
+    c.snapshotEvery = h.value("snapshot_every", c.snapshotEvery);
+    c.threads = h.value("threads", c.threads);
+    return c;
+}
+
+} // namespace qat::store

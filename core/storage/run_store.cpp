@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+#include "storage/run_store.h"
+
+#include "storage/sqlite_statement.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <unistd.h>
+
+namespace qat::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 3000;
+
+// Version 1 of the schema. Later versions add a migration step in migrate().
+const char* const kSchemaV1 = R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  created TEXT NOT NULL,
+  finished TEXT NOT NULL DEFAULT '',
+  state TEXT NOT NULL,
+  message TEXT NOT NULL DEFAULT '',
+  model_path TEXT NOT NULL,
+  model_hash TEXT NOT NULL,
+  layer_summary TEXT NOT NULL,
+  dataset TEXT NOT NULL,
+  plan TEXT NOT NULL,
+  hyperparameters TEXT NOT NULL,
+  seed INTEGER NOT NULL,
+  app_version TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  notes TEXT NOT NULL DEFAULT '',
+  tags TEXT NOT NULL DEFAULT '[]',
+  float_top1 REAL, qat_top1 REAL, float_loss REAL, qat_loss REAL,
+  steps INTEGER NOT NULL DEFAULT 0,
+  seconds REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE quantizers (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  name TEXT NOT NULL, layer TEXT NOT NULL, target TEXT NOT NULL, training TEXT NOT NULL,
+  method TEXT NOT NULL, config TEXT NOT NULL, initial TEXT NOT NULL, final TEXT NOT NULL,
+  PRIMARY KEY (run_id, name)
+);
+CREATE TABLE metrics (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL
+);
+CREATE INDEX metrics_by_run ON metrics(run_id, name, step);
+CREATE TABLE traces (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL, quantizer TEXT NOT NULL, parameter TEXT NOT NULL,
+  channel INTEGER NOT NULL, value REAL NOT NULL
+);
+CREATE INDEX traces_by_run ON traces(run_id, quantizer, step);
+CREATE TABLE epochs (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  epoch INTEGER NOT NULL, top1 REAL NOT NULL, loss REAL NOT NULL,
+  PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE exports (
+  id INTEGER PRIMARY KEY,
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  created TEXT NOT NULL, format TEXT NOT NULL, path TEXT NOT NULL, parity TEXT NOT NULL DEFAULT '{}'
+);
+)sql";
+
+const char* const kRunColumns =
+    "id, name, created, finished, state, message, model_path, model_hash, layer_summary, dataset, plan, "
+    "hyperparameters, seed, app_version, host, pid, notes, tags, float_top1, qat_top1, float_loss, qat_loss, "
+    "steps, seconds";
+
+RunRecord readRun(const Statement& s)
+{
+    RunRecord r;
+    r.id = s.integer(0);
+    r.name = s.text(1);
+    r.created = s.text(2);
+    r.finished = s.text(3);
+    r.state = s.text(4);
+    r.message = s.text(5);
+    r.modelPath = s.text(6);
+    r.modelHash = s.text(7);
+    r.layerSummary = s.text(8);
+    r.dataset = s.text(9);
+    r.plan = s.text(10);
+    r.hyperparameters = s.text(11);
+    r.seed = s.integer(12);
+    r.appVersion = s.text(13);
+    r.host = s.text(14);
+    r.pid = s.integer(15);
+    r.notes = s.text(16);
+    r.tags = nlohmann::json::parse(s.text(17), nullptr, false).is_array()
+                 ? nlohmann::json::parse(s.text(17)).get<std::vector<std::string>>()
+                 : std::vector<std::string>{};
+    r.floatTop1 = s.optionalReal(18);
+    r.qatTop1 = s.optionalReal(19);
+    r.floatLoss = s.optionalReal(20);
+    r.qatLoss = s.optionalReal(21);
+    r.steps = s.integer(22);
+    r.seconds = s.real(23);
+    return r;
+}
+
+std::string hostName()
+{
+    char name[256] = {0};
+    gethostname(name, sizeof name - 1);
+    return name;
+}
+
+bool processAlive(int64_t pid)
+{
+    return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
+}
+
+void exec(sqlite3* db, const std::string& path, const char* sql, const char* doing)
+{
+    const int code = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
+    if (code != SQLITE_OK) {
+        throwSqlite(db, code, path, doing);
+    }
+}
+
+} // namespace
+
+std::string defaultDatabasePath()
+{
+    const char* data = std::getenv("XDG_DATA_HOME");
+    const char* home = std::getenv("HOME");
+    const fs::path base = data && *data ? fs::path(data) : fs::path(home ? home : ".") / ".local" / "share";
+    return (base / "qat-workbench" / "runs.sqlite").string();
+}
+
+std::string nowIso8601()
+{
+    const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+RunStore::RunStore(const std::string& path, Access access) : m_path(path)
+{
+    std::error_code ec;
+    if (access == Access::ReadWrite && fs::path(path).has_parent_path()) {
+        fs::create_directories(fs::path(path).parent_path(), ec);
+    }
+    if (access == Access::ReadOnly && !fs::exists(path, ec)) {
+        throw StoreError(path + ": no run database here yet (it is created by the first `qatwb train`)");
+    }
+    const int flags = access == Access::ReadWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY;
+    const int code = sqlite3_open_v2(path.c_str(), &m_db, flags | SQLITE_OPEN_FULLMUTEX, nullptr);
+    if (code != SQLITE_OK) {
+        const std::string detail = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(code);
+        sqlite3_close(m_db);
+        m_db = nullptr;
+        throw StoreError(path + ": cannot open the run database (" + detail
+                         + "); check that the folder exists and is writable, or pass another file with --db");
+    }
+    sqlite3_busy_timeout(m_db, kBusyTimeoutMs);
+    try {
+        migrate();
+        if (access == Access::ReadWrite) {
+            markInterrupted();
+        }
+    } catch (...) {
+        sqlite3_close(m_db);
+        m_db = nullptr;
+        throw;
+    }
+}
+
+RunStore::~RunStore()
+{
+    sqlite3_close(m_db);
+}
+
+void RunStore::migrate()
+{
+    // Read before writing anything: a foreign, damaged or newer file must stay untouched.
+    int version = 0;
+    int64_t objects = 0;
+    {
+        Statement s(m_db, m_path, "PRAGMA user_version");
+        if (s.step()) version = int(s.integer(0));
+    }
+    {
+        Statement s(m_db, m_path, "SELECT count(*) FROM sqlite_master");
+        if (s.step()) objects = s.integer(0);
+    }
+    if (version > kSchemaVersion) {
+        throw StoreError(m_path + ": written by a newer QAT Workbench (schema version " + std::to_string(version)
+                         + ", this one knows up to " + std::to_string(kSchemaVersion)
+                         + "); it was left untouched: update QAT Workbench or pass another file with --db");
+    }
+    if (version == 0 && objects > 0) {
+        throw StoreError(m_path + ": an SQLite file that is not a QAT Workbench run database; it was left "
+                                  "untouched: pass another file with --db");
+    }
+    exec(m_db, m_path, "PRAGMA foreign_keys = ON", "enabling foreign keys");
+    if (sqlite3_db_readonly(m_db, "main") == 1) {
+        if (version < kSchemaVersion) {
+            throw StoreError(m_path + ": the run database is read-only and needs upgrading or creating; "
+                                      "make it writable");
+        }
+        return;
+    }
+    exec(m_db, m_path, "PRAGMA journal_mode = WAL", "switching to WAL mode");
+    if (version == kSchemaVersion) {
+        return;
+    }
+    Transaction transaction(m_db, m_path);
+    if (version < 1) {
+        exec(m_db, m_path, kSchemaV1, "creating the schema");
+    }
+    // Future versions: if (version < 2) { ALTER TABLE ... } and so on, each step kept forever.
+    exec(m_db, m_path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "setting the version");
+    transaction.commit();
+}
+
+void RunStore::markInterrupted()
+{
+    std::vector<int64_t> lost;
+    {
+        Statement s(m_db, m_path,
+                    "SELECT id, pid FROM runs WHERE state IN ('created', 'calibrating', 'running', 'paused') AND host = ?");
+        s.bind(1, hostName());
+        while (s.step()) {
+            if (!processAlive(s.integer(1))) {
+                lost.push_back(s.integer(0));
+            }
+        }
+    }
+    for (auto id : lost) {
+        setState(id, "interrupted", "the process recording this run ended without finishing it");
+    }
+}
+
+int64_t RunStore::createRun(const RunRecord& r)
+{
+    Statement s(m_db, m_path,
+                "INSERT INTO runs (name, created, state, message, model_path, model_hash, layer_summary, dataset, "
+                "plan, hyperparameters, seed, app_version, host, pid, notes, tags) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    s.bind(1, r.name).bind(2, r.created.empty() ? nowIso8601() : r.created).bind(3, r.state).bind(4, r.message);
+    s.bind(5, r.modelPath).bind(6, r.modelHash).bind(7, r.layerSummary).bind(8, r.dataset).bind(9, r.plan);
+    s.bind(10, r.hyperparameters).bind(11, r.seed).bind(12, r.appVersion);
+    s.bind(13, r.host.empty() ? hostName() : r.host).bind(14, r.pid > 0 ? r.pid : int64_t(getpid()));
+    s.bind(15, r.notes).bind(16, nlohmann::json(r.tags).dump());
+    s.run();
+    return sqlite3_last_insert_rowid(m_db);
+}
+
+void RunStore::setState(int64_t id, const std::string& state, const std::string& message)
+{
+    Statement s(m_db, m_path, "UPDATE runs SET state = ?, message = ? WHERE id = ?");
+    s.bind(1, state).bind(2, message).bind(3, id).run();
+}
+
+void RunStore::finishRun(const RunRecord& r)
+{
+    Statement s(m_db, m_path,
+                "UPDATE runs SET state = ?, message = ?, finished = ?, float_top1 = ?, qat_top1 = ?, float_loss = ?, "
+                "qat_loss = ?, steps = ?, seconds = ? WHERE id = ?");
+    s.bind(1, r.state).bind(2, r.message).bind(3, r.finished.empty() ? nowIso8601() : r.finished);
+    s.bind(4, r.floatTop1).bind(5, r.qatTop1).bind(6, r.floatLoss).bind(7, r.qatLoss);
+    s.bind(8, r.steps).bind(9, r.seconds).bind(10, r.id).run();
+}
+
+void RunStore::updateNotes(int64_t id, const std::string& notes, const std::vector<std::string>& tags)
+{
+    Statement s(m_db, m_path, "UPDATE runs SET notes = ?, tags = ? WHERE id = ?");
+    s.bind(1, notes).bind(2, nlohmann::json(tags).dump()).bind(3, id).run();
+}
+
+void RunStore::saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows)
+{
+    Transaction transaction(m_db, m_path);
+    Statement s(m_db, m_path,
+                "INSERT OR REPLACE INTO quantizers (run_id, name, layer, target, training, method, config, initial, "
+                "final) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const auto& q : rows) {
+        s.bind(1, id).bind(2, q.name).bind(3, q.layer).bind(4, q.target).bind(5, q.training).bind(6, q.method);
+        s.bind(7, q.config).bind(8, q.initial).bind(9, q.final).run();
+    }
+    transaction.commit();
+}
+
+void RunStore::saveEpoch(int64_t id, const EpochRow& e)
+{
+    Statement s(m_db, m_path, "INSERT OR REPLACE INTO epochs (run_id, epoch, top1, loss) VALUES (?, ?, ?, ?)");
+    s.bind(1, id).bind(2, int64_t(e.epoch)).bind(3, e.top1).bind(4, e.loss).run();
+}
+
+void RunStore::appendMetrics(int64_t id, const std::vector<MetricPoint>& points)
+{
+    Transaction transaction(m_db, m_path);
+    Statement s(m_db, m_path, "INSERT INTO metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)");
+    for (const auto& p : points) {
+        s.bind(1, id).bind(2, p.step).bind(3, p.name).bind(4, p.value).run();
+    }
+    transaction.commit();
+}
+
+void RunStore::appendTraces(int64_t id, const std::vector<TracePoint>& points)
+{
+    Transaction transaction(m_db, m_path);
+    Statement s(m_db, m_path,
+                "INSERT INTO traces (run_id, step, quantizer, parameter, channel, value) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const auto& p : points) {
+        s.bind(1, id).bind(2, p.step).bind(3, p.quantizer).bind(4, p.parameter).bind(5, p.channel).bind(6, p.value).run();
+    }
+    transaction.commit();
+}
+
+void RunStore::thinTraces(int64_t id, int64_t interval)
+{
+    Statement s(m_db, m_path, "DELETE FROM traces WHERE run_id = ? AND step % ? != 0 AND step != 1");
+    s.bind(1, id).bind(2, interval).run();
+}
+
+std::vector<RunRecord> RunStore::listRuns(const RunFilter& filter) const
+{
+    const auto sql = std::string("SELECT ") + kRunColumns
+                     + " FROM runs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) "
+                       "ORDER BY id";
+    Statement s(m_db, m_path, sql.c_str());
+    s.bind(1, filter.state).bind(2, filter.model);
+    std::vector<RunRecord> runs;
+    while (s.step()) {
+        runs.push_back(readRun(s));
+    }
+    return runs;
+}
+
+std::optional<RunRecord> RunStore::run(int64_t id) const
+{
+    const auto sql = std::string("SELECT ") + kRunColumns + " FROM runs WHERE id = ?";
+    Statement s(m_db, m_path, sql.c_str());
+    s.bind(1, id);
+    if (!s.step()) {
+        return std::nullopt;
+    }
+    return readRun(s);
+}
+
+std::vector<QuantizerRow> RunStore::quantizers(int64_t id) const
+{
+    Statement s(m_db, m_path,
+                "SELECT name, layer, target, training, method, config, initial, final FROM quantizers WHERE run_id = ? "
+                "ORDER BY rowid");
+    s.bind(1, id);
+    std::vector<QuantizerRow> rows;
+    while (s.step()) {
+        rows.push_back({s.text(0), s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), s.text(7)});
+    }
+    return rows;
+}
+
+std::vector<EpochRow> RunStore::epochs(int64_t id) const
+{
+    Statement s(m_db, m_path, "SELECT epoch, top1, loss FROM epochs WHERE run_id = ? ORDER BY epoch");
+    s.bind(1, id);
+    std::vector<EpochRow> rows;
+    while (s.step()) {
+        rows.push_back({int(s.integer(0)), s.real(1), s.real(2)});
+    }
+    return rows;
+}
+
+std::vector<MetricPoint> RunStore::metrics(int64_t id, const std::string& name) const
+{
+    Statement s(m_db, m_path,
+                "SELECT step, name, value FROM metrics WHERE run_id = ? AND (?2 = '' OR name = ?2) ORDER BY step, rowid");
+    s.bind(1, id).bind(2, name);
+    std::vector<MetricPoint> points;
+    while (s.step()) {
+        points.push_back({s.integer(0), s.text(1), s.real(2)});
+    }
+    return points;
+}
+
+std::vector<TracePoint> RunStore::traces(int64_t id, const std::string& quantizer) const
+{
+    Statement s(m_db, m_path,
+                "SELECT step, quantizer, parameter, channel, value FROM traces WHERE run_id = ? "
+                "AND (?2 = '' OR quantizer = ?2) ORDER BY step, rowid");
+    s.bind(1, id).bind(2, quantizer);
+    std::vector<TracePoint> points;
+    while (s.step()) {
+        points.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3), s.real(4)});
+    }
+    return points;
+}
+
+int64_t RunStore::traceSteps(int64_t id) const
+{
+    Statement s(m_db, m_path, "SELECT count(DISTINCT step) FROM traces WHERE run_id = ?");
+    s.bind(1, id);
+    return s.step() ? s.integer(0) : 0;
+}
+
+bool RunStore::deleteRun(int64_t id)
+{
+    Statement s(m_db, m_path, "DELETE FROM runs WHERE id = ?");
+    s.bind(1, id).run();
+    return sqlite3_changes(m_db) > 0;
+}
+
+std::string RunStore::integrityCheck() const
+{
+    Statement s(m_db, m_path, "PRAGMA integrity_check");
+    return s.step() ? s.text(0) : "no answer";
+}
+
+} // namespace qat::store

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The run history: one SQLite file (WAL) holding every QAT run, its metrics and quantizer
+// traces. Plain data in and out (no torch, no Qt).
+
+#include "common/error.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace qat::store {
+
+/// A database that cannot be opened, read or written: the message names the file, says
+/// what is wrong and what to do; the file is left as it was.
+class StoreError : public qat::Error {
+public:
+    using qat::Error::Error;
+};
+
+/// One run's row. JSON-valued fields hold JSON text.
+struct RunRecord {
+    int64_t id = 0;
+    std::string name;
+    std::string created;  ///< ISO 8601, UTC
+    std::string finished; ///< empty while running
+    std::string state = "created";
+    std::string message;
+    std::string modelPath;
+    std::string modelHash; ///< SHA-256 of the model file
+    std::string layerSummary = "[]";
+    std::string dataset;
+    std::string plan = "{}";
+    std::string hyperparameters = "{}";
+    int64_t seed = 0;
+    std::string appVersion;
+    std::string host;
+    int64_t pid = 0;
+    std::string notes;
+    std::vector<std::string> tags;
+    std::optional<double> floatTop1;
+    std::optional<double> qatTop1;
+    std::optional<double> floatLoss;
+    std::optional<double> qatLoss;
+    int64_t steps = 0;
+    double seconds = 0;
+};
+
+struct QuantizerRow {
+    std::string name;
+    std::string layer;
+    std::string target;
+    std::string training;
+    std::string method;
+    std::string config = "{}";  ///< JSON
+    std::string initial = "{}"; ///< JSON snapshot
+    std::string final = "{}";
+};
+
+struct MetricPoint {
+    int64_t step = 0;
+    std::string name; ///< "loss", "accuracy", "lr", ...
+    double value = 0;
+};
+
+struct TracePoint {
+    int64_t step = 0;
+    std::string quantizer;
+    std::string parameter; ///< "threshold", "step", "min", ...
+    int64_t channel = 0;
+    double value = 0;
+};
+
+struct EpochRow {
+    int epoch = 0;
+    double top1 = 0;
+    double loss = 0;
+};
+
+struct RunFilter {
+    std::string state;  ///< empty: any
+    std::string model;  ///< substring of the model path; empty: any
+};
+
+/// One connection to a run database. Opening creates the file and schema if needed,
+/// migrates older schemas forward, and marks runs whose process on this host is gone as
+/// "interrupted". A connection belongs to one thread; use one per thread (WAL lets readers
+/// and the one writer work side by side).
+class RunStore {
+public:
+    enum class Access { ReadWrite = 1, ReadOnly };
+
+    static constexpr int kSchemaVersion = 1;
+
+    explicit RunStore(const std::string& path, Access access = Access::ReadWrite);
+    ~RunStore();
+    RunStore(const RunStore&) = delete;
+    RunStore& operator=(const RunStore&) = delete;
+
+    const std::string& path() const { return m_path; }
+
+    int64_t createRun(const RunRecord& run);
+    void setState(int64_t id, const std::string& state, const std::string& message = {});
+    /// Final metrics and state; sets `finished`.
+    void finishRun(const RunRecord& run);
+    void updateNotes(int64_t id, const std::string& notes, const std::vector<std::string>& tags);
+    void saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows);
+    void saveEpoch(int64_t id, const EpochRow& epoch);
+    /// Appends in one transaction.
+    void appendMetrics(int64_t id, const std::vector<MetricPoint>& points);
+    void appendTraces(int64_t id, const std::vector<TracePoint>& points);
+    /// Deletes trace rows whose step is not a multiple of interval (downsampling).
+    void thinTraces(int64_t id, int64_t interval);
+
+    std::vector<RunRecord> listRuns(const RunFilter& filter = {}) const;
+    std::optional<RunRecord> run(int64_t id) const;
+    std::vector<QuantizerRow> quantizers(int64_t id) const;
+    std::vector<EpochRow> epochs(int64_t id) const;
+    std::vector<MetricPoint> metrics(int64_t id, const std::string& name = {}) const;
+    std::vector<TracePoint> traces(int64_t id, const std::string& quantizer = {}) const;
+    int64_t traceSteps(int64_t id) const; ///< distinct steps with traces
+    /// Removes the run and everything recorded for it. Returns false when there was none.
+    bool deleteRun(int64_t id);
+    /// Runs PRAGMA integrity_check; "ok" when the file is sound.
+    std::string integrityCheck() const;
+
+private:
+    void migrate();
+    void markInterrupted();
+
+    std::string m_path;
+    sqlite3* m_db = nullptr;
+};
+
+/// $XDG_DATA_HOME/qat-workbench/runs.sqlite, else ~/.local/share/qat-workbench/runs.sqlite.
+std::string defaultDatabasePath();
+
+/// The current time as ISO 8601 UTC ("2026-11-27T10:05:17Z").
+std::string nowIso8601();
+
+} // namespace qat::store

@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Trains float models of other architectures on Fashion-MNIST, for checking that the QAT
+defaults hold on models they were not tuned on (see preset_accuracy.sh).
+
+    /usr/bin/python3 tests/bench/make_trained_zoo.py OUT_DIR
+
+Writes <name>_scripted.pt and <name>_traced.pt for: a residual network with depthwise-
+separable blocks and hardswish, a 1-D conv net, and an MLP. Not committed (minutes of CPU).
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources", "models"))
+from make_demo_model import accuracy, load  # noqa: E402
+
+
+class DwBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.use_res = True
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.pw = nn.Conv2d(c, c, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.dw(x)))
+        y = self.bn2(self.pw(y))
+        if self.use_res:
+            return F.relu(x + y)
+        return y
+
+
+class ResidualDw(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(1, 32, 3, stride=2, padding=1, bias=False)
+        self.stem_bn = nn.BatchNorm2d(32)
+        self.block1 = DwBlock(32)
+        self.down = nn.Conv2d(32, 64, 3, stride=2, padding=1, bias=False)
+        self.down_bn = nn.BatchNorm2d(64)
+        self.block2 = DwBlock(64)
+        self.head = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = F.hardswish(self.stem_bn(self.stem(x)))
+        x = self.block1(x)
+        x = F.relu(self.down_bn(self.down(x)))
+        x = self.block2(x)
+        return self.head(x.mean((2, 3)))
+
+
+class Conv1dNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(1, 32, 9, stride=2, padding=4)
+        self.bn1 = nn.BatchNorm1d(32)
+        self.conv2 = nn.Conv1d(32, 64, 5, stride=2, padding=2)
+        self.bn2 = nn.BatchNorm1d(64)
+        self.fc = nn.Linear(64 * 196, 10)
+
+    def forward(self, x):
+        x = x.flatten(2)
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu6(self.bn2(self.conv2(x)))
+        return self.fc(x.flatten(1))
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.GELU(),
+                                    nn.Linear(128, 10))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+def train(model, xtr, ytr, epochs=3, batch=128):
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    steps = epochs * ((len(xtr) + batch - 1) // batch)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        model.train()
+        perm = torch.randperm(len(xtr), generator=gen)
+        for i in range(0, len(xtr), batch):
+            idx = perm[i:i + batch]
+            loss = F.cross_entropy(model(xtr[idx]), ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    model.eval()
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(os.cpu_count() or 1)
+    xtr, ytr = load("train")
+    xte, yte = load("t10k")
+    for name, cls in {"residual_dw": ResidualDw, "conv1d_net": Conv1dNet, "mlp": Mlp}.items():
+        torch.manual_seed(0)
+        model = cls()
+        train(model, xtr, ytr)
+        print(f"{name}: float top-1 {accuracy(model, xte, yte):.4f}", flush=True)
+        torch.jit.script(model).save(os.path.join(out, f"{name}_scripted.pt"))
+        torch.jit.trace(model, xte[:2]).save(os.path.join(out, f"{name}_traced.pt"))
+
+
+if __name__ == "__main__":
+    main()
