@@ -55,6 +55,7 @@ private Q_SLOTS:
     void trainFailuresHaveExitCodes();
     void trainStopsOnInterrupt();
     void trainSavesPlan();
+    void runsListAndShow();
 };
 
 void TestCli::version()
@@ -314,6 +315,52 @@ void TestCli::trainSavesPlan()
     auto again = quickTrain(fixture(QStringLiteral("mlp_scripted.pt")));
     again << QStringLiteral("--steps") << QStringLiteral("2") << QStringLiteral("--plan") << plan;
     QCOMPARE(runCli(again).exitCode, 0);
+}
+
+void TestCli::runsListAndShow()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    auto args = quickTrain(fixture(QStringLiteral("shared_linear_traced.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("3") << QStringLiteral("--db") << db << QStringLiteral("--json");
+    const auto trained = runCli(args);
+    QCOMPARE(trained.exitCode, 0);
+    QCOMPARE(QJsonDocument::fromJson(trained.out).object()[QStringLiteral("run_id")].toInt(), 1);
+    QVERIFY(trained.err.contains("run 1 recorded in"));
+    const auto list = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"), QStringLiteral("--db"), db});
+    QCOMPARE(list.exitCode, 0);
+    const auto rows = QJsonDocument::fromJson(list.out).array();
+    QCOMPARE(rows.size(), 1);
+    const auto row = rows[0].toObject();
+    for (const auto* key : {"id", "name", "state", "model", "float_top1", "qat_top1", "created"}) {
+        QVERIFY2(row.contains(QString::fromLatin1(key)), key);
+    }
+    QCOMPARE(row[QStringLiteral("state")].toString(), QStringLiteral("finished"));
+    QVERIFY(row[QStringLiteral("model")].toString().endsWith(QStringLiteral("shared_linear_traced.pt")));
+    const auto filtered = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"),
+                                  QStringLiteral("--state"), QStringLiteral("failed"), QStringLiteral("--db"), db});
+    QCOMPARE(QJsonDocument::fromJson(filtered.out).array().size(), 0);
+    const auto show = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
+                              QStringLiteral("--db"), db});
+    QCOMPARE(show.exitCode, 0);
+    const auto detail = QJsonDocument::fromJson(show.out).object();
+    QCOMPARE(detail[QStringLiteral("quantizers")].toArray().size(), 3 + 4 + 1);
+    QVERIFY(detail[QStringLiteral("plan")].toObject().contains(QStringLiteral("weights")));
+    QCOMPARE(detail[QStringLiteral("metric_points")].toInt(), 3);
+    const auto table = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--db"), db});
+    QVERIFY(table.out.contains("shared_linear_traced mct-default"));
+    const auto missing = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("7"), QStringLiteral("--db"), db});
+    QCOMPARE(missing.exitCode, 1);
+    QVERIFY(missing.err.contains("there is no run 7"));
+    const auto badId = runCli({QStringLiteral("runs"), QStringLiteral("delete"), QStringLiteral("x"), QStringLiteral("--db"), db});
+    QCOMPARE(badId.exitCode, 2);
+    const auto deleted = runCli({QStringLiteral("runs"), QStringLiteral("delete"), QStringLiteral("1"), QStringLiteral("--db"), db});
+    QCOMPARE(deleted.exitCode, 0);
+    const auto empty = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"), QStringLiteral("--db"), db});
+    QCOMPARE(QJsonDocument::fromJson(empty.out).array().size(), 0);
+    const auto noDb = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--db"), dir.filePath(QStringLiteral("none.sqlite"))});
+    QCOMPARE(noDb.exitCode, 1);
+    QVERIFY(noDb.err.contains("no run database here yet"));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
