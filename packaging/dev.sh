@@ -18,6 +18,9 @@ case "$MODE" in
 esac
 
 bash "$ROOT/packaging/install-deps.sh"
+# Let ccache hit across checkouts in different folders (CI builds a fresh clone elsewhere).
+export CCACHE_BASEDIR="$ROOT"
+export CCACHE_NOHASHDIR=1
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Two jobs fit in memory even for the torch-heavy units (~1.4 GB each).
 cmake --build "$BUILD" -j "$(nproc)"

@@ -16,24 +16,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources", "models"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
 from make_demo_model import accuracy, load  # noqa: E402
-
-
-class DwBlock(nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.use_res = True
-        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c, bias=False)
-        self.bn1 = nn.BatchNorm2d(c)
-        self.pw = nn.Conv2d(c, c, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c)
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.dw(x)))
-        y = self.bn2(self.pw(y))
-        if self.use_res:
-            return F.relu(x + y)
-        return y
+from make_fixtures import DwBlock  # noqa: E402  (the fixture zoo's residual block)
 
 
 class ResidualDw(nn.Module):
@@ -41,10 +26,10 @@ class ResidualDw(nn.Module):
         super().__init__()
         self.stem = nn.Conv2d(1, 32, 3, stride=2, padding=1, bias=False)
         self.stem_bn = nn.BatchNorm2d(32)
-        self.block1 = DwBlock(32)
+        self.block1 = DwBlock(32, True)
         self.down = nn.Conv2d(32, 64, 3, stride=2, padding=1, bias=False)
         self.down_bn = nn.BatchNorm2d(64)
-        self.block2 = DwBlock(64)
+        self.block2 = DwBlock(64, True)
         self.head = nn.Linear(64, 10)
 
     def forward(self, x):
