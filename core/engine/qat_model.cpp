@@ -41,6 +41,19 @@ std::unique_ptr<quant::TrainableQuantizer> makeQuantizer(const quant::QuantizerR
     }
 }
 
+// True when value is what forward() returns (directly, or as an element of a returned tuple).
+bool isModelOutput(Graph& graph, Value* value)
+{
+    for (const auto& use : value->uses()) {
+        if (use.user == graph.return_node()
+            || (use.user->kind() == c10::prim::TupleConstruct && use.user->output()->uses().size() == 1
+                && use.user->output()->uses()[0].user == graph.return_node())) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool isBatchNormModule(const torch::jit::Module& m)
 {
     const auto name = m.type()->name();
@@ -94,11 +107,15 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
             torch::jit::WithInsertPoint guard(site.node);
             site.node->replaceInput(1, insertQuantize(graph, site.node->input(1), tableId, found->second));
         }
-        if (lp.activations.enabled) {
+        auto activations = lp.activations;
+        if (isModelOutput(graph, site.activationNode->output())) {
+            plan.output.applyTo(activations);
+        }
+        if (activations.enabled) {
             const int call = callIndex[layerName]++;
             const auto name = layerName + ":output" + (call > 0 ? "#" + std::to_string(call + 1) : "");
             quant::LayerContext context{name, site.kind, {}};
-            const auto slot = table.add(makeQuantizer(registry, lp.activations, context));
+            const auto slot = table.add(makeQuantizer(registry, activations, context));
             qat->m_sites.push_back({name, quant::Target::Activations, layerName, slot, {}});
             Node* last = site.activationNode;
             torch::jit::WithInsertPoint guard(last->next());

@@ -62,6 +62,8 @@ struct QuantizationPlan {
     QuantizerChoice activations;     ///< default for every activation point
     bool quantizeInput = true;       ///< MCT quantizes the model input with the activation quantizer
     ChoiceOverride input;            ///< changes to the activation choice for the model input
+    ChoiceOverride output;           ///< changes for activation points that are the model's output
+                                     ///< (applied last, after rules and per-layer overrides)
     bool foldBatchNorm = true;       ///< fold BN into the preceding conv before QAT (as MCT)
     std::vector<PlanRule> rules;
     std::map<std::string, LayerOverride> layers; ///< by layer name ("features.0")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Quantization plans: presets, rules, overrides, the JSON file format and its errors.
 #include "common/error.h"
+#include "engine/qat_model.h"
 #include "engine/quantization_plan.h"
 #include "model/model_inspector.h"
 #include "quantizers/quantizer_registry.h"
@@ -55,6 +56,7 @@ private Q_SLOTS:
     void invalidFiles();
     void resolveErrors();
     void validateNamesLayerAndField();
+    void w2a3KeepsInputAndOutputAtEightBits();
     void choiceSpecs_data();
     void choiceSpecs();
 
@@ -218,6 +220,28 @@ void TestPlan::validateNamesLayerAndField()
     resolved = engine::resolvePlan(plan, demoLayers());
     message = errorOf([&] { engine::validatePlan(resolved, plan, m_registry); });
     QVERIFY2(message.contains(QStringLiteral("layer classifier.1 activations: no quantizer is registered")), qPrintable(message));
+}
+
+void TestPlan::w2a3KeepsInputAndOutputAtEightBits()
+{
+    const auto model = std::string(QATWB_FIXTURES_DIR) + "/mlp_scripted.pt";
+    auto qat = engine::QatModel::build(model, engine::presetPlan("w2a3"), m_registry);
+    std::map<std::string, int> bits;
+    for (const auto& site : qat->sites()) {
+        bits[site.name] = qat->table().at(size_t(site.slot)).config().bits;
+    }
+    QCOMPARE(bits.at("input"), 8);
+    QCOMPARE(bits.at("layers.5:output"), 8); // the logits forward() returns
+    QCOMPARE(bits.at("layers.1:output"), 3);
+    QCOMPARE(bits.at("layers.1.weight"), 2);
+    auto plan = engine::presetPlan("w2a3");
+    plan.output = {};
+    auto plain = engine::QatModel::build(model, plan, m_registry);
+    for (const auto& site : plain->sites()) {
+        if (site.name == "layers.5:output") {
+            QCOMPARE(plain->table().at(size_t(site.slot)).config().bits, 3);
+        }
+    }
 }
 
 void TestPlan::choiceSpecs_data()
