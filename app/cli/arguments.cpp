@@ -15,6 +15,59 @@ std::vector<std::string> Arguments::all(const std::string& option) const
     return found == values.end() ? std::vector<std::string>{} : found->second;
 }
 
+namespace {
+
+// Parses all of text with parse (std::stoll or std::stod), or nothing.
+template <typename T, typename Parse>
+std::optional<T> parseWhole(const std::string& text, Parse parse)
+{
+    try {
+        size_t used = 0;
+        const T value = parse(text, &used);
+        if (used == text.size()) {
+            return value;
+        }
+    } catch (const std::exception&) {
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<int64_t> parseInteger(const std::string& text)
+{
+    return parseWhole<int64_t>(text, [](const std::string& t, size_t* used) { return std::stoll(t, used); });
+}
+
+std::optional<double> parseNumber(const std::string& text)
+{
+    return parseWhole<double>(text, [](const std::string& t, size_t* used) { return std::stod(t, used); });
+}
+
+int64_t Arguments::integer(const std::string& option, int64_t fallback) const
+{
+    const auto text = value(option);
+    if (text.empty()) {
+        return fallback;
+    }
+    if (auto parsed = parseInteger(text)) {
+        return *parsed;
+    }
+    throw UsageError(option + " needs a whole number, not '" + text + "'");
+}
+
+double Arguments::number(const std::string& option, double fallback) const
+{
+    const auto text = value(option);
+    if (text.empty()) {
+        return fallback;
+    }
+    if (auto parsed = parseNumber(text)) {
+        return *parsed;
+    }
+    throw UsageError(option + " needs a number, not '" + text + "'");
+}
+
 Arguments parseArguments(const CommandSpec& spec, const std::vector<std::string>& args)
 {
     Arguments parsed;

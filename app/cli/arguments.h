@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -35,7 +37,14 @@ struct Arguments {
     std::string value(const std::string& option, const std::string& fallback = {}) const;
     /// Every value given for a repeatable option.
     std::vector<std::string> all(const std::string& option) const;
+    /// The option as a whole number / a number, or fallback when absent; UsageError otherwise.
+    int64_t integer(const std::string& option, int64_t fallback) const;
+    double number(const std::string& option, double fallback) const;
 };
+
+/// text as a whole number / a number, all of it; nullopt when it is not one.
+std::optional<int64_t> parseInteger(const std::string& text);
+std::optional<double> parseNumber(const std::string& text);
 
 /// Parses args (after the subcommand name) against spec; throws UsageError.
 Arguments parseArguments(const CommandSpec& spec, const std::vector<std::string>& args);

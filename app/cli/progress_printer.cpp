@@ -63,9 +63,11 @@ void ProgressPrinter::onEvent(const train::TrainEvent& event)
             m_out << "calibrating quantizers ...\n";
         }
     } else if (const auto* log = std::get_if<train::LogEvent>(&event)) {
-        if (log->text.rfind("float model", 0) == 0) {
-            m_out << log->text << "\n";
+        if (m_lineOpen) {
+            m_out << "\n";
+            m_lineOpen = false;
         }
+        m_out << log->text << "\n";
     }
 }
 

@@ -65,15 +65,11 @@ json runJson(const store::RunRecord& r)
 
 int64_t parseId(const std::string& text)
 {
-    try {
-        size_t used = 0;
-        const auto id = std::stoll(text, &used);
-        if (used == text.size() && id > 0) {
-            return id;
-        }
-    } catch (const std::exception&) {
+    const auto id = parseInteger(text);
+    if (!id || *id <= 0) {
+        throw UsageError("runs: '" + text + "' is not a run id (see `qatwb runs list`)");
     }
-    throw UsageError("runs: '" + text + "' is not a run id (see `qatwb runs list`)");
+    return *id;
 }
 
 std::string percent(const std::optional<double>& v)

@@ -72,47 +72,13 @@ extern "C" void onInterrupt(int)
     }
 }
 
-int64_t toInt(const Arguments& a, const std::string& option, int64_t fallback)
-{
-    const auto text = a.value(option);
-    if (text.empty()) {
-        return fallback;
-    }
-    try {
-        size_t used = 0;
-        const auto value = std::stoll(text, &used);
-        if (used == text.size()) {
-            return value;
-        }
-    } catch (const std::exception&) {
-    }
-    throw UsageError(option + " needs a whole number, not '" + text + "'");
-}
-
-double toDouble(const Arguments& a, const std::string& option, double fallback)
-{
-    const auto text = a.value(option);
-    if (text.empty()) {
-        return fallback;
-    }
-    try {
-        size_t used = 0;
-        const auto value = std::stod(text, &used);
-        if (used == text.size()) {
-            return value;
-        }
-    } catch (const std::exception&) {
-    }
-    throw UsageError(option + " needs a number, not '" + text + "'");
-}
-
 // A learning rate option: a non-negative number, or "auto" (and absent) for -1.
 double learningRate(const Arguments& a, const std::string& option)
 {
     if (a.value(option).empty() || a.value(option) == "auto") {
         return -1;
     }
-    const double value = toDouble(a, option, -1);
+    const double value = a.number(option, -1);
     if (value < 0) {
         throw UsageError(option + " must not be negative");
     }
@@ -147,7 +113,7 @@ engine::QuantizationPlan buildPlan(const Arguments& a)
         plan.weights.config.init = init;
         plan.activations.config.init = init;
     }
-    if (!a.value("--input-bits").empty()) plan.input.bits = int(toInt(a, "--input-bits", 8));
+    if (!a.value("--input-bits").empty()) plan.input.bits = int(a.integer("--input-bits", 8));
     if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
     if (a.has("--no-input-quant")) plan.quantizeInput = false;
     return plan;
@@ -217,26 +183,26 @@ int runTrain(const std::vector<std::string>& args)
     config.modelPath = a.value("--model");
     config.data = a.value("--data", config.data);
     config.plan = buildPlan(a);
-    config.epochs = int(toInt(a, "--epochs", config.epochs));
-    config.maxSteps = toInt(a, "--steps", config.maxSteps);
-    config.batch = int(toInt(a, "--batch", config.batch));
+    config.epochs = int(a.integer("--epochs", config.epochs));
+    config.maxSteps = a.integer("--steps", config.maxSteps);
+    config.batch = int(a.integer("--batch", config.batch));
     config.lr = learningRate(a, "--lr");
     config.quantizerLr = learningRate(a, "--qlr");
     if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
     if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
-    config.seed = uint64_t(toInt(a, "--seed", 0));
-    config.threads = int(toInt(a, "--threads", 0));
-    config.limitTrain = toInt(a, "--limit-train", 0);
-    config.limitTest = toInt(a, "--limit-test", 0);
+    config.seed = uint64_t(a.integer("--seed", 0));
+    config.threads = int(a.integer("--threads", 0));
+    config.limitTrain = a.integer("--limit-train", 0);
+    config.limitTest = a.integer("--limit-test", 0);
     if (a.has("--kd") && a.has("--no-kd")) {
         throw UsageError("--kd and --no-kd contradict each other");
     }
     config.distill = !a.has("--no-kd");
-    config.temperature = toDouble(a, "--temperature", config.temperature);
-    config.calibrationBatches = int(toInt(a, "--calibration-batches", config.calibrationBatches));
-    config.freezeBatchNormAfter = toInt(a, "--freeze-bn-after", -1);
-    config.snapshotEvery = int(toInt(a, "--snapshot-every", config.snapshotEvery));
-    config.injectNanAtStep = toInt(a, "--inject-nan-at", -1);
+    config.temperature = a.number("--temperature", config.temperature);
+    config.calibrationBatches = int(a.integer("--calibration-batches", config.calibrationBatches));
+    config.freezeBatchNormAfter = a.integer("--freeze-bn-after", -1);
+    config.snapshotEvery = int(a.integer("--snapshot-every", config.snapshotEvery));
+    config.injectNanAtStep = a.integer("--inject-nan-at", -1);
     if (!a.value("--save-plan").empty()) {
         engine::savePlanFile(config.plan, a.value("--save-plan"));
     }

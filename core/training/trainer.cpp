@@ -77,18 +77,27 @@ at::Tensor distillationLoss(const at::Tensor& student, const at::Tensor& teacher
     return -(target * logProbs).sum(1).mean() * (temperature * temperature);
 }
 
-// A quantizer whose threshold or step is no longer a positive number has diverged.
-std::string badQuantizer(engine::QatModel& model)
+// The parameters of every quantizer, in site order.
+std::vector<quant::QuantizerSnapshot> snapshots(engine::QatModel& model)
 {
+    std::vector<quant::QuantizerSnapshot> all;
     for (const auto& site : model.sites()) {
-        const auto snapshot = model.table().at(size_t(site.slot)).snapshot();
-        for (const auto& [name, values] : snapshot.values) {
+        all.push_back(model.table().at(size_t(site.slot)).snapshot());
+    }
+    return all;
+}
+
+// A quantizer whose threshold or step is no longer a positive number has diverged.
+std::string badQuantizer(const engine::QatModel& model, const std::vector<quant::QuantizerSnapshot>& all)
+{
+    for (size_t i = 0; i < all.size(); ++i) {
+        for (const auto& [name, values] : all[i].values) {
             if (name != "threshold" && name != "step") {
                 continue;
             }
             for (float v : values) {
                 if (!std::isfinite(v) || v <= 0) {
-                    return site.name + " (" + name + " " + std::to_string(v) + ")";
+                    return model.sites()[i].name + " (" + name + " " + std::to_string(v) + ")";
                 }
             }
         }
@@ -159,9 +168,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             }
         }
         model->finishActivationCalibration();
-        for (const auto& site : model->sites()) {
-            initial.push_back(model->table().at(size_t(site.slot)).snapshot());
-        }
+        initial = snapshots(*model);
 
         int lowestBits = 32;
         for (const auto& lp : model->layerPlans()) {
@@ -233,7 +240,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     backup.push_back(p.detach().clone());
                 }
                 optimizer.step();
-                if (const auto bad = badQuantizer(*model); !bad.empty()) {
+                const auto current = snapshots(*model);
+                if (const auto bad = badQuantizer(*model, current); !bad.empty()) {
                     at::NoGradGuard noGrad;
                     auto params = model->quantizerParameters();
                     for (size_t i = 0; i < params.size(); ++i) {
@@ -248,8 +256,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
                 if (config.snapshotEvery > 0 && (step % config.snapshotEvery == 0 || step == 1)) {
-                    for (const auto& site : model->sites()) {
-                        emit(SnapshotEvent{step, site.name, model->table().at(size_t(site.slot)).snapshot()});
+                    for (size_t i = 0; i < current.size(); ++i) {
+                        emit(SnapshotEvent{step, model->sites()[i].name, current[i]});
                     }
                 }
                 if (step == config.freezeBatchNormAfter) {
