@@ -21,8 +21,6 @@ using torch::jit::Value;
 
 namespace {
 
-const char* const kMethodName = "qat_forward";
-
 Value* insertQuantize(Graph& graph, Value* input, int64_t table, int64_t slot)
 {
     return graph.insert(c10::Symbol::fromQualString(kQuantizeOp),

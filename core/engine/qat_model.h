@@ -61,6 +61,8 @@ public:
     const std::vector<LayerPlan>& layerPlans() const { return m_layerPlans; }
     int foldedBatchNorms() const { return m_folded; }
     torch::jit::Module& module() { return m_module; }
+    /// The method whose graph calls qat::quantize (the training forward).
+    static constexpr const char* kMethodName = "qat_forward";
 
 private:
     QatModel() = default;

@@ -81,6 +81,9 @@ at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
     if (m_mode == Mode::Observe) {
         quantizer.observe(x);
     }
+    if (m_capture != nullptr) {
+        (*m_capture)[slot] = x.detach().clone();
+    }
     // A fresh tensor even when passing through: the op's schema promises no aliasing.
     if (m_mode != Mode::Quantize || !m_enabled[static_cast<size_t>(slot)]) {
         return x.clone();

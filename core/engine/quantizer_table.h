@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -41,11 +42,15 @@ public:
 
     at::Tensor apply(int64_t slot, const at::Tensor& x);
 
+    /// While set, apply() keeps a copy of each slot's latest input (for per-layer parity).
+    void setCapture(std::map<int64_t, at::Tensor>* sink) { m_capture = sink; }
+
 private:
     int64_t m_id;
     Mode m_mode = Mode::Quantize;
     std::vector<std::unique_ptr<quant::TrainableQuantizer>> m_quantizers;
     std::vector<bool> m_enabled;
+    std::map<int64_t, at::Tensor>* m_capture = nullptr;
 };
 
 /// The op's schema name, for graph rewriting and for checking exports.

@@ -18,6 +18,11 @@ void BuiltinQuantizerBase::observe(const at::Tensor& data)
     }
 }
 
+void BuiltinQuantizerBase::restore(const nlohmann::json& /*state*/)
+{
+    markCalibrated();
+}
+
 at::Tensor BuiltinQuantizerBase::calibrationRows() const
 {
     const auto rows = key().target == Target::Weights ? m_weightRows

@@ -15,6 +15,8 @@ public:
     using TrainableQuantizer::TrainableQuantizer;
 
     void observe(const at::Tensor& data) override;
+    /// Marks the quantizer calibrated (its parameters were loaded from a checkpoint).
+    void restore(const nlohmann::json& state) override;
 
 protected:
     /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:

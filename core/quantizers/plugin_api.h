@@ -16,7 +16,7 @@
 #include <string>
 
 /// Bumped whenever the SDK's classes change in a way that breaks built plugins.
-#define QATWB_PLUGIN_API_VERSION 1
+#define QATWB_PLUGIN_API_VERSION 2 // 2: TrainableQuantizer::state()/restore() (checkpoints)
 #define QATWB_PLUGIN_ENTRY_NAME "qatwb_plugin_register"
 
 extern "C" {

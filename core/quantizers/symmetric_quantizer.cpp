@@ -30,6 +30,17 @@ void SymmetricQuantizer::finishCalibration()
     markCalibrated();
 }
 
+nlohmann::json SymmetricQuantizer::state() const
+{
+    return {{"signed", m_signed}};
+}
+
+void SymmetricQuantizer::restore(const nlohmann::json& state)
+{
+    m_signed = key().target == Target::Weights || state.value("signed", true);
+    BuiltinQuantizerBase::restore(state);
+}
+
 at::Tensor SymmetricQuantizer::effectiveThreshold() const
 {
     return math::effectiveThreshold(m_threshold, config().keepThresholdPositive, m_pot && config().potDuringTraining);

@@ -26,6 +26,8 @@ public:
     std::vector<QuantizerParameter> parameters() const override;
     QuantizerSnapshot snapshot() const override;
     std::unique_ptr<InferableQuantizer> convertToInferable() const override;
+    nlohmann::json state() const override;
+    void restore(const nlohmann::json& state) override;
 
     bool isSigned() const { return m_signed; }
 

@@ -6,6 +6,7 @@
 #include "quantizers/quantizer_types.h"
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include <memory>
 #include <string>
@@ -29,7 +30,8 @@ struct QuantizerParameter {
 /// A quantizer that fake-quantizes during training. Lifecycle: construct (the registry
 /// validates the config) -> initialize(context) allocates parameters with their final
 /// shapes -> observe(data) for calibration batches -> finishCalibration() sets parameters
-/// -> forward() in training -> convertToInferable(). One thread at a time.
+/// -> forward() in training -> convertToInferable(); or, from a checkpoint, initialize ->
+/// parameters loaded -> restore(). One thread at a time.
 class TrainableQuantizer {
 public:
     /// Throws QuantizerError when key.method is not one of supportedMethods.
@@ -54,6 +56,15 @@ public:
     virtual QuantizerSnapshot snapshot() const = 0;
     /// The frozen deployment quantizer that reproduces forward() on the same input.
     virtual std::unique_ptr<InferableQuantizer> convertToInferable() const = 0;
+
+    /// Checkpoints (a run's trained state, for export and re-runs) hold parameters() plus
+    /// this: calibrated state kept outside the parameter tensors, e.g. an activation's
+    /// signedness. Default: nothing.
+    virtual nlohmann::json state() const { return nlohmann::json::object(); }
+    /// Called instead of observe()/finishCalibration() when a checkpoint is loaded: the
+    /// tensors of parameters() already hold their saved values and `state` is what state()
+    /// returned. Override when the quantizer keeps more than its parameters. Default: nothing.
+    virtual void restore(const nlohmann::json& state) { (void)state; }
 
 protected:
     /// Creates the parameter tensors for layer().shape.

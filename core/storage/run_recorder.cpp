@@ -130,6 +130,9 @@ void RunRecorder::finish(const train::TrainResult& result)
                         configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
     }
     m_store.saveQuantizers(m_runId, rows);
+    if (!result.checkpoint.empty()) {
+        m_store.saveCheckpoint(m_runId, result.steps, result.checkpoint);
+    }
     RunRecord run;
     run.id = m_runId;
     run.state = train::toString(result.state);

@@ -74,6 +74,14 @@ CREATE TABLE exports (
 );
 )sql";
 
+// Version 2: each run's trained state, for export and re-runs.
+const char* const kSchemaV2 = R"sql(
+CREATE TABLE checkpoints (
+  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+  created TEXT NOT NULL, step INTEGER NOT NULL, data BLOB NOT NULL
+);
+)sql";
+
 const char* const kRunColumns =
     "id, name, created, finished, state, message, model_path, model_hash, layer_summary, dataset, plan, "
     "hyperparameters, seed, app_version, host, pid, notes, tags, float_top1, qat_top1, float_loss, qat_loss, "
@@ -225,7 +233,10 @@ void RunStore::migrate()
     if (version < 1) {
         exec(m_db, m_path, kSchemaV1, "creating the schema");
     }
-    // Future versions: if (version < 2) { ALTER TABLE ... } and so on, each step kept forever.
+    if (version < 2) {
+        exec(m_db, m_path, kSchemaV2, "adding checkpoints to the schema");
+    }
+    // Future versions: if (version < 3) { ... } and so on, each step kept forever.
     exec(m_db, m_path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "setting the version");
     transaction.commit();
 }
@@ -410,6 +421,36 @@ int64_t RunStore::traceSteps(int64_t id) const
     Statement s(m_db, m_path, "SELECT count(DISTINCT step) FROM traces WHERE run_id = ?");
     s.bind(1, id);
     return s.step() ? s.integer(0) : 0;
+}
+
+void RunStore::saveCheckpoint(int64_t id, int64_t step, const std::string& bytes)
+{
+    Statement s(m_db, m_path, "INSERT OR REPLACE INTO checkpoints (run_id, created, step, data) VALUES (?, ?, ?, ?)");
+    s.bind(1, id).bind(2, nowIso8601()).bind(3, step).bindBlob(4, bytes).run();
+}
+
+std::string RunStore::checkpoint(int64_t id) const
+{
+    Statement s(m_db, m_path, "SELECT data FROM checkpoints WHERE run_id = ?");
+    s.bind(1, id);
+    return s.step() ? s.blob(0) : std::string();
+}
+
+void RunStore::saveExport(int64_t id, const ExportRow& row)
+{
+    Statement s(m_db, m_path, "INSERT INTO exports (run_id, created, format, path, parity) VALUES (?, ?, ?, ?, ?)");
+    s.bind(1, id).bind(2, nowIso8601()).bind(3, row.format).bind(4, row.path).bind(5, row.parity).run();
+}
+
+std::vector<ExportRow> RunStore::exports(int64_t id) const
+{
+    Statement s(m_db, m_path, "SELECT id, created, format, path, parity FROM exports WHERE run_id = ? ORDER BY id");
+    s.bind(1, id);
+    std::vector<ExportRow> rows;
+    while (s.step()) {
+        rows.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+    }
+    return rows;
 }
 
 bool RunStore::deleteRun(int64_t id)

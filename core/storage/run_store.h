@@ -81,6 +81,15 @@ struct EpochRow {
     double loss = 0;
 };
 
+/// One file written by an export, with the parity report (JSON) of that export.
+struct ExportRow {
+    int64_t id = 0;
+    std::string created;
+    std::string format; ///< "spec", "torchscript", "onnx"
+    std::string path;
+    std::string parity = "{}";
+};
+
 struct RunFilter {
     std::string state;  ///< empty: any
     std::string model;  ///< substring of the model path; empty: any
@@ -94,7 +103,7 @@ class RunStore {
 public:
     enum class Access { ReadWrite = 1, ReadOnly };
 
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2; ///< 2: checkpoints
 
     explicit RunStore(const std::string& path, Access access = Access::ReadWrite);
     ~RunStore();
@@ -123,6 +132,12 @@ public:
     std::vector<MetricPoint> metrics(int64_t id, const std::string& name = {}) const;
     std::vector<TracePoint> traces(int64_t id, const std::string& quantizer = {}) const;
     int64_t traceSteps(int64_t id) const; ///< distinct steps with traces
+    /// The run's trained state (model and quantizers; see engine/checkpoint.h), replacing any.
+    void saveCheckpoint(int64_t id, int64_t step, const std::string& bytes);
+    /// Empty when the run has none (failed before training, or recorded by an older version).
+    std::string checkpoint(int64_t id) const;
+    void saveExport(int64_t id, const ExportRow& row);
+    std::vector<ExportRow> exports(int64_t id) const;
     /// Removes the run and everything recorded for it. Returns false when there was none.
     bool deleteRun(int64_t id);
     /// Runs PRAGMA integrity_check; "ok" when the file is sound.

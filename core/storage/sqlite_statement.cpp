@@ -58,6 +58,12 @@ Statement& Statement::bind(int index, const std::string& value)
     return *this;
 }
 
+Statement& Statement::bindBlob(int index, const std::string& bytes)
+{
+    sqlite3_bind_blob(m_statement, index, bytes.data(), int(bytes.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+
 Statement& Statement::bind(int index, const std::optional<double>& value)
 {
     if (value) {
@@ -116,6 +122,12 @@ std::string Statement::text(int column) const
 {
     const auto* text = sqlite3_column_text(m_statement, column);
     return text != nullptr ? reinterpret_cast<const char*>(text) : std::string();
+}
+
+std::string Statement::blob(int column) const
+{
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(m_statement, column));
+    return data != nullptr ? std::string(data, size_t(sqlite3_column_bytes(m_statement, column))) : std::string();
 }
 
 Transaction::Transaction(sqlite3* db, const std::string& path) : m_db(db), m_path(path)

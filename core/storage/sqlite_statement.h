@@ -26,6 +26,8 @@ public:
     Statement& bind(int index, double value);
     Statement& bind(int index, const std::string& value);
     Statement& bind(int index, const std::optional<double>& value);
+    /// Binds bytes as a BLOB (text binds go through bind(int, std::string)).
+    Statement& bindBlob(int index, const std::string& bytes);
     /// Steps once; true while a row is available.
     bool step();
     /// Steps to completion and resets for another use.
@@ -36,6 +38,7 @@ public:
     double real(int column) const;
     std::optional<double> optionalReal(int column) const;
     std::string text(int column) const;
+    std::string blob(int column) const;
 
 private:
     sqlite3* m_db;

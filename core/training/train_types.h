@@ -127,6 +127,9 @@ struct TrainResult {
     double quantizerLr = 0;
     std::vector<EpochEvent> epochs;
     std::vector<QuantizerSummary> quantizers;
+    /// The trained state (bytes, see engine/checkpoint.h) when training started: what export
+    /// and re-runs load. Diverged runs keep the last good quantizer parameters.
+    std::string checkpoint;
 };
 
 } // namespace qat::train

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "common/version.h"
+#include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "training/optimizer.h"
 #include "training/tensor_dataset.h"
@@ -286,6 +287,11 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             const auto& site = model->sites()[i];
             const auto& q = model->table().at(size_t(site.slot));
             result.quantizers.push_back({site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot()});
+        }
+        try {
+            result.checkpoint = engine::saveCheckpoint(*model);
+        } catch (const std::exception& e) {
+            result.message += (result.message.empty() ? "" : "; ") + std::string("the trained state could not be kept: ") + e.what();
         }
     }
     return result;
