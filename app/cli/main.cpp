@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // qatwb: the headless QAT Workbench. Every error ends as one line on stderr and exit != 0.
 #include "arguments.h"
+#include "export_command.h"
 #include "inspect_command.h"
 #include "quantizers_command.h"
 #include "runs_command.h"
@@ -23,6 +24,10 @@ const char* const kUsage =
     "\n"
     "commands:\n"
     "  inspect MODEL [--json]   list a TorchScript model's quantizable layers\n"
+    "  quantizers [--json]      list the registered trainable quantizers (plugins included)\n"
+    "  train --model MODEL ...  quantization-aware training, recorded in the run history\n"
+    "  runs list|show|delete|rerun   the run history\n"
+    "  export RUN_ID --out DIR  write a run's quantizers: spec JSON, TorchScript, ONNX QDQ\n"
     "  help [COMMAND]           show help for a command\n"
     "\n"
     "Run `qatwb COMMAND --help` for a command's options.\n";
@@ -39,6 +44,7 @@ const std::map<std::string, Command>& commands()
         {"quantizers", {qat::cli::kQuantizersHelp, qat::cli::runQuantizers}},
         {"train", {qat::cli::kTrainHelp, qat::cli::runTrain}},
         {"runs", {qat::cli::kRunsHelp, qat::cli::runRuns}},
+        {"export", {qat::cli::kExportHelp, qat::cli::runExport}},
     };
     return kCommands;
 }

@@ -85,39 +85,6 @@ double learningRate(const Arguments& a, const std::string& option)
     return value;
 }
 
-engine::QuantizationPlan buildPlan(const Arguments& a)
-{
-    auto plan = a.value("--plan").empty() ? engine::presetPlan(a.value("--preset", "mct-default"))
-                                          : engine::loadPlanFile(a.value("--plan"));
-    if (!a.value("--plan").empty() && !a.value("--preset").empty()) {
-        const auto preset = engine::presetPlan(a.value("--preset"));
-        plan.weights = preset.weights;
-        plan.activations = preset.activations;
-        plan.preset = preset.preset;
-    }
-    if (!a.value("--weights").empty()) {
-        engine::parseChoiceSpec(a.value("--weights"), "--weights").applyTo(plan.weights);
-        plan.preset.clear();
-    }
-    if (!a.value("--activations").empty()) {
-        auto spec = engine::parseChoiceSpec(a.value("--activations"), "--activations");
-        if (spec.perChannel && *spec.perChannel) {
-            throw UsageError("--activations: activations are quantized per tensor");
-        }
-        spec.perChannel.reset();
-        spec.applyTo(plan.activations);
-        plan.preset.clear();
-    }
-    if (!a.value("--init").empty()) {
-        const auto init = quant::parseInitMethod(a.value("--init"));
-        plan.weights.config.init = init;
-        plan.activations.config.init = init;
-    }
-    if (!a.value("--input-bits").empty()) plan.input.bits = int(a.integer("--input-bits", 8));
-    if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
-    if (a.has("--no-input-quant")) plan.quantizeInput = false;
-    return plan;
-}
 
 nlohmann::json snapshotJson(const quant::QuantizerSnapshot& s)
 {
@@ -163,6 +130,40 @@ nlohmann::json resultJson(const train::TrainResult& r)
 }
 
 } // namespace
+
+engine::QuantizationPlan buildPlan(const Arguments& a)
+{
+    auto plan = a.value("--plan").empty() ? engine::presetPlan(a.value("--preset", "mct-default"))
+                                          : engine::loadPlanFile(a.value("--plan"));
+    if (!a.value("--plan").empty() && !a.value("--preset").empty()) {
+        const auto preset = engine::presetPlan(a.value("--preset"));
+        plan.weights = preset.weights;
+        plan.activations = preset.activations;
+        plan.preset = preset.preset;
+    }
+    if (!a.value("--weights").empty()) {
+        engine::parseChoiceSpec(a.value("--weights"), "--weights").applyTo(plan.weights);
+        plan.preset.clear();
+    }
+    if (!a.value("--activations").empty()) {
+        auto spec = engine::parseChoiceSpec(a.value("--activations"), "--activations");
+        if (spec.perChannel && *spec.perChannel) {
+            throw UsageError("--activations: activations are quantized per tensor");
+        }
+        spec.perChannel.reset();
+        spec.applyTo(plan.activations);
+        plan.preset.clear();
+    }
+    if (!a.value("--init").empty()) {
+        const auto init = quant::parseInitMethod(a.value("--init"));
+        plan.weights.config.init = init;
+        plan.activations.config.init = init;
+    }
+    if (!a.value("--input-bits").empty()) plan.input.bits = int(a.integer("--input-bits", 8));
+    if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
+    if (a.has("--no-input-quant")) plan.quantizeInput = false;
+    return plan;
+}
 
 int runTrain(const std::vector<std::string>& args)
 {

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Export of a trained run: what to write and what the parity check found. Plain data (no
+// torch, no Qt), so the CLI and the UI drive export through it.
+
+#include "engine/quantization_plan.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace qat::exporter {
+
+/// spec: the inferable quantizers in mct_quantizers' vocabulary (.json); torchscript: a
+/// model stock PyTorch loads (.pt); onnx: QuantizeLinear/DequantizeLinear (.onnx).
+enum class Format { Spec = 1, TorchScript, Onnx };
+std::string toString(Format format);
+std::string extension(Format format);
+/// "spec,torchscript,onnx" -> formats; throws qat::Error for an unknown name.
+std::vector<Format> parseFormats(const std::string& list);
+
+struct ExportRequest {
+    std::string modelPath;
+    std::string modelHash;  ///< SHA-256 the run was trained on; empty: not checked
+    engine::QuantizationPlan plan = engine::presetPlan("mct-default");
+    std::string checkpoint; ///< the run's trained state; empty: quantizers calibrated on data, no training
+    int64_t runId = 0;      ///< 0: no stored run
+    std::string data = "fashion-mnist"; ///< test split for the parity check (train split calibrates)
+    int64_t parityImages = 0;  ///< > 0: the first N test images; 0: the whole test split
+    int calibrationBatches = 8;///< without a checkpoint
+    int batch = 128;
+    uint64_t seed = 0;
+    std::string outDir;
+    std::string baseName;      ///< files are <outDir>/<baseName>.json/.pt/.onnx
+    std::vector<Format> formats{Format::Spec, Format::TorchScript, Format::Onnx};
+    int threads = 0;
+};
+
+/// One quantizer: the exported (inferable) quantizer vs the training one on the same input.
+struct SiteParity {
+    std::string name;
+    std::string target;     ///< "weights" or "activations"
+    std::string className;  ///< the inferable class written
+    double maxAbsDiff = 0;
+    std::string note;       ///< why numbers changed at conversion, when they did
+};
+
+/// Exported TorchScript (loaded back from its file) vs the training forward on real images.
+struct ParityReport {
+    int64_t images = 0;
+    double maxAbsDiff = 0;      ///< over all logits
+    double top1Agreement = 0;   ///< fraction of images with the same predicted class
+    double trainingTop1 = -1;
+    double exportedTop1 = -1;
+    std::vector<SiteParity> sites;
+    std::vector<std::string> notes;
+};
+
+struct ExportedFile {
+    Format format = Format::Spec;
+    std::string path;
+};
+
+struct ExportResult {
+    std::vector<ExportedFile> files;
+    ParityReport parity;
+    int qdqPairs = 0; ///< written to the ONNX file (one per quantizer)
+};
+
+std::string parityToJson(const ParityReport& report);
+ParityReport parityFromJson(const std::string& json);
+
+} // namespace qat::exporter
