@@ -402,7 +402,9 @@ void MainWindow::onTrainingFinished(const train::TrainResult& result)
         }
     }
     if (!result.message.empty()) {
-        text += QStringLiteral(". ") + QString::fromStdString(result.message);
+        auto message = QString::fromStdString(result.message);
+        message[0] = message[0].toUpper();
+        text += QStringLiteral(". ") + message;
     }
     m_trainingView->setStatus(text);
     appendLog(text);

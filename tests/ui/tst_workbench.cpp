@@ -39,6 +39,7 @@ bool openAndWait(MainWindow& window, const QString& path)
 
 void saveScreenshot(QWidget& widget, const QString& name)
 {
+    QTest::qWait(30); // let queued replots run first
     QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
     QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
 }
@@ -340,8 +341,9 @@ void TestWorkbench::shortRunPlotsAndRecords()
     window.livePlots()->setFollowing(plot, true);
     QVERIFY(window.centralWidget()->minimumSizeHint().width() < 1000); // the training dock keeps its room
     saveScreenshot(window, QStringLiteral("workbench_plots.png"));
-    window.livePlots()->selectQuantizer(QStringLiteral("features.3.weight"));
-    saveScreenshot(*window.livePlots(), QStringLiteral("workbench_plots_band.png"));
+    window.livePlots()->selectQuantizer(QStringLiteral("features.0:output"));
+    QCOMPARE(window.livePlots()->selectedQuantizer(), QStringLiteral("features.0:output"));
+    saveScreenshot(*window.livePlots(), QStringLiteral("workbench_plots_activation.png"));
 }
 
 void TestWorkbench::stopMidRun()

@@ -286,6 +286,10 @@ void LivePlots::append(const TrainEventBatch& events)
         }
         follow(m_metrics);
         m_metrics->replot(QCustomPlot::rpQueuedReplot);
+        if (!selectedChanged && m_params->graphCount() > 0) {
+            follow(m_params);
+            m_params->replot(QCustomPlot::rpQueuedReplot);
+        }
     }
     if (selectedChanged) {
         rebuildParameterGraphs();
@@ -327,6 +331,8 @@ void LivePlots::rebuildParameterGraphs()
             auto* g = m_params->addGraph();
             g->setName(channels == 1 ? m_parameter->currentText() : tr("channel %1").arg(c));
             g->setPen(QPen(channelColor(c), 1.5));
+            // Snapshots come every few steps: dots show where they are (and a lone first one).
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 4));
             for (const auto& [step, values] : trace) {
                 if (c < values.size()) {
                     g->addData(step, values[c]);
@@ -347,6 +353,7 @@ void LivePlots::rebuildParameterGraphs()
         high->setBrush(QColor(band.red(), band.green(), band.blue(), 50));
         high->setChannelFillGraph(low);
         median->setPen(QPen(band.darker(120), 2));
+        median->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 5));
         for (const auto& [step, values] : trace) {
             if (values.empty()) {
                 continue;
@@ -394,6 +401,9 @@ void LivePlots::follow(QCustomPlot* plot)
     }
     if (!anyKey) {
         return;
+    }
+    if (plot == m_params) {
+        lastKey = std::max(lastKey, m_lastStep); // line up with the loss plot's steps
     }
     plot->xAxis->setRange(0, lastKey * 1.02);
     if (anyValue) {
