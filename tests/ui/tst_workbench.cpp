@@ -90,6 +90,7 @@ private Q_SLOTS:
     void initTestCase();
     void planTableEditsUndoesAndRefuses();
     void delegateEditsEverySelectedRow();
+    void pluginQuantizersAreOffered();
     void rulesAndPresets();
     void planFilesRoundTrip();
     void shortRunPlotsAndRecords();
@@ -193,6 +194,26 @@ void TestWorkbench::delegateEditsEverySelectedRow()
     QCOMPARE(model->index(0, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
     QCOMPARE(window.undoStack()->count(), 1);
     QVERIFY(model->index(3, PlanTableModel::ActivationQuantizer).data(Qt::FontRole).value<QFont>().bold());
+}
+
+void TestWorkbench::pluginQuantizersAreOffered()
+{
+    // The example plugin (built into build/plugins) adds "MyTraining" on a symmetric grid.
+    qputenv("QATWB_PLUGIN_DIR", QATWB_PLUGIN_DIR_BUILT);
+    MainWindow window;
+    qunsetenv("QATWB_PLUGIN_DIR");
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* model = window.quantizationView()->planModel();
+    const auto options = model->options(0, PlanTableModel::WeightQuantizer);
+    QVERIFY(std::any_of(options.begin(), options.end(),
+                        [](const auto& o) { return o.label == QStringLiteral("MyTraining symmetric"); }));
+    QVERIFY(model->setColumn({0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|symmetric")));
+    // Its grid is symmetric only: a power-of-two MyTraining is not offered and is refused.
+    QVERIFY(std::none_of(options.begin(), options.end(),
+                         [](const auto& o) { return o.label == QStringLiteral("MyTraining power-of-two"); }));
+    QVERIFY(!model->setColumn({0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|power-of-two")));
+    QVERIFY2(model->lastError().contains(QStringLiteral("MyTraining")), qPrintable(model->lastError()));
+    QVERIFY(window.logView()->toPlainText().contains(QStringLiteral("my_training")));
 }
 
 void TestWorkbench::rulesAndPresets()
