@@ -19,6 +19,7 @@
 #include <QProgressBar>
 #include <QSettings>
 #include <QSpinBox>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QUndoStack>
@@ -144,6 +145,7 @@ void TestWorkbench::planTableEditsUndoesAndRefuses()
     QVERIFY(!model->setData(model->index(1, PlanTableModel::WeightBits), 1));
     QCOMPARE(refused.size(), 1);
     QVERIFY2(refused.first().at(0).toString().contains(QStringLiteral("bits")), qPrintable(refused.first().at(0).toString()));
+    QCOMPARE(window.statusBar()->currentMessage(), refused.first().at(0).toString()); // the user sees why
     QVERIFY(!model->setColumn({0}, PlanTableModel::ActivationQuantizer, QStringLiteral("NoSuchMethod|symmetric")));
     QCOMPARE(window.undoStack()->count(), 2);
 
@@ -307,7 +309,8 @@ void TestWorkbench::shortRunPlotsAndRecords()
                                       [](const auto& e) { return std::holds_alternative<qat::train::StepEvent>(e); });
     });
     LoopProbe probe;
-    QVERIFY(window.startTraining());
+    QTest::keyClick(&window, Qt::Key_R, Qt::ControlModifier); // Start
+    QVERIFY(controller->isActive());
     QVERIFY(!window.trainingView()->startAction()->isEnabled());
     QVERIFY(window.quantizationView()->planModel()->isReadOnly());
     QVERIFY(!model->setColumn({0}, PlanTableModel::WeightBits, 4)); // the plan of a running run stays
