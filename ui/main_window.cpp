@@ -3,14 +3,22 @@
 
 #include "common/version.h"
 #include "controllers/model_load_controller.h"
+#include "controllers/training_controller.h"
+#include "models/plan_table_model.h"
+#include "quantizers/registry_facade.h"
 #include "resource_paths.h"
 #include "views/model_view.h"
+#include "views/quantization_view.h"
+#include "views/training_view.h"
+#include "widgets/live_plots.h"
 #include "widgets/message_banner.h"
 
 #include <QAction>
 #include <QApplication>
 #include <QCloseEvent>
+#include <QDateTime>
 #include <QDir>
+#include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QFileDialog>
@@ -19,10 +27,15 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QPlainTextEdit>
+#include <QProgressBar>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTabWidget>
+#include <QUndoStack>
 #include <QVBoxLayout>
 
 namespace qat::ui {
@@ -33,18 +46,40 @@ constexpr int kMaxRecentFiles = 8;
 const char* const kRecentKey = "recentModels";
 const char* const kLastFolderKey = "lastModelFolder";
 
+QString percent(double fraction)
+{
+    return QStringLiteral("%1 %").arg(fraction * 100, 0, 'f', 2);
+}
+
+QString duration(double seconds)
+{
+    const auto s = qint64(seconds + 0.5);
+    return s >= 3600 ? QStringLiteral("%1:%2:%3").arg(s / 3600).arg(s / 60 % 60, 2, 10, QLatin1Char('0')).arg(s % 60, 2, 10, QLatin1Char('0'))
+                     : QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
 } // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 {
     setWindowTitle(tr("QAT Workbench"));
     setAcceptDrops(true);
+    setDockOptions(QMainWindow::AnimatedDocks | QMainWindow::AllowTabbedDocks);
+    m_undo = new QUndoStack(this);
     m_loader = new ModelLoadController(this);
+    m_training = new TrainingController(this);
     m_banner = new MessageBanner(this);
     m_modelView = new ModelView(this);
+    m_quantView = new QuantizationView(m_undo, this);
+    m_plots = new LivePlots(this);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_modelView, tr("Model"));
+    m_tabs->addTab(m_quantView, tr("Quantization"));
+    m_tabs->addTab(m_plots, tr("Live Plots"));
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(createWelcomePage());
-    m_pages->addWidget(m_modelView);
+    m_pages->addWidget(m_tabs);
 
     auto* central = new QWidget(this);
     auto* layout = new QVBoxLayout(central);
@@ -53,21 +88,65 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     layout->addWidget(m_pages, 1);
     setCentralWidget(central);
 
+    std::vector<quant::PluginReport> reports;
+    m_registry = quant::makeSessionRegistry({}, &reports);
+    m_quantView->setRegistry(m_registry);
+
+    createDocks();
     createMenus();
+    createStatusBar();
+    connectTraining();
+    for (const auto& report : reports) {
+        appendLog(report.loaded ? tr("plugin %1: %2 quantizer(s)").arg(QString::fromStdString(report.path)).arg(report.quantizers.size())
+                                : tr("plugin %1 refused: %2").arg(QString::fromStdString(report.path),
+                                                                 QString::fromStdString(report.message)));
+    }
     connect(m_loader, &ModelLoadController::loadStarted, this, [this](const QString& path) {
         statusBar()->showMessage(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
     });
     connect(m_loader, &ModelLoadController::loaded, this, &MainWindow::onLoaded);
     connect(m_loader, &ModelLoadController::failed, this, &MainWindow::onFailed);
+    connect(m_quantView, &QuantizationView::statusMessage, this,
+            [this](const QString& text) { statusBar()->showMessage(text, 8000); });
+    connect(m_quantView, &QuantizationView::errorMessage, this,
+            [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
+    connect(m_quantView, &QuantizationView::layerSelected, this,
+            [this](const QString& layer) { m_plots->selectQuantizer(layer + QStringLiteral(".weight")); });
 
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray())) {
-        resize(1100, 720);
+        resize(1280, 800);
     }
+    restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
+    m_tabs->setCurrentIndex(settings.value(QStringLiteral("mainWindow/page"), 0).toInt());
     statusBar()->showMessage(tr("Open a TorchScript model to begin"));
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::createDocks()
+{
+    m_trainingView = new TrainingView(this);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidget(m_trainingView);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    m_trainingDock = new QDockWidget(tr("Training"), this);
+    m_trainingDock->setObjectName(QStringLiteral("trainingDock"));
+    m_trainingDock->setWidget(scroll);
+    addDockWidget(Qt::LeftDockWidgetArea, m_trainingDock);
+
+    m_log = new QPlainTextEdit(this);
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(5000);
+    m_log->setPlaceholderText(tr("Messages of model imports and training runs appear here."));
+    m_logDock = new QDockWidget(tr("Log"), this);
+    m_logDock->setObjectName(QStringLiteral("logDock"));
+    m_logDock->setWidget(m_log);
+    addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
+    resizeDocks({m_trainingDock}, {290}, Qt::Horizontal);
+    resizeDocks({m_logDock}, {110}, Qt::Vertical);
+}
 
 void MainWindow::createMenus()
 {
@@ -82,6 +161,29 @@ void MainWindow::createMenus()
     auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
 
+    auto* edit = menuBar()->addMenu(tr("&Edit"));
+    m_undoAction = m_undo->createUndoAction(this, tr("&Undo"));
+    m_undoAction->setShortcut(QKeySequence(QStringLiteral("Ctrl+Z")));
+    m_redoAction = m_undo->createRedoAction(this, tr("&Redo"));
+    m_redoAction->setShortcuts({QKeySequence(QStringLiteral("Ctrl+Shift+Z")), QKeySequence(QStringLiteral("Ctrl+Y"))});
+    edit->addAction(m_undoAction);
+    edit->addAction(m_redoAction);
+
+    auto* training = menuBar()->addMenu(tr("&Training"));
+    training->addAction(m_trainingView->startAction());
+    training->addAction(m_trainingView->pauseAction());
+    training->addAction(m_trainingView->stopAction());
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    const QStringList pages = {tr("&Model"), tr("&Quantization"), tr("&Live Plots")};
+    for (int i = 0; i < pages.size(); ++i) {
+        auto* action = view->addAction(pages[i], this, [this, i] { showPage(Page(i)); });
+        action->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
+    }
+    view->addSeparator();
+    view->addAction(m_trainingDock->toggleViewAction());
+    view->addAction(m_logDock->toggleViewAction());
+
     auto* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About QAT Workbench"), this, [this] {
         QMessageBox::about(this, tr("About QAT Workbench"),
@@ -90,6 +192,17 @@ void MainWindow::createMenus()
                                .arg(QString::fromStdString(appVersion()),
                                     QString::fromStdString(torchVersion()), QString::fromLatin1(qVersion())));
     });
+}
+
+void MainWindow::createStatusBar()
+{
+    m_eta = new QLabel(this);
+    m_progress = new QProgressBar(this);
+    m_progress->setMaximumWidth(220);
+    m_progress->setFormat(tr("step %v / %m"));
+    m_progress->setVisible(false);
+    statusBar()->addPermanentWidget(m_eta);
+    statusBar()->addPermanentWidget(m_progress);
 }
 
 QWidget* MainWindow::createWelcomePage()
@@ -112,6 +225,13 @@ QWidget* MainWindow::createWelcomePage()
     return page;
 }
 
+void MainWindow::showPage(Page page)
+{
+    if (m_pages->currentWidget() == m_tabs) {
+        m_tabs->setCurrentIndex(int(page));
+    }
+}
+
 void MainWindow::chooseModelFile()
 {
     QSettings settings;
@@ -132,6 +252,11 @@ void MainWindow::openModel(const QString& path)
         Q_EMIT modelLoadFinished(false);
         return;
     }
+    if (m_training->isActive()) {
+        m_banner->showMessage(MessageBanner::Kind::Info, tr("A run is training; stop it (Ctrl+.) before opening another model."));
+        Q_EMIT modelLoadFinished(false);
+        return;
+    }
     m_loader->load(QFileInfo(path).absoluteFilePath());
 }
 
@@ -139,12 +264,18 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
 {
     m_banner->hide();
     m_currentPath = result.path;
+    m_modelInfo = result.info;
     m_modelView->showModel(result.info);
-    m_pages->setCurrentWidget(m_modelView);
+    m_quantView->showModel(result.info);
+    m_pages->setCurrentWidget(m_tabs);
+    if (m_tabs->currentWidget() == m_plots) {
+        m_tabs->setCurrentWidget(m_modelView); // plots of another model's run would mislead
+    }
     setWindowTitle(tr("%1 \u2014 QAT Workbench").arg(QFileInfo(result.path).fileName()));
-    statusBar()->showMessage(tr("Loaded %1: %n quantizable layer(s)", nullptr,
-                                static_cast<int>(result.info.layers.size()))
-                                 .arg(QFileInfo(result.path).fileName()));
+    const auto text = tr("Loaded %1: %n quantizable layer(s)", nullptr, static_cast<int>(result.info.layers.size()))
+                          .arg(QFileInfo(result.path).fileName());
+    statusBar()->showMessage(text);
+    appendLog(text);
     addRecentFile(result.path);
     Q_EMIT modelLoadFinished(true);
 }
@@ -154,7 +285,146 @@ void MainWindow::onFailed(const QString& path, const QString& message)
     // The model shown before (if any) stays: a bad file never costs the user their view.
     m_banner->showMessage(MessageBanner::Kind::Error, tr("Could not open the model. %1").arg(message));
     statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(path).fileName()));
+    appendLog(tr("could not open %1: %2").arg(path, message));
     Q_EMIT modelLoadFinished(false);
+}
+
+void MainWindow::setRunDatabasePath(const QString& path)
+{
+    m_training->setDatabasePath(path);
+}
+
+bool MainWindow::startTraining()
+{
+    if (m_currentPath.isEmpty()) {
+        m_banner->showMessage(MessageBanner::Kind::Error, tr("Open a model before starting a run (Ctrl+O)."));
+        return false;
+    }
+    if (m_training->isActive()) {
+        return false;
+    }
+    auto config = m_trainingView->config();
+    config.modelPath = m_currentPath.toStdString();
+    config.plan = m_quantView->planModel()->plan();
+    // Calibration applies to every quantizer, as the CLI's --init does.
+    config.plan.weights.config.init = m_trainingView->calibration();
+    config.plan.activations.config.init = m_trainingView->calibration();
+    m_plots->reset();
+    m_firstStepSeconds = -1;
+    m_banner->hide();
+    if (!m_training->start(config, m_registry)) {
+        return false;
+    }
+    setTrainingLocked(true);
+    m_progress->setRange(0, 0);
+    m_progress->setVisible(true);
+    m_eta->setText(tr("preparing..."));
+    m_trainingView->setStatus(tr("Starting: loading the data and the model..."));
+    appendLog(tr("starting a run of %1 on %2").arg(QFileInfo(m_currentPath).fileName(), QString::fromStdString(config.data)));
+    showPage(Page::Plots);
+    return true;
+}
+
+void MainWindow::connectTraining()
+{
+    connect(m_trainingView, &TrainingView::startRequested, this, &MainWindow::startTraining);
+    connect(m_trainingView, &TrainingView::pauseRequested, m_training, &TrainingController::setPaused);
+    connect(m_trainingView, &TrainingView::stopRequested, this, [this] {
+        m_training->stop();
+        m_trainingView->setActivity(TrainingView::Activity::Stopping);
+        m_trainingView->setStatus(tr("Stopping after the current step..."));
+    });
+    connect(m_training, &TrainingController::runRecorded, this, [this](qint64 id, const QString& db) {
+        appendLog(tr("run %1 recorded in %2").arg(id).arg(db));
+    });
+    connect(m_training, &TrainingController::finished, this, &MainWindow::onTrainingFinished);
+    connect(m_training, &TrainingController::eventsArrived, this, [this](const TrainEventBatch& events) {
+        m_plots->append(events);
+        const train::StepEvent* last = nullptr;
+        for (const auto& event : events) {
+            if (const auto* step = std::get_if<train::StepEvent>(&event)) {
+                last = step;
+                if (m_firstStepSeconds < 0) {
+                    m_firstStepSeconds = step->seconds;
+                    m_firstStep = step->step;
+                }
+            } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
+                const auto name = QString::fromStdString(train::toString(state->state));
+                if (state->state == train::RunState::Paused) {
+                    m_trainingView->setActivity(TrainingView::Activity::Paused);
+                } else if (state->state == train::RunState::Running
+                           && m_trainingView->activity() != TrainingView::Activity::Stopping) {
+                    m_trainingView->setActivity(TrainingView::Activity::Running);
+                }
+                if (state->state == train::RunState::Calibrating) {
+                    m_trainingView->setStatus(tr("Calibrating the quantizers..."));
+                    m_eta->setText(tr("calibrating..."));
+                }
+                appendLog(tr("state: %1%2").arg(name, state->message.empty() ? QString()
+                                                                              : QStringLiteral(" (") + QString::fromStdString(state->message) + QLatin1Char(')')));
+            } else if (const auto* log = std::get_if<train::LogEvent>(&event)) {
+                appendLog(QString::fromStdString(log->text));
+            } else if (const auto* epoch = std::get_if<train::EpochEvent>(&event)) {
+                appendLog(tr("epoch %1: test top-1 %2, loss %3").arg(epoch->epoch).arg(percent(epoch->top1)).arg(epoch->loss, 0, 'f', 4));
+            }
+        }
+        if (last != nullptr) {
+            m_progress->setRange(0, int(last->totalSteps));
+            m_progress->setValue(int(last->step));
+            const auto done = last->step - m_firstStep;
+            if (done > 0) {
+                const double perStep = (last->seconds - m_firstStepSeconds) / double(done);
+                m_eta->setText(tr("ETA %1").arg(duration(perStep * double(last->totalSteps - last->step))));
+            }
+            if (m_trainingView->activity() != TrainingView::Activity::Stopping) {
+                m_trainingView->setStatus(tr("Run %1, epoch %2: step %3 of %4, loss %5")
+                                              .arg(m_training->runId()).arg(last->epoch).arg(last->step)
+                                              .arg(last->totalSteps).arg(last->loss, 0, 'f', 4));
+            }
+        }
+    });
+}
+
+void MainWindow::onTrainingFinished(const train::TrainResult& result)
+{
+    setTrainingLocked(false);
+    m_progress->setVisible(false);
+    m_eta->clear();
+    if (result.floatTop1 >= 0 && m_plots->floatTop1() < 0) {
+        m_plots->setFloatTop1(result.floatTop1);
+    }
+    const auto state = QString::fromStdString(train::toString(result.state));
+    QString text = tr("Run %1 %2 after %n step(s)", nullptr, int(result.steps)).arg(m_training->runId()).arg(state);
+    if (result.qatTop1 >= 0) {
+        text += tr(": QAT top-1 %1").arg(percent(result.qatTop1));
+        if (result.floatTop1 >= 0) {
+            text += tr(" (float %1)").arg(percent(result.floatTop1));
+        }
+    }
+    if (!result.message.empty()) {
+        auto message = QString::fromStdString(result.message);
+        message[0] = message[0].toUpper();
+        text += QStringLiteral(". ") + message;
+    }
+    m_trainingView->setStatus(text);
+    appendLog(text);
+    statusBar()->showMessage(text, 15000);
+    if (result.state == train::RunState::Failed || result.state == train::RunState::Diverged) {
+        m_banner->showMessage(MessageBanner::Kind::Error, text);
+    }
+}
+
+void MainWindow::setTrainingLocked(bool locked)
+{
+    m_trainingView->setActivity(locked ? TrainingView::Activity::Running : TrainingView::Activity::Idle);
+    m_quantView->setLocked(locked);
+    m_undoAction->setEnabled(!locked && m_undo->canUndo());
+    m_redoAction->setEnabled(!locked && m_undo->canRedo());
+}
+
+void MainWindow::appendLog(const QString& text)
+{
+    m_log->appendPlainText(QDateTime::currentDateTime().toString(QStringLiteral("HH:mm:ss  ")) + text);
 }
 
 QStringList MainWindow::recentFiles() const
@@ -203,7 +473,11 @@ void MainWindow::dropEvent(QDropEvent* event)
 
 void MainWindow::closeEvent(QCloseEvent* event)
 {
-    QSettings().setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
+    QSettings settings;
+    settings.setValue(QStringLiteral("mainWindow/geometry"), saveGeometry());
+    settings.setValue(QStringLiteral("mainWindow/state"), saveState());
+    settings.setValue(QStringLiteral("mainWindow/page"), m_tabs->currentIndex());
+    m_training->stop(); // the controller waits for the current step when it is destroyed
     QMainWindow::closeEvent(event);
 }
 

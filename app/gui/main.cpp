@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
-// qat-workbench: the desktop application. `qat-workbench [MODEL] [--screenshot FILE]`.
+// qat-workbench: the desktop application.
+// `qat-workbench [MODEL] [--screenshot FILE [--run N]]`.
+#include "controllers/training_controller.h"
 #include "main_window.h"
+#include "training/train_types.h"
+#include "views/training_view.h"
 
 #include "common/version.h"
 
@@ -26,8 +30,13 @@ int main(int argc, char** argv)
                                         QStringLiteral("Render the window to a PNG once the model is "
                                                        "loaded, then exit"),
                                         QStringLiteral("file"));
+    QCommandLineOption runOption(QStringLiteral("run"),
+                                 QStringLiteral("With --screenshot: train N steps on a small data subset first "
+                                                "(1024 training, 256 test images), then render the live plots"),
+                                 QStringLiteral("N"));
     parser.addOption(modelOption);
     parser.addOption(screenshotOption);
+    parser.addOption(runOption);
     parser.process(app);
 
     qat::setComputeThreads(0);
@@ -39,12 +48,29 @@ int main(int argc, char** argv)
         model = parser.positionalArguments().first();
     }
     const QString screenshot = parser.value(screenshotOption);
+    const int runSteps = parser.value(runOption).toInt();
+    if (parser.isSet(runOption) && (runSteps < 1 || model.isEmpty())) {
+        qCritical("qat-workbench: --run needs a number of steps (1 or more) and a model");
+        return 2;
+    }
     if (!screenshot.isEmpty()) {
         auto grab = [&window, &app, screenshot] {
             const bool saved = window.grab().save(screenshot);
             app.exit(saved ? 0 : 1);
         };
-        if (model.isEmpty()) {
+        if (runSteps > 0) {
+            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, &app, runSteps](bool ok) {
+                window.trainingView()->setShortRun(runSteps, 1024, 256);
+                if (!ok || !window.startTraining()) {
+                    app.exit(1);
+                }
+            });
+            QObject::connect(window.training(), &qat::ui::TrainingController::finished, &window,
+                             [&window, grab](const qat::train::TrainResult&) {
+                                 window.showPage(qat::ui::MainWindow::Page::Plots);
+                                 QTimer::singleShot(300, grab);
+                             });
+        } else if (model.isEmpty()) {
             QTimer::singleShot(200, &window, grab);
         } else {
             QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window,

@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: MIT
+// The workbench window with real widgets, the real importer, the real trainer and a real
+// (temporary) run database: the plan table, short runs, stopping, layout persistence.
+#include "controllers/training_controller.h"
+#include "main_window.h"
+#include "models/plan_table_model.h"
+#include "storage/run_store.h"
+#include "views/plan_item_delegate.h"
+#include "views/quantization_view.h"
+#include "views/training_view.h"
+#include "widgets/live_plots.h"
+
+#include <QAbstractItemModelTester>
+#include <QComboBox>
+#include <QDockWidget>
+#include <QElapsedTimer>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QProgressBar>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QUndoStack>
+#include <QtTest>
+#include <qcustomplot.h>
+
+using qat::ui::MainWindow;
+using qat::ui::PlanTableModel;
+
+namespace {
+
+bool openAndWait(MainWindow& window, const QString& path)
+{
+    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
+    window.openModel(path);
+    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
+}
+
+void saveScreenshot(QWidget& widget, const QString& name)
+{
+    QTest::qWait(30); // let queued replots run first
+    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
+    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
+}
+
+/// Measures the longest gap between two turns of the event loop (a 5 ms timer).
+class LoopProbe : public QObject {
+public:
+    LoopProbe()
+    {
+        m_timer.setInterval(5);
+        connect(&m_timer, &QTimer::timeout, this, [this] {
+            m_longestMs = std::max(m_longestMs, m_clock.restart());
+        });
+        m_clock.start();
+        m_timer.start();
+    }
+    qint64 longestMs() const { return m_longestMs; }
+    /// Around work the test itself does on the UI thread (screenshots), not the window's.
+    void suspend() { m_timer.stop(); }
+    void resume()
+    {
+        m_clock.restart();
+        m_timer.start();
+    }
+
+private:
+    QTimer m_timer;
+    QElapsedTimer m_clock;
+    qint64 m_longestMs = 0;
+};
+
+QList<int> rowsOfKind(const PlanTableModel& model, const QString& kind)
+{
+    QList<int> rows;
+    for (int r = 0; r < model.rowCount(); ++r) {
+        if (model.index(r, PlanTableModel::Kind).data().toString() == kind) {
+            rows << r;
+        }
+    }
+    return rows;
+}
+
+} // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void planTableEditsUndoesAndRefuses();
+    void delegateEditsEverySelectedRow();
+    void pluginQuantizersAreOffered();
+    void rulesAndPresets();
+    void planFilesRoundTrip();
+    void shortRunPlotsAndRecords();
+    void stopMidRun();
+    void layoutPersists();
+    void runOption();
+
+private:
+    QTemporaryDir m_dir;
+};
+
+void TestWorkbench::initTestCase()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("qat-workbench-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_workbench"));
+    QSettings().clear();
+    QVERIFY(m_dir.isValid());
+}
+
+void TestWorkbench::planTableEditsUndoesAndRefuses()
+{
+    MainWindow window;
+    auto* model = window.quantizationView()->planModel();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QCOMPARE(model->rowCount(), 5);
+    QCOMPARE(model->index(0, PlanTableModel::Layer).data().toString(), QStringLiteral("features.0"));
+    // The default preset: MCT's 8-bit STE symmetric per-channel weights, 8-bit POT activations.
+    QCOMPARE(model->index(0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("STE symmetric"));
+    QCOMPARE(model->index(0, PlanTableModel::WeightBits).data().toInt(), 8);
+    QCOMPARE(model->index(0, PlanTableModel::PerChannel).data(Qt::CheckStateRole).toInt(), int(Qt::Checked));
+    QCOMPARE(model->index(0, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
+
+    const auto before = qat::engine::planToJson(model->plan());
+    const auto convs = rowsOfKind(*model, QStringLiteral("conv2d"));
+    QCOMPARE(convs.size(), 3);
+    QVERIFY(model->setColumn(convs, PlanTableModel::WeightQuantizer, QStringLiteral("LSQ|symmetric")));
+    QVERIFY(model->setColumn(convs, PlanTableModel::WeightBits, 4));
+    for (int r = 0; r < model->rowCount(); ++r) {
+        const bool conv = convs.contains(r);
+        QCOMPARE(model->index(r, PlanTableModel::WeightQuantizer).data().toString(),
+                 conv ? QStringLiteral("LSQ symmetric") : QStringLiteral("STE symmetric"));
+        QCOMPARE(model->index(r, PlanTableModel::WeightBits).data().toInt(), conv ? 4 : 8);
+        QCOMPARE(model->resolved()[size_t(r)].weights.key.training, conv ? std::string("LSQ") : std::string("STE"));
+    }
+    QCOMPARE(window.undoStack()->count(), 2);
+    QCOMPARE(window.undoStack()->undoText(), QStringLiteral("Set W bits of 3 layers to 4"));
+
+    // Illegal choices are refused with the reason, and change nothing.
+    QSignalSpy refused(model, &PlanTableModel::editRefused);
+    QVERIFY(!model->setData(model->index(1, PlanTableModel::WeightBits), 1));
+    QCOMPARE(refused.size(), 1);
+    QVERIFY2(refused.first().at(0).toString().contains(QStringLiteral("bits")), qPrintable(refused.first().at(0).toString()));
+    QCOMPARE(window.statusBar()->currentMessage(), refused.first().at(0).toString()); // the user sees why
+    QVERIFY(!model->setColumn({0}, PlanTableModel::ActivationQuantizer, QStringLiteral("NoSuchMethod|symmetric")));
+    QCOMPARE(window.undoStack()->count(), 2);
+
+    // Only what a layer can take is offered: weight quantizers for weights, and so on.
+    const auto weightOptions = model->options(0, PlanTableModel::WeightQuantizer);
+    QVERIFY(weightOptions.size() >= 4);
+    QVERIFY(std::any_of(weightOptions.begin(), weightOptions.end(),
+                        [](const auto& o) { return o.label == QStringLiteral("LSQ uniform"); }));
+    QVERIFY(std::none_of(weightOptions.begin(), weightOptions.end(),
+                         [](const auto& o) { return o.training == QStringLiteral("PACT"); }));
+
+    // Check boxes edit through the model too, and the window's Ctrl+Z undoes every step.
+    QVERIFY(model->setData(model->index(4, PlanTableModel::Enabled), Qt::Unchecked, Qt::CheckStateRole));
+    QVERIFY(!model->resolved()[4].weights.enabled);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(MainWindow::Page::Quantization);
+    QTest::keyClick(&window, Qt::Key_Z, Qt::ControlModifier);
+    QVERIFY(model->resolved()[4].weights.enabled);
+    window.undoStack()->undo();
+    window.undoStack()->undo();
+    QCOMPARE(qat::engine::planToJson(model->plan()), before);
+    QTest::keyClick(&window, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+    QCOMPARE(model->index(0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
+}
+
+void TestWorkbench::delegateEditsEverySelectedRow()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* view = window.quantizationView()->table();
+    auto* model = window.quantizationView()->planModel();
+    view->selectionModel()->select(QItemSelection(model->index(3, 0), model->index(4, PlanTableModel::ColumnCount - 1)),
+                                   QItemSelectionModel::ClearAndSelect);
+    auto* delegate = view->itemDelegate();
+    const auto index = model->index(4, PlanTableModel::ActivationQuantizer);
+    std::unique_ptr<QWidget> editor(delegate->createEditor(view->viewport(), QStyleOptionViewItem(), index));
+    auto* combo = qobject_cast<QComboBox*>(editor.get());
+    QVERIFY(combo != nullptr);
+    // Activations: the registry's activation quantizers, PACT included.
+    QVERIFY(combo->findText(QStringLiteral("PACT symmetric")) >= 0);
+    QVERIFY(combo->findText(QStringLiteral("LSQ uniform")) >= 0);
+    combo->setCurrentIndex(combo->findText(QStringLiteral("LSQ uniform")));
+    delegate->setModelData(combo, model, index);
+    QCOMPARE(model->index(3, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("LSQ uniform"));
+    QCOMPARE(model->index(4, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("LSQ uniform"));
+    QCOMPARE(model->index(0, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
+    QCOMPARE(window.undoStack()->count(), 1);
+    QVERIFY(model->index(3, PlanTableModel::ActivationQuantizer).data(Qt::FontRole).value<QFont>().bold());
+}
+
+void TestWorkbench::pluginQuantizersAreOffered()
+{
+    // The example plugin (built into build/plugins) adds "MyTraining" on a symmetric grid.
+    qputenv("QATWB_PLUGIN_DIR", QATWB_PLUGIN_DIR_BUILT);
+    MainWindow window;
+    qunsetenv("QATWB_PLUGIN_DIR");
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* model = window.quantizationView()->planModel();
+    const auto options = model->options(0, PlanTableModel::WeightQuantizer);
+    QVERIFY(std::any_of(options.begin(), options.end(),
+                        [](const auto& o) { return o.label == QStringLiteral("MyTraining symmetric"); }));
+    QVERIFY(model->setColumn({0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|symmetric")));
+    // Its grid is symmetric only: a power-of-two MyTraining is not offered and is refused.
+    QVERIFY(std::none_of(options.begin(), options.end(),
+                         [](const auto& o) { return o.label == QStringLiteral("MyTraining power-of-two"); }));
+    QVERIFY(!model->setColumn({0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|power-of-two")));
+    QVERIFY2(model->lastError().contains(QStringLiteral("MyTraining")), qPrintable(model->lastError()));
+    QVERIFY(window.logView()->toPlainText().contains(QStringLiteral("my_training")));
+}
+
+void TestWorkbench::rulesAndPresets()
+{
+    MainWindow window;
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* model = window.quantizationView()->planModel();
+    // An explicit per-layer value first; a rule for all linear layers then takes over those.
+    QVERIFY(model->setColumn({3}, PlanTableModel::WeightBits, 6));
+    QVERIFY(model->addRule(QStringLiteral("linear"), QString(), PlanTableModel::WeightBits, 3));
+    QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 3);
+    QCOMPARE(model->index(4, PlanTableModel::WeightBits).data().toInt(), 3);
+    QCOMPARE(model->index(0, PlanTableModel::WeightBits).data().toInt(), 8);
+    QVERIFY(model->addRule(QString(), QStringLiteral("features\\.[03]"), PlanTableModel::ActivationBits, 6));
+    QCOMPARE(model->index(0, PlanTableModel::ActivationBits).data().toInt(), 6);
+    QCOMPARE(model->index(2, PlanTableModel::ActivationBits).data().toInt(), 8);
+    QCOMPARE(model->ruleTexts().size(), 2);
+    QVERIFY(model->ruleTexts().at(0).startsWith(QStringLiteral("linear layers")));
+    QVERIFY(!model->addRule(QString(), QStringLiteral("features(["), PlanTableModel::WeightBits, 4));
+    QVERIFY(model->lastError().contains(QStringLiteral("regular expression")));
+    QVERIFY(model->removeRule(1));
+    QCOMPARE(model->index(0, PlanTableModel::ActivationBits).data().toInt(), 8);
+
+    QVERIFY(model->replacePlan(qat::engine::presetPlan("w4a8-lsq"), QStringLiteral("Preset w4a8-lsq")));
+    QCOMPARE(model->index(0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
+    QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 4);
+    QVERIFY(model->ruleTexts().isEmpty());
+    window.undoStack()->undo();
+    QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 3);
+}
+
+void TestWorkbench::planFilesRoundTrip()
+{
+    MainWindow window;
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* view = window.quantizationView();
+    auto* model = view->planModel();
+    QVERIFY(model->setColumn(rowsOfKind(*model, QStringLiteral("conv2d")), PlanTableModel::WeightQuantizer,
+                             QStringLiteral("LSQ|symmetric")));
+    QVERIFY(model->setColumn(rowsOfKind(*model, QStringLiteral("conv2d")), PlanTableModel::WeightBits, 4));
+    QVERIFY(model->addRule(QStringLiteral("linear"), QString(), PlanTableModel::PerChannel, false));
+    const auto path = m_dir.filePath(QStringLiteral("plan.json"));
+    QString problem;
+    QVERIFY2(view->savePlan(path, &problem), qPrintable(problem));
+    const auto saved = qat::engine::planToJson(model->plan());
+
+    QVERIFY(model->replacePlan(qat::engine::presetPlan("mct-default"), QStringLiteral("reset")));
+    QVERIFY(qat::engine::planToJson(model->plan()) != saved);
+    QVERIFY2(view->loadPlan(path, &problem), qPrintable(problem));
+    QCOMPARE(qat::engine::planToJson(model->plan()), saved);
+    QCOMPARE(model->index(1, PlanTableModel::WeightBits).data().toInt(), 4);
+    QCOMPARE(model->index(3, PlanTableModel::PerChannel).data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
+    window.undoStack()->undo(); // loading is one undo step
+    QCOMPARE(model->index(1, PlanTableModel::WeightBits).data().toInt(), 8);
+
+    // A file that does not fit is refused with a reason naming the file or the layer.
+    QFile bad(m_dir.filePath(QStringLiteral("bad_plan.json")));
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write(R"({"format": "qat-workbench-plan", "version": 1, "layers": {"no.such.layer": {"weights": {"bits": 4}}}})");
+    bad.close();
+    QVERIFY(!view->loadPlan(bad.fileName(), &problem));
+    QVERIFY2(problem.contains(QStringLiteral("no.such.layer")), qPrintable(problem));
+    QVERIFY(!view->loadPlan(m_dir.filePath(QStringLiteral("missing.json")), &problem));
+    QVERIFY2(problem.contains(QStringLiteral("missing.json")), qPrintable(problem));
+}
+
+void TestWorkbench::shortRunPlotsAndRecords()
+{
+    const auto db = m_dir.filePath(QStringLiteral("runs.sqlite"));
+    MainWindow window;
+    window.setRunDatabasePath(db);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    auto* model = window.quantizationView()->planModel();
+    QVERIFY(model->setColumn(rowsOfKind(*model, QStringLiteral("conv2d")), PlanTableModel::WeightQuantizer,
+                             QStringLiteral("LSQ|symmetric")));
+    window.showPage(MainWindow::Page::Model);
+    saveScreenshot(window, QStringLiteral("workbench_model.png"));
+    window.showPage(MainWindow::Page::Quantization);
+    saveScreenshot(window, QStringLiteral("workbench_quantization.png"));
+
+    window.trainingView()->setShortRun(30, 1024, 256);
+    auto* controller = window.training();
+    QSignalSpy finished(controller, &qat::ui::TrainingController::finished);
+    int progressSeen = 0;
+    int ticksWithSteps = 0;
+    connect(controller, &qat::ui::TrainingController::eventsArrived, this, [&](const qat::ui::TrainEventBatch& events) {
+        progressSeen = std::max(progressSeen, window.progressBar()->value());
+        ticksWithSteps += std::any_of(events.begin(), events.end(),
+                                      [](const auto& e) { return std::holds_alternative<qat::train::StepEvent>(e); });
+    });
+    LoopProbe probe;
+    QTest::keyClick(&window, Qt::Key_R, Qt::ControlModifier); // Start
+    QVERIFY(controller->isActive());
+    QVERIFY(!window.trainingView()->startAction()->isEnabled());
+    QVERIFY(window.quantizationView()->planModel()->isReadOnly());
+    QVERIFY(!model->setColumn({0}, PlanTableModel::WeightBits, 4)); // the plan of a running run stays
+    QVERIFY(!window.startTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(window.livePlots()->stepCount() >= 10, 180000);
+    probe.suspend();
+    saveScreenshot(window, QStringLiteral("workbench_training.png"));
+    probe.resume();
+    QVERIFY(finished.wait(180000));
+    qInfo("short run: longest event-loop gap %lld ms (goal < 50 ms), %d ticks carried steps",
+          probe.longestMs(), ticksWithSteps);
+
+    const auto& result = controller->lastResult();
+    QCOMPARE(QString::fromStdString(qat::train::toString(result.state)), QStringLiteral("finished"));
+    QCOMPARE(result.steps, 30);
+    QCOMPARE(window.livePlots()->stepCount(), 30);
+    QVERIFY(progressSeen > 0);
+    QVERIFY(ticksWithSteps > 1); // batched per tick, not one signal per run
+    QVERIFY(window.livePlots()->floatTop1() > 0.5);
+    QVERIFY(window.livePlots()->quantizers().contains(QStringLiteral("features.0.weight")));
+    QVERIFY(window.livePlots()->parametersPlot()->graphCount() > 0);
+    QVERIFY(window.trainingView()->startAction()->isEnabled());
+    QVERIFY(!window.quantizationView()->planModel()->isReadOnly());
+    QVERIFY(window.logView()->toPlainText().contains(QStringLiteral("float model: top-1")));
+
+    // The run is in the database with its plan, metrics, traces and quantizers.
+    qat::store::RunStore store(db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    const auto run = store.run(controller->runId());
+    QVERIFY(run.has_value());
+    QCOMPARE(QString::fromStdString(run->state), QStringLiteral("finished"));
+    QCOMPARE(run->steps, 30);
+    QVERIFY(run->qatTop1.has_value() && run->floatTop1.has_value());
+    QVERIFY(QString::fromStdString(run->plan).contains(QStringLiteral("LSQ")));
+    QCOMPARE(store.metrics(controller->runId(), "loss").size(), size_t(30));
+    QVERIFY(store.traceSteps(controller->runId()) > 0);
+    QCOMPARE(store.quantizers(controller->runId()).size(), size_t(11));
+
+    // Plots follow the newest data until the user zooms, and save as PNG and PDF.
+    auto* plot = window.livePlots()->metricsPlot();
+    QVERIFY(window.livePlots()->isFollowing(plot));
+    QCOMPARE(plot->xAxis->range().upper > 29, true);
+    QWheelEvent wheel(QPointF(plot->width() / 2, plot->height() / 2), plot->mapToGlobal(QPointF(plot->width() / 2, plot->height() / 2)),
+                      QPoint(), QPoint(0, 120), Qt::NoButton, Qt::NoModifier, Qt::NoScrollPhase, false);
+    QCoreApplication::sendEvent(plot, &wheel);
+    QVERIFY(!window.livePlots()->isFollowing(plot));
+    QVERIFY(window.livePlots()->savePlot(plot, m_dir.filePath(QStringLiteral("loss.png"))));
+    QVERIFY(window.livePlots()->savePlot(plot, m_dir.filePath(QStringLiteral("loss.pdf"))));
+    QVERIFY(QFileInfo(m_dir.filePath(QStringLiteral("loss.pdf"))).size() > 1000);
+
+    window.livePlots()->selectQuantizer(QStringLiteral("features.0.weight"));
+    window.showPage(MainWindow::Page::Plots);
+    window.livePlots()->setFollowing(plot, true);
+    QVERIFY(window.centralWidget()->minimumSizeHint().width() < 1000); // the training dock keeps its room
+    saveScreenshot(window, QStringLiteral("workbench_plots.png"));
+    window.livePlots()->selectQuantizer(QStringLiteral("features.0:output"));
+    QCOMPARE(window.livePlots()->selectedQuantizer(), QStringLiteral("features.0:output"));
+    saveScreenshot(*window.livePlots(), QStringLiteral("workbench_plots_activation.png"));
+}
+
+void TestWorkbench::stopMidRun()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+    window.show();
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    window.trainingView()->setShortRun(5000, 1024, 256);
+    auto* controller = window.training();
+    QSignalSpy finished(controller, &qat::ui::TrainingController::finished);
+    LoopProbe probe;
+    QVERIFY(window.startTraining());
+    QTRY_VERIFY_WITH_TIMEOUT(window.livePlots()->stepCount() >= 5, 180000);
+
+    // Pause holds the run; resume continues it.
+    window.trainingView()->pauseAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(window.trainingView()->activity() == qat::ui::TrainingView::Activity::Paused, 30000);
+    const int pausedAt = window.livePlots()->stepCount();
+    QTest::qWait(300);
+    QVERIFY(window.livePlots()->stepCount() <= pausedAt + 1);
+    window.trainingView()->pauseAction()->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(window.livePlots()->stepCount() > pausedAt + 1, 30000);
+
+    QTest::keyClick(&window, Qt::Key_Period, Qt::ControlModifier);
+    const int stoppedAt = window.livePlots()->stepCount();
+    QVERIFY(window.trainingView()->activity() == qat::ui::TrainingView::Activity::Stopping);
+    QVERIFY(finished.wait(60000));
+    qInfo("stop: longest event-loop gap %lld ms (goal < 50 ms)", probe.longestMs());
+    const auto& result = controller->lastResult();
+    QCOMPARE(QString::fromStdString(qat::train::toString(result.state)), QStringLiteral("cancelled"));
+    // Steps already queued when Stop was pressed, plus at most the one in flight.
+    QVERIFY2(result.steps <= stoppedAt + 2, qPrintable(QStringLiteral("%1 vs %2").arg(result.steps).arg(stoppedAt)));
+    QVERIFY(window.trainingView()->activity() == qat::ui::TrainingView::Activity::Idle);
+    qat::store::RunStore store(m_dir.filePath(QStringLiteral("runs.sqlite")).toStdString(),
+                               qat::store::RunStore::Access::ReadOnly);
+    QCOMPARE(QString::fromStdString(store.run(controller->runId())->state), QStringLiteral("cancelled"));
+    saveScreenshot(window, QStringLiteral("workbench_stopped.png"));
+}
+
+void TestWorkbench::layoutPersists()
+{
+    QSettings().clear();
+    {
+        MainWindow window;
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        auto* log = window.findChild<QDockWidget*>(QStringLiteral("logDock"));
+        QVERIFY(log != nullptr && log->isVisible());
+        log->hide();
+        window.resize(1000, 650);
+        window.close();
+    }
+    MainWindow second;
+    second.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&second));
+    QVERIFY(second.findChild<QDockWidget*>(QStringLiteral("logDock"))->isHidden());
+    QCOMPARE(second.size(), QSize(1000, 650));
+    QSettings().clear();
+}
+
+void TestWorkbench::runOption()
+{
+    const auto out = QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_run_screenshot.png"));
+    QFile::remove(out);
+    QProcess gui;
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QATWB_RUNS_DB"), m_dir.filePath(QStringLiteral("cli_runs.sqlite")));
+    gui.setProcessEnvironment(env);
+    gui.start(QStringLiteral(QATWB_GUI), {QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+                                          QStringLiteral("--screenshot"), out, QStringLiteral("--run"), QStringLiteral("12")});
+    QVERIFY(gui.waitForFinished(240000));
+    QCOMPARE(gui.exitCode(), 0);
+    QVERIFY(!QImage(out).isNull());
+    qat::store::RunStore store(m_dir.filePath(QStringLiteral("cli_runs.sqlite")).toStdString(),
+                               qat::store::RunStore::Access::ReadOnly);
+    const auto runs = store.listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    QCOMPARE(runs.front().steps, 12);
+}
+
+QTEST_MAIN(TestWorkbench)
+#include "tst_workbench.moc"

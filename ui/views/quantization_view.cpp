@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+#include "views/quantization_view.h"
+
+#include "models/plan_table_model.h"
+#include "views/plan_item_delegate.h"
+
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QPushButton>
+#include <QRadioButton>
+#include <QSettings>
+#include <QTableView>
+#include <QToolButton>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+#include <set>
+
+namespace qat::ui {
+
+namespace {
+const char* const kPlanFolderKey = "lastPlanFolder";
+}
+
+QuantizationView::QuantizationView(QUndoStack* undoStack, QWidget* parent) : QWidget(parent), m_undo(undoStack)
+{
+    m_model = new PlanTableModel(undoStack, this);
+    m_table = new QTableView(this);
+    m_table->setModel(m_model);
+    m_table->setItemDelegate(new PlanItemDelegate(m_table));
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_table->setEditTriggers(QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
+                             | QAbstractItemView::SelectedClicked);
+    m_table->setAlternatingRowColors(true);
+    m_table->verticalHeader()->hide();
+    m_table->horizontalHeader()->setStretchLastSection(false);
+    m_table->setWordWrap(false);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->addWidget(createTopBar());
+    layout->addWidget(m_table, 1);
+    auto* hint = new QLabel(tr("Double-click a cell to change it; with several rows selected, all of them change. "
+                               "Bold values are set for that layer alone."), this);
+    hint->setWordWrap(true);
+    hint->setStyleSheet(QStringLiteral("color: palette(dark);"));
+    layout->addWidget(hint);
+    layout->addWidget(createBulkBar());
+    layout->addWidget(createRulesBox());
+
+    connect(m_model, &PlanTableModel::editRefused, this, &QuantizationView::statusMessage);
+    connect(m_model, &PlanTableModel::planChanged, this, [this] {
+        const auto preset = QString::fromStdString(m_model->plan().preset);
+        const QSignalBlocker block(m_preset);
+        const int found = m_preset->findText(preset);
+        m_preset->setCurrentIndex(found >= 0 && m_model->plan().layers.empty() && m_model->plan().rules.empty()
+                                      ? found
+                                      : m_preset->findData(QStringLiteral("custom")));
+        refreshRules();
+    });
+    connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) {
+                if (current.isValid()) {
+                    Q_EMIT layerSelected(m_model->index(current.row(), PlanTableModel::Layer).data().toString());
+                }
+            });
+}
+
+QWidget* QuantizationView::createTopBar()
+{
+    auto* bar = new QWidget(this);
+    auto* row = new QHBoxLayout(bar);
+    row->setContentsMargins(0, 0, 0, 0);
+    m_preset = new QComboBox(bar);
+    for (const auto& name : engine::presetNames()) {
+        m_preset->addItem(QString::fromStdString(name), QString::fromStdString(name));
+    }
+    m_preset->addItem(tr("(edited)"), QStringLiteral("custom"));
+    m_preset->setToolTip(tr("Start the plan from a built-in preset (replaces the whole plan; Ctrl+Z undoes it)"));
+    connect(m_preset, &QComboBox::activated, this, [this](int index) {
+        const auto name = m_preset->itemData(index).toString();
+        if (name == QStringLiteral("custom")) {
+            return;
+        }
+        m_model->replacePlan(engine::presetPlan(name.toStdString()), tr("Preset %1").arg(name));
+    });
+    auto* load = new QPushButton(tr("Load Plan..."), bar);
+    auto* save = new QPushButton(tr("Save Plan..."), bar);
+    connect(load, &QPushButton::clicked, this, &QuantizationView::choosePlanToLoad);
+    connect(save, &QPushButton::clicked, this, &QuantizationView::choosePlanToSave);
+    // Fixed texts: the undo action's text names the whole command and would widen the bar.
+    auto* undo = new QPushButton(tr("Undo"), bar);
+    auto* redo = new QPushButton(tr("Redo"), bar);
+    undo->setEnabled(false);
+    redo->setEnabled(false);
+    connect(undo, &QPushButton::clicked, m_undo, &QUndoStack::undo);
+    connect(redo, &QPushButton::clicked, m_undo, &QUndoStack::redo);
+    connect(m_undo, &QUndoStack::canUndoChanged, undo, [this, undo](bool can) { undo->setEnabled(can && !m_model->isReadOnly()); });
+    connect(m_undo, &QUndoStack::canRedoChanged, redo, [this, redo](bool can) { redo->setEnabled(can && !m_model->isReadOnly()); });
+    connect(m_undo, &QUndoStack::undoTextChanged, undo, [undo](const QString& text) { undo->setToolTip(tr("Undo %1 (Ctrl+Z)").arg(text)); });
+    connect(m_undo, &QUndoStack::redoTextChanged, redo, [redo](const QString& text) { redo->setToolTip(tr("Redo %1 (Ctrl+Shift+Z)").arg(text)); });
+    m_undoButton = undo;
+    m_redoButton = redo;
+    row->addWidget(new QLabel(tr("Preset:"), bar));
+    row->addWidget(m_preset);
+    row->addSpacing(12);
+    row->addWidget(load);
+    row->addWidget(save);
+    row->addSpacing(12);
+    row->addWidget(undo);
+    row->addWidget(redo);
+    row->addStretch(1);
+    m_editors << m_preset << load;
+    return bar;
+}
+
+QWidget* QuantizationView::createBulkBar()
+{
+    auto* box = new QGroupBox(tr("Change many layers"), this);
+    m_bulkColumn = new QComboBox(box);
+    for (int c = PlanTableModel::WeightQuantizer; c < PlanTableModel::ColumnCount; ++c) {
+        m_bulkColumn->addItem(PlanTableModel::columnName(c), c);
+    }
+    m_bulkValue = new QComboBox(box);
+    m_bulkValue->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_toSelection = new QRadioButton(tr("selected layers"), box);
+    m_toSelection->setChecked(true);
+    m_asRule = new QRadioButton(tr("a rule: layers of kind"), box);
+    m_asRule->setToolTip(tr("Adds a rule to the plan: it also applies to layers of models opened later, and "
+                            "replaces values set per layer on the layers it matches"));
+    m_ruleKind = new QComboBox(box);
+    m_ruleKind->addItem(tr("any"), QString());
+    m_rulePattern = new QLineEdit(box);
+    m_rulePattern->setPlaceholderText(tr("name regex, e.g. features\\..*"));
+    m_rulePattern->setToolTip(tr("ECMAScript regular expression that must match the whole layer name; empty: any"));
+    auto* apply = new QPushButton(tr("Apply"), box);
+    auto* grid = new QGridLayout(box);
+    auto* what = new QHBoxLayout;
+    what->addWidget(new QLabel(tr("Set"), box));
+    what->addWidget(m_bulkColumn);
+    what->addWidget(new QLabel(tr("to"), box));
+    what->addWidget(m_bulkValue);
+    what->addStretch(1);
+    what->addWidget(apply);
+    auto* who = new QHBoxLayout;
+    who->addWidget(new QLabel(tr("for"), box));
+    who->addWidget(m_toSelection);
+    who->addSpacing(12);
+    who->addWidget(m_asRule);
+    who->addWidget(m_ruleKind);
+    who->addWidget(new QLabel(tr("named"), box));
+    who->addWidget(m_rulePattern, 1);
+    grid->addLayout(what, 0, 0);
+    grid->addLayout(who, 1, 0);
+    connect(m_bulkColumn, &QComboBox::currentIndexChanged, this, &QuantizationView::refreshBulkValues);
+    connect(apply, &QPushButton::clicked, this, &QuantizationView::applyBulk);
+    connect(m_rulePattern, &QLineEdit::textEdited, this, [this] { m_asRule->setChecked(true); });
+    connect(m_ruleKind, &QComboBox::activated, this, [this] { m_asRule->setChecked(true); });
+    m_editors << box;
+    refreshBulkValues();
+    return box;
+}
+
+QWidget* QuantizationView::createRulesBox()
+{
+    auto* box = new QGroupBox(tr("Rules (applied in order, before per-layer values)"), this);
+    auto* row = new QHBoxLayout(box);
+    m_rules = new QListWidget(box);
+    m_rules->setMaximumHeight(72);
+    m_removeRule = new QPushButton(tr("Remove Rule"), box);
+    m_removeRule->setEnabled(false);
+    connect(m_rules, &QListWidget::currentRowChanged, this, [this](int r) { m_removeRule->setEnabled(r >= 0); });
+    connect(m_removeRule, &QPushButton::clicked, this, [this] { m_model->removeRule(m_rules->currentRow()); });
+    row->addWidget(m_rules, 1);
+    row->addWidget(m_removeRule, 0, Qt::AlignTop);
+    m_editors << box;
+    return box;
+}
+
+void QuantizationView::setRegistry(std::shared_ptr<const quant::QuantizerRegistry> registry)
+{
+    m_model->setRegistry(std::move(registry));
+    refreshBulkValues();
+}
+
+void QuantizationView::showModel(const model::ModelInfo& info)
+{
+    m_model->setLayers(info.layers);
+    std::set<std::string> kinds;
+    for (const auto& l : info.layers) {
+        kinds.insert(l.kind);
+    }
+    m_ruleKind->clear();
+    m_ruleKind->addItem(tr("any"), QString());
+    for (const auto& k : kinds) {
+        m_ruleKind->addItem(QString::fromStdString(k), QString::fromStdString(k));
+    }
+    m_table->resizeColumnsToContents();
+    m_table->horizontalHeader()->setSectionResizeMode(PlanTableModel::Layer, QHeaderView::Stretch);
+    for (int c : {int(PlanTableModel::WeightQuantizer), int(PlanTableModel::ActivationQuantizer)}) {
+        // Room for the longest name a combo box can offer ("LSQ+ power-of-two").
+        m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), fontMetrics().horizontalAdvance(QStringLiteral("LSQ+ power-of-two")) + 40));
+    }
+}
+
+void QuantizationView::refreshBulkValues()
+{
+    const int column = m_bulkColumn->currentData().toInt();
+    m_bulkValue->clear();
+    if (column == PlanTableModel::WeightQuantizer || column == PlanTableModel::ActivationQuantizer) {
+        for (const auto& o : m_model->allOptions(column)) {
+            m_bulkValue->addItem(o.label, o.value());
+        }
+    } else if (column == PlanTableModel::WeightBits || column == PlanTableModel::ActivationBits) {
+        for (int bits = 2; bits <= 16; ++bits) {
+            m_bulkValue->addItem(tr("%1 bits").arg(bits), bits);
+        }
+        m_bulkValue->setCurrentIndex(m_bulkValue->findData(column == PlanTableModel::WeightBits ? 4 : 8));
+    } else {
+        m_bulkValue->addItem(tr("on"), true);
+        m_bulkValue->addItem(tr("off"), false);
+    }
+}
+
+void QuantizationView::applyBulk()
+{
+    const int column = m_bulkColumn->currentData().toInt();
+    const auto value = m_bulkValue->currentData();
+    if (m_asRule->isChecked()) {
+        if (m_model->addRule(m_ruleKind->currentData().toString(), m_rulePattern->text(), column, value)) {
+            Q_EMIT statusMessage(tr("Rule added"));
+        }
+        return;
+    }
+    QList<int> rows;
+    for (const auto& index : m_table->selectionModel()->selectedRows()) {
+        rows << index.row();
+    }
+    std::sort(rows.begin(), rows.end());
+    if (m_model->setColumn(rows, column, value)) {
+        Q_EMIT statusMessage(m_undo->undoText());
+    }
+}
+
+void QuantizationView::refreshRules()
+{
+    m_rules->clear();
+    m_rules->addItems(m_model->ruleTexts());
+    if (m_rules->count() == 0) {
+        auto* none = new QListWidgetItem(tr("No rules: every layer uses the preset, except values set per layer."));
+        none->setFlags(Qt::NoItemFlags);
+        m_rules->addItem(none);
+    }
+    m_removeRule->setEnabled(false);
+}
+
+bool QuantizationView::loadPlan(const QString& path, QString* problem)
+{
+    try {
+        auto plan = engine::loadPlanFile(path.toStdString());
+        if (!m_model->replacePlan(plan, tr("Load plan %1").arg(QFileInfo(path).fileName()))) {
+            if (problem) *problem = m_model->lastError();
+            return false;
+        }
+    } catch (const std::exception& e) {
+        if (problem) *problem = QString::fromStdString(e.what());
+        return false;
+    }
+    return true;
+}
+
+bool QuantizationView::savePlan(const QString& path, QString* problem)
+{
+    try {
+        engine::savePlanFile(m_model->plan(), path.toStdString());
+    } catch (const std::exception& e) {
+        if (problem) *problem = QString::fromStdString(e.what());
+        return false;
+    }
+    return true;
+}
+
+void QuantizationView::choosePlanToLoad()
+{
+    QSettings settings;
+    const auto path = QFileDialog::getOpenFileName(this, tr("Load Quantization Plan"),
+                                                   settings.value(QString::fromLatin1(kPlanFolderKey)).toString(),
+                                                   tr("Plan files (*.json);;All files (*)"));
+    if (path.isEmpty()) {
+        return;
+    }
+    settings.setValue(QString::fromLatin1(kPlanFolderKey), QFileInfo(path).absolutePath());
+    QString problem;
+    if (loadPlan(path, &problem)) {
+        Q_EMIT statusMessage(tr("Loaded plan %1").arg(QFileInfo(path).fileName()));
+    } else {
+        Q_EMIT errorMessage(tr("Could not load the plan. %1").arg(problem));
+    }
+}
+
+void QuantizationView::choosePlanToSave()
+{
+    QSettings settings;
+    const auto folder = settings.value(QString::fromLatin1(kPlanFolderKey)).toString();
+    const auto path = QFileDialog::getSaveFileName(this, tr("Save Quantization Plan"),
+                                                   QDir(folder).filePath(QStringLiteral("plan.json")),
+                                                   tr("Plan files (*.json)"));
+    if (path.isEmpty()) {
+        return;
+    }
+    settings.setValue(QString::fromLatin1(kPlanFolderKey), QFileInfo(path).absolutePath());
+    QString problem;
+    if (savePlan(path, &problem)) {
+        Q_EMIT statusMessage(tr("Saved plan to %1").arg(path));
+    } else {
+        Q_EMIT errorMessage(tr("Could not save the plan. %1").arg(problem));
+    }
+}
+
+void QuantizationView::setLocked(bool locked)
+{
+    m_table->setEditTriggers(locked ? QAbstractItemView::NoEditTriggers
+                                    : QAbstractItemView::DoubleClicked | QAbstractItemView::EditKeyPressed
+                                          | QAbstractItemView::SelectedClicked);
+    for (auto* w : m_editors) {
+        w->setEnabled(!locked);
+    }
+    // Check boxes edit without an editor: the model's flags block them.
+    m_model->setReadOnly(locked);
+    m_undoButton->setEnabled(!locked && m_undo->canUndo());
+    m_redoButton->setEnabled(!locked && m_undo->canRedo());
+}
+
+} // namespace qat::ui

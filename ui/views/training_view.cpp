@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+#include "views/training_view.h"
+
+#include <QAction>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSettings>
+#include <QSpinBox>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+namespace qat::ui {
+
+namespace {
+
+const QString kFashionMnist = QStringLiteral("fashion-mnist");
+const QString kChooseFolder = QStringLiteral("choose-folder");
+const char* const kRecentDataKey = "training/recentDataFolders";
+constexpr int kMaxRecentFolders = 5;
+
+QDoubleSpinBox* lrSpin(QWidget* parent, double value)
+{
+    auto* spin = new QDoubleSpinBox(parent);
+    spin->setDecimals(6);
+    spin->setRange(1e-6, 1.0);
+    spin->setSingleStep(1e-4);
+    spin->setValue(value);
+    return spin;
+}
+
+QWidget* row(QWidget* parent, QWidget* a, QWidget* b)
+{
+    auto* w = new QWidget(parent);
+    auto* l = new QHBoxLayout(w);
+    l->setContentsMargins(0, 0, 0, 0);
+    l->addWidget(a);
+    l->addWidget(b, 1);
+    return w;
+}
+
+} // namespace
+
+TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
+{
+    m_data = new QComboBox(this);
+    m_data->addItem(tr("Fashion-MNIST (bundled)"), kFashionMnist);
+    m_data->setToolTip(tr("The bundled Fashion-MNIST, or a folder with train-/t10k- IDX files (.gz or raw)"));
+    for (const auto& folder : QSettings().value(QString::fromLatin1(kRecentDataKey)).toStringList()) {
+        m_data->addItem(QFileInfo(folder).fileName(), folder);
+        m_data->setItemData(m_data->count() - 1, folder, Qt::ToolTipRole);
+    }
+    m_data->addItem(tr("Folder of IDX files..."), kChooseFolder);
+    connect(m_data, &QComboBox::activated, this, [this](int index) {
+        if (m_data->itemData(index).toString() == kChooseFolder) {
+            chooseDataFolder();
+        } else {
+            m_lastDataIndex = index;
+        }
+    });
+    m_limitTrain = new QSpinBox(this);
+    m_limitTrain->setRange(0, 10'000'000);
+    m_limitTrain->setSpecialValueText(tr("all"));
+    m_limitTrain->setSingleStep(1024);
+    m_limitTest = new QSpinBox(this);
+    m_limitTest->setRange(0, 10'000'000);
+    m_limitTest->setSpecialValueText(tr("all"));
+    m_limitTest->setSingleStep(1000);
+
+    m_optimizer = new QComboBox(this);
+    m_optimizer->addItem(QStringLiteral("Adam"), int(train::OptimizerKind::Adam));
+    m_optimizer->addItem(QStringLiteral("SGD (momentum 0.9)"), int(train::OptimizerKind::Sgd));
+    m_schedule = new QComboBox(this);
+    m_schedule->addItem(tr("cosine"), int(train::Schedule::Cosine));
+    m_schedule->addItem(tr("step (x0.1 per epoch)"), int(train::Schedule::Step));
+    m_schedule->addItem(tr("constant"), int(train::Schedule::Constant));
+    m_lrAuto = new QCheckBox(tr("auto"), this);
+    m_lrAuto->setToolTip(tr("1e-3 when any layer has weights of 3 bits or fewer, else 1e-4"));
+    m_lr = lrSpin(this, 1e-4);
+    m_qlrAuto = new QCheckBox(tr("auto"), this);
+    m_qlrAuto->setToolTip(m_lrAuto->toolTip());
+    m_qlr = lrSpin(this, 1e-4);
+    connect(m_lrAuto, &QCheckBox::toggled, m_lr, [this](bool on) { m_lr->setEnabled(!on && m_activity == Activity::Idle); });
+    connect(m_qlrAuto, &QCheckBox::toggled, m_qlr, [this](bool on) { m_qlr->setEnabled(!on && m_activity == Activity::Idle); });
+    m_lrAuto->setChecked(true);
+    m_qlrAuto->setChecked(true);
+
+    m_epochs = new QSpinBox(this);
+    m_epochs->setRange(1, 1000);
+    m_steps = new QSpinBox(this);
+    m_steps->setRange(0, 10'000'000);
+    m_steps->setSpecialValueText(tr("whole epochs"));
+    m_steps->setToolTip(tr("Stop after this many steps (may end mid-epoch)"));
+    m_batch = new QSpinBox(this);
+    m_batch->setRange(1, 65536);
+    m_batch->setValue(128);
+    m_seed = new QSpinBox(this);
+    m_seed->setRange(0, std::numeric_limits<int>::max());
+    m_distill = new QCheckBox(tr("Distil from the float model"), this);
+    m_distill->setToolTip(tr("Knowledge distillation (needs no labels); off: cross-entropy on the labels"));
+    m_distill->setChecked(true);
+    m_calibration = new QComboBox(this);
+    m_calibration->addItem(tr("MSE search"), int(quant::InitMethod::Mse));
+    m_calibration->addItem(tr("max"), int(quant::InitMethod::MaxAbs));
+    m_calibration->addItem(tr("percentile (99.99)"), int(quant::InitMethod::Percentile));
+    m_calibration->setToolTip(tr("How every quantizer's initial threshold is found from calibration batches"));
+
+    m_start = new QAction(tr("&Start Training"), this);
+    m_start->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
+    m_start->setToolTip(tr("Start a QAT run with these settings and the quantization plan (Ctrl+R)"));
+    m_pause = new QAction(tr("&Pause"), this);
+    m_pause->setCheckable(true);
+    m_pause->setToolTip(tr("Pause or resume after the current step"));
+    m_stop = new QAction(tr("S&top"), this);
+    m_stop->setShortcut(QKeySequence(QStringLiteral("Ctrl+.")));
+    m_stop->setToolTip(tr("Stop after the current step; the run is kept as cancelled (Ctrl+.)"));
+    connect(m_start, &QAction::triggered, this, &TrainingView::startRequested);
+    connect(m_pause, &QAction::toggled, this, &TrainingView::pauseRequested);
+    connect(m_stop, &QAction::triggered, this, &TrainingView::stopRequested);
+
+    auto* form = new QFormLayout;
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->addRow(tr("Data:"), m_data);
+    form->addRow(tr("Train images:"), m_limitTrain);
+    form->addRow(tr("Test images:"), m_limitTest);
+    form->addRow(tr("Optimizer:"), m_optimizer);
+    form->addRow(tr("Schedule:"), m_schedule);
+    form->addRow(tr("Weights LR:"), row(this, m_lrAuto, m_lr));
+    form->addRow(tr("Quantizer LR:"), row(this, m_qlrAuto, m_qlr));
+    form->addRow(tr("Epochs:"), m_epochs);
+    form->addRow(tr("Max steps:"), m_steps);
+    form->addRow(tr("Batch:"), m_batch);
+    form->addRow(tr("Seed:"), m_seed);
+    form->addRow(tr("Calibration:"), m_calibration);
+    form->addRow(QString(), m_distill);
+
+    auto* buttons = new QHBoxLayout;
+    for (auto* action : {m_start, m_pause, m_stop}) {
+        auto* b = new QToolButton(this);
+        b->setDefaultAction(action);
+        b->setToolButtonStyle(Qt::ToolButtonTextOnly);
+        b->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+        buttons->addWidget(b);
+    }
+    m_status = new QLabel(tr("No run yet."), this);
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_status->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    // Room for three lines: inside the dock's scroll area a wrapped label does not grow.
+    m_status->setMinimumHeight(m_status->fontMetrics().lineSpacing() * 3 + 4);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(form);
+    layout->addLayout(buttons);
+    layout->addWidget(m_status);
+    layout->addStretch(1);
+
+    m_editors = {m_data, m_limitTrain, m_limitTest, m_optimizer, m_schedule, m_lrAuto, m_lr, m_qlrAuto, m_qlr,
+                 m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
+    restoreSettings();
+    setActivity(Activity::Idle);
+}
+
+TrainingView::~TrainingView()
+{
+    saveSettings();
+}
+
+train::TrainConfig TrainingView::config() const
+{
+    train::TrainConfig c;
+    c.data = m_data->currentData().toString().toStdString();
+    if (c.data == kChooseFolder.toStdString()) {
+        c.data = kFashionMnist.toStdString();
+    }
+    c.limitTrain = m_limitTrain->value();
+    c.limitTest = m_limitTest->value();
+    c.optimizer = train::OptimizerKind(m_optimizer->currentData().toInt());
+    c.schedule = train::Schedule(m_schedule->currentData().toInt());
+    c.lr = m_lrAuto->isChecked() ? -1 : m_lr->value();
+    c.quantizerLr = m_qlrAuto->isChecked() ? -1 : m_qlr->value();
+    c.epochs = m_epochs->value();
+    c.maxSteps = m_steps->value();
+    c.batch = m_batch->value();
+    c.seed = uint64_t(m_seed->value());
+    c.distill = m_distill->isChecked();
+    return c;
+}
+
+quant::InitMethod TrainingView::calibration() const
+{
+    return quant::InitMethod(m_calibration->currentData().toInt());
+}
+
+void TrainingView::setShortRun(int64_t steps, int64_t limitTrain, int64_t limitTest)
+{
+    m_steps->setValue(int(steps));
+    m_limitTrain->setValue(int(limitTrain));
+    m_limitTest->setValue(int(limitTest));
+}
+
+void TrainingView::setActivity(Activity activity)
+{
+    m_activity = activity;
+    const bool idle = activity == Activity::Idle;
+    for (auto* w : m_editors) {
+        w->setEnabled(idle);
+    }
+    m_lr->setEnabled(idle && !m_lrAuto->isChecked());
+    m_qlr->setEnabled(idle && !m_qlrAuto->isChecked());
+    m_start->setEnabled(idle);
+    m_pause->setEnabled(activity == Activity::Running || activity == Activity::Paused);
+    {
+        const QSignalBlocker block(m_pause);
+        m_pause->setChecked(activity == Activity::Paused);
+    }
+    m_pause->setText(activity == Activity::Paused ? tr("&Resume") : tr("&Pause"));
+    m_stop->setEnabled(activity == Activity::Running || activity == Activity::Paused);
+}
+
+void TrainingView::setStatus(const QString& text)
+{
+    m_status->setText(text);
+}
+
+void TrainingView::chooseDataFolder()
+{
+    const auto folder = QFileDialog::getExistingDirectory(this, tr("Folder with IDX Files (train-*, t10k-*)"));
+    if (folder.isEmpty()) {
+        m_data->setCurrentIndex(m_lastDataIndex);
+        return;
+    }
+    addRecentDataFolder(folder);
+}
+
+void TrainingView::addRecentDataFolder(const QString& folder)
+{
+    QSettings settings;
+    auto folders = settings.value(QString::fromLatin1(kRecentDataKey)).toStringList();
+    folders.removeAll(folder);
+    folders.prepend(folder);
+    while (folders.size() > kMaxRecentFolders) {
+        folders.removeLast();
+    }
+    settings.setValue(QString::fromLatin1(kRecentDataKey), folders);
+    const int existing = m_data->findData(folder);
+    if (existing >= 0) {
+        m_data->removeItem(existing);
+    }
+    m_data->insertItem(1, QFileInfo(folder).fileName(), folder);
+    m_data->setItemData(1, folder, Qt::ToolTipRole);
+    m_data->setCurrentIndex(1);
+    m_lastDataIndex = 1;
+}
+
+void TrainingView::saveSettings() const
+{
+    QSettings s;
+    s.beginGroup(QStringLiteral("training"));
+    s.setValue(QStringLiteral("data"), m_data->currentData());
+    s.setValue(QStringLiteral("optimizer"), m_optimizer->currentIndex());
+    s.setValue(QStringLiteral("schedule"), m_schedule->currentIndex());
+    s.setValue(QStringLiteral("lrAuto"), m_lrAuto->isChecked());
+    s.setValue(QStringLiteral("lr"), m_lr->value());
+    s.setValue(QStringLiteral("qlrAuto"), m_qlrAuto->isChecked());
+    s.setValue(QStringLiteral("qlr"), m_qlr->value());
+    s.setValue(QStringLiteral("epochs"), m_epochs->value());
+    s.setValue(QStringLiteral("batch"), m_batch->value());
+    s.setValue(QStringLiteral("seed"), m_seed->value());
+    s.setValue(QStringLiteral("distill"), m_distill->isChecked());
+    s.setValue(QStringLiteral("calibration"), m_calibration->currentIndex());
+}
+
+void TrainingView::restoreSettings()
+{
+    QSettings s;
+    s.beginGroup(QStringLiteral("training"));
+    const int data = m_data->findData(s.value(QStringLiteral("data"), kFashionMnist));
+    m_data->setCurrentIndex(data >= 0 && m_data->itemData(data) != kChooseFolder ? data : 0);
+    m_lastDataIndex = m_data->currentIndex();
+    m_optimizer->setCurrentIndex(s.value(QStringLiteral("optimizer"), 0).toInt());
+    m_schedule->setCurrentIndex(s.value(QStringLiteral("schedule"), 0).toInt());
+    m_lrAuto->setChecked(s.value(QStringLiteral("lrAuto"), true).toBool());
+    m_lr->setValue(s.value(QStringLiteral("lr"), 1e-4).toDouble());
+    m_qlrAuto->setChecked(s.value(QStringLiteral("qlrAuto"), true).toBool());
+    m_qlr->setValue(s.value(QStringLiteral("qlr"), 1e-4).toDouble());
+    m_epochs->setValue(s.value(QStringLiteral("epochs"), 1).toInt());
+    m_batch->setValue(s.value(QStringLiteral("batch"), 128).toInt());
+    m_seed->setValue(s.value(QStringLiteral("seed"), 0).toInt());
+    m_distill->setChecked(s.value(QStringLiteral("distill"), true).toBool());
+    m_calibration->setCurrentIndex(s.value(QStringLiteral("calibration"), 0).toInt());
+}
+
+} // namespace qat::ui

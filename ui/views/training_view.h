@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include "training/train_types.h"
+
+#include <QWidget>
+
+class QAction;
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
+class QLabel;
+class QSpinBox;
+
+namespace qat::ui {
+
+/// The training panel: data set, optimizer, learning rates, length, batch, seed,
+/// distillation, calibration, and Start / Pause / Stop. Produces a TrainConfig (without
+/// model and plan, which the window adds). Editors lock while a run is active. Settings
+/// persist between sessions. UI thread only.
+class TrainingView : public QWidget {
+    Q_OBJECT
+public:
+    enum class Activity { Idle = 1, Running, Paused, Stopping };
+
+    explicit TrainingView(QWidget* parent = nullptr);
+    ~TrainingView() override;
+
+    /// The settings as a run configuration; plan.weights/activations init is set by
+    /// calibration(). Throws nothing; an unusable folder shows up when the run starts.
+    train::TrainConfig config() const;
+    quant::InitMethod calibration() const;
+    void setActivity(Activity activity);
+    Activity activity() const { return m_activity; }
+    /// Short run settings (tests, --run): steps and data subset.
+    void setShortRun(int64_t steps, int64_t limitTrain, int64_t limitTest);
+
+    QAction* startAction() const { return m_start; }
+    QAction* pauseAction() const { return m_pause; }
+    QAction* stopAction() const { return m_stop; }
+    void setStatus(const QString& text);
+
+Q_SIGNALS:
+    void startRequested();
+    void pauseRequested(bool paused);
+    void stopRequested();
+
+private:
+    void chooseDataFolder();
+    void addRecentDataFolder(const QString& folder);
+    void saveSettings() const;
+    void restoreSettings();
+
+    QComboBox* m_data = nullptr;
+    QSpinBox* m_limitTrain = nullptr;
+    QSpinBox* m_limitTest = nullptr;
+    QComboBox* m_optimizer = nullptr;
+    QComboBox* m_schedule = nullptr;
+    QCheckBox* m_lrAuto = nullptr;
+    QDoubleSpinBox* m_lr = nullptr;
+    QCheckBox* m_qlrAuto = nullptr;
+    QDoubleSpinBox* m_qlr = nullptr;
+    QSpinBox* m_epochs = nullptr;
+    QSpinBox* m_steps = nullptr;
+    QSpinBox* m_batch = nullptr;
+    QSpinBox* m_seed = nullptr;
+    QCheckBox* m_distill = nullptr;
+    QComboBox* m_calibration = nullptr;
+    QLabel* m_status = nullptr;
+    QAction* m_start = nullptr;
+    QAction* m_pause = nullptr;
+    QAction* m_stop = nullptr;
+    QList<QWidget*> m_editors;
+    Activity m_activity = Activity::Idle;
+    int m_lastDataIndex = 0;
+};
+
+} // namespace qat::ui
