@@ -40,8 +40,9 @@ struct ChoiceOverride {
     void applyTo(QuantizerChoice& choice) const;
 };
 
-/// Applies to every layer whose kind equals `kind` (empty: any) and whose name fully
-/// matches the ECMAScript regex `namePattern` (empty: any).
+/// Applies to every layer whose kind equals `kind` (empty: any; also the selectors
+/// "depthwise", "first" and "last", the first and last layer in graph order) and whose name
+/// fully matches the ECMAScript regex `namePattern` (empty: any).
 struct PlanRule {
     std::string kind;
     std::string namePattern;

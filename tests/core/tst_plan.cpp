@@ -85,8 +85,11 @@ void TestPlan::presetsResolve()
     const auto resolved = engine::resolvePlan(plan, demoLayers());
     QCOMPARE(resolved.size(), size_t(5));
     engine::validatePlan(resolved, plan, m_registry);
-    for (const auto& lp : resolved) {
-        QCOMPARE(lp.weights.config.bits, weightBits);
+    for (size_t i = 0; i < resolved.size(); ++i) {
+        const auto& lp = resolved[i];
+        // w2a3 keeps the first and last layers' weights at 8 bits (the demo has no depthwise conv).
+        const bool edge = i == 0 || i + 1 == resolved.size();
+        QCOMPARE(lp.weights.config.bits, preset == QStringLiteral("w2a3") && edge ? 8 : weightBits);
         QCOMPARE(lp.activations.config.bits, activationBits);
         QVERIFY(lp.weights.config.perChannel);
         QVERIFY(!lp.activations.config.perChannel);
@@ -146,7 +149,8 @@ void TestPlan::jsonRoundTrip()
     QCOMPARE(engine::planToJson(parsed), text);
     QCOMPARE(parsed.preset, std::string("w2a3"));
     QVERIFY(!parsed.quantizeInput);
-    QCOMPARE(*parsed.rules.at(0).weights.percentile, 99.9);
+    QCOMPARE(parsed.rules.size(), size_t(4)); // w2a3's three rules and this one
+    QCOMPARE(*parsed.rules.back().weights.percentile, 99.9);
 }
 
 void TestPlan::fileRoundTrip()
@@ -233,7 +237,20 @@ void TestPlan::w2a3KeepsInputAndOutputAtEightBits()
     QCOMPARE(bits.at("input"), 8);
     QCOMPARE(bits.at("layers.5:output"), 8); // the logits forward() returns
     QCOMPARE(bits.at("layers.1:output"), 3);
-    QCOMPARE(bits.at("layers.1.weight"), 2);
+    QCOMPARE(bits.at("layers.1.weight"), 8); // first layer
+    QCOMPARE(bits.at("layers.3.weight"), 2);
+    QCOMPARE(bits.at("layers.5.weight"), 8); // last layer
+    // Depthwise convolutions keep 8-bit weights too; the pointwise ones get 2.
+    auto dw = engine::QatModel::build(std::string(QATWB_FIXTURES_DIR) + "/residual_dw_traced.pt",
+                                      engine::presetPlan("w2a3"), m_registry);
+    std::map<std::string, int> dwBits;
+    for (const auto& site : dw->sites()) {
+        dwBits[site.name] = dw->table().at(size_t(site.slot)).config().bits;
+    }
+    QCOMPARE(dwBits.at("block1.dw.weight"), 8);
+    QCOMPARE(dwBits.at("block1.pw.weight"), 2);
+    QCOMPARE(dwBits.at("stem.weight"), 8);
+    QCOMPARE(dwBits.at("head.weight"), 8);
     auto plan = engine::presetPlan("w2a3");
     plan.output = {};
     auto plain = engine::QatModel::build(model, plan, m_registry);
