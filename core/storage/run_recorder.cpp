@@ -110,12 +110,9 @@ void RunRecorder::onEvent(const train::TrainEvent& event)
 
 void RunRecorder::flush()
 {
-    if (!m_metrics.empty()) {
-        m_store.appendMetrics(m_runId, m_metrics);
+    if (!m_metrics.empty() || !m_traces.empty()) {
+        m_store.append(m_runId, m_metrics, m_traces);
         m_metrics.clear();
-    }
-    if (!m_traces.empty()) {
-        m_store.appendTraces(m_runId, m_traces);
         m_traces.clear();
     }
     m_lastFlush = std::chrono::steady_clock::now();

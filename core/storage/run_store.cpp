@@ -317,21 +317,29 @@ void RunStore::saveEpoch(int64_t id, const EpochRow& e)
 
 void RunStore::appendMetrics(int64_t id, const std::vector<MetricPoint>& points)
 {
-    Transaction transaction(m_db, m_path);
-    Statement s(m_db, m_path, "INSERT INTO metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)");
-    for (const auto& p : points) {
-        s.bind(1, id).bind(2, p.step).bind(3, p.name).bind(4, p.value).run();
-    }
-    transaction.commit();
+    append(id, points, {});
 }
 
 void RunStore::appendTraces(int64_t id, const std::vector<TracePoint>& points)
 {
+    append(id, {}, points);
+}
+
+void RunStore::append(int64_t id, const std::vector<MetricPoint>& metrics, const std::vector<TracePoint>& traces)
+{
     Transaction transaction(m_db, m_path);
-    Statement s(m_db, m_path,
-                "INSERT INTO traces (run_id, step, quantizer, parameter, channel, value) VALUES (?, ?, ?, ?, ?, ?)");
-    for (const auto& p : points) {
-        s.bind(1, id).bind(2, p.step).bind(3, p.quantizer).bind(4, p.parameter).bind(5, p.channel).bind(6, p.value).run();
+    if (!metrics.empty()) {
+        Statement s(m_db, m_path, "INSERT INTO metrics (run_id, step, name, value) VALUES (?, ?, ?, ?)");
+        for (const auto& p : metrics) {
+            s.bind(1, id).bind(2, p.step).bind(3, p.name).bind(4, p.value).run();
+        }
+    }
+    if (!traces.empty()) {
+        Statement s(m_db, m_path,
+                    "INSERT INTO traces (run_id, step, quantizer, parameter, channel, value) VALUES (?, ?, ?, ?, ?, ?)");
+        for (const auto& p : traces) {
+            s.bind(1, id).bind(2, p.step).bind(3, p.quantizer).bind(4, p.parameter).bind(5, p.channel).bind(6, p.value).run();
+        }
     }
     transaction.commit();
 }

@@ -122,6 +122,8 @@ public:
     /// Appends in one transaction.
     void appendMetrics(int64_t id, const std::vector<MetricPoint>& points);
     void appendTraces(int64_t id, const std::vector<TracePoint>& points);
+    /// Both in one transaction: a reader sees a step's metrics and traces together.
+    void append(int64_t id, const std::vector<MetricPoint>& metrics, const std::vector<TracePoint>& traces);
     /// Deletes trace rows whose step is not a multiple of interval (downsampling).
     void thinTraces(int64_t id, int64_t interval);
 
