@@ -25,7 +25,7 @@ const char* const kRunsHelp =
     "  list     every run, oldest first; --state and --model (a substring of the model\n"
     "           path) filter. JSON: [{id, name, state, model, float_top1, qat_top1, created, ...}]\n"
     "  show     a run's configuration, per-layer quantizers (initial and final parameters),\n"
-    "           epoch results and final metrics\n"
+    "           epoch results, final metrics, and its exports with their parity reports\n"
     "  delete   remove a run with its metrics and traces\n"
     "  rerun    train again with the same model, data, plan, hyperparameters and seed (a new run)\n"
     "  --db FILE   run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite)\n";
@@ -118,6 +118,31 @@ int list(const Arguments& a)
     return 0;
 }
 
+void printExports(const std::vector<store::ExportRow>& rows)
+{
+    std::string lastParity;
+    for (const auto& x : rows) {
+        std::cout << "  export     " << x.format << " " << x.path << " (" << x.created << ")\n";
+        if (x.parity == lastParity) {
+            continue;
+        }
+        lastParity = x.parity;
+        const auto p = json::parse(x.parity, nullptr, false);
+        if (!p.is_object()) {
+            continue;
+        }
+        std::ostringstream line;
+        line << std::fixed << std::setprecision(2) << "  parity     " << p.value("images", 0) << " test images: top-1 training "
+             << p.value("training_top1", 0.0) * 100 << " %, exported " << p.value("exported_top1", 0.0) * 100
+             << " %, same class " << p.value("top1_agreement", 0.0) * 100 << " %, max |diff| " << std::scientific
+             << std::setprecision(3) << p.value("max_abs_diff", 0.0);
+        std::cout << line.str() << "\n";
+        for (const auto& note : p.value("notes", std::vector<std::string>{})) {
+            std::cout << "             " << note << "\n";
+        }
+    }
+}
+
 int show(const Arguments& a)
 {
     store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
@@ -141,6 +166,13 @@ int show(const Arguments& a)
             es.push_back({{"epoch", e.epoch}, {"top1", e.top1}, {"loss", e.loss}});
         }
         out["epochs"] = es;
+        json xs = json::array();
+        for (const auto& x : runs.exports(run.id)) {
+            xs.push_back({{"format", x.format}, {"path", x.path}, {"created", x.created},
+                          {"parity", json::parse(x.parity, nullptr, false)}});
+        }
+        out["exports"] = xs;
+        out["has_checkpoint"] = !runs.checkpoint(run.id).empty();
         out["metric_points"] = runs.metrics(run.id, "loss").size();
         out["trace_steps"] = runs.traceSteps(run.id);
         std::cout << out.dump(2) << "\n";
@@ -163,6 +195,7 @@ int show(const Arguments& a)
                   << q.method << json::parse(q.config).value("bits", 0) << " bits\n";
     }
     std::cout << "  plan       " << json::parse(run.plan).dump() << "\n";
+    printExports(runs.exports(run.id));
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "model/graph_util.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
@@ -140,8 +141,16 @@ private:
         }
         auto value = staticValue(v);
         if (value && value->isTensor()) {
+            // One initializer per module attribute, however often the graph reads it.
             const auto path = model::attributePath(v);
-            const auto name = addInitializer(value->toTensor().detach(), path ? model::joinPath(*path) : "tensor");
+            const auto key = path ? model::joinPath(*path) : std::string();
+            if (!key.empty() && m_attributes.count(key) > 0) {
+                return m_names[v] = m_attributes[key];
+            }
+            const auto name = addInitializer(value->toTensor().detach(), key.empty() ? "tensor" : key);
+            if (!key.empty()) {
+                m_attributes[key] = name;
+            }
             m_names[v] = name;
             return name;
         }
@@ -271,6 +280,12 @@ private:
                         + std::to_string(kOnnxOpset) + "; use at most 8 bits for an ONNX export, or export TorchScript");
         }
         std::string x = tensor(n->input(0));
+        // A shared weight is quantized once (one quantizer, one Q/DQ pair) however often it is used.
+        if (auto done = m_quantized.find(x); done != m_quantized.end() && staticValue(n->input(0))) {
+            m_names[n->output(0)] = done->second;
+            return;
+        }
+        const std::string source = x;
         const bool full = isUnsigned ? (qmin == 0 && qmax == 255) : (qmin == -128 && qmax == 127);
         if (!full && !perChannel) {
             // Narrower than the int8/uint8 range: clip in float so Q/DQ saturates where fake_quantize does.
@@ -285,6 +300,7 @@ private:
         const auto q = fresh("quantized");
         auto& qn = addNode("QuantizeLinear", {x, s, z}, {q});
         auto& dn = addNode("DequantizeLinear", {q, s, z}, {out(n)});
+        m_quantized[source] = m_names[n->output(0)];
         if (perChannel) {
             attr(qn, "axis", axis);
             attr(dn, "axis", axis);
@@ -461,9 +477,36 @@ private:
     const torch::jit::Module& m_module;
     onnx::GraphProto& m_graph;
     std::map<Value*, std::string> m_names;
+    std::map<std::string, std::string> m_attributes; ///< attribute path -> initializer
+    std::map<std::string, std::string> m_quantized;  ///< static input -> its Q/DQ output
     int m_counter = 0;
     int m_qdq = 0;
 };
+
+// Input checks (`assert x.dim() > 2`) become an output-less prim::If whose branches only
+// raise or do nothing: ONNX has no exceptions, and inference never takes that branch.
+void removeAssertions(torch::jit::Graph& graph)
+{
+    for (Node* node : model::allNodes(graph)) {
+        if (node->kind() != c10::prim::If || node->outputs().size() != 0) {
+            continue;
+        }
+        // Each branch is empty or raises (after formatting its message).
+        bool onlyChecks = true;
+        for (auto* block : node->blocks()) {
+            bool raises = false;
+            bool empty = true;
+            for (Node* inner : block->nodes()) {
+                empty = false;
+                raises = raises || inner->kind() == c10::prim::RaiseException;
+            }
+            onlyChecks = onlyChecks && (empty || raises);
+        }
+        if (onlyChecks) {
+            node->destroy();
+        }
+    }
+}
 
 } // namespace
 
@@ -488,7 +531,9 @@ OnnxWriteResult writeOnnxModel(const torch::jit::Module& module, const std::vect
     auto* graph = proto.mutable_graph();
     graph->set_name("qat_workbench_export");
     OnnxWriter writer(module, *graph);
-    const auto g = module.get_method("forward").graph();
+    const auto g = module.get_method("forward").graph()->copy();
+    removeAssertions(*g);
+    torch::jit::EliminateDeadCode(g);
     if (g->inputs().size() != 2) {
         throw Error("ONNX export: the model's forward takes " + std::to_string(g->inputs().size() - 1)
                     + " inputs; the writer handles one tensor input");

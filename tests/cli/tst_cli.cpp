@@ -56,6 +56,7 @@ private Q_SLOTS:
     void trainStopsOnInterrupt();
     void trainSavesPlan();
     void runsListAndShow();
+    void exportWritesFilesAndPythonAgrees();
 };
 
 void TestCli::version()
@@ -361,6 +362,61 @@ void TestCli::runsListAndShow()
     const auto noDb = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--db"), dir.filePath(QStringLiteral("none.sqlite"))});
     QCOMPARE(noDb.exitCode, 1);
     QVERIFY(noDb.err.contains("no run database here yet"));
+}
+
+// The acceptance of the export issue: a demo run exported to all three files; Python
+// PyTorch loads the TorchScript and gets the test accuracy the run reported; the parity
+// report is in `runs show`.
+void TestCli::exportWritesFilesAndPythonAgrees()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    auto args = quickTrain(QStringLiteral(QATWB_DEMO_MODEL));
+    args << QStringLiteral("--steps") << QStringLiteral("20") << QStringLiteral("--limit-test") << QStringLiteral("1000")
+         << QStringLiteral("--db") << db << QStringLiteral("--json");
+    const auto trained = runCli(args);
+    QCOMPARE(trained.exitCode, 0);
+    const auto qatTop1 = QJsonDocument::fromJson(trained.out).object()[QStringLiteral("qat_top1")].toDouble();
+    const auto out = dir.filePath(QStringLiteral("exported"));
+    const auto exported = runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
+                                  QStringLiteral("--db"), db, QStringLiteral("--json")});
+    QVERIFY2(exported.exitCode == 0, exported.err.constData());
+    const auto result = QJsonDocument::fromJson(exported.out).object();
+    const auto files = result[QStringLiteral("files")].toObject();
+    for (const auto* format : {"spec", "torchscript", "onnx"}) {
+        QVERIFY2(QFile::exists(files[QString::fromLatin1(format)].toString()), format);
+    }
+    QVERIFY(files[QStringLiteral("torchscript")].toString().endsWith(QStringLiteral("demo_cnn_run1.pt")));
+    const auto parity = result[QStringLiteral("parity")].toObject();
+    QCOMPARE(parity[QStringLiteral("images")].toInt(), 1000);
+    QCOMPARE(parity[QStringLiteral("top1_agreement")].toDouble(), 1.0);
+    QCOMPARE(parity[QStringLiteral("exported_top1")].toDouble(), qatTop1);
+    QCOMPARE(result[QStringLiteral("qdq_pairs")].toInt(), 11);
+
+    QProcess python;
+    python.start(QStringLiteral("/usr/bin/python3"),
+                 {QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py"), QStringLiteral("accuracy"),
+                  files[QStringLiteral("torchscript")].toString(), QStringLiteral(QATWB_FASHION_MNIST_DIR), QStringLiteral("1000")});
+    QVERIFY(python.waitForFinished(120000));
+    if (python.exitCode() != 0 && python.readAllStandardError().contains("No module named 'torch'")) {
+        QSKIP("/usr/bin/python3 has no torch (python3-torch)");
+    }
+    const auto accuracy = QJsonDocument::fromJson(python.readAllStandardOutput()).object();
+    QCOMPARE(accuracy[QStringLiteral("top1")].toDouble(), qatTop1);
+
+    const auto show = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--db"), db});
+    QVERIFY2(show.out.contains("export     torchscript") && show.out.contains("parity     1000 test images")
+                 && show.out.contains("bit for bit"),
+             show.out.constData());
+    const auto detail = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
+                                QStringLiteral("--db"), db});
+    const auto exports = QJsonDocument::fromJson(detail.out).object()[QStringLiteral("exports")].toArray();
+    QCOMPARE(exports.size(), 3);
+    QCOMPARE(exports[0].toObject()[QStringLiteral("parity")].toObject()[QStringLiteral("max_abs_diff")].toDouble(), 0.0);
+
+    // Nothing to export: a run id that does not exist, no --out.
+    QCOMPARE(runCli({QStringLiteral("export"), QStringLiteral("9"), QStringLiteral("--out"), out, QStringLiteral("--db"), db}).exitCode, 1);
+    QCOMPARE(runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--db"), db}).exitCode, 2);
 }
 
 QTEST_GUILESS_MAIN(TestCli)

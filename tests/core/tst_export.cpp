@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+// Export of trained runs: TorchScript that stock PyTorch runs (checked in Python against the
+// training forward), the spec read back, ONNX QDQ checked by python3-onnx, refusals.
+#include "expected_layers.h"
+
+#include "common/error.h"
+#include "common/sha256.h"
+#include "engine/checkpoint.h"
+#include "engine/qat_model.h"
+#include "export/exporter.h"
+#include "export/spec_file.h"
+#include "quantizers/quantizer_registry.h"
+#include "training/idx_reader.h"
+#include "training/tensor_dataset.h"
+#include "training/trainer.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <fstream>
+
+using namespace qat;
+
+namespace {
+
+const char* const kPython = "/usr/bin/python3";
+
+QString fixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+}
+
+QStringList trainableFixtures()
+{
+    QStringList models;
+    for (const auto& file : test::expectedFiles()) {
+        const auto expected = test::readJsonFile(fixture(file));
+        if (!expected[QStringLiteral("layers")].toArray().isEmpty()) {
+            models << expected[QStringLiteral("model")].toString();
+        }
+    }
+    return models;
+}
+
+// An IDX file of unsigned bytes: magic 0x000008 dims, sizes, data.
+void writeIdx(const QString& path, const std::vector<int32_t>& dims, const std::vector<uint8_t>& data)
+{
+    std::ofstream out(path.toStdString(), std::ios::binary);
+    const uint8_t magic[4] = {0, 0, 8, uint8_t(dims.size())};
+    out.write(reinterpret_cast<const char*>(magic), 4);
+    for (auto d : dims) {
+        const uint8_t be[4] = {uint8_t(d >> 24), uint8_t(d >> 16), uint8_t(d >> 8), uint8_t(d)};
+        out.write(reinterpret_cast<const char*>(be), 4);
+    }
+    out.write(reinterpret_cast<const char*>(data.data()), std::streamsize(data.size()));
+}
+
+// The first n images of a real Fashion-MNIST split, as IDX files in folder.
+void writeSubset(const QString& folder, const std::string& prefix, int n)
+{
+    const auto split = train::readIdxSplit(QATWB_FASHION_MNIST_DIR, prefix);
+    const auto pixels = size_t(split.images.height * split.images.width);
+    std::vector<uint8_t> images(size_t(n) * pixels);
+    for (size_t i = 0; i < images.size(); ++i) {
+        images[i] = uint8_t(std::lround(split.images.pixels[i] * 255.0f));
+    }
+    std::vector<uint8_t> labels(split.labels.begin(), split.labels.begin() + n);
+    const auto stem = folder + "/" + QString::fromStdString(prefix);
+    writeIdx(stem + "-images-idx3-ubyte", {n, int32_t(split.images.height), int32_t(split.images.width)}, images);
+    writeIdx(stem + "-labels-idx1-ubyte", {n}, labels);
+}
+
+struct Kind {
+    const char* weights;      ///< TRAINING:METHOD:BITS:per-channel|per-tensor
+    const char* activations;  ///< TRAINING:METHOD:BITS
+};
+
+// Every built-in trainable quantizer at least once, weights and activations.
+const std::vector<Kind>& kinds()
+{
+    static const std::vector<Kind> all = {
+        {"STE:symmetric:8:per-channel", "STE:symmetric:8"},
+        {"STE:power-of-two:8:per-channel", "STE:power-of-two:8"},
+        {"STE:uniform:8:per-channel", "STE:uniform:8"},
+        {"LSQ:symmetric:4:per-channel", "LSQ:symmetric:8"},
+        {"LSQ:power-of-two:4:per-tensor", "LSQ:power-of-two:4"},
+        {"LSQ:uniform:4:per-channel", "LSQ:uniform:4"},
+        {"LSQ:symmetric:8:per-tensor", "PACT:symmetric:8"},
+        {"STE:symmetric:2:per-channel", "PACT:power-of-two:3"},
+        {"LSQ:uniform:8:per-tensor", "LSQ+:uniform:8"},
+    };
+    return all;
+}
+
+engine::QuantizationPlan planFor(const Kind& kind)
+{
+    auto plan = engine::presetPlan("mct-default");
+    engine::parseChoiceSpec(kind.weights, "weights").applyTo(plan.weights);
+    auto activations = engine::parseChoiceSpec(kind.activations, "activations");
+    activations.perChannel.reset();
+    activations.applyTo(plan.activations);
+    plan.preset.clear();
+    return plan;
+}
+
+QJsonObject runPython(const QStringList& args)
+{
+    QProcess p;
+    p.start(QString::fromLatin1(kPython), QStringList{QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py")} + args);
+    if (!p.waitForFinished(600000) || p.exitCode() != 0) {
+        qWarning().noquote() << p.readAllStandardError();
+        return {};
+    }
+    return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+}
+
+bool pythonHasTorch()
+{
+    return QProcess::execute(QString::fromLatin1(kPython), {QStringLiteral("-c"), QStringLiteral("import torch, onnx")}) == 0;
+}
+
+} // namespace
+
+class TestExport : public QObject {
+    Q_OBJECT
+
+private:
+    QTemporaryDir m_dir;
+    QString m_data;
+    quant::QuantizerRegistry m_registry;
+
+    train::TrainConfig config(const QString& model, const engine::QuantizationPlan& plan) const
+    {
+        train::TrainConfig c;
+        c.modelPath = fixture(model).toStdString();
+        c.data = m_data.toStdString();
+        c.plan = plan;
+        c.maxSteps = 3;
+        c.batch = 32;
+        c.calibrationBatches = 2;
+        c.snapshotEvery = 0;
+        return c;
+    }
+
+    exporter::ExportRequest request(const train::TrainConfig& c, const train::TrainResult& r, const QString& base,
+                                    std::vector<exporter::Format> formats) const
+    {
+        exporter::ExportRequest q;
+        q.modelPath = c.modelPath;
+        q.modelHash = sha256File(c.modelPath);
+        q.plan = c.plan;
+        q.checkpoint = r.checkpoint;
+        q.runId = 1;
+        q.data = c.data;
+        q.outDir = m_dir.filePath(QStringLiteral("out")).toStdString();
+        q.baseName = base.toStdString();
+        q.formats = std::move(formats);
+        return q;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(m_dir.isValid());
+        quant::registerBuiltinQuantizers(m_registry);
+        m_data = m_dir.filePath(QStringLiteral("data"));
+        QDir().mkpath(m_data);
+        writeSubset(m_data, "train", 256);
+        writeSubset(m_data, "t10k", 128);
+    }
+
+    // Every fixture model under every built-in quantizer kind: the exported TorchScript,
+    // loaded by Python's torch.jit.load, reproduces the training forward (bit for bit is
+    // the aim, 1e-6 the limit) and holds no qat:: op.
+    void torchScriptReproducesTrainingInPython()
+    {
+        if (!pythonHasTorch()) {
+            QSKIP("/usr/bin/python3 with torch and onnx is not installed (python3-torch, python3-onnx)");
+        }
+        QJsonArray cases;
+        int k = 0;
+        for (const auto& model : trainableFixtures()) {
+            for (const auto& kind : kinds()) {
+                const auto c = config(model, planFor(kind));
+                const auto result = train::runTraining(c, m_registry);
+                QVERIFY2(result.state == train::RunState::Finished,
+                         qPrintable(model + " " + kind.weights + ": " + QString::fromStdString(result.message)));
+                QVERIFY(!result.checkpoint.empty());
+                const auto base = QStringLiteral("case%1").arg(k++);
+                const auto exported = exporter::exportModel(request(c, result, base, {exporter::Format::TorchScript}), m_registry);
+                QVERIFY2(exported.parity.maxAbsDiff <= 1e-6,
+                         qPrintable(QStringLiteral("%1 %2: in-process parity %3").arg(model, kind.weights).arg(exported.parity.maxAbsDiff)));
+                QCOMPARE(exported.parity.top1Agreement, 1.0);
+                // The training forward on the test images, for Python to compare with.
+                auto qat = engine::QatModel::build(c.modelPath, c.plan, m_registry);
+                engine::loadCheckpoint(*qat, result.checkpoint);
+                qat->train(false);
+                const auto images = train::loadIdxDataset(c.data, "t10k", 64).images;
+                at::Tensor logits;
+                {
+                    at::NoGradGuard noGrad;
+                    logits = qat->forward(images);
+                }
+                const auto ref = m_dir.filePath(base + QStringLiteral(".ref.pt"));
+                const auto bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create({images, logits}));
+                std::ofstream(ref.toStdString(), std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+                cases.append(QJsonObject{{QStringLiteral("pt"), QString::fromStdString(exported.files.at(0).path)},
+                                         {QStringLiteral("ref"), ref},
+                                         {QStringLiteral("what"), model + QStringLiteral(" ") + kind.weights + QStringLiteral(" / ") + kind.activations}});
+            }
+        }
+        QFile list(m_dir.filePath(QStringLiteral("cases.json")));
+        QVERIFY(list.open(QIODevice::WriteOnly));
+        list.write(QJsonDocument(cases).toJson());
+        list.close();
+        const auto checked = runPython({QStringLiteral("torchscript"), list.fileName()});
+        QCOMPARE(checked.size(), cases.size());
+        double worst = 0;
+        for (const auto& item : cases) {
+            const auto c = item.toObject();
+            const auto r = checked[c[QStringLiteral("pt")].toString()].toObject();
+            const auto what = c[QStringLiteral("what")].toString();
+            QVERIFY2(r[QStringLiteral("max_abs_diff")].toDouble(1) <= 1e-6,
+                     qPrintable(QStringLiteral("%1: Python differs by %2").arg(what).arg(r[QStringLiteral("max_abs_diff")].toDouble())));
+            QVERIFY2(r[QStringLiteral("foreign_ops")].toArray().isEmpty() && !r[QStringLiteral("code_mentions_qat")].toBool(),
+                     qPrintable(what + QStringLiteral(": the file still calls a qat:: op")));
+            worst = std::max(worst, r[QStringLiteral("max_abs_diff")].toDouble());
+        }
+        qInfo("%lld exports checked in Python; largest |diff| vs the training forward: %g", qlonglong(cases.size()), worst);
+    }
+
+    // The spec read back rebuilds inferable quantizers that reproduce the exported
+    // (baked) weights exactly; POT thresholds are powers of two.
+    void specRebuildsTheExportedWeights()
+    {
+        for (const auto& kind : {kinds()[1], kinds()[4], kinds()[5]}) {
+            const auto c = config(QStringLiteral("cnn_bn_relu_scripted.pt"), planFor(kind));
+            const auto result = train::runTraining(c, m_registry);
+            QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+            const auto exported = exporter::exportModel(
+                request(c, result, QStringLiteral("spec"), {exporter::Format::Spec, exporter::Format::TorchScript}), m_registry);
+            QCOMPARE(int(exported.files.size()), 2);
+            const auto spec = exporter::readSpecFile(exported.files[0].path);
+            QCOMPARE(spec.modelHash, sha256File(c.modelPath));
+            QCOMPARE(spec.runId, int64_t(1));
+            auto module = torch::jit::load(exported.files[1].path);
+            auto qat = engine::QatModel::build(c.modelPath, c.plan, m_registry);
+            engine::loadCheckpoint(*qat, result.checkpoint);
+            int weights = 0;
+            for (const auto& entry : spec.entries) {
+                QVERIFY(entry.quantizer);
+                if (entry.className.find("POT") != std::string::npos) {
+                    for (double t : entry.arguments["threshold"].get<std::vector<double>>()) {
+                        QCOMPARE(std::exp2(std::round(std::log2(t))), t);
+                    }
+                }
+                if (entry.target != quant::Target::Weights) {
+                    continue;
+                }
+                // The latent trained weight through the rebuilt quantizer = the file's weight.
+                at::Tensor latent;
+                for (const auto& site : qat->sites()) {
+                    if (site.name == entry.name) latent = site.weight.detach();
+                }
+                QVERIFY(latent.defined());
+                auto owner = module;
+                const auto& name = entry.name;
+                size_t start = 0;
+                for (size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', start)) {
+                    owner = owner.attr(name.substr(start, dot - start)).toModule();
+                    start = dot + 1;
+                }
+                const auto baked = owner.attr(name.substr(start)).toTensor();
+                QVERIFY2(at::equal(entry.quantizer->forward(latent), baked), name.c_str());
+                QVERIFY2(at::equal(entry.quantizer->forward(baked), baked), name.c_str());
+                ++weights;
+            }
+            QVERIFY(weights > 0);
+        }
+    }
+
+    // ONNX: passes the checker with full_check, one Q/DQ pair per quantizer, scales and
+    // zero points as the spec's constructor arguments define them.
+    void onnxMatchesTheSpec()
+    {
+        if (!pythonHasTorch()) {
+            QSKIP("/usr/bin/python3 with torch and onnx is not installed (python3-torch, python3-onnx)");
+        }
+        int k = 0;
+        int written = 0;
+        double worst = 0;
+        for (const auto& model : trainableFixtures()) {
+            for (const auto& kind : {kinds()[0], kinds()[5], kinds()[8]}) {
+                const auto c = config(model, planFor(kind));
+                const auto result = train::runTraining(c, m_registry);
+                QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+                const auto base = QStringLiteral("onnx%1").arg(k++);
+                exporter::ExportResult exported;
+                try {
+                    exported = exporter::exportModel(
+                        request(c, result, base, {exporter::Format::Spec, exporter::Format::Onnx, exporter::Format::TorchScript}),
+                        m_registry);
+                } catch (const Error& e) {
+                    QFAIL(qPrintable(model + QStringLiteral(": ") + QString::fromUtf8(e.what())));
+                }
+                const auto onnx = runPython({QStringLiteral("onnx"), QString::fromStdString(exported.files[0].path),
+                                             QString::fromStdString(exported.files[1].path)});
+                const auto what = model + QStringLiteral(" ") + kind.weights;
+                QVERIFY2(!onnx.isEmpty(), qPrintable(what + QStringLiteral(": the ONNX check failed")));
+                QCOMPARE(onnx[QStringLiteral("q")].toInt(), onnx[QStringLiteral("quantizers")].toInt());
+                QCOMPARE(onnx[QStringLiteral("dq")].toInt(), onnx[QStringLiteral("quantizers")].toInt());
+                QCOMPARE(exported.qdqPairs, onnx[QStringLiteral("quantizers")].toInt());
+                QVERIFY2(onnx[QStringLiteral("unmatched")].toArray().isEmpty(),
+                         qPrintable(what + QStringLiteral(": grids differ from the spec for ")
+                                    + QJsonDocument(onnx[QStringLiteral("unmatched")].toArray()).toJson(QJsonDocument::Compact)));
+                // The ONNX graph computes what the TorchScript computes (evaluated with torch ops).
+                const auto images = train::loadIdxDataset(c.data, "t10k", 64).images;
+                const auto ref = m_dir.filePath(base + QStringLiteral(".ref.pt"));
+                const auto bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create({images, images}));
+                std::ofstream(ref.toStdString(), std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+                const auto ran = runPython({QStringLiteral("onnx-run"), QString::fromStdString(exported.files[0].path),
+                                            QString::fromStdString(exported.files[2].path), ref});
+                QVERIFY2(!ran.isEmpty(), qPrintable(what + QStringLiteral(": the ONNX graph could not be evaluated")));
+                worst = std::max(worst, ran[QStringLiteral("max_abs_diff")].toDouble());
+                QVERIFY2(ran[QStringLiteral("max_abs_diff")].toDouble(1) <= 1e-4,
+                         qPrintable(what + QStringLiteral(": ONNX differs from TorchScript by %1").arg(ran[QStringLiteral("max_abs_diff")].toDouble())));
+                ++written;
+            }
+        }
+        QVERIFY(written > 0);
+        qInfo("%d ONNX exports checked; largest |diff| vs TorchScript: %g", written, worst);
+    }
+
+    // An op the ONNX writer does not know: a message naming it, and no file at all.
+    void onnxRefusesUnsupportedOps()
+    {
+        const auto model = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/export/softplus_net_scripted.pt");
+        auto c = config(QStringLiteral("unused"), engine::presetPlan("mct-default"));
+        c.modelPath = model.toStdString();
+        const auto result = train::runTraining(c, m_registry);
+        QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+        auto q = request(c, result, QStringLiteral("softplus"), {exporter::Format::Spec, exporter::Format::TorchScript,
+                                                                  exporter::Format::Onnx});
+        q.outDir = m_dir.filePath(QStringLiteral("refused")).toStdString();
+        try {
+            exporter::exportModel(q, m_registry);
+            QFAIL("an unsupported op was exported to ONNX");
+        } catch (const Error& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("aten::softplus")), e.what());
+        }
+        QCOMPARE(QDir(QString::fromStdString(q.outDir)).entryList(QDir::Files).size(), 0);
+        // Without ONNX the same model exports.
+        q.formats = {exporter::Format::Spec, exporter::Format::TorchScript};
+        QCOMPARE(int(exporter::exportModel(q, m_registry).files.size()), 2);
+    }
+
+    // A run whose model file changed since training is refused with a message.
+    void changedModelIsRefused()
+    {
+        const auto copy = m_dir.filePath(QStringLiteral("changed.pt"));
+        QVERIFY(QFile::copy(fixture(QStringLiteral("mlp_scripted.pt")), copy));
+        auto c = config(QStringLiteral("mlp_scripted.pt"), engine::presetPlan("mct-default"));
+        c.modelPath = copy.toStdString();
+        const auto result = train::runTraining(c, m_registry);
+        QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+        auto q = request(c, result, QStringLiteral("changed"), {exporter::Format::TorchScript});
+        QFile::remove(copy);
+        QVERIFY(QFile::copy(fixture(QStringLiteral("cnn_bn_relu_scripted.pt")), copy));
+        try {
+            exporter::exportModel(q, m_registry);
+            QFAIL("export of a changed model was not refused");
+        } catch (const Error& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("has changed since run 1")), e.what());
+        }
+    }
+
+    // A folder that cannot be written: refused before any work, saying so.
+    void unwritableFolderIsRefused()
+    {
+        auto c = config(QStringLiteral("mlp_scripted.pt"), engine::presetPlan("mct-default"));
+        const auto result = train::runTraining(c, m_registry);
+        auto q = request(c, result, QStringLiteral("x"), {exporter::Format::Spec});
+        q.outDir = "/proc/qatwb-cannot-write-here";
+        try {
+            exporter::exportModel(q, m_registry);
+            QFAIL("an unwritable folder was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("cannot write to the export folder")), e.what());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestExport)
+#include "tst_export.moc"
