@@ -83,7 +83,28 @@ struct LogEvent {
     std::string text;
 };
 
-using TrainEvent = std::variant<StepEvent, SnapshotEvent, EpochEvent, StateEvent, LogEvent>;
+/// The float model's result on the test data, once, before calibration (the baseline).
+struct FloatModelEvent {
+    double top1 = 0;
+    double loss = 0;
+};
+
+/// A weight quantizer's latent weights in grid units, sent with each snapshot: every
+/// weight w becomes w / scale + zero_point of its channel, so the quantization grid is the
+/// integers qmin..qmax for every channel and the clip range is [qmin - 0.5, qmax + 0.5].
+/// counts is a histogram over [lo, hi]; values beyond it are counted in the end bins.
+struct WeightHistogramEvent {
+    int64_t step = 0;
+    std::string quantizer;
+    double lo = 0;
+    double hi = 0;
+    int64_t qmin = 0;
+    int64_t qmax = 0;
+    std::vector<float> counts;
+};
+
+using TrainEvent =
+    std::variant<StepEvent, SnapshotEvent, EpochEvent, StateEvent, LogEvent, FloatModelEvent, WeightHistogramEvent>;
 
 /// Receives events on the training thread; implementations must be quick or hand off.
 class TrainObserver {

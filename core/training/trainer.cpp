@@ -106,6 +106,45 @@ std::string badQuantizer(const engine::QatModel& model, const std::vector<quant:
     return {};
 }
 
+// The site's latent weights in grid units (see WeightHistogramEvent); empty for
+// activations and for quantizers that cannot be converted yet.
+WeightHistogramEvent weightHistogram(engine::QatModel& model, const engine::QuantizerSite& site, int64_t step)
+{
+    constexpr int64_t kBins = 100;
+    WeightHistogramEvent h;
+    if (site.target != quant::Target::Weights) {
+        return h;
+    }
+    quant::FakeQuantSpec spec;
+    try {
+        spec = model.table().at(size_t(site.slot)).convertToInferable()->fakeQuant();
+    } catch (const std::exception&) {
+        return h;
+    }
+    at::NoGradGuard noGrad;
+    const auto w = site.weight.detach().to(at::kFloat);
+    auto scale = at::tensor(spec.scale, at::kFloat);
+    auto zero = at::tensor(std::vector<float>(spec.zeroPoint.begin(), spec.zeroPoint.end()), at::kFloat);
+    if (spec.perChannel) {
+        std::vector<int64_t> shape(size_t(w.dim()), 1);
+        shape[size_t(spec.axis)] = -1;
+        scale = scale.reshape(shape);
+        zero = zero.reshape(shape);
+    }
+    const double levels = double(spec.qmax - spec.qmin + 1);
+    const double margin = std::max(1.0, 0.15 * levels);
+    h.step = step;
+    h.quantizer = site.name;
+    h.qmin = spec.qmin;
+    h.qmax = spec.qmax;
+    h.lo = double(spec.qmin) - 0.5 - margin;
+    h.hi = double(spec.qmax) + 0.5 + margin;
+    const auto units = (w / scale + zero).clamp(h.lo, h.hi).flatten();
+    const auto counts = at::histc(units, kBins, h.lo, h.hi).contiguous();
+    h.counts.assign(counts.data_ptr<float>(), counts.data_ptr<float>() + counts.numel());
+    return h;
+}
+
 void checkConfig(const TrainConfig& c)
 {
     if (c.batch < 1) throw Error("batch size must be at least 1");
@@ -156,6 +195,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         }
         std::tie(result.floatTop1, result.floatLoss) = evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test);
         emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)});
+        emit(FloatModelEvent{result.floatTop1, result.floatLoss});
 
         emit(StateEvent{RunState::Calibrating, {}});
         auto generator = at::make_generator<at::CPUGeneratorImpl>(config.seed);
@@ -259,6 +299,13 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 if (config.snapshotEvery > 0 && (step % config.snapshotEvery == 0 || step == 1)) {
                     for (size_t i = 0; i < current.size(); ++i) {
                         emit(SnapshotEvent{step, model->sites()[i].name, current[i]});
+                    }
+                    if (observer != nullptr) {
+                        for (const auto& site : model->sites()) {
+                            if (auto h = weightHistogram(*model, site, step); !h.counts.empty()) {
+                                emit(h);
+                            }
+                        }
                     }
                 }
                 if (step == config.freezeBatchNormAfter) {

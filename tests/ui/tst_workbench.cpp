@@ -9,6 +9,7 @@
 #include "views/quantization_view.h"
 #include "views/training_view.h"
 #include "widgets/live_plots.h"
+#include "widgets/weight_histogram.h"
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>
@@ -361,12 +362,15 @@ void TestWorkbench::shortRunPlotsAndRecords()
     QVERIFY(QFileInfo(m_dir.filePath(QStringLiteral("loss.pdf"))).size() > 1000);
 
     window.livePlots()->selectQuantizer(QStringLiteral("features.0.weight"));
+    // The weight histogram shows the newest snapshot (steps 1, 10, 20, 30) on the grid.
+    QCOMPARE(window.livePlots()->weightHistogram()->shownStep(), int64_t(30));
     window.showPage(MainWindow::Page::Plots);
     window.livePlots()->setFollowing(plot, true);
     QVERIFY(window.centralWidget()->minimumSizeHint().width() < 1000); // the training dock keeps its room
     saveScreenshot(window, QStringLiteral("workbench_plots.png"));
     window.livePlots()->selectQuantizer(QStringLiteral("features.0:output"));
     QCOMPARE(window.livePlots()->selectedQuantizer(), QStringLiteral("features.0:output"));
+    QCOMPARE(window.livePlots()->weightHistogram()->shownStep(), int64_t(-1)); // activations: a hint
     saveScreenshot(*window.livePlots(), QStringLiteral("workbench_plots_activation.png"));
 }
 

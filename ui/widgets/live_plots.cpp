@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "widgets/live_plots.h"
 
+#include "widgets/weight_histogram.h"
+
 #include <QComboBox>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenu>
-#include <QRegularExpression>
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -70,6 +71,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
 {
     m_metrics = new QCustomPlot(this);
     m_params = new QCustomPlot(this);
+    m_histogram = new WeightHistogram(this);
     setUpMetricsPlot();
     setUpParametersPlot();
 
@@ -80,6 +82,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
     m_parameter->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     connect(m_quantizer, &QComboBox::currentIndexChanged, this, [this] {
         m_wantedQuantizer = m_quantizer->currentText();
+        m_histogram->show(m_wantedQuantizer);
         refreshParameterNames();
         m_follow[m_params] = true;
         rebuildParameterGraphs();
@@ -104,7 +107,10 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
     auto* bottomLayout = new QVBoxLayout(bottom);
     bottomLayout->setContentsMargins(0, 0, 0, 0);
     bottomLayout->addLayout(controls);
-    bottomLayout->addWidget(m_params, 1);
+    auto* plots = new QHBoxLayout;
+    plots->addWidget(m_params, 3);
+    plots->addWidget(m_histogram, 2);
+    bottomLayout->addLayout(plots, 1);
 
     auto* splitter = new QSplitter(Qt::Vertical, this);
     splitter->addWidget(m_metrics);
@@ -194,6 +200,7 @@ void LivePlots::reset()
     }
     m_traces.clear();
     m_order.clear();
+    m_histogram->reset();
     m_floatTop1 = -1;
     m_lastStep = 0;
     m_baseline->setVisible(false);
@@ -229,7 +236,6 @@ void LivePlots::setFloatTop1(double top1)
 
 void LivePlots::append(const TrainEventBatch& events)
 {
-    static const QRegularExpression floatLine(QStringLiteral("^float model: top-1 ([0-9.eE+-]+)"));
     bool metricsChanged = false;
     bool selectedChanged = false;
     bool newQuantizers = false;
@@ -255,13 +261,11 @@ void LivePlots::append(const TrainEventBatch& events)
                 params[QString::fromStdString(param)].emplace_back(double(snap->step), values);
             }
             selectedChanged = selectedChanged || name == selected;
-        } else if (const auto* log = std::get_if<train::LogEvent>(&event)) {
-            // The float baseline only travels in this log line (and in the final result).
-            const auto match = floatLine.match(QString::fromStdString(log->text));
-            if (match.hasMatch()) {
-                setFloatTop1(match.captured(1).toDouble());
-                metricsChanged = true;
-            }
+        } else if (const auto* baseline = std::get_if<train::FloatModelEvent>(&event)) {
+            setFloatTop1(baseline->top1);
+            metricsChanged = true;
+        } else if (const auto* histogram = std::get_if<train::WeightHistogramEvent>(&event)) {
+            m_histogram->add(*histogram);
         }
     }
     if (newQuantizers) {
@@ -275,6 +279,7 @@ void LivePlots::append(const TrainEventBatch& events)
         const int wanted = m_quantizer->findText(m_wantedQuantizer);
         if (m_quantizer->currentIndex() < 0 || (wanted >= 0 && wanted != m_quantizer->currentIndex())) {
             m_quantizer->setCurrentIndex(wanted >= 0 ? wanted : 0);
+            m_histogram->show(m_quantizer->currentText());
             refreshParameterNames();
             selectedChanged = true;
         }

@@ -16,9 +16,12 @@ class QLabel;
 
 namespace qat::ui {
 
+class WeightHistogram;
+
 /// Live plots of a run: loss and accuracy vs step (with the float model's top-1 as a
 /// baseline and each epoch's test top-1), and the selected quantizer's parameters vs step
-/// (one line per channel, or a min / median / max band past 8 channels). Data is added
+/// (one line per channel, or a min / median / max band past 8 channels) beside its weights
+/// histogram on the quantization grid (weight quantizers). Data is added
 /// per batch of events and each plot replots once per batch. A plot follows the newest
 /// data until the user zooms or pans it (right-click: follow again, save as PNG or PDF).
 /// UI thread only.
@@ -36,6 +39,7 @@ public:
 
     QCustomPlot* metricsPlot() const { return m_metrics; }
     QCustomPlot* parametersPlot() const { return m_params; }
+    WeightHistogram* weightHistogram() const { return m_histogram; }
     int stepCount() const;
     QString selectedQuantizer() const;
     QStringList quantizers() const;
@@ -57,6 +61,7 @@ private:
 
     QCustomPlot* m_metrics = nullptr;
     QCustomPlot* m_params = nullptr;
+    WeightHistogram* m_histogram = nullptr;
     QComboBox* m_quantizer = nullptr;
     QComboBox* m_parameter = nullptr;
     QCPItemStraightLine* m_baseline = nullptr;
