@@ -42,14 +42,16 @@ at::Tensor logits(const std::function<at::Tensor(const at::Tensor&)>& forward, c
     return at::cat(parts);
 }
 
-void checkModelFile(const ExportRequest& r)
+// The model file's SHA-256, after checking it is the one the run was trained on.
+std::string checkModelFile(const ExportRequest& r)
 {
-    const auto hash = sha256File(r.modelPath);
+    auto hash = sha256File(r.modelPath);
     if (!r.modelHash.empty() && hash != r.modelHash) {
         throw Error(r.modelPath + " has changed since run " + std::to_string(r.runId) + " was trained on it (SHA-256 "
                     + r.modelHash.substr(0, 12) + "... then, " + hash.substr(0, 12)
                     + "... now); export needs the exact file the run was trained on: restore it, or train again");
     }
+    return hash;
 }
 
 void prepareFolder(const std::string& dir)
@@ -183,9 +185,8 @@ void writeText(const std::string& path, const std::string& text)
 ExportResult exportModel(const ExportRequest& r, const quant::QuantizerRegistry& registry)
 {
     setComputeThreads(r.threads);
-    checkModelFile(r);
+    const auto hash = checkModelFile(r);
     prepareFolder(r.outDir);
-    const auto hash = sha256File(r.modelPath);
     const auto base = (fs::path(r.outDir) / r.baseName).string();
     auto wants = [&](Format f) { return std::find(r.formats.begin(), r.formats.end(), f) != r.formats.end(); };
 
@@ -226,17 +227,17 @@ ExportResult exportModel(const ExportRequest& r, const quant::QuantizerRegistry&
             writeText(base + ".json", specToJson(spec).dump(2) + "\n");
             result.files.push_back({Format::Spec, base + ".json"});
         }
+        // The parity check always loads a saved file; without the TorchScript format it is temporary.
         const auto ptPath = wants(Format::TorchScript) ? base + ".pt" : base + ".parity-check.pt";
         module.save(ptPath + ".partial");
         fs::rename(ptPath + ".partial", ptPath);
-        if (wants(Format::TorchScript)) {
-            result.files.push_back({Format::TorchScript, ptPath});
-        }
+        result.files.push_back({Format::TorchScript, ptPath});
         auto reloaded = torch::jit::load(ptPath);
         reloaded.eval();
         const auto exported = logits([&](const at::Tensor& x) { return reloaded.forward({x}).toTensor(); }, test.images);
         if (!wants(Format::TorchScript)) {
             fs::remove(ptPath);
+            result.files.pop_back();
         }
         fillParity(parity, trained, exported, test.labels);
     } catch (...) {

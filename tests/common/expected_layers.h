@@ -28,6 +28,25 @@ inline QStringList expectedFiles()
         .entryList({QStringLiteral("*.expected.json")}, QDir::Files, QDir::Name);
 }
 
+/// A fixture model's path.
+inline QString fixturePath(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+}
+
+/// Every fixture model that has layers, scripted and traced.
+inline QStringList trainableFixtures()
+{
+    QStringList models;
+    for (const auto& file : expectedFiles()) {
+        const auto expected = readJsonFile(fixturePath(file));
+        if (!expected[QStringLiteral("layers")].toArray().isEmpty()) {
+            models << expected[QStringLiteral("model")].toString();
+        }
+    }
+    return models;
+}
+
 /// Differences between the expected layers and the reported ones, one line each; empty
 /// when they agree. `actual` uses the keys of `qatwb inspect --json`.
 inline QStringList compareLayers(const QJsonArray& expected, const QJsonArray& actual)

@@ -34,20 +34,10 @@ const char* const kPython = "/usr/bin/python3";
 
 QString fixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return test::fixturePath(name);
 }
 
-QStringList trainableFixtures()
-{
-    QStringList models;
-    for (const auto& file : test::expectedFiles()) {
-        const auto expected = test::readJsonFile(fixture(file));
-        if (!expected[QStringLiteral("layers")].toArray().isEmpty()) {
-            models << expected[QStringLiteral("model")].toString();
-        }
-    }
-    return models;
-}
+using test::trainableFixtures;
 
 // An IDX file of unsigned bytes: magic 0x000008 dims, sizes, data.
 void writeIdx(const QString& path, const std::vector<int32_t>& dims, const std::vector<uint8_t>& data)

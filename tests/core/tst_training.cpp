@@ -19,21 +19,10 @@ namespace {
 
 QString fixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return test::fixturePath(name);
 }
 
-/// Every fixture model that has layers, scripted and traced.
-QStringList trainableFixtures()
-{
-    QStringList models;
-    for (const auto& file : test::expectedFiles()) {
-        const auto expected = test::readJsonFile(fixture(file));
-        if (!expected[QStringLiteral("layers")].toArray().isEmpty()) {
-            models << expected[QStringLiteral("model")].toString();
-        }
-    }
-    return models;
-}
+using test::trainableFixtures;
 
 QString stateName(train::RunState state)
 {
