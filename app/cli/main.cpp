@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // qatwb: the headless QAT Workbench. Every error ends as one line on stderr and exit != 0.
 #include "arguments.h"
+#include "bench_command.h"
 #include "export_command.h"
 #include "inspect_command.h"
 #include "quantizers_command.h"
@@ -28,6 +29,7 @@ const char* const kUsage =
     "  train --model MODEL ...  quantization-aware training, recorded in the run history\n"
     "  runs list|show|delete|rerun   the run history\n"
     "  export RUN_ID --out DIR  write a run's quantizers: spec JSON, TorchScript, ONNX QDQ\n"
+    "  bench [--quick] [--json] measure QAT vs float, vs Python, quantizer kernels, GUI, storage\n"
     "  help [COMMAND]           show help for a command\n"
     "\n"
     "Run `qatwb COMMAND --help` for a command's options.\n";
@@ -45,6 +47,7 @@ const std::map<std::string, Command>& commands()
         {"train", {qat::cli::kTrainHelp, qat::cli::runTrain}},
         {"runs", {qat::cli::kRunsHelp, qat::cli::runRuns}},
         {"export", {qat::cli::kExportHelp, qat::cli::runExport}},
+        {"bench", {qat::cli::kBenchHelp, qat::cli::runBench}},
     };
     return kCommands;
 }
