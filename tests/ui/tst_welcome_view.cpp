@@ -86,7 +86,15 @@ void TestWelcomeView::missingDemoModelDisablesButton()
 
 void TestWelcomeView::demoButtonOpensDemoWithBundledData()
 {
+    // The last session trained on a folder of IDX files: the demo must still get its data.
+    QTemporaryDir folder;
+    {
+        QSettings settings;
+        settings.setValue(QStringLiteral("training/recentDataFolders"), QStringList{folder.path()});
+        settings.setValue(QStringLiteral("training/data"), folder.path());
+    }
     MainWindow window;
+    QCOMPARE(window.trainingView()->config().data, folder.path().toStdString());
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     auto* welcome = window.findChild<WelcomeView*>();
