@@ -50,7 +50,11 @@ step "installed qatwb"
 QATWB="$ROOT/usr/bin/qatwb"
 "$QATWB" --version | tee "$WORK/version.txt"
 grep -q "^qatwb [0-9]" "$WORK/version.txt"
-for command in inspect quantizers train runs export; do
+# Every command that --help lists (as the man page generator reads them) has its own help.
+COMMANDS="$("$QATWB" --help | sed -n '/^commands:/,/^$/p' | sed -n 's/^  \([a-z][a-z-]*\).*/\1/p' | grep -vx help)"
+echo "commands:" $COMMANDS
+for required in inspect quantizers train runs export; do grep -qx "$required" <<< "$COMMANDS"; done
+for command in $COMMANDS; do
   "$QATWB" help "$command" | head -1 | grep -q "usage: qatwb $command"
   "$QATWB" "$command" --help | head -1 | grep -q "usage: qatwb $command"
 done
