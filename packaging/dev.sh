@@ -4,6 +4,7 @@
 #   packaging/dev.sh run [APP ARGS]   install packages, build, open the GUI on the demo model
 #   packaging/dev.sh test             install packages, build, run every test (what CI runs)
 #   packaging/dev.sh build            install packages and build only
+#   packaging/dev.sh deb              install packages, build, make the .deb in the build folder
 # The build goes to $QATWB_BUILD_DIR (default: build/ in the checkout); ccache is used.
 set -euo pipefail
 
@@ -13,8 +14,8 @@ MODE="${1:-}"
 shift || true
 
 case "$MODE" in
-  run|test|build) ;;
-  *) echo "usage: packaging/dev.sh run|test|build" >&2; exit 2 ;;
+  run|test|build|deb) ;;
+  *) echo "usage: packaging/dev.sh run|test|build|deb" >&2; exit 2 ;;
 esac
 
 bash "$ROOT/packaging/install-deps.sh"
@@ -36,5 +37,11 @@ case "$MODE" in
   test)
     cd "$BUILD"
     exec ctest --output-on-failure --timeout 1500
+    ;;
+  deb)
+    cd "$BUILD"
+    rm -f qat-workbench_*.deb
+    cpack -G DEB
+    ls "$BUILD"/qat-workbench_*.deb
     ;;
 esac

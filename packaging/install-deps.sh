@@ -17,8 +17,10 @@ PACKAGES=(
   dataset-fashion-mnist
   # fixtures and cross-checks (never needed to run the app)
   python3-torch python3-onnx python3-numpy
-  # headless GUI tests and screenshots
-  xvfb xauth fonts-dejavu-core
+  # headless GUI tests and screenshots; the SVG plugin draws the window icon
+  xvfb xauth fonts-dejavu-core libqt6svg6
+  # the .deb: dpkg-shlibdeps, and the checks on it (tests/packaging/check_deb.sh)
+  dpkg-dev file lintian desktop-file-utils appstream man-db
 )
 
 missing=()

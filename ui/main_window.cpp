@@ -10,6 +10,7 @@
 #include "views/model_view.h"
 #include "views/quantization_view.h"
 #include "views/training_view.h"
+#include "views/welcome_view.h"
 #include "widgets/live_plots.h"
 #include "widgets/message_banner.h"
 
@@ -207,22 +208,13 @@ void MainWindow::createStatusBar()
 
 QWidget* MainWindow::createWelcomePage()
 {
-    auto* page = new QWidget(this);
-    auto* title = new QLabel(tr("<h2>QAT Workbench</h2>"
-                                "<p>Open a TorchScript model (<i>File \u25B8 Open</i>, Ctrl+O), or drop a "
-                                "<code>.pt</code> file on this window, to see its quantizable layers.</p>"),
-                             page);
-    title->setAlignment(Qt::AlignCenter);
-    title->setWordWrap(true);
-    auto* demo = new QPushButton(tr("Open the demo model (a CNN trained on Fashion-MNIST)"), page);
-    demo->setEnabled(!demoModelPath().isEmpty());
-    connect(demo, &QPushButton::clicked, this, [this] { openModel(demoModelPath()); });
-    auto* layout = new QVBoxLayout(page);
-    layout->addStretch(1);
-    layout->addWidget(title);
-    layout->addWidget(demo, 0, Qt::AlignHCenter);
-    layout->addStretch(2);
-    return page;
+    auto* welcome = new WelcomeView(demoModelPath(), this);
+    connect(welcome, &WelcomeView::openRequested, this, &MainWindow::chooseModelFile);
+    connect(welcome, &WelcomeView::demoRequested, this, [this] {
+        m_trainingView->selectBundledData();
+        openModel(demoModelPath());
+    });
+    return welcome;
 }
 
 void MainWindow::showPage(Page page)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // qat-workbench: the desktop application.
-// `qat-workbench [MODEL] [--screenshot FILE [--run N]]`.
+// `qat-workbench [MODEL | --demo] [--screenshot FILE [--run N]]`.
 #include "controllers/training_controller.h"
 #include "main_window.h"
+#include "resource_paths.h"
 #include "training/train_types.h"
 #include "views/training_view.h"
 
@@ -18,6 +19,9 @@ int main(int argc, char** argv)
     QApplication::setOrganizationName(QStringLiteral("qat-workbench"));
     QApplication::setApplicationName(QStringLiteral("qat-workbench"));
     QApplication::setApplicationVersion(QString::fromStdString(qat::appVersion()));
+    // Matches the installed .desktop file, so Wayland shells show its name and icon.
+    QGuiApplication::setDesktopFileName(QStringLiteral("io.github.qatworkbench.QatWorkbench"));
+    QApplication::setWindowIcon(qat::ui::appIcon());
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral("Quantization-aware training workbench"));
@@ -34,7 +38,9 @@ int main(int argc, char** argv)
                                  QStringLiteral("With --screenshot: train N steps on a small data subset first "
                                                 "(1024 training, 256 test images), then render the live plots"),
                                  QStringLiteral("N"));
+    QCommandLineOption demoOption(QStringLiteral("demo"), QStringLiteral("Open the bundled demo model"));
     parser.addOption(modelOption);
+    parser.addOption(demoOption);
     parser.addOption(screenshotOption);
     parser.addOption(runOption);
     parser.process(app);
@@ -46,6 +52,14 @@ int main(int argc, char** argv)
     QString model = parser.value(modelOption);
     if (model.isEmpty() && !parser.positionalArguments().isEmpty()) {
         model = parser.positionalArguments().first();
+    }
+    if (model.isEmpty() && parser.isSet(demoOption)) {
+        model = qat::ui::demoModelPath();
+        if (model.isEmpty()) {
+            qCritical("qat-workbench: the demo model was not found; reinstall QAT Workbench");
+            return 1;
+        }
+        window.trainingView()->selectBundledData();
     }
     const QString screenshot = parser.value(screenshotOption);
     const int runSteps = parser.value(runOption).toInt();

@@ -171,6 +171,12 @@ TrainingView::~TrainingView()
     saveSettings();
 }
 
+void TrainingView::selectBundledData()
+{
+    m_data->setCurrentIndex(m_data->findData(kFashionMnist));
+    m_lastDataIndex = m_data->currentIndex();
+}
+
 train::TrainConfig TrainingView::config() const
 {
     train::TrainConfig c;

@@ -34,6 +34,8 @@ public:
     Activity activity() const { return m_activity; }
     /// Short run settings (tests, --run): steps and data subset.
     void setShortRun(int64_t steps, int64_t limitTrain, int64_t limitTest);
+    /// Selects the bundled Fashion-MNIST as the data (the welcome page's demo does).
+    void selectBundledData();
 
     QAction* startAction() const { return m_start; }
     QAction* pauseAction() const { return m_pause; }
