@@ -99,7 +99,10 @@ std::string databasePath(const Arguments& a)
 int list(const Arguments& a)
 {
     store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
-    const auto rows = runs.listRuns({a.value("--state"), a.value("--model")});
+    store::RunFilter filter;
+    filter.state = a.value("--state");
+    filter.model = a.value("--model");
+    const auto rows = runs.listRuns(filter);
     if (a.has("--json")) {
         json out = json::array();
         for (const auto& r : rows) {
