@@ -321,9 +321,9 @@ void TestHistory::compareOverlaysRuns()
     QAbstractItemModelTester diffTester(diff, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QVERIFY(diff->rowCount() >= 5);
     QCOMPARE(diff->columnCount(), 3);
-    const int columnA = diff->horizontalHeaderItem(1)->text() == QStringLiteral("#%1").arg(m_finishedA) ? 1 : 2;
+    const int columnA = diff->horizontalHeaderItem(1)->text() == QStringLiteral("#%1 mct-default").arg(m_finishedA) ? 1 : 2;
     const int columnB = 3 - columnA;
-    QCOMPARE(diff->horizontalHeaderItem(columnB)->text(), QStringLiteral("#%1").arg(m_finishedB));
+    QCOMPARE(diff->horizontalHeaderItem(columnB)->text(), QStringLiteral("#%1 w4a8-lsq").arg(m_finishedB));
     bool sawWeights = false;
     for (int r = 0; r < diff->rowCount(); ++r) {
         if (diff->item(r, 0)->text() == QStringLiteral("features.4.weight")) {

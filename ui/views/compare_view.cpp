@@ -16,6 +16,8 @@
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -88,7 +90,8 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     m_diffView->setModel(m_diff);
     m_diffView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_diffView->verticalHeader()->hide();
-    m_diffView->horizontalHeader()->setStretchLastSection(true);
+    m_diffView->setWordWrap(false);
+    m_diffView->setTextElideMode(Qt::ElideMiddle);
     m_diffView->setAlternatingRowColors(true);
     m_diffLabel = new QLabel(m_content);
 
@@ -209,6 +212,9 @@ void CompareView::plotMetrics()
     for (auto* plot : {m_loss, m_accuracy}) {
         plot->rescaleAxes();
         plot->yAxis->scaleRange(1.1, plot->yAxis->range().center());
+        // Room for the final top-1 markers at the last step.
+        const auto x = plot->xAxis->range();
+        plot->xAxis->setRange(x.lower, x.upper + std::max(1.0, x.size() * 0.03));
         plot->replot(QCustomPlot::rpQueuedReplot);
     }
 }
@@ -251,10 +257,13 @@ void CompareView::plotTrace()
             graph->addData(double(step), acc.first / acc.second);
         }
     }
-    m_trace->yAxis->setLabel(parameterShown.isEmpty() ? tr("no trace recorded")
-                                                      : tr("%1 (mean over channels)").arg(parameterShown));
+    m_trace->yAxis->setLabel(parameterShown.isEmpty() ? tr("no trace recorded") : tr("mean %1").arg(parameterShown));
     m_trace->rescaleAxes();
     m_trace->yAxis->scaleRange(1.1, m_trace->yAxis->range().center());
+    if (m_trace->yAxis->range().size() < 1e-9) { // a constant trace: show it mid-plot
+        const double v = m_trace->yAxis->range().center();
+        m_trace->yAxis->setRange(v - std::max(std::abs(v) * 0.05, 1e-6), v + std::max(std::abs(v) * 0.05, 1e-6));
+    }
     m_trace->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -263,7 +272,7 @@ void CompareView::fillDiff()
     m_diff->clear();
     QStringList headers{tr("Quantizer")};
     for (const auto& r : m_runs) {
-        headers << QStringLiteral("#%1").arg(r.run.id);
+        headers << QStringLiteral("#%1 %2").arg(r.run.id).arg(planPreset(r.run.plan));
     }
     m_diff->setHorizontalHeaderLabels(headers);
     std::vector<std::string> names;

@@ -510,6 +510,7 @@ void HistoryView::compareSelected()
     for (auto id : selectedRunIds()) {
         ids.push_back(id);
     }
+    std::sort(ids.begin(), ids.end()); // oldest first: colours and columns in the order the runs were made
     m_compare->showRuns(m_model->store(), ids);
     m_tabs->setCurrentIndex(CompareTab);
 }

@@ -32,7 +32,7 @@ SensitivityView::SensitivityView(QWidget* parent) : QWidget(parent)
 
     m_plot = new QCustomPlot(this);
     m_plot->setMinimumHeight(200);
-    m_plot->yAxis->setLabel(tr("top-1 drop (percentage points)"));
+    m_plot->yAxis->setLabel(tr("top-1 drop (points; higher: more sensitive)"));
     m_plot->xAxis->setTickLabelRotation(30);
 
     auto* bar = new QHBoxLayout;
@@ -91,8 +91,7 @@ void SensitivityView::showRun(qint64 runId, const std::vector<store::Sensitivity
         auto* label = new QCPItemText(m_plot);
         label->position->setCoords(double(i + 1), drop >= 0 ? drop + span * 0.03 : drop - span * 0.03);
         label->setPositionAlignment(Qt::AlignHCenter | (drop >= 0 ? Qt::AlignBottom : Qt::AlignTop));
-        label->setText(QStringLiteral("%1%2").arg(drop > 0 ? QStringLiteral("−") : drop < 0 ? QStringLiteral("+") : QString())
-                           .arg(std::abs(drop), 0, 'f', 2));
+        label->setText(QStringLiteral("%1%2").arg(drop < 0 ? QStringLiteral("\u2212") : QString()).arg(std::abs(drop), 0, 'f', 2));
     }
     m_plot->xAxis->setTicker(ticker);
     m_plot->xAxis->setRange(0.3, double(rows.size()) + 0.7);
@@ -100,16 +99,16 @@ void SensitivityView::showRun(qint64 runId, const std::vector<store::Sensitivity
     const auto worst = std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.drop < b.drop; });
     const double floatTop1 = rows.front().top1 + rows.front().drop;
     m_images->setValue(int(rows.front().images));
-    QString text = tr("Run %1, %2 test images: float top-1 %3 % (every quantizer off). Bars: top-1 lost when only "
-                      "that layer is quantized.")
+    QString text = tr("Run %1 on %2 test images. Each bar: the top-1 lost when only that layer is quantized, against "
+                      "the trained weights with every quantizer off (top-1 %3 %).")
                        .arg(runId)
                        .arg(rows.front().images)
                        .arg(floatTop1 * 100, 0, 'f', 2);
     if (worst->drop > 0) {
-        text += tr(" Most sensitive: <b>%1</b> (−%2 points).").arg(QString::fromStdString(worst->layer)).arg(worst->drop * 100, 0, 'f', 2);
+        text += tr(" Most sensitive: <b>%1</b>.").arg(QString::fromStdString(worst->layer));
     }
     if (lowest < 0) {
-        text += tr(" Below zero: quantizing it alone scored higher (noise, on few images).");
+        text += tr(" Below zero: that layer quantized scored higher than float (noise on few images).");
     }
     m_summary->setText(text);
     m_summary->setToolTip(tr("Measured %1").arg(QString::fromStdString(rows.front().created)));
