@@ -422,10 +422,10 @@ ChangeStamp RunStore::changeStamp() const
 {
     Statement s(m_db, m_path,
                 "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), "
-                "coalesce(sum(finished = ''), 0) FROM runs");
+                "coalesce((SELECT group_concat(id || ':' || state) FROM runs WHERE finished = ''), '') FROM runs");
     ChangeStamp stamp;
     if (s.step()) {
-        stamp = {s.integer(0), s.integer(1), s.text(2), s.integer(3)};
+        stamp = {s.integer(0), s.integer(1), s.text(2), s.text(3)};
     }
     return stamp;
 }

@@ -113,13 +113,13 @@ struct RunFilter {
     int64_t offset = 0; ///< with limit: skip this many first
 };
 
-/// Changes whenever a run is added, deleted, or finishes (also from another process):
-/// cheap to read, so a window can poll it.
+/// Changes whenever a run is added, deleted, changes state or finishes (also from another
+/// process), but not on every metric written: cheap to read, so a window can poll it.
 struct ChangeStamp {
     int64_t runs = 0;
     int64_t maxId = 0;
     std::string lastFinished;
-    int64_t unfinished = 0;
+    std::string unfinished; ///< "id:state,..." of the runs not finished yet
     bool operator==(const ChangeStamp& o) const
     {
         return runs == o.runs && maxId == o.maxId && lastFinished == o.lastFinished && unfinished == o.unfinished;

@@ -482,11 +482,14 @@ void TestRunStore::changeStampSeesOtherConnections()
     QVERIFY(reader.changeStamp() == added); // stable while nothing happens
     writer.appendMetrics(id, {{1, "loss", 0.5}}); // metrics alone do not reload the table
     QVERIFY(reader.changeStamp() == added);
+    writer.setState(id, "running");
+    const auto running = reader.changeStamp();
+    QVERIFY(running != added);
     store::RunRecord done;
     done.id = id;
     done.state = "finished";
     writer.finishRun(done);
-    QVERIFY(reader.changeStamp() != added);
+    QVERIFY(reader.changeStamp() != running);
 }
 
 void TestRunStore::sensitivityRoundTripAndCascade()
