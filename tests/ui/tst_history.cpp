@@ -9,6 +9,7 @@
 #include "models/run_table_model.h"
 #include "storage/run_store.h"
 #include "views/compare_view.h"
+#include "views/export_dialog.h"
 #include "views/history_view.h"
 #include "views/quantization_view.h"
 #include "views/sensitivity_view.h"
@@ -400,9 +401,19 @@ void TestHistory::exportWritesFilesAndRecordsThem()
     // The parity report is shown, with a way to open the folder.
     QVERIFY(view->exportReport() != nullptr);
     QVERIFY(view->exportReport()->informativeText().contains(QStringLiteral("same class")));
+    QVERIFY(view->exportReport()->text().contains(QStringLiteral("demo_cnn_run%1.onnx").arg(m_finishedA)));
     const auto buttons = view->exportReport()->buttons();
     QVERIFY(std::any_of(buttons.begin(), buttons.end(), [](auto* b) { return b->text() == QStringLiteral("Open Folder"); }));
+    saveScreenshot(*view->exportReport(), QStringLiteral("history_export_report.png"));
     view->exportReport()->close();
+
+    // The dialog that asks for formats and folder (exec() in the app).
+    qat::ui::ExportDialog dialog(m_finishedA);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QCOMPARE(dialog.formats().size(), size_t(3));
+    QVERIFY(!dialog.folder().isEmpty());
+    saveScreenshot(dialog, QStringLiteral("history_export_dialog.png"));
 
     // A run that never trained has nothing to export: the user is told why.
     QSignalSpy failed(view->controller(), &qat::ui::HistoryController::failed);

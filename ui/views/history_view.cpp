@@ -635,8 +635,21 @@ void HistoryView::showExportReport(qint64 runId, const QString& folder, const ex
     m_report->setAttribute(Qt::WA_DeleteOnClose);
     m_report->setWindowTitle(tr("Run %1 Exported").arg(runId));
     m_report->setIcon(result.parity.top1Agreement >= 0.99 ? QMessageBox::Information : QMessageBox::Warning);
-    m_report->setText(tr("Wrote %1 to %2").arg(files.join(QStringLiteral(", ")), QDir::toNativeSeparators(folder)));
-    m_report->setInformativeText(parityLine(result.parity));
+    m_report->setTextFormat(Qt::RichText);
+    m_report->setText(tr("Run %1 exported to <b>%2</b>:<br>%3")
+                          .arg(runId)
+                          .arg(QDir::toNativeSeparators(folder).toHtmlEscaped(), files.join(QStringLiteral("<br>"))));
+    const auto& p = result.parity;
+    m_report->setInformativeText(tr("Parity on %1 test images: top-1 training %2 %, exported %3 %; same class for "
+                                    "%4 % of the images; largest logit difference %5.")
+                                     .arg(p.images)
+                                     .arg(p.trainingTop1 * 100, 0, 'f', 2)
+                                     .arg(p.exportedTop1 * 100, 0, 'f', 2)
+                                     .arg(p.top1Agreement * 100, 0, 'f', 2)
+                                     .arg(p.maxAbsDiff, 0, 'g', 3));
+    // QMessageBox sizes itself to its text; keep the paths from wrapping mid-word.
+    m_report->setStyleSheet(
+        QStringLiteral("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 460px; }"));
     m_report->setDetailedText(sites.join(QLatin1Char('\n')));
     auto* open = m_report->addButton(tr("Open Folder"), QMessageBox::ActionRole);
     m_report->addButton(QMessageBox::Close);
