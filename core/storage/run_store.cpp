@@ -255,7 +255,7 @@ void RunStore::migrate()
     transaction.commit();
 }
 
-void RunStore::markInterrupted()
+int RunStore::markInterrupted()
 {
     std::vector<int64_t> lost;
     {
@@ -271,6 +271,7 @@ void RunStore::markInterrupted()
     for (auto id : lost) {
         setState(id, "interrupted", "the process recording this run ended without finishing it");
     }
+    return int(lost.size());
 }
 
 int64_t RunStore::createRun(const RunRecord& r)
@@ -422,7 +423,8 @@ ChangeStamp RunStore::changeStamp() const
 {
     Statement s(m_db, m_path,
                 "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), "
-                "coalesce((SELECT group_concat(id || ':' || state) FROM runs WHERE finished = ''), '') FROM runs");
+                "coalesce((SELECT group_concat(id || ':' || state) FROM runs WHERE finished = '' AND state IN "
+                "('created', 'calibrating', 'running', 'paused')), '') FROM runs");
     ChangeStamp stamp;
     if (s.step()) {
         stamp = {s.integer(0), s.integer(1), s.text(2), s.text(3)};

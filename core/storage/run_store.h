@@ -119,7 +119,7 @@ struct ChangeStamp {
     int64_t runs = 0;
     int64_t maxId = 0;
     std::string lastFinished;
-    std::string unfinished; ///< "id:state,..." of the runs not finished yet
+    std::string unfinished; ///< "id:state,..." of the runs still training (or recorded so)
     bool operator==(const ChangeStamp& o) const
     {
         return runs == o.runs && maxId == o.maxId && lastFinished == o.lastFinished && unfinished == o.unfinished;
@@ -182,12 +182,15 @@ public:
     std::vector<SensitivityRow> sensitivity(int64_t id) const;
     /// Removes the run and everything recorded for it. Returns false when there was none.
     bool deleteRun(int64_t id);
+    /// Marks runs still training on this host whose process is gone as "interrupted" (done
+    /// when a writer opens the file; a window that stays open calls it while polling).
+    /// Returns how many it marked.
+    int markInterrupted();
     /// Runs PRAGMA integrity_check; "ok" when the file is sound.
     std::string integrityCheck() const;
 
 private:
     void migrate();
-    void markInterrupted();
 
     std::string m_path;
     sqlite3* m_db = nullptr;

@@ -126,6 +126,7 @@ private Q_SLOTS:
     void exportWritesFilesAndRecordsThem();
     void sensitivityPerLayer();
     void refreshesWhenTheCliAddsARun();
+    void killedCliRunBecomesInterruptedWhileShown();
     void refreshesWhenARunFinishesInTheWindow();
     void deleteRemovesRowsAndTraces();
     void thousandsOfRunsLoadLazily();
@@ -486,6 +487,25 @@ void TestHistory::refreshesWhenTheCliAddsARun()
     QTRY_COMPARE_WITH_TIMEOUT(history.runModel()->rowCount(), before + 1, 15000);
     QCOMPARE(history.runModel()->runId(0), id);
     QCOMPARE(history.currentRunId(), m_finishedA); // the selection stays
+}
+
+void TestHistory::killedCliRunBecomesInterruptedWhileShown()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    QProcess cli;
+    qint64 id = 0;
+    QVERIFY(startLongRun(cli, m_db, &id));
+    QTRY_VERIFY_WITH_TIMEOUT(history.runModel()->rowOf(id) >= 0, 15000);
+    auto* model = history.runModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(model->rowOf(id), RunTableModel::State).data().toString(),
+                              QStringLiteral("running"), 15000);
+    cli.kill();
+    QVERIFY(cli.waitForFinished(60000));
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(model->rowOf(id), RunTableModel::State).data().toString(),
+                              QStringLiteral("interrupted"), 15000);
+    qat::store::RunStore store(m_db.toStdString());
+    QVERIFY(store.deleteRun(id)); // the later tests expect the fixture as it was
 }
 
 void TestHistory::refreshesWhenARunFinishesInTheWindow()

@@ -126,6 +126,11 @@ bool RunTableModel::refresh()
     if (!m_store) {
         return false;
     }
+    // A run whose process was killed while this window is open would show as running
+    // forever; only runs still unfinished are checked, so this is cheap.
+    if (!m_stamp.unfinished.empty()) {
+        m_store->markInterrupted();
+    }
     if (m_store->changeStamp() == m_stamp) {
         return false;
     }
