@@ -7,6 +7,9 @@
 #include "models/plan_table_model.h"
 #include "quantizers/registry_facade.h"
 #include "resource_paths.h"
+#include "storage/run_recorder.h"
+#include "views/history_view.h"
+#include "models/run_table_model.h"
 #include "views/model_view.h"
 #include "views/quantization_view.h"
 #include "views/training_view.h"
@@ -78,6 +81,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs->addTab(m_modelView, tr("Model"));
     m_tabs->addTab(m_quantView, tr("Quantization"));
     m_tabs->addTab(m_plots, tr("Live Plots"));
+    m_history = new HistoryView(this);
+    m_tabs->addTab(m_history, tr("History"));
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(createWelcomePage());
     m_pages->addWidget(m_tabs);
@@ -92,6 +97,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     std::vector<quant::PluginReport> reports;
     m_registry = quant::makeSessionRegistry({}, &reports);
     m_quantView->setRegistry(m_registry);
+    m_history->setRegistry(m_registry);
+    m_history->setDatabasePath(m_training->databasePath());
 
     createDocks();
     createMenus();
@@ -110,6 +117,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_quantView, &QuantizationView::statusMessage, this,
             [this](const QString& text) { statusBar()->showMessage(text, 8000); });
     connect(m_quantView, &QuantizationView::errorMessage, this,
+            [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
+    connect(m_history, &HistoryView::rerunRequested, this, &MainWindow::loadRun);
+    connect(m_history, &HistoryView::statusMessage, this, [this](const QString& text) { statusBar()->showMessage(text, 8000); });
+    connect(m_history, &HistoryView::errorMessage, this,
             [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
     connect(m_quantView, &QuantizationView::layerSelected, this,
             [this](const QString& layer) { m_plots->selectQuantizer(layer + QStringLiteral(".weight")); });
@@ -176,7 +187,7 @@ void MainWindow::createMenus()
     training->addAction(m_trainingView->stopAction());
 
     auto* view = menuBar()->addMenu(tr("&View"));
-    const QStringList pages = {tr("&Model"), tr("&Quantization"), tr("&Live Plots")};
+    const QStringList pages = {tr("&Model"), tr("&Quantization"), tr("&Live Plots"), tr("&History")};
     for (int i = 0; i < pages.size(); ++i) {
         auto* action = view->addAction(pages[i], this, [this, i] { showPage(Page(i)); });
         action->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
@@ -219,6 +230,9 @@ QWidget* MainWindow::createWelcomePage()
 
 void MainWindow::showPage(Page page)
 {
+    if (page == Page::History) {
+        m_pages->setCurrentWidget(m_tabs); // the history needs no model
+    }
     if (m_pages->currentWidget() == m_tabs) {
         m_tabs->setCurrentIndex(int(page));
     }
@@ -269,6 +283,11 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
     statusBar()->showMessage(text);
     appendLog(text);
     addRecentFile(result.path);
+    if (m_pendingRun) {
+        const auto [id, config] = *m_pendingRun;
+        m_pendingRun.reset();
+        applyRun(id, config);
+    }
     Q_EMIT modelLoadFinished(true);
 }
 
@@ -278,12 +297,61 @@ void MainWindow::onFailed(const QString& path, const QString& message)
     m_banner->showMessage(MessageBanner::Kind::Error, tr("Could not open the model. %1").arg(message));
     statusBar()->showMessage(tr("Could not open %1").arg(QFileInfo(path).fileName()));
     appendLog(tr("could not open %1: %2").arg(path, message));
+    m_pendingRun.reset();
     Q_EMIT modelLoadFinished(false);
 }
 
 void MainWindow::setRunDatabasePath(const QString& path)
 {
     m_training->setDatabasePath(path);
+    m_history->setDatabasePath(m_training->databasePath());
+}
+
+bool MainWindow::loadRun(qint64 runId)
+{
+    auto fail = [this](const QString& text) {
+        m_banner->showMessage(MessageBanner::Kind::Error, text);
+        return false;
+    };
+    if (m_training->isActive()) {
+        return fail(tr("A run is training; stop it (Ctrl+.) before loading another run's settings."));
+    }
+    auto* store = m_history->runModel()->store();
+    const auto record = store != nullptr ? store->run(runId) : std::nullopt;
+    if (!record) {
+        return fail(tr("There is no run %1 in the history.").arg(runId));
+    }
+    train::TrainConfig config;
+    try {
+        config = store::configFromRun(*record);
+    } catch (const std::exception& e) {
+        return fail(tr("Run %1 cannot be loaded: %2").arg(runId).arg(QString::fromStdString(e.what())));
+    }
+    const auto path = QString::fromStdString(config.modelPath);
+    if (!m_currentPath.isEmpty() && QFileInfo(path).canonicalFilePath() == QFileInfo(m_currentPath).canonicalFilePath()) {
+        applyRun(runId, config);
+        return true;
+    }
+    m_pendingRun = std::make_pair(runId, config);
+    openModel(path);
+    return true;
+}
+
+void MainWindow::applyRun(qint64 runId, const train::TrainConfig& config)
+{
+    auto* plan = m_quantView->planModel();
+    if (!plan->replacePlan(config.plan, tr("Load the plan of run %1").arg(runId))) {
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("The plan of run %1 does not fit this model: %2").arg(runId).arg(plan->lastError()));
+        return;
+    }
+    m_trainingView->setConfig(config);
+    m_trainingDock->show();
+    showPage(Page::Quantization);
+    const auto text = tr("Loaded the plan and training settings of run %1: Start (Ctrl+R) runs it again as a new run, "
+                         "or change the plan first.").arg(runId);
+    m_banner->showMessage(MessageBanner::Kind::Info, text);
+    appendLog(text);
 }
 
 bool MainWindow::startTraining()
@@ -328,6 +396,7 @@ void MainWindow::connectTraining()
     });
     connect(m_training, &TrainingController::runRecorded, this, [this](qint64 id, const QString& db) {
         appendLog(tr("run %1 recorded in %2").arg(id).arg(db));
+        m_history->refresh();
     });
     connect(m_training, &TrainingController::finished, this, &MainWindow::onTrainingFinished);
     connect(m_training, &TrainingController::eventsArrived, this, [this](const TrainEventBatch& events) {
@@ -380,6 +449,7 @@ void MainWindow::connectTraining()
 void MainWindow::onTrainingFinished(const train::TrainResult& result)
 {
     setTrainingLocked(false);
+    m_history->refresh();
     m_progress->setVisible(false);
     m_eta->clear();
     if (result.floatTop1 >= 0 && m_plots->floatTop1() < 0) {

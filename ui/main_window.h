@@ -2,11 +2,14 @@
 #pragma once
 
 #include "model/model_info.h"
+#include "training/train_types.h"
 
 #include <QMainWindow>
 #include <QStringList>
 
 #include <memory>
+#include <optional>
+#include <utility>
 
 class QDockWidget;
 class QLabel;
@@ -29,6 +32,7 @@ namespace qat::ui {
 class LivePlots;
 class MessageBanner;
 class ModelLoadController;
+class HistoryView;
 class ModelView;
 class QuantizationView;
 class TrainingController;
@@ -36,13 +40,13 @@ class TrainingView;
 struct ModelLoadResult;
 
 /// The workbench's frame: menus, banner, status bar, and the views it hosts: pages for
-/// the model's layers, the quantization plan and the live plots, docks for training
-/// settings and the log. Opening a model (File > Open, recent files, drag and drop)
+/// the model's layers, the quantization plan, the live plots and the run history, docks
+/// for training settings and the log. Opening a model (File > Open, recent files, drag and drop)
 /// imports it off the UI thread; training runs on a worker thread. UI thread only.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum class Page { Model = 0, Quantization, Plots };
+    enum class Page { Model = 0, Quantization, Plots, History };
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -54,12 +58,19 @@ public:
     bool startTraining();
     /// Where runs are recorded (default: $QATWB_RUNS_DB, else the CLI's default database).
     void setRunDatabasePath(const QString& path);
+    /// Shows page; the History page also shows before any model is open.
     void showPage(Page page);
+    /// Loads a stored run's plan and training settings into the Quantization page and the
+    /// Training dock (opening its model first if another one is shown), ready to run again
+    /// or to change; false (and a banner) when the run's model is gone or changed, or a run
+    /// is training.
+    bool loadRun(qint64 runId);
 
     ModelView* modelView() const { return m_modelView; }
     QuantizationView* quantizationView() const { return m_quantView; }
     TrainingView* trainingView() const { return m_trainingView; }
     LivePlots* livePlots() const { return m_plots; }
+    HistoryView* historyView() const { return m_history; }
     TrainingController* training() const { return m_training; }
     QProgressBar* progressBar() const { return m_progress; }
     QLabel* etaLabel() const { return m_eta; }
@@ -90,6 +101,7 @@ private:
     void onFailed(const QString& path, const QString& message);
     void onTrainingFinished(const train::TrainResult& result);
     void setTrainingLocked(bool locked);
+    void applyRun(qint64 runId, const train::TrainConfig& config);
     void appendLog(const QString& text);
     void addRecentFile(const QString& path);
     void rebuildRecentMenu();
@@ -101,6 +113,8 @@ private:
     QuantizationView* m_quantView = nullptr;
     TrainingView* m_trainingView = nullptr;
     LivePlots* m_plots = nullptr;
+    HistoryView* m_history = nullptr;
+    std::optional<std::pair<qint64, train::TrainConfig>> m_pendingRun; ///< applied once its model loads
     QPlainTextEdit* m_log = nullptr;
     QDockWidget* m_trainingDock = nullptr;
     QDockWidget* m_logDock = nullptr;

@@ -6,6 +6,7 @@
 #include "train_command.h"
 
 #include "export/exporter.h"
+#include "export/run_export.h"
 #include "quantizers/quantizer_registry.h"
 #include "storage/run_store.h"
 
@@ -91,8 +92,6 @@ int runExport(const std::vector<std::string>& args)
     setUpRegistry(registry, a.all("--plugin"));
     exporter::ExportRequest request;
     request.outDir = a.value("--out");
-    request.formats = exporter::parseFormats(a.value("--format", "spec,torchscript,onnx"));
-    request.threads = int(a.integer("--threads", 0));
     std::unique_ptr<store::RunStore> runs;
     if (!a.positional.empty()) {
         const auto id = parseInteger(a.positional[0]);
@@ -100,37 +99,20 @@ int runExport(const std::vector<std::string>& args)
             throw UsageError("export: '" + a.positional[0] + "' is not a run id (see `qatwb runs list`)");
         }
         runs = std::make_unique<store::RunStore>(a.value("--db").empty() ? store::defaultDatabasePath() : a.value("--db"));
-        const auto run = runs->run(*id);
-        if (!run) {
-            throw Error(runs->path() + ": there is no run " + a.positional[0] + " (see `qatwb runs list`)");
-        }
-        request.checkpoint = runs->checkpoint(run->id);
-        if (request.checkpoint.empty()) {
-            throw Error("run " + std::to_string(run->id) + " (" + run->state + ") has no trained state to export"
-                        + (run->state == "failed" ? ": it failed before training" : ": it was recorded by an older version")
-                        + "; train it again with `qatwb runs rerun " + std::to_string(run->id) + "`");
-        }
-        request.runId = run->id;
-        request.modelPath = run->modelPath;
-        request.modelHash = run->modelHash;
-        request.plan = engine::parsePlan(run->plan, "run " + std::to_string(run->id) + " plan");
-        request.data = run->dataset;
-        request.parityImages = json::parse(run->hyperparameters).value("limit_test", int64_t(0));
-        request.baseName = stem(run->modelPath) + "_run" + std::to_string(run->id);
+        request = exporter::requestForRun(*runs, *id, request.outDir);
     } else {
         request.modelPath = a.value("--model");
         request.plan = buildPlan(a);
         request.baseName = stem(request.modelPath) + "_" + (request.plan.preset.empty() ? "plan" : request.plan.preset);
     }
+    request.formats = exporter::parseFormats(a.value("--format", "spec,torchscript,onnx"));
+    request.threads = int(a.integer("--threads", 0));
     request.data = a.value("--data", request.data);
     request.parityImages = a.integer("--limit-test", request.parityImages);
 
     const auto result = exporter::exportModel(request, registry);
     if (runs) {
-        const auto parity = exporter::parityToJson(result.parity);
-        for (const auto& f : result.files) {
-            runs->saveExport(request.runId, {0, {}, exporter::toString(f.format), f.path, parity});
-        }
+        exporter::recordExport(*runs, request.runId, result);
     }
     if (a.has("--json")) {
         json files = json::object();

@@ -27,7 +27,7 @@ const char* const kUsage =
     "  inspect MODEL [--json]   list a TorchScript model's quantizable layers\n"
     "  quantizers [--json]      list the registered trainable quantizers (plugins included)\n"
     "  train --model MODEL ...  quantization-aware training, recorded in the run history\n"
-    "  runs list|show|delete|rerun   the run history\n"
+    "  runs list|show|delete|rerun|sensitivity   the run history\n"
     "  export RUN_ID --out DIR  write a run's quantizers: spec JSON, TorchScript, ONNX QDQ\n"
     "  bench [--quick] [--json] measure QAT vs float, vs Python, quantizer kernels, GUI, storage\n"
     "  help [COMMAND]           show help for a command\n"

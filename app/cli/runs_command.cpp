@@ -4,6 +4,10 @@
 #include "arguments.h"
 #include "train_command.h"
 
+#include "registry_setup.h"
+
+#include "analysis/sensitivity.h"
+#include "quantizers/quantizer_registry.h"
 #include "storage/run_recorder.h"
 
 #include <nlohmann/json.hpp>
@@ -20,6 +24,7 @@ const char* const kRunsHelp =
     "       qatwb runs show ID [--json] [--db FILE]\n"
     "       qatwb runs delete ID [--db FILE]\n"
     "       qatwb runs rerun ID [--json] [--plugin PATH]... [--db FILE]\n"
+    "       qatwb runs sensitivity ID [--limit-test N] [--json] [--plugin PATH]... [--db FILE]\n"
     "\n"
     "The history of QAT runs recorded by `qatwb train` (and the workbench window).\n"
     "  list     every run, oldest first; --state and --model (a substring of the model\n"
@@ -28,6 +33,10 @@ const char* const kRunsHelp =
     "           epoch results, final metrics, and its exports with their parity reports\n"
     "  delete   remove a run with its metrics and traces\n"
     "  rerun    train again with the same model, data, plan, hyperparameters and seed (a new run)\n"
+    "  sensitivity  per-layer sensitivity of a trained run: each layer quantized alone (the rest\n"
+    "           float) and scored on the first N test images (default: the run's test subset);\n"
+    "           stored with the run. JSON: {float_top1, quantized_top1, images, layers: [{layer,\n"
+    "           kind, top1, drop}]}\n"
     "  --db FILE   run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite)\n";
 
 namespace {
@@ -99,7 +108,10 @@ std::string databasePath(const Arguments& a)
 int list(const Arguments& a)
 {
     store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
-    const auto rows = runs.listRuns({a.value("--state"), a.value("--model")});
+    store::RunFilter filter;
+    filter.state = a.value("--state");
+    filter.model = a.value("--model");
+    const auto rows = runs.listRuns(filter);
     if (a.has("--json")) {
         json out = json::array();
         for (const auto& r : rows) {
@@ -172,6 +184,11 @@ int show(const Arguments& a)
                           {"parity", json::parse(x.parity, nullptr, false)}});
         }
         out["exports"] = xs;
+        json sens = json::array();
+        for (const auto& row : runs.sensitivity(run.id)) {
+            sens.push_back({{"layer", row.layer}, {"top1", row.top1}, {"drop", row.drop}, {"images", row.images}});
+        }
+        out["sensitivity"] = sens;
         out["has_checkpoint"] = !runs.checkpoint(run.id).empty();
         out["metric_points"] = runs.metrics(run.id, "loss").size();
         out["trace_steps"] = runs.traceSteps(run.id);
@@ -196,6 +213,10 @@ int show(const Arguments& a)
     }
     std::cout << "  plan       " << json::parse(run.plan).dump() << "\n";
     printExports(runs.exports(run.id));
+    for (const auto& row : runs.sensitivity(run.id)) {
+        std::cout << "  sensitivity " << std::left << std::setw(26) << row.layer << "top-1 " << percent(row.top1)
+                  << " %, drop " << percent(row.drop) << " % (" << row.images << " images)\n";
+    }
     return 0;
 }
 
@@ -221,12 +242,48 @@ int rerun(const Arguments& a)
     return executeTraining(config, a.all("--plugin"), databasePath(a), a.has("--json"));
 }
 
+int sensitivity(const Arguments& a)
+{
+    quant::QuantizerRegistry registry;
+    setUpRegistry(registry, a.all("--plugin"));
+    store::RunStore runs(databasePath(a));
+    const auto id = parseId(a.positional.at(1));
+    auto request = analysis::sensitivityRequestForRun(runs, id, a.integer("--limit-test", 0));
+    request.threads = int(a.integer("--threads", 0));
+    const auto result = analysis::analyzeSensitivity(request, registry, [](int done, int total) {
+        std::cerr << "\rsensitivity: " << done << " / " << total << " evaluations" << std::flush;
+        return true;
+    });
+    std::cerr << "\n";
+    runs.saveSensitivity(id, analysis::toRows(result));
+    if (a.has("--json")) {
+        json layers = json::array();
+        for (const auto& l : result.layers) {
+            layers.push_back({{"layer", l.layer}, {"kind", l.kind}, {"quantizers", l.quantizers}, {"top1", l.top1},
+                              {"drop", l.drop}});
+        }
+        std::cout << json{{"run_id", id}, {"images", result.images}, {"float_top1", result.floatTop1},
+                          {"quantized_top1", result.quantizedTop1}, {"layers", layers}}
+                         .dump(2)
+                  << "\n";
+        return 0;
+    }
+    std::cout << std::fixed << std::setprecision(2) << "run " << id << " on " << result.images
+              << " test images: float " << result.floatTop1 * 100 << " %, all quantized " << result.quantizedTop1 * 100
+              << " %\n";
+    for (const auto& l : result.layers) {
+        std::cout << "  " << std::left << std::setw(28) << l.layer << std::setw(10) << l.kind << std::right
+                  << std::setw(7) << l.top1 * 100 << " %  drop " << std::setw(6) << l.drop * 100 << " %\n";
+    }
+    return 0;
+}
+
 } // namespace
 
 int runRuns(const std::vector<std::string>& args)
 {
     if (args.empty()) {
-        throw UsageError("runs: say list, show ID, delete ID or rerun ID");
+        throw UsageError("runs: say list, show ID, delete ID, rerun ID or sensitivity ID");
     }
     const auto& verb = args.front();
     if (verb == "list") {
@@ -241,7 +298,11 @@ int runRuns(const std::vector<std::string>& args)
     if (verb == "rerun") {
         return rerun(parseArguments({"runs rerun", {"--db", "--plugin"}, {"--json"}, 2, 2}, args));
     }
-    throw UsageError("runs: unknown action '" + verb + "' (list, show, delete, rerun)");
+    if (verb == "sensitivity") {
+        return sensitivity(
+            parseArguments({"runs sensitivity", {"--db", "--plugin", "--limit-test", "--threads"}, {"--json"}, 2, 2}, args));
+    }
+    throw UsageError("runs: unknown action '" + verb + "' (list, show, delete, rerun, sensitivity)");
 }
 
 } // namespace qat::cli

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -79,6 +80,16 @@ const char* const kSchemaV2 = R"sql(
 CREATE TABLE checkpoints (
   run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
   created TEXT NOT NULL, step INTEGER NOT NULL, data BLOB NOT NULL
+);
+)sql";
+
+// Version 3: per-layer sensitivity (one layer quantized at a time). "drop" is an SQL
+// keyword, hence top1_drop.
+const char* const kSchemaV3 = R"sql(
+CREATE TABLE sensitivity (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  layer TEXT NOT NULL, top1 REAL NOT NULL, top1_drop REAL NOT NULL, images INTEGER NOT NULL, created TEXT NOT NULL,
+  PRIMARY KEY (run_id, layer)
 );
 )sql";
 
@@ -236,12 +247,15 @@ void RunStore::migrate()
     if (version < 2) {
         exec(m_db, m_path, kSchemaV2, "adding checkpoints to the schema");
     }
-    // Future versions: if (version < 3) { ... } and so on, each step kept forever.
+    if (version < 3) {
+        exec(m_db, m_path, kSchemaV3, "adding per-layer sensitivity to the schema");
+    }
+    // Future versions: if (version < 4) { ... } and so on, each step kept forever.
     exec(m_db, m_path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "setting the version");
     transaction.commit();
 }
 
-void RunStore::markInterrupted()
+int RunStore::markInterrupted()
 {
     std::vector<int64_t> lost;
     {
@@ -257,6 +271,7 @@ void RunStore::markInterrupted()
     for (auto id : lost) {
         setState(id, "interrupted", "the process recording this run ended without finishing it");
     }
+    return int(lost.size());
 }
 
 int64_t RunStore::createRun(const RunRecord& r)
@@ -350,18 +365,71 @@ void RunStore::thinTraces(int64_t id, int64_t interval)
     s.bind(1, id).bind(2, interval).run();
 }
 
+namespace {
+
+// Shared by listRuns and countRuns: ?1 state, ?2 model substring, ?3 text.
+const char* const kRunWhere =
+    " WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) AND (?3 = '' OR instr(lower("
+    "name || ' ' || model_path || ' ' || state || ' ' || tags || ' ' || notes || ' ' || "
+    "coalesce(CASE WHEN json_valid(plan) THEN json_extract(plan, '$.preset') END, '')), lower(?3)) > 0)";
+
+const char* orderExpression(RunFilter::Order order)
+{
+    switch (order) {
+    case RunFilter::Order::Id: return "id";
+    case RunFilter::Order::Name: return "name";
+    case RunFilter::Order::Model: return "model_path";
+    case RunFilter::Order::Preset: return "CASE WHEN json_valid(plan) THEN json_extract(plan, '$.preset') END";
+    case RunFilter::Order::WeightBits:
+        return "CASE WHEN json_valid(plan) THEN json_extract(plan, '$.weights.bits') * 100 + "
+               "json_extract(plan, '$.activations.bits') END";
+    case RunFilter::Order::State: return "state";
+    case RunFilter::Order::Created: return "created";
+    case RunFilter::Order::FloatTop1: return "float_top1";
+    case RunFilter::Order::QatTop1: return "qat_top1";
+    case RunFilter::Order::Seconds: return "seconds";
+    case RunFilter::Order::Tags: return "tags";
+    }
+    return "id";
+}
+
+} // namespace
+
 std::vector<RunRecord> RunStore::listRuns(const RunFilter& filter) const
 {
-    const auto sql = std::string("SELECT ") + kRunColumns
-                     + " FROM runs WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) "
-                       "ORDER BY id";
+    const std::string direction = filter.descending ? " DESC" : "";
+    auto sql = std::string("SELECT ") + kRunColumns + " FROM runs" + kRunWhere + " ORDER BY "
+               + orderExpression(filter.order) + direction + ", id" + direction;
+    if (filter.limit > 0) {
+        sql += " LIMIT " + std::to_string(filter.limit) + " OFFSET " + std::to_string(std::max<int64_t>(filter.offset, 0));
+    }
     Statement s(m_db, m_path, sql.c_str());
-    s.bind(1, filter.state).bind(2, filter.model);
+    s.bind(1, filter.state).bind(2, filter.model).bind(3, filter.text);
     std::vector<RunRecord> runs;
     while (s.step()) {
         runs.push_back(readRun(s));
     }
     return runs;
+}
+
+int64_t RunStore::countRuns(const RunFilter& filter) const
+{
+    Statement s(m_db, m_path, (std::string("SELECT count(*) FROM runs") + kRunWhere).c_str());
+    s.bind(1, filter.state).bind(2, filter.model).bind(3, filter.text);
+    return s.step() ? s.integer(0) : 0;
+}
+
+ChangeStamp RunStore::changeStamp() const
+{
+    Statement s(m_db, m_path,
+                "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), "
+                "coalesce((SELECT group_concat(id || ':' || state) FROM runs WHERE finished = '' AND state IN "
+                "('created', 'calibrating', 'running', 'paused')), '') FROM runs");
+    ChangeStamp stamp;
+    if (s.step()) {
+        stamp = {s.integer(0), s.integer(1), s.text(2), s.text(3)};
+    }
+    return stamp;
 }
 
 std::optional<RunRecord> RunStore::run(int64_t id) const
@@ -444,6 +512,13 @@ std::string RunStore::checkpoint(int64_t id) const
     return s.step() ? s.blob(0) : std::string();
 }
 
+bool RunStore::hasCheckpoint(int64_t id) const
+{
+    Statement s(m_db, m_path, "SELECT 1 FROM checkpoints WHERE run_id = ?");
+    s.bind(1, id);
+    return s.step();
+}
+
 void RunStore::saveExport(int64_t id, const ExportRow& row)
 {
     Statement s(m_db, m_path, "INSERT INTO exports (run_id, created, format, path, parity) VALUES (?, ?, ?, ?, ?)");
@@ -457,6 +532,32 @@ std::vector<ExportRow> RunStore::exports(int64_t id) const
     std::vector<ExportRow> rows;
     while (s.step()) {
         rows.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4)});
+    }
+    return rows;
+}
+
+void RunStore::saveSensitivity(int64_t id, const std::vector<SensitivityRow>& rows)
+{
+    Transaction transaction(m_db, m_path);
+    Statement clear(m_db, m_path, "DELETE FROM sensitivity WHERE run_id = ?");
+    clear.bind(1, id).run();
+    Statement s(m_db, m_path,
+                "INSERT INTO sensitivity (run_id, layer, top1, top1_drop, images, created) VALUES (?, ?, ?, ?, ?, ?)");
+    const auto now = nowIso8601();
+    for (const auto& r : rows) {
+        s.bind(1, id).bind(2, r.layer).bind(3, r.top1).bind(4, r.drop).bind(5, r.images).bind(6, now).run();
+    }
+    transaction.commit();
+}
+
+std::vector<SensitivityRow> RunStore::sensitivity(int64_t id) const
+{
+    Statement s(m_db, m_path,
+                "SELECT layer, top1, top1_drop, images, created FROM sensitivity WHERE run_id = ? ORDER BY rowid");
+    s.bind(1, id);
+    std::vector<SensitivityRow> rows;
+    while (s.step()) {
+        rows.push_back({s.text(0), s.real(1), s.real(2), s.integer(3), s.text(4)});
     }
     return rows;
 }

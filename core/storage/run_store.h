@@ -90,9 +90,41 @@ struct ExportRow {
     std::string parity = "{}";
 };
 
+/// One layer's accuracy with only its quantizers on (the rest of the model float), on
+/// `images` test images: AIMET QuantAnalyzer's per-layer sensitivity.
+struct SensitivityRow {
+    std::string layer;
+    double top1 = 0;
+    double drop = 0;     ///< the float top-1 (all quantizers off) minus top1
+    int64_t images = 0;
+    std::string created; ///< ISO 8601, UTC (set by the store)
+};
+
+/// Which runs listRuns returns and in what order.
 struct RunFilter {
+    enum class Order { Id = 1, Name, Model, Preset, WeightBits, State, Created, FloatTop1, QatTop1, Seconds, Tags };
+
     std::string state;  ///< empty: any
     std::string model;  ///< substring of the model path; empty: any
+    std::string text;   ///< case-insensitive substring of name, model, state, preset, tags or notes
+    Order order = Order::Id;
+    bool descending = false; ///< ties are broken by id, in the same direction
+    int64_t limit = 0;  ///< > 0: at most this many runs (a page)
+    int64_t offset = 0; ///< with limit: skip this many first
+};
+
+/// Changes whenever a run is added, deleted, changes state or finishes (also from another
+/// process), but not on every metric written: cheap to read, so a window can poll it.
+struct ChangeStamp {
+    int64_t runs = 0;
+    int64_t maxId = 0;
+    std::string lastFinished;
+    std::string unfinished; ///< "id:state,..." of the runs still training (or recorded so)
+    bool operator==(const ChangeStamp& o) const
+    {
+        return runs == o.runs && maxId == o.maxId && lastFinished == o.lastFinished && unfinished == o.unfinished;
+    }
+    bool operator!=(const ChangeStamp& o) const { return !(*this == o); }
 };
 
 /// One connection to a run database. Opening creates the file and schema if needed,
@@ -103,7 +135,7 @@ class RunStore {
 public:
     enum class Access { ReadWrite = 1, ReadOnly };
 
-    static constexpr int kSchemaVersion = 2; ///< 2: checkpoints
+    static constexpr int kSchemaVersion = 3; ///< 2: checkpoints, 3: per-layer sensitivity
 
     explicit RunStore(const std::string& path, Access access = Access::ReadWrite);
     ~RunStore();
@@ -128,6 +160,9 @@ public:
     void thinTraces(int64_t id, int64_t interval);
 
     std::vector<RunRecord> listRuns(const RunFilter& filter = {}) const;
+    /// How many runs match filter (its order, limit and offset are ignored).
+    int64_t countRuns(const RunFilter& filter = {}) const;
+    ChangeStamp changeStamp() const;
     std::optional<RunRecord> run(int64_t id) const;
     std::vector<QuantizerRow> quantizers(int64_t id) const;
     std::vector<EpochRow> epochs(int64_t id) const;
@@ -138,16 +173,24 @@ public:
     void saveCheckpoint(int64_t id, int64_t step, const std::string& bytes);
     /// Empty when the run has none (failed before training, or recorded by an older version).
     std::string checkpoint(int64_t id) const;
+    bool hasCheckpoint(int64_t id) const; ///< without reading the blob
     void saveExport(int64_t id, const ExportRow& row);
     std::vector<ExportRow> exports(int64_t id) const;
+    /// Replaces the run's per-layer sensitivity (rows in layer order).
+    void saveSensitivity(int64_t id, const std::vector<SensitivityRow>& rows);
+    /// In the order saved; empty when it was never measured.
+    std::vector<SensitivityRow> sensitivity(int64_t id) const;
     /// Removes the run and everything recorded for it. Returns false when there was none.
     bool deleteRun(int64_t id);
+    /// Marks runs still training on this host whose process is gone as "interrupted" (done
+    /// when a writer opens the file; a window that stays open calls it while polling).
+    /// Returns how many it marked.
+    int markInterrupted();
     /// Runs PRAGMA integrity_check; "ok" when the file is sound.
     std::string integrityCheck() const;
 
 private:
     void migrate();
-    void markInterrupted();
 
     std::string m_path;
     sqlite3* m_db = nullptr;

@@ -92,6 +92,9 @@ private Q_SLOTS:
     void killedTrainingIsInterruptedAndKept();
     void readerSeesConsistentRowsWhileTraining();
     void rerunReproducesMetrics();
+    void pagesSortsAndSearches();
+    void changeStampSeesOtherConnections();
+    void sensitivityRoundTripAndCascade();
 
 private:
     QTemporaryDir m_dir;
@@ -149,8 +152,12 @@ void TestRunStore::listFiltersAndDelete()
     runs.appendMetrics(a, {{1, "loss", 1.0}});
     runs.appendTraces(a, {{1, "q", "step", 0, 0.1}});
     QCOMPARE(runs.listRuns().size(), size_t(2));
-    QCOMPARE(runs.listRuns({"diverged", ""}).at(0).name, std::string("b"));
-    QCOMPARE(runs.listRuns({"", "demo"}).at(0).id, a);
+    store::RunFilter diverged;
+    diverged.state = "diverged";
+    QCOMPARE(runs.listRuns(diverged).at(0).name, std::string("b"));
+    store::RunFilter demo;
+    demo.model = "demo";
+    QCOMPARE(runs.listRuns(demo).at(0).id, a);
     QVERIFY(runs.deleteRun(a));
     QVERIFY(!runs.deleteRun(a));
     QVERIFY(runs.metrics(a).empty());
@@ -417,6 +424,90 @@ void TestRunStore::rerunReproducesMetrics()
     }
     QCOMPARE(*runs.run(2)->qatTop1, *runs.run(1)->qatTop1);
     QCOMPARE(runs.run(2)->plan, runs.run(1)->plan);
+}
+
+void TestRunStore::pagesSortsAndSearches()
+{
+    RunStore runs(m_dir.filePath(QStringLiteral("pages.sqlite")).toStdString());
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 7; ++i) {
+        auto r = sampleRun("run " + std::to_string(i));
+        r.plan = i % 2 ? R"({"preset":"w4a8-lsq","weights":{"bits":4},"activations":{"bits":8}})"
+                       : R"({"preset":"mct-default","weights":{"bits":8},"activations":{"bits":8}})";
+        r.tags = {i == 3 ? "golden" : "plain"};
+        ids.push_back(runs.createRun(r));
+        store::RunRecord done;
+        done.id = ids.back();
+        done.state = i == 5 ? "diverged" : "finished";
+        done.qatTop1 = 0.5 + 0.01 * ((i * 3) % 7);
+        runs.finishRun(done);
+    }
+    store::RunFilter page;
+    page.descending = true;
+    page.limit = 3;
+    page.offset = 2;
+    const auto rows = runs.listRuns(page);
+    QCOMPARE(rows.size(), size_t(3));
+    QCOMPARE(rows.front().id, ids[4]); // newest first, skipping two
+    QCOMPARE(runs.countRuns(page), 7); // limit and offset do not count
+
+    store::RunFilter byTop1;
+    byTop1.order = store::RunFilter::Order::QatTop1;
+    const auto sorted = runs.listRuns(byTop1);
+    for (size_t i = 1; i < sorted.size(); ++i) {
+        QVERIFY(*sorted[i - 1].qatTop1 <= *sorted[i].qatTop1);
+    }
+    store::RunFilter byBits;
+    byBits.order = store::RunFilter::Order::WeightBits;
+    QVERIFY(runs.listRuns(byBits).front().plan.find("w4a8") != std::string::npos);
+
+    store::RunFilter text;
+    text.text = "GOLDEN"; // tags, case-insensitive
+    QCOMPARE(runs.listRuns(text).size(), size_t(1));
+    text.text = "w4a8"; // the plan's preset
+    QCOMPARE(runs.countRuns(text), 3);
+    text.state = "diverged";
+    QCOMPARE(runs.countRuns(text), 1);
+}
+
+void TestRunStore::changeStampSeesOtherConnections()
+{
+    const auto path = m_dir.filePath(QStringLiteral("stamp.sqlite")).toStdString();
+    RunStore reader(path);
+    const auto empty = reader.changeStamp();
+    RunStore writer(path);
+    const auto id = writer.createRun(sampleRun("a"));
+    const auto added = reader.changeStamp();
+    QVERIFY(added != empty);
+    QVERIFY(reader.changeStamp() == added); // stable while nothing happens
+    writer.appendMetrics(id, {{1, "loss", 0.5}}); // metrics alone do not reload the table
+    QVERIFY(reader.changeStamp() == added);
+    writer.setState(id, "running");
+    const auto running = reader.changeStamp();
+    QVERIFY(running != added);
+    store::RunRecord done;
+    done.id = id;
+    done.state = "finished";
+    writer.finishRun(done);
+    QVERIFY(reader.changeStamp() != running);
+}
+
+void TestRunStore::sensitivityRoundTripAndCascade()
+{
+    RunStore runs(m_dir.filePath(QStringLiteral("sensitivity.sqlite")).toStdString());
+    const auto id = runs.createRun(sampleRun("a"));
+    QVERIFY(runs.sensitivity(id).empty());
+    runs.saveSensitivity(id, {{"features.3", 0.7, 0.2, 500, {}}, {"features.0", 0.88, 0.02, 500, {}}});
+    auto rows = runs.sensitivity(id);
+    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(rows[0].layer, std::string("features.3")); // the order saved, not alphabetical
+    QCOMPARE(rows[0].drop, 0.2);
+    QCOMPARE(rows[1].images, 500);
+    QVERIFY(!rows[1].created.empty());
+    runs.saveSensitivity(id, {{"fc", 0.5, 0.4, 100, {}}}); // replaces
+    QCOMPARE(runs.sensitivity(id).size(), size_t(1));
+    QVERIFY(runs.deleteRun(id));
+    QVERIFY(runs.sensitivity(id).empty());
 }
 
 QTEST_GUILESS_MAIN(TestRunStore)

@@ -203,6 +203,34 @@ quant::InitMethod TrainingView::calibration() const
     return quant::InitMethod(m_calibration->currentData().toInt());
 }
 
+void TrainingView::setConfig(const train::TrainConfig& c)
+{
+    const auto data = QString::fromStdString(c.data);
+    if (m_data->findData(data) < 0) {
+        addRecentDataFolder(data);
+    }
+    m_data->setCurrentIndex(m_data->findData(data));
+    m_lastDataIndex = m_data->currentIndex();
+    m_limitTrain->setValue(int(c.limitTrain));
+    m_limitTest->setValue(int(c.limitTest));
+    m_optimizer->setCurrentIndex(std::max(0, m_optimizer->findData(int(c.optimizer))));
+    m_schedule->setCurrentIndex(std::max(0, m_schedule->findData(int(c.schedule))));
+    m_lrAuto->setChecked(c.lr < 0);
+    if (c.lr > 0) {
+        m_lr->setValue(c.lr);
+    }
+    m_qlrAuto->setChecked(c.quantizerLr < 0);
+    if (c.quantizerLr > 0) {
+        m_qlr->setValue(c.quantizerLr);
+    }
+    m_epochs->setValue(c.epochs);
+    m_steps->setValue(int(c.maxSteps));
+    m_batch->setValue(c.batch);
+    m_seed->setValue(int(c.seed));
+    m_distill->setChecked(c.distill);
+    m_calibration->setCurrentIndex(std::max(0, m_calibration->findData(int(c.plan.weights.config.init))));
+}
+
 void TrainingView::setShortRun(int64_t steps, int64_t limitTrain, int64_t limitTest)
 {
     m_steps->setValue(int(steps));

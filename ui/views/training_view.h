@@ -30,6 +30,10 @@ public:
     /// calibration(). Throws nothing; an unusable folder shows up when the run starts.
     train::TrainConfig config() const;
     quant::InitMethod calibration() const;
+    /// Shows config's settings (a stored run's, for a re-run): data, subsets, optimizer,
+    /// schedule, learning rates, length, batch, seed, distillation, and the calibration of
+    /// its plan's weights.
+    void setConfig(const train::TrainConfig& config);
     void setActivity(Activity activity);
     Activity activity() const { return m_activity; }
     /// Short run settings (tests, --run): steps and data subset.

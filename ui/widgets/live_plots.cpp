@@ -2,6 +2,7 @@
 #include "widgets/live_plots.h"
 
 #include "widgets/weight_histogram.h"
+#include "widgets/plot_style.h"
 
 #include <QComboBox>
 #include <QFileDialog>
@@ -24,14 +25,6 @@ const QColor kAccuracyColor(230, 140, 30);
 const QColor kEpochColor(200, 40, 40);
 const QColor kBaselineColor(60, 150, 60);
 
-QColor channelColor(size_t i)
-{
-    static const QColor colors[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
-                                    QColor(214, 39, 40),  QColor(148, 103, 189), QColor(140, 86, 75),
-                                    QColor(227, 119, 194), QColor(127, 127, 127)};
-    return colors[i % 8];
-}
-
 QCPItemText* hintText(QCustomPlot* plot, const QString& text)
 {
     auto* hint = new QCPItemText(plot);
@@ -40,23 +33,6 @@ QCPItemText* hintText(QCustomPlot* plot, const QString& text)
     hint->setText(text);
     hint->setColor(QColor(120, 120, 120));
     return hint;
-}
-
-// The legend goes in a row above the axis rect, so it never hides data.
-void styleLegend(QCustomPlot* plot)
-{
-    plot->legend->setVisible(true);
-    QFont font = plot->legend->font();
-    font.setPointSizeF(font.pointSizeF() * 0.9);
-    plot->legend->setFont(font);
-    plot->legend->setBorderPen(Qt::NoPen);
-    plot->legend->setBrush(Qt::NoBrush);
-    plot->legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
-    plot->axisRect()->insetLayout()->take(plot->legend);
-    plot->plotLayout()->insertRow(0);
-    plot->plotLayout()->addElement(0, 0, plot->legend);
-    plot->plotLayout()->setRowStretchFactor(0, 0.001);
-    plot->legend->setMargins(QMargins(4, 2, 4, 0));
 }
 
 QString parameterLabel(const QString& quantizer, const QString& parameter)
@@ -335,7 +311,7 @@ void LivePlots::rebuildParameterGraphs()
         for (size_t c = 0; c < channels; ++c) {
             auto* g = m_params->addGraph();
             g->setName(channels == 1 ? m_parameter->currentText() : tr("channel %1").arg(c));
-            g->setPen(QPen(channelColor(c), 1.5));
+            g->setPen(QPen(seriesColor(c), 1.5));
             // Snapshots come every few steps: dots show where they are (and a lone first one).
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 4));
             for (const auto& [step, values] : trace) {

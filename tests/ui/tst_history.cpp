@@ -1,0 +1,628 @@
+// SPDX-License-Identifier: MIT
+// The History page against a run database that the real CLI filled with runs of every
+// state (finished, failed, cancelled, diverged, interrupted): listing, filtering, sorting,
+// lazy loading, notes, compare, re-run, export, sensitivity, delete, and refreshes.
+#include "controllers/history_controller.h"
+#include "controllers/training_controller.h"
+#include "main_window.h"
+#include "models/plan_table_model.h"
+#include "models/run_table_model.h"
+#include "storage/run_store.h"
+#include "views/compare_view.h"
+#include "views/export_dialog.h"
+#include "views/history_view.h"
+#include "views/quantization_view.h"
+#include "views/sensitivity_view.h"
+#include "views/training_view.h"
+
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QMessageBox>
+#include <QPlainTextEdit>
+#include <QProcess>
+#include <QPushButton>
+#include <QSettings>
+#include <QStandardItemModel>
+#include <QTabWidget>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <qcustomplot.h>
+#include <sqlite3.h>
+
+#include <csignal>
+#include <set>
+
+using qat::ui::HistoryView;
+using qat::ui::MainWindow;
+using qat::ui::RunTableModel;
+
+namespace {
+
+const QString kDemo = QStringLiteral(QATWB_DEMO_MODEL);
+
+void saveScreenshot(QWidget& widget, const QString& name)
+{
+    QTest::qWait(50); // let queued replots run first
+    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
+    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
+}
+
+QStringList trainArgs(const QString& db, int steps)
+{
+    return {QStringLiteral("train"), QStringLiteral("--model"), kDemo, QStringLiteral("--db"), db,
+            QStringLiteral("--limit-train"), QStringLiteral("1024"), QStringLiteral("--limit-test"), QStringLiteral("200"),
+            QStringLiteral("--batch"), QStringLiteral("64"), QStringLiteral("--snapshot-every"), QStringLiteral("2"),
+            QStringLiteral("--steps"), QString::number(steps), QStringLiteral("--json")};
+}
+
+/// Runs the CLI to completion; returns the run id it printed (0 when none).
+qint64 runCli(const QStringList& args, int expectedExit)
+{
+    QProcess cli;
+    cli.start(QStringLiteral(QATWB_CLI), args);
+    if (!cli.waitForFinished(300000)) {
+        qWarning("qatwb did not finish");
+        return 0;
+    }
+    if (cli.exitCode() != expectedExit) {
+        qWarning("qatwb exited with %d, expected %d: %s", cli.exitCode(), expectedExit, cli.readAllStandardError().constData());
+        return 0;
+    }
+    return QJsonDocument::fromJson(cli.readAllStandardOutput()).object().value(QStringLiteral("run_id")).toInteger();
+}
+
+/// Starts a long CLI run and returns once the database says it is training.
+bool startLongRun(QProcess& cli, const QString& db, qint64* id)
+{
+    cli.start(QStringLiteral(QATWB_CLI), trainArgs(db, 100000));
+    if (!cli.waitForStarted()) {
+        return false;
+    }
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < 240000) {
+        QTest::qWait(200);
+        qat::store::RunStore store(db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+        const auto runs = store.listRuns();
+        if (!runs.empty() && runs.back().state == "running" && store.metrics(runs.back().id, "loss").size() >= 2) {
+            *id = runs.back().id;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool openAndWait(MainWindow& window, const QString& path)
+{
+    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
+    window.openModel(path);
+    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
+}
+
+QStringList column(const RunTableModel& model, int column)
+{
+    QStringList values;
+    for (int r = 0; r < model.rowCount(); ++r) {
+        values << model.index(r, column).data().toString();
+    }
+    return values;
+}
+
+} // namespace
+
+class TestHistory : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void listsEveryStateFiltersAndSorts();
+    void notesAndTagsAreSaved();
+    void compareOverlaysRuns();
+    void rerunLoadsPlanAndSettings();
+    void exportWritesFilesAndRecordsThem();
+    void sensitivityPerLayer();
+    void refreshesWhenTheCliAddsARun();
+    void killedCliRunBecomesInterruptedWhileShown();
+    void refreshesWhenARunFinishesInTheWindow();
+    void deleteRemovesRowsAndTraces();
+    void thousandsOfRunsLoadLazily();
+
+private:
+    QTemporaryDir m_dir;
+    QString m_db;
+    qint64 m_finishedA = 0; ///< mct-default
+    qint64 m_finishedB = 0; ///< w4a8-lsq
+    qint64 m_diverged = 0;
+    qint64 m_failed = 0;
+    qint64 m_cancelled = 0;
+    qint64 m_interrupted = 0;
+};
+
+void TestHistory::initTestCase()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("qat-workbench-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_history"));
+    QSettings().clear();
+    QVERIFY(m_dir.isValid());
+    m_db = m_dir.filePath(QStringLiteral("runs.sqlite"));
+
+    // The fixture: real CLI runs of every end state, in one database.
+    m_finishedA = runCli(trainArgs(m_db, 16), 0);
+    QVERIFY(m_finishedA > 0);
+    m_finishedB = runCli(trainArgs(m_db, 16) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq"), 0);
+    QVERIFY(m_finishedB > 0);
+    m_diverged = runCli(trainArgs(m_db, 10) << QStringLiteral("--inject-nan-at") << QStringLiteral("2"), 3);
+    QVERIFY(m_diverged > 0);
+    m_failed = runCli(trainArgs(m_db, 10) << QStringLiteral("--data") << m_dir.filePath(QStringLiteral("no-such-data")), 1);
+    QVERIFY(m_failed > 0);
+    {
+        QProcess cli;
+        QVERIFY(startLongRun(cli, m_db, &m_cancelled));
+        ::kill(pid_t(cli.processId()), SIGINT); // Ctrl-C: stops cleanly after the current step
+        QVERIFY(cli.waitForFinished(60000));
+        QCOMPARE(cli.exitCode(), 130);
+    }
+    {
+        QProcess cli;
+        QVERIFY(startLongRun(cli, m_db, &m_interrupted));
+        cli.kill(); // SIGKILL: the run stays "running" until a writer notices its process is gone
+        QVERIFY(cli.waitForFinished(60000));
+    }
+    qat::store::RunStore store(m_db.toStdString()); // read-write: marks the killed run interrupted
+    std::map<qint64, std::string> states;
+    for (const auto& r : store.listRuns()) {
+        states[r.id] = r.state;
+    }
+    QCOMPARE(states.size(), size_t(6));
+    QCOMPARE(states[m_finishedA], std::string("finished"));
+    QCOMPARE(states[m_finishedB], std::string("finished"));
+    QCOMPARE(states[m_diverged], std::string("diverged"));
+    QCOMPARE(states[m_failed], std::string("failed"));
+    QCOMPARE(states[m_cancelled], std::string("cancelled"));
+    QCOMPARE(states[m_interrupted], std::string("interrupted"));
+}
+
+void TestHistory::listsEveryStateFiltersAndSorts()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_db);
+    auto* history = window.historyView();
+    auto* model = history->runModel();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(model->rowCount(), 6);
+    QCOMPARE(model->totalCount(), 6);
+    // Newest first.
+    QCOMPARE(model->runId(0), m_interrupted);
+    const auto states = column(*model, RunTableModel::State);
+    QCOMPARE(std::set<QString>(states.begin(), states.end()),
+             (std::set<QString>{QStringLiteral("finished"), QStringLiteral("failed"), QStringLiteral("cancelled"),
+                                QStringLiteral("diverged"), QStringLiteral("interrupted")}));
+    const int rowB = model->rowOf(m_finishedB);
+    QCOMPARE(model->index(rowB, RunTableModel::Plan).data().toString(), QStringLiteral("w4a8-lsq"));
+    QCOMPARE(model->index(rowB, RunTableModel::Bits).data().toString(), QStringLiteral("w4 a8"));
+    QCOMPARE(model->index(model->rowOf(m_finishedA), RunTableModel::Bits).data().toString(), QStringLiteral("w8 a8"));
+    QCOMPARE(model->index(rowB, RunTableModel::Model).data().toString(), QStringLiteral("demo_cnn.pt"));
+    QVERIFY(model->index(rowB, RunTableModel::QatTop1).data().toString().endsWith(QStringLiteral("%")));
+    QVERIFY(model->index(model->rowOf(m_failed), RunTableModel::QatTop1).data().toString().isEmpty());
+
+    // Filters: by state, and by text (preset, state, model, tag, note).
+    history->setFilter(QString(), QStringLiteral("diverged"));
+    QCOMPARE(model->rowCount(), 1);
+    QCOMPARE(model->runId(0), m_diverged);
+    history->setFilter(QStringLiteral("W4A8"), QString());
+    QCOMPARE(model->rowCount(), 1);
+    QCOMPARE(model->runId(0), m_finishedB);
+    history->setFilter(QStringLiteral("no-such-thing"), QString());
+    QCOMPARE(model->rowCount(), 0);
+    history->setFilter(QString(), QString());
+    QCOMPARE(model->rowCount(), 6);
+
+    // Sorting (in SQL, over every run): by QAT top-1, runs without one first.
+    history->table()->sortByColumn(RunTableModel::QatTop1, Qt::AscendingOrder);
+    QCOMPARE(model->rowCount(), 6);
+    std::vector<double> top1;
+    for (int r = 0; r < model->rowCount(); ++r) {
+        if (const auto* rec = model->record(r); rec->qatTop1) {
+            top1.push_back(*rec->qatTop1);
+        } else {
+            QVERIFY2(top1.empty(), "runs without a QAT top-1 sort first");
+        }
+    }
+    QVERIFY(top1.size() >= 2);
+    QVERIFY(std::is_sorted(top1.begin(), top1.end()));
+    history->table()->sortByColumn(RunTableModel::State, Qt::DescendingOrder);
+    auto sortedStates = column(*model, RunTableModel::State);
+    QVERIFY(std::is_sorted(sortedStates.rbegin(), sortedStates.rend()));
+    history->table()->sortByColumn(RunTableModel::Id, Qt::DescendingOrder);
+    QCOMPARE(model->runId(0), m_interrupted);
+
+    // Selecting a run shows its configuration and per-layer quantizers.
+    history->selectRuns({m_finishedB});
+    QCOMPARE(history->currentRunId(), m_finishedB);
+    QVERIFY(history->details()->toPlainText().contains(QStringLiteral("w4a8-lsq")));
+    auto* quantizers = history->quantizerModel();
+    QAbstractItemModelTester quantizerTester(quantizers, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(quantizers->rowCount(), 11);
+    const auto weight = quantizers->findItems(QStringLiteral("features.0.weight"));
+    QCOMPARE(weight.size(), 1);
+    const int w = weight.front()->row();
+    QVERIFY(quantizers->item(w, 3)->text().contains(QStringLiteral("4-bit")));
+    QVERIFY2(quantizers->item(w, 4)->text().contains(QStringLiteral("(16 ch)")), qPrintable(quantizers->item(w, 4)->text()));
+    QVERIFY2(quantizers->item(w, 5)->text().contains(QStringLiteral("(16 ch)")), qPrintable(quantizers->item(w, 5)->text()));
+    history->selectRuns({m_failed});
+    QVERIFY(history->details()->toPlainText().contains(QStringLiteral("no-such-data")));
+
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(MainWindow::Page::History);
+    history->selectRuns({m_finishedB});
+    history->tabs()->setCurrentIndex(HistoryView::DetailsTab);
+    saveScreenshot(window, QStringLiteral("history.png"));
+    history->tabs()->setCurrentIndex(HistoryView::QuantizersTab);
+    saveScreenshot(window, QStringLiteral("history_quantizers.png"));
+}
+
+void TestHistory::notesAndTagsAreSaved()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    history.selectRuns({m_finishedA});
+    history.notesEdit()->setPlainText(QStringLiteral("baseline for the paper"));
+    history.tagsEdit()->setText(QStringLiteral("baseline, mct , "));
+    QVERIFY(history.saveNotes());
+    qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    const auto run = store.run(m_finishedA);
+    QCOMPARE(QString::fromStdString(run->notes), QStringLiteral("baseline for the paper"));
+    QCOMPARE(run->tags, (std::vector<std::string>{"baseline", "mct"}));
+    // The table shows the tags, the filter finds them, and the selection survived the reload.
+    QCOMPARE(history.currentRunId(), m_finishedA);
+    auto* model = history.runModel();
+    QCOMPARE(model->index(model->rowOf(m_finishedA), RunTableModel::Tags).data().toString(), QStringLiteral("baseline, mct"));
+    history.setFilter(QStringLiteral("paper"), QString());
+    QCOMPARE(model->rowCount(), 1);
+    QCOMPARE(model->runId(0), m_finishedA);
+}
+
+void TestHistory::compareOverlaysRuns()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_db);
+    window.resize(1280, 860);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(MainWindow::Page::History);
+    auto* history = window.historyView();
+    history->selectRuns({m_finishedA, m_finishedB});
+    QCOMPARE(history->selectedRunIds().size(), 2);
+    history->compareSelected();
+    QCOMPARE(history->tabs()->currentIndex(), int(HistoryView::CompareTab));
+    auto* compare = history->compareView();
+    QCOMPARE(compare->runIds().size(), size_t(2));
+    // One loss and one accuracy series per run, named in the legend.
+    QCOMPARE(compare->lossPlot()->graphCount(), 2);
+    for (int g = 0; g < 2; ++g) {
+        QCOMPARE(compare->lossPlot()->graph(g)->dataCount(), 16);
+    }
+    const QStringList names{compare->lossPlot()->graph(0)->name(), compare->lossPlot()->graph(1)->name()};
+    QVERIFY(names.contains(QStringLiteral("#%1 mct-default w8 a8").arg(m_finishedA)));
+    QVERIFY(names.contains(QStringLiteral("#%1 w4a8-lsq w4 a8").arg(m_finishedB)));
+    QVERIFY(compare->accuracyPlot()->graphCount() >= 2);
+    // Threshold traces of a chosen layer, one per run.
+    QVERIFY(compare->quantizers().contains(QStringLiteral("features.4.weight")));
+    compare->selectQuantizer(QStringLiteral("features.4.weight"));
+    QCOMPARE(compare->tracePlot()->graphCount(), 2);
+    QVERIFY(compare->tracePlot()->graph(0)->dataCount() > 1);
+    QVERIFY(compare->tracePlot()->graph(1)->dataCount() > 1);
+    // Where the plans differ: w8 vs w4 LSQ weights, so every weight quantizer.
+    auto* diff = compare->diffModel();
+    QAbstractItemModelTester diffTester(diff, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QVERIFY(diff->rowCount() >= 5);
+    QCOMPARE(diff->columnCount(), 3);
+    const int columnA = diff->horizontalHeaderItem(1)->text() == QStringLiteral("#%1 mct-default").arg(m_finishedA) ? 1 : 2;
+    const int columnB = 3 - columnA;
+    QCOMPARE(diff->horizontalHeaderItem(columnB)->text(), QStringLiteral("#%1 w4a8-lsq").arg(m_finishedB));
+    bool sawWeights = false;
+    for (int r = 0; r < diff->rowCount(); ++r) {
+        if (diff->item(r, 0)->text() == QStringLiteral("features.4.weight")) {
+            sawWeights = true;
+            QVERIFY(diff->item(r, columnA)->text().contains(QStringLiteral("8-bit")));
+            QVERIFY(diff->item(r, columnB)->text().contains(QStringLiteral("LSQ")));
+            QVERIFY(diff->item(r, columnB)->text().contains(QStringLiteral("4-bit")));
+        }
+    }
+    QVERIFY(sawWeights);
+    saveScreenshot(window, QStringLiteral("history_compare.png"));
+
+    // One run is not a comparison.
+    history->selectRuns({m_finishedA});
+    history->compareSelected();
+    QVERIFY(!compare->lossPlot()->isVisible());
+}
+
+void TestHistory::rerunLoadsPlanAndSettings()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_db);
+    QVERIFY(window.currentModelPath().isEmpty());
+    QSignalSpy loaded(&window, &MainWindow::modelLoadFinished);
+    window.historyView()->selectRuns({m_finishedB});
+    // The page's Re-run button: the run's model opens, then its plan and settings apply.
+    QPushButton* rerun = nullptr;
+    for (auto* b : window.historyView()->findChildren<QPushButton*>()) {
+        rerun = b->text() == QStringLiteral("Re-run...") ? b : rerun;
+    }
+    QVERIFY(rerun != nullptr && rerun->isEnabled());
+    rerun->click();
+    QVERIFY(loaded.wait(60000));
+    QCOMPARE(QFileInfo(window.currentModelPath()).fileName(), QStringLiteral("demo_cnn.pt"));
+    auto* plan = window.quantizationView()->planModel();
+    QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("w4a8-lsq"));
+    QCOMPARE(plan->index(1, qat::ui::PlanTableModel::WeightBits).data().toInt(), 4);
+    QCOMPARE(plan->index(1, qat::ui::PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
+    const auto config = window.trainingView()->config();
+    QCOMPARE(config.maxSteps, 16);
+    QCOMPARE(config.limitTrain, 1024);
+    QCOMPARE(config.limitTest, 200);
+    QCOMPARE(config.batch, 64);
+    QVERIFY(window.undoStack()->undoText().contains(QString::number(m_finishedB)));
+
+    // A second run of the same model applies at once, and is one undo step.
+    QVERIFY(window.loadRun(m_finishedA));
+    QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("mct-default"));
+    QCOMPARE(plan->index(1, qat::ui::PlanTableModel::WeightBits).data().toInt(), 8);
+    window.undoStack()->undo();
+    QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("w4a8-lsq"));
+}
+
+void TestHistory::exportWritesFilesAndRecordsThem()
+{
+    MainWindow window; // the session registry comes from the window
+    window.setRunDatabasePath(m_db);
+    auto* view = window.historyView();
+    const auto out = m_dir.filePath(QStringLiteral("exports"));
+    QSignalSpy done(view, &HistoryView::jobFinished);
+    QVERIFY(view->exportRun(m_finishedA, out,
+                            {qat::exporter::Format::Spec, qat::exporter::Format::TorchScript, qat::exporter::Format::Onnx}));
+    QVERIFY(!view->exportRun(m_finishedB, out, {qat::exporter::Format::Spec})); // one job at a time
+    QVERIFY(done.wait(300000));
+    QCOMPARE(done.first().at(1).toBool(), true);
+    const auto base = QDir(out).filePath(QStringLiteral("demo_cnn_run%1").arg(m_finishedA));
+    for (const auto* ext : {".json", ".pt", ".onnx"}) {
+        QVERIFY2(QFileInfo(base + QString::fromLatin1(ext)).size() > 100, qPrintable(base + QString::fromLatin1(ext)));
+    }
+    qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    const auto exports = store.exports(m_finishedA);
+    QCOMPARE(exports.size(), size_t(3));
+    QVERIFY(QString::fromStdString(exports.front().parity).contains(QStringLiteral("top1_agreement")));
+    // The parity report is shown, with a way to open the folder.
+    QVERIFY(view->exportReport() != nullptr);
+    QVERIFY(view->exportReport()->informativeText().contains(QStringLiteral("same class")));
+    QVERIFY(view->exportReport()->text().contains(QStringLiteral("demo_cnn_run%1.onnx").arg(m_finishedA)));
+    const auto buttons = view->exportReport()->buttons();
+    QVERIFY(std::any_of(buttons.begin(), buttons.end(), [](auto* b) { return b->text() == QStringLiteral("Open Folder"); }));
+    saveScreenshot(*view->exportReport(), QStringLiteral("history_export_report.png"));
+    view->exportReport()->close();
+
+    // The dialog that asks for formats and folder (exec() in the app).
+    qat::ui::ExportDialog dialog(m_finishedA);
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    QCOMPARE(dialog.formats().size(), size_t(3));
+    QVERIFY(!dialog.folder().isEmpty());
+    saveScreenshot(dialog, QStringLiteral("history_export_dialog.png"));
+
+    // A run that never trained has nothing to export: the user is told why.
+    QSignalSpy failed(view->controller(), &qat::ui::HistoryController::failed);
+    QVERIFY(view->exportRun(m_failed, out, {qat::exporter::Format::Spec}));
+    QVERIFY(failed.wait(60000));
+    QVERIFY2(failed.first().at(2).toString().contains(QStringLiteral("no trained state")),
+             qPrintable(failed.first().at(2).toString()));
+}
+
+void TestHistory::sensitivityPerLayer()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_db);
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(MainWindow::Page::History);
+    auto* view = window.historyView();
+    view->selectRuns({m_finishedB});
+    QVERIFY(view->sensitivityView()->measureButton()->isEnabled());
+    QSignalSpy done(view, &HistoryView::jobFinished);
+    QSignalSpy progress(view->controller(), &qat::ui::HistoryController::sensitivityProgress);
+    QVERIFY(view->measureSensitivity(m_finishedB, 200));
+    QVERIFY(done.wait(300000));
+    QCOMPARE(done.first().at(1).toBool(), true);
+    QCOMPARE(progress.size(), 7); // all quantized, float, then 5 layers
+    qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    const auto rows = store.sensitivity(m_finishedB);
+    QCOMPARE(rows.size(), size_t(5)); // one per layer of the demo CNN
+    QCOMPARE(QString::fromStdString(rows.front().layer), QStringLiteral("features.0"));
+    for (const auto& r : rows) {
+        QCOMPARE(r.images, 200);
+        QVERIFY(r.top1 > 0.1 && r.top1 <= 1.0);
+        QVERIFY(std::abs(r.top1 + r.drop - (rows.front().top1 + rows.front().drop)) < 1e-9); // one float baseline
+    }
+    QCOMPARE(view->sensitivityView()->barCount(), 5);
+    saveScreenshot(window, QStringLiteral("history_sensitivity.png"));
+
+    // Stored with the run: a fresh window shows it without measuring.
+    HistoryView again;
+    again.setDatabasePath(m_db);
+    again.selectRuns({m_finishedB});
+    QCOMPARE(again.sensitivityView()->barCount(), 5);
+    // A run without a trained state cannot be measured.
+    again.selectRuns({m_failed});
+    QVERIFY(!again.sensitivityView()->measureButton()->isEnabled());
+
+    // The same analysis from the command line, for scripts.
+    QProcess cli;
+    cli.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(m_finishedA),
+                                          QStringLiteral("--limit-test"), QStringLiteral("100"), QStringLiteral("--json"),
+                                          QStringLiteral("--db"), m_db});
+    QVERIFY(cli.waitForFinished(300000));
+    QCOMPARE(cli.exitCode(), 0);
+    const auto doc = QJsonDocument::fromJson(cli.readAllStandardOutput()).object();
+    QCOMPARE(doc.value(QStringLiteral("layers")).toArray().size(), 5);
+    QCOMPARE(doc.value(QStringLiteral("images")).toInt(), 100);
+    QCOMPARE(store.sensitivity(m_finishedA).size(), size_t(5));
+}
+
+void TestHistory::refreshesWhenTheCliAddsARun()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    const int before = history.runModel()->rowCount();
+    history.selectRuns({m_finishedA});
+    const auto id = runCli(trainArgs(m_db, 3), 0);
+    QVERIFY(id > 0);
+    // The page polls the database (every 2 s); no call from the test.
+    QTRY_COMPARE_WITH_TIMEOUT(history.runModel()->rowCount(), before + 1, 15000);
+    QCOMPARE(history.runModel()->runId(0), id);
+    QCOMPARE(history.currentRunId(), m_finishedA); // the selection stays
+}
+
+void TestHistory::killedCliRunBecomesInterruptedWhileShown()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    QProcess cli;
+    qint64 id = 0;
+    QVERIFY(startLongRun(cli, m_db, &id));
+    QTRY_VERIFY_WITH_TIMEOUT(history.runModel()->rowOf(id) >= 0, 15000);
+    auto* model = history.runModel();
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(model->rowOf(id), RunTableModel::State).data().toString(),
+                              QStringLiteral("running"), 15000);
+    cli.kill();
+    QVERIFY(cli.waitForFinished(60000));
+    QTRY_COMPARE_WITH_TIMEOUT(model->index(model->rowOf(id), RunTableModel::State).data().toString(),
+                              QStringLiteral("interrupted"), 15000);
+    qat::store::RunStore store(m_db.toStdString());
+    QVERIFY(store.deleteRun(id)); // the later tests expect the fixture as it was
+}
+
+void TestHistory::refreshesWhenARunFinishesInTheWindow()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_db);
+    QVERIFY(openAndWait(window, kDemo));
+    window.trainingView()->setShortRun(4, 512, 100);
+    QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
+    QVERIFY(window.startTraining());
+    QVERIFY(finished.wait(180000));
+    auto* model = window.historyView()->runModel();
+    const int row = model->rowOf(window.training()->runId());
+    QVERIFY(row >= 0); // no poll needed
+    QCOMPARE(model->index(row, RunTableModel::State).data().toString(), QStringLiteral("finished"));
+}
+
+void TestHistory::deleteRemovesRowsAndTraces()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    auto* model = history.runModel();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    const int before = model->rowCount();
+    {
+        qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+        QVERIFY(!store.traces(m_diverged).empty() || !store.metrics(m_diverged).empty());
+        QVERIFY(!store.traces(m_cancelled).empty());
+    }
+    // Through the confirmation box, answered Yes.
+    history.selectRuns({m_diverged, m_cancelled});
+    QTimer::singleShot(100, this, [] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            box->button(QMessageBox::Yes)->click();
+        }
+    });
+    QCOMPARE(history.deleteRuns(history.selectedRunIds(), HistoryView::Confirm::Ask), 2);
+    QCOMPARE(model->rowCount(), before - 2);
+    QCOMPARE(model->rowOf(m_diverged), -1);
+    QCOMPARE(model->rowOf(m_cancelled), -1);
+    // Answered Cancel: nothing happens.
+    QTimer::singleShot(100, this, [] {
+        if (auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget())) {
+            box->button(QMessageBox::Cancel)->click();
+        }
+    });
+    QCOMPARE(history.deleteRuns({m_interrupted}, HistoryView::Confirm::Ask), 0);
+    QCOMPARE(model->rowCount(), before - 2);
+
+    qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    for (auto id : {m_diverged, m_cancelled}) {
+        QVERIFY(!store.run(id).has_value());
+        QVERIFY(store.traces(id).empty());
+        QVERIFY(store.metrics(id).empty());
+        QVERIFY(store.quantizers(id).empty());
+    }
+    QVERIFY(store.run(m_interrupted).has_value());
+}
+
+void TestHistory::thousandsOfRunsLoadLazily()
+{
+    // Copy the fixture's runs into a new database until it holds > 3000 of them.
+    const auto big = m_dir.filePath(QStringLiteral("big.sqlite"));
+    QVERIFY(QFile::copy(m_db, big));
+    {
+        qat::store::RunStore store(big.toStdString()); // folds the copied WAL in
+    }
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(big.toUtf8().constData(), &db), SQLITE_OK);
+    const char* copy =
+        "INSERT INTO runs (name, created, finished, state, message, model_path, model_hash, layer_summary, dataset, plan, "
+        "hyperparameters, seed, app_version, host, pid, notes, tags, float_top1, qat_top1, float_loss, qat_loss, steps, "
+        "seconds) SELECT name, created, finished, state, message, model_path, model_hash, layer_summary, dataset, plan, "
+        "hyperparameters, seed, app_version, host, pid, notes, tags, float_top1, qat_top1 - random() % 1000 / 1e5, "
+        "float_loss, qat_loss, steps, seconds FROM runs";
+    for (int i = 0; i < 9; ++i) {
+        QCOMPARE(sqlite3_exec(db, copy, nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    sqlite3_close(db);
+
+    QElapsedTimer clock;
+    clock.start();
+    HistoryView history;
+    history.setDatabasePath(big);
+    const auto openMs = clock.elapsed();
+    auto* model = history.runModel();
+    const auto total = model->totalCount();
+    QVERIFY2(total > 3000, qPrintable(QString::number(total)));
+    QCOMPARE(model->rowCount(), RunTableModel::kPageSize); // one page, not everything
+    QVERIFY(model->canFetchMore({}));
+    clock.restart();
+    model->fetchMore({});
+    const auto pageMs = clock.elapsed();
+    QCOMPARE(model->rowCount(), 2 * RunTableModel::kPageSize);
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    clock.restart();
+    history.table()->sortByColumn(RunTableModel::QatTop1, Qt::DescendingOrder);
+    const auto sortMs = clock.elapsed();
+    // Sorted over all runs, not only the loaded pages.
+    QVERIFY(model->record(0)->qatTop1.has_value());
+    clock.restart();
+    history.setFilter(QStringLiteral("w4a8"), QStringLiteral("finished"));
+    const auto filterMs = clock.elapsed();
+    QVERIFY(model->totalCount() > 100 && model->totalCount() < total);
+    clock.restart();
+    while (model->canFetchMore({})) {
+        model->fetchMore({});
+    }
+    const auto allMs = clock.elapsed();
+    QCOMPARE(qint64(model->rowCount()), model->totalCount());
+    clock.restart();
+    QVERIFY(!model->refresh()); // nothing changed: one cheap query
+    const auto pollMs = clock.elapsed();
+    qInfo("%lld runs: open + first page %lld ms, next page %lld ms, sort by QAT top-1 %lld ms, filter %lld ms, "
+          "all %lld filtered rows %lld ms, unchanged poll %lld ms",
+          total, openMs, pageMs, sortMs, filterMs, model->totalCount(), allMs, pollMs);
+}
+
+QTEST_MAIN(TestHistory)
+#include "tst_history.moc"

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "views/run_details.h"
+
+#include "models/run_table_model.h"
+#include "views/compare_view.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QCoreApplication>
+#include <QFileInfo>
+#include <QStandardItemModel>
+#include <QUrl>
+
+#include <algorithm>
+
+namespace qat::ui {
+
+namespace {
+
+using nlohmann::json;
+
+QString tr(const char* text, const char* disambiguation = nullptr, int n = -1)
+{
+    return QCoreApplication::translate("qat::ui::HistoryView", text, disambiguation, n);
+}
+
+QString html(const std::string& text)
+{
+    return QString::fromStdString(text).toHtmlEscaped();
+}
+
+QString percent(const std::optional<double>& v)
+{
+    return v ? QStringLiteral("%1 %").arg(*v * 100, 0, 'f', 2) : QStringLiteral("\u2013");
+}
+
+} // namespace
+
+QString snapshotText(const std::string& text)
+{
+    const auto j = json::parse(text, nullptr, false);
+    if (!j.is_object()) {
+        return {};
+    }
+    QStringList parts;
+    for (const auto& [name, value] : j.items()) {
+        std::vector<double> values;
+        if (value.is_array()) {
+            for (const auto& v : value) {
+                if (v.is_number()) values.push_back(v.get<double>());
+            }
+        } else if (value.is_number()) {
+            values.push_back(value.get<double>());
+        }
+        if (values.empty()) {
+            continue;
+        }
+        const auto key = QString::fromStdString(name);
+        if (values.size() == 1) {
+            parts << QStringLiteral("%1 %2").arg(key).arg(values[0], 0, 'g', 4);
+        } else {
+            double sum = 0;
+            for (double v : values) sum += v;
+            const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+            parts << QStringLiteral("%1 mean %2 [%3 \u2026 %4] (%5 ch)")
+                         .arg(key)
+                         .arg(sum / double(values.size()), 0, 'g', 4)
+                         .arg(*lo, 0, 'g', 3)
+                         .arg(*hi, 0, 'g', 3)
+                         .arg(values.size());
+        }
+    }
+    return parts.join(QStringLiteral("; "));
+}
+
+QString parityLine(const exporter::ParityReport& p)
+{
+    return tr("Parity on %1 test images: top-1 training %2 %, exported %3 %, same class %4 %, max |diff| %5")
+        .arg(p.images)
+        .arg(p.trainingTop1 * 100, 0, 'f', 2)
+        .arg(p.exportedTop1 * 100, 0, 'f', 2)
+        .arg(p.top1Agreement * 100, 0, 'f', 2)
+        .arg(p.maxAbsDiff, 0, 'e', 2);
+}
+
+QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
+{
+    QString text = QStringLiteral("<h3>Run %1: %2</h3><table cellspacing='2' cellpadding='2'>").arg(r.id).arg(html(r.name));
+    auto row = [&text](const QString& key, const QString& value) {
+        text += QStringLiteral("<tr><td style='color:gray; padding-right:12px'>%1</td><td>%2</td></tr>").arg(key, value);
+    };
+    row(tr("State"), html(r.state) + (r.message.empty() ? QString() : QStringLiteral(" \u2014 ") + html(r.message)));
+    row(tr("Model"), html(r.modelPath));
+    row(tr("Model hash"), QStringLiteral("<code>%1</code>").arg(html(r.modelHash.substr(0, 16))));
+    row(tr("Data"), tr("%1, seed %2").arg(html(r.dataset)).arg(r.seed));
+    row(tr("Plan"), tr("%1, %2").arg(planPreset(r.plan), planBits(r.plan)));
+    row(tr("Started"), html(r.created) + (r.finished.empty() ? QString() : tr(", finished %1").arg(html(r.finished))));
+    row(tr("Top-1"), tr("float %1, QAT %2 after %n step(s)", nullptr, int(r.steps)).arg(percent(r.floatTop1), percent(r.qatTop1)));
+    row(tr("Duration"), tr("%1 s").arg(r.seconds, 0, 'f', 1));
+    row(tr("Recorded by"), tr("QAT Workbench %1 on %2 (pid %3)").arg(html(r.appVersion), html(r.host)).arg(r.pid));
+    const auto hyper = json::parse(r.hyperparameters, nullptr, false);
+    if (hyper.is_object()) {
+        QStringList items;
+        for (const auto& [key, value] : hyper.items()) {
+            items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), html(value.dump()));
+        }
+        row(tr("Training"), items.join(QStringLiteral(", ")));
+    }
+    for (const auto& e : store.epochs(r.id)) {
+        row(tr("Epoch %1").arg(e.epoch), tr("test top-1 %1, loss %2").arg(percent(e.top1)).arg(e.loss, 0, 'f', 4));
+    }
+    std::string lastParity;
+    for (const auto& x : store.exports(r.id)) {
+        const auto path = QString::fromStdString(x.path);
+        row(tr("Export"), QStringLiteral("%1 <a href='%2'>%3</a> (%4)")
+                              .arg(html(x.format), QUrl::fromLocalFile(QFileInfo(path).absolutePath()).toString(),
+                                   path.toHtmlEscaped(), html(x.created)));
+        if (x.parity != lastParity) {
+            lastParity = x.parity;
+            const auto p = exporter::parityFromJson(x.parity);
+            row(tr("Parity"), parityLine(p).toHtmlEscaped());
+        }
+    }
+    text += QStringLiteral("</table><h4>%1</h4><pre>%2</pre>").arg(tr("Plan"), html(r.plan));
+    return text;
+
+}
+
+void fillQuantizerTable(QStandardItemModel* model, const std::vector<store::QuantizerRow>& rows)
+{
+    model->setHorizontalHeaderLabels(
+        {tr("Quantizer"), tr("Layer"), tr("Target"), tr("Kind"), tr("Initial"), tr("Final")});
+    for (const auto& q : rows) {
+        QList<QStandardItem*> items{new QStandardItem(QString::fromStdString(q.name)),
+                                    new QStandardItem(QString::fromStdString(q.layer)),
+                                    new QStandardItem(QString::fromStdString(q.target)),
+                                    new QStandardItem(describeQuantizer(q)),
+                                    new QStandardItem(snapshotText(q.initial)),
+                                    new QStandardItem(snapshotText(q.final))};
+        for (auto* item : items) {
+            item->setToolTip(item->text());
+        }
+        model->appendRow(items);
+    }
+}
+
+} // namespace qat::ui
