@@ -13,6 +13,16 @@ namespace qat::test {
 
 using namespace qat::quant;
 
+/// The built-in quantizers, registered once per test process.
+inline QuantizerRegistry& builtinRegistry()
+{
+    static QuantizerRegistry registry;
+    if (registry.entries().empty()) {
+        registerBuiltinQuantizers(registry);
+    }
+    return registry;
+}
+
 /// A quantizer from registry, initialised for data's shape and calibrated on data.
 inline std::unique_ptr<TrainableQuantizer> calibrated(const QuantizerRegistry& registry, const QuantizerKey& key,
                                                const QuantizerConfig& config, const at::Tensor& data)

@@ -58,14 +58,7 @@ private Q_SLOTS:
     void gradScalePaperVsMct();
 
 private:
-    QuantizerRegistry m_registry;
-    QuantizerRegistry& registry()
-    {
-        if (m_registry.entries().empty()) {
-            registerBuiltinQuantizers(m_registry);
-        }
-        return m_registry;
-    }
+    QuantizerRegistry& registry() { return qat::test::builtinRegistry(); }
 };
 
 void TestQuantizerGradients::steSymmetricGradients()

@@ -138,14 +138,7 @@ private Q_SLOTS:
     void trainingIdIsCaseInsensitive();
 
 private:
-    QuantizerRegistry m_registry;
-    QuantizerRegistry& registry()
-    {
-        if (m_registry.entries().empty()) {
-            registerBuiltinQuantizers(m_registry);
-        }
-        return m_registry;
-    }
+    QuantizerRegistry& registry() { return qat::test::builtinRegistry(); }
 };
 
 void TestQuantizers::init()
