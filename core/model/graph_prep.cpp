@@ -153,6 +153,22 @@ int fixTracedBatchNorm(Graph& graph)
     return fixed;
 }
 
+// The trainer feeds forward() one image batch; anything else cannot be trained here.
+void checkSignature(const torch::jit::Graph& graph)
+{
+    const auto inputs = graph.inputs();
+    if (inputs.size() == 2 && inputs[1]->type()->kind() == c10::TypeKind::TensorType) {
+        return;
+    }
+    std::string signature;
+    for (size_t i = 1; i < inputs.size(); ++i) {
+        signature += (i > 1 ? ", " : "") + inputs[i]->debugName() + ": " + inputs[i]->type()->annotation_str();
+    }
+    throw ModelError("forward(" + signature + ") takes " + std::to_string(inputs.size() - 1)
+                     + " argument(s); QAT Workbench trains models whose forward takes exactly one tensor (an image "
+                       "batch). Wrap the model in a module whose forward(x) calls it, and save that");
+}
+
 } // namespace
 
 PreparedGraph prepareForwardGraph(const torch::jit::Module& module)
@@ -161,6 +177,7 @@ PreparedGraph prepareForwardGraph(const torch::jit::Module& module)
     if (!method) {
         throw ModelError("the module has no forward() method");
     }
+    checkSignature(*method->graph());
     PreparedGraph prepared;
     prepared.graph = method->graph()->copy();
     inlineCompletely(*prepared.graph);
