@@ -77,6 +77,24 @@ int64_t QuantizerTable::add(std::unique_ptr<quant::TrainableQuantizer> quantizer
 
 at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
 {
+    // Quantizers may come from plugins: keep what they throw, in their own words.
+    try {
+        return applyUnchecked(slot, x);
+    } catch (const c10::Error& e) {
+        if (m_failure.slot < 0) {
+            m_failure = {slot, e.what_without_backtrace()};
+        }
+        throw;
+    } catch (const std::exception& e) {
+        if (m_failure.slot < 0) {
+            m_failure = {slot, e.what()};
+        }
+        throw;
+    }
+}
+
+at::Tensor QuantizerTable::applyUnchecked(int64_t slot, const at::Tensor& x)
+{
     auto& quantizer = *m_quantizers.at(static_cast<size_t>(slot));
     if (m_mode == Mode::Observe) {
         quantizer.observe(x);

@@ -9,6 +9,7 @@
 
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace qat::engine {
@@ -42,15 +43,26 @@ public:
 
     at::Tensor apply(int64_t slot, const at::Tensor& x);
 
+    /// The first error a quantizer threw inside apply(): the TorchScript interpreter rewraps
+    /// exceptions in a traceback of its own, so the trainer reports this one instead.
+    struct Failure {
+        int64_t slot = -1; ///< -1: none
+        std::string message;
+    };
+    const Failure& failure() const { return m_failure; }
+
     /// While set, apply() keeps a copy of each slot's latest input (for per-layer parity).
     void setCapture(std::map<int64_t, at::Tensor>* sink) { m_capture = sink; }
 
 private:
+    at::Tensor applyUnchecked(int64_t slot, const at::Tensor& x);
+
     int64_t m_id;
     Mode m_mode = Mode::Quantize;
     std::vector<std::unique_ptr<quant::TrainableQuantizer>> m_quantizers;
     std::vector<bool> m_enabled;
     std::map<int64_t, at::Tensor>* m_capture = nullptr;
+    Failure m_failure;
 };
 
 /// The op's schema name, for graph rewriting and for checking exports.

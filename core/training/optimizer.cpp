@@ -2,8 +2,6 @@
 #include "training/optimizer.h"
 
 #include <cmath>
-#include <cstdio>
-#include <string>
 
 namespace qat::train {
 
@@ -22,11 +20,11 @@ Optimizer::Optimizer(OptimizerKind kind, std::vector<ParameterGroup> groups, dou
         std::vector<at::Tensor> first;
         std::vector<at::Tensor> second;
         for (const auto& p : group.params) {
-            if (!p.is_leaf()) fprintf(stderr, "NONLEAF group %zu shape %s\n", m_first.size(), p.sizes().vec().size() ? std::to_string(p.numel()).c_str() : "");
             first.push_back(at::zeros_like(p));
             second.push_back(m_kind == OptimizerKind::Adam ? at::zeros_like(p) : at::Tensor());
         }
         m_first.push_back(std::move(first));
+        m_steps.push_back(0);
         m_second.push_back(std::move(second));
     }
 }
@@ -44,30 +42,35 @@ void Optimizer::zeroGrad()
 
 void Optimizer::step()
 {
-    at::NoGradGuard noGrad;
-    ++m_steps;
-    const double correction1 = 1.0 - std::pow(kBeta1, double(m_steps));
-    const double correction2 = 1.0 - std::pow(kBeta2, double(m_steps));
     for (size_t g = 0; g < m_groups.size(); ++g) {
-        auto& group = m_groups[g];
-        for (size_t i = 0; i < group.params.size(); ++i) {
-            auto& p = group.params[i];
-            const auto& grad = p.grad();
-            if (!grad.defined()) {
-                continue;
-            }
-            auto& m = m_first[g][i];
-            if (m_kind == OptimizerKind::Sgd) {
-                m.mul_(m_momentum).add_(grad);
-                p.sub_(m * group.lr);
-                continue;
-            }
-            auto& v = m_second[g][i];
-            m.mul_(kBeta1).add_(grad, 1.0 - kBeta1);
-            v.mul_(kBeta2).addcmul_(grad, grad, 1.0 - kBeta2);
-            const auto denominator = (v / correction2).sqrt_().add_(kEps);
-            p.addcdiv_(m, denominator, -group.lr / correction1);
+        step(g);
+    }
+}
+
+void Optimizer::step(size_t g)
+{
+    at::NoGradGuard noGrad;
+    const auto steps = double(++m_steps.at(g));
+    const double correction1 = 1.0 - std::pow(kBeta1, steps);
+    const double correction2 = 1.0 - std::pow(kBeta2, steps);
+    auto& group = m_groups[g];
+    for (size_t i = 0; i < group.params.size(); ++i) {
+        auto& p = group.params[i];
+        const auto& grad = p.grad();
+        if (!grad.defined()) {
+            continue;
         }
+        auto& m = m_first[g][i];
+        if (m_kind == OptimizerKind::Sgd) {
+            m.mul_(m_momentum).add_(grad);
+            p.sub_(m * group.lr);
+            continue;
+        }
+        auto& v = m_second[g][i];
+        m.mul_(kBeta1).add_(grad, 1.0 - kBeta1);
+        v.mul_(kBeta2).addcmul_(grad, grad, 1.0 - kBeta2);
+        const auto denominator = (v / correction2).sqrt_().add_(kEps);
+        p.addcdiv_(m, denominator, -group.lr / correction1);
     }
 }
 

@@ -23,13 +23,17 @@ public:
     Optimizer(OptimizerKind kind, std::vector<ParameterGroup> groups, double momentum);
 
     void zeroGrad();
+    /// Updates every group.
     void step();
+    /// Updates one group only (the trainer steps the quantizers first and checks them
+    /// before it touches the model's weights).
+    void step(size_t group);
     std::vector<ParameterGroup>& groups() { return m_groups; }
 
 private:
     OptimizerKind m_kind;
     double m_momentum;
-    int64_t m_steps = 0;
+    std::vector<int64_t> m_steps; ///< per group: Adam's bias correction counts that group's updates
     std::vector<ParameterGroup> m_groups;
     std::vector<std::vector<at::Tensor>> m_first;  ///< Adam m / SGD velocity, per group
     std::vector<std::vector<at::Tensor>> m_second; ///< Adam v

@@ -23,6 +23,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kEvalBatch = 1000;
+constexpr size_t kModelGroup = 0;
+constexpr size_t kQuantizerGroup = 1;
 
 struct Emitter {
     TrainObserver* observer;
@@ -145,6 +147,52 @@ WeightHistogramEvent weightHistogram(engine::QatModel& model, const engine::Quan
     return h;
 }
 
+// Which group has a NaN or infinite gradient ("" when none). One reduction per tensor and
+// a single host sync: small next to the backward pass that made the gradients.
+std::string nonFiniteGradient(Optimizer& optimizer)
+{
+    at::NoGradGuard noGrad;
+    std::vector<at::Tensor> norms;
+    std::vector<size_t> owner;
+    for (size_t g = 0; g < optimizer.groups().size(); ++g) {
+        for (const auto& p : optimizer.groups()[g].params) {
+            if (p.grad().defined()) {
+                norms.push_back(p.grad().norm().to(at::kFloat));
+                owner.push_back(g);
+            }
+        }
+    }
+    if (norms.empty()) {
+        return {};
+    }
+    const auto finite = at::isfinite(at::stack(norms)).contiguous();
+    const auto* ok = finite.data_ptr<bool>();
+    for (size_t i = 0; i < owner.size(); ++i) {
+        if (!ok[i]) {
+            return owner[i] == kQuantizerGroup ? "a quantizer parameter" : "the model's weights";
+        }
+    }
+    return {};
+}
+
+// A quantizer (a plugin's, most likely) threw inside the model's forward: its own words,
+// not the TorchScript interpreter's traceback around them.
+std::string quantizerFailure(engine::QatModel* model)
+{
+    if (model == nullptr || model->table().failure().slot < 0) {
+        return {};
+    }
+    const auto& failure = model->table().failure();
+    std::string where = "slot " + std::to_string(failure.slot);
+    for (const auto& site : model->sites()) {
+        if (site.slot == failure.slot) {
+            where = site.name;
+        }
+    }
+    const auto& q = model->table().at(size_t(failure.slot));
+    return "quantizer " + quant::toString(q.key()) + " at " + where + " failed: " + firstLine(failure.message);
+}
+
 void checkConfig(const TrainConfig& c)
 {
     if (c.batch < 1) throw Error("batch size must be at least 1");
@@ -168,7 +216,12 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         result.state = state;
         result.message = message;
         result.seconds = elapsed();
-        emit(StateEvent{state, message});
+        try {
+            emit(StateEvent{state, message});
+        } catch (const std::exception&) {
+            // An observer that cannot take the end state (a full disk) has said so already;
+            // the result still carries the state.
+        }
     };
     try {
         checkConfig(config);
@@ -219,9 +272,10 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         }
         result.lr = config.lr >= 0 ? config.lr : autoLearningRate(lowestBits);
         result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoLearningRate(lowestBits);
-        Optimizer optimizer(config.optimizer,
-                            {{model->modelParameters(), result.lr}, {model->quantizerParameters(), result.quantizerLr}},
-                            config.momentum);
+        std::vector<ParameterGroup> groups(2);
+        groups[kModelGroup] = {model->modelParameters(), result.lr};
+        groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
+        Optimizer optimizer(config.optimizer, std::move(groups), config.momentum);
         const int64_t stepsPerEpoch = (train.size() + config.batch - 1) / config.batch;
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
@@ -250,8 +304,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 const auto y = train.labels.index_select(0, idx);
                 const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
                 const double qlr = scheduledLr(config, result.quantizerLr, step, totalSteps, epoch);
-                optimizer.groups()[0].lr = lr;
-                optimizer.groups()[1].lr = qlr;
+                optimizer.groups()[kModelGroup].lr = lr;
+                optimizer.groups()[kQuantizerGroup].lr = qlr;
                 const auto out = model->forward(x);
                 at::Tensor loss;
                 if (config.distill) {
@@ -276,11 +330,19 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 }
                 optimizer.zeroGrad();
                 loss.backward();
+                // Nothing is updated until the step is known to be sound, so a diverged run
+                // keeps the weights and quantizers of its last good step (see README).
+                if (const auto bad = nonFiniteGradient(optimizer); !bad.empty()) {
+                    state = RunState::Diverged;
+                    message = "the gradient of " + bad + " became NaN or infinite at step " + std::to_string(step + 1)
+                              + "; the parameters of step " + std::to_string(step) + " are kept";
+                    break;
+                }
                 std::vector<at::Tensor> backup;
                 for (const auto& p : model->quantizerParameters()) {
                     backup.push_back(p.detach().clone());
                 }
-                optimizer.step();
+                optimizer.step(kQuantizerGroup);
                 const auto current = snapshots(*model);
                 if (const auto bad = badQuantizer(*model, current); !bad.empty()) {
                     at::NoGradGuard noGrad;
@@ -290,9 +352,10 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     }
                     state = RunState::Diverged;
                     message = "quantizer " + bad + " is no longer positive at step " + std::to_string(step + 1)
-                              + "; its parameters of step " + std::to_string(step) + " are kept";
+                              + "; the parameters of step " + std::to_string(step) + " are kept";
                     break;
                 }
+                optimizer.step(kModelGroup);
                 ++step;
                 const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
@@ -323,11 +386,14 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         result.steps = step;
         finish(state, message);
     } catch (const Error& e) {
-        finish(RunState::Failed, e.what());
+        const auto q = quantizerFailure(model.get());
+        finish(RunState::Failed, q.empty() ? std::string(e.what()) : q);
     } catch (const c10::Error& e) {
-        finish(RunState::Failed, firstLine(e.what_without_backtrace()));
+        const auto q = quantizerFailure(model.get());
+        finish(RunState::Failed, q.empty() ? firstLine(e.what_without_backtrace()) : q);
     } catch (const std::exception& e) {
-        finish(RunState::Failed, std::string("unexpected error: ") + e.what());
+        const auto q = quantizerFailure(model.get());
+        finish(RunState::Failed, q.empty() ? std::string("unexpected error: ") + e.what() : q);
     }
     if (model && initial.size() == model->sites().size()) {
         for (size_t i = 0; i < model->sites().size(); ++i) {
