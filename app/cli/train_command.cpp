@@ -257,6 +257,10 @@ int executeTraining(const train::TrainConfig& config, const std::vector<std::str
         result.state = train::RunState::Failed;
         result.message = std::string("the run could not be recorded completely: ") + e.what();
     }
+    if (!recorder.writeError().empty() && result.state != train::RunState::Failed) {
+        result.state = train::RunState::Failed;
+        result.message = recorder.writeError();
+    }
     progress.finish(result);
     if (json) {
         auto out = resultJson(result);

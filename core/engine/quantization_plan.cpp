@@ -181,14 +181,16 @@ std::vector<LayerPlan> resolvePlan(const QuantizationPlan& plan, const std::vect
                         + "' is not a valid regular expression (" + e.what() + ")");
         }
     }
-    for (const auto& [name, unused] : plan.layers) {
+    for (const auto& entry : plan.layers) {
+        const auto& name = entry.first; // a plain reference: clang 14 cannot capture a structured binding
         const bool known = std::any_of(layers.begin(), layers.end(), [&](const auto& l) { return l.name == name; });
         if (!known) {
             std::string names;
             for (const auto& l : layers) {
                 names += (names.empty() ? "" : ", ") + l.name;
             }
-            throw Error("plan overrides layer '" + name + "', which the model does not have (its layers: " + names + ")");
+            throw Error("plan overrides layer '" + name + "', which the model does not have; rename or remove that entry (its layers: "
+                        + names + ")");
         }
     }
     std::vector<LayerPlan> resolved;

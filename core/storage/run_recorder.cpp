@@ -72,6 +72,31 @@ RunRecorder::~RunRecorder()
 
 void RunRecorder::onEvent(const train::TrainEvent& event)
 {
+    const auto* state = std::get_if<train::StateEvent>(&event);
+    if (!m_writeError.empty()) {
+        // The database refused a write (a full disk): only the end state is still tried,
+        // it fits in the pages the failed transaction already claimed.
+        if (state != nullptr) {
+            try {
+                m_store.setState(m_runId, train::toString(state->state), state->message);
+            } catch (const Error&) {
+            }
+        }
+        return;
+    }
+    try {
+        record(event);
+    } catch (const Error& e) {
+        m_writeError = e.what();
+        m_metrics.clear();
+        m_traces.clear();
+        // Thrown on to the trainer, which ends the run failed with this message.
+        throw;
+    }
+}
+
+void RunRecorder::record(const train::TrainEvent& event)
+{
     if (const auto* step = std::get_if<train::StepEvent>(&event)) {
         m_metrics.push_back({step->step, "loss", step->loss});
         m_metrics.push_back({step->step, "accuracy", step->accuracy});
@@ -120,20 +145,32 @@ void RunRecorder::flush()
 
 void RunRecorder::finish(const train::TrainResult& result)
 {
-    flush();
-    std::vector<QuantizerRow> rows;
-    for (const auto& q : result.quantizers) {
-        rows.push_back({q.name, q.layer, quant::toString(q.target), q.key.training, quant::toString(q.key.method),
-                        configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
-    }
-    m_store.saveQuantizers(m_runId, rows);
-    if (!result.checkpoint.empty()) {
-        m_store.saveCheckpoint(m_runId, result.steps, result.checkpoint);
-    }
     RunRecord run;
     run.id = m_runId;
     run.state = train::toString(result.state);
     run.message = result.message;
+    try {
+        if (m_writeError.empty()) {
+            flush();
+        }
+        std::vector<QuantizerRow> rows;
+        for (const auto& q : result.quantizers) {
+            rows.push_back({q.name, q.layer, quant::toString(q.target), q.key.training, quant::toString(q.key.method),
+                            configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
+        }
+        m_store.saveQuantizers(m_runId, rows);
+        if (!result.checkpoint.empty()) {
+            m_store.saveCheckpoint(m_runId, result.steps, result.checkpoint);
+        }
+    } catch (const Error& e) {
+        // What was written so far stays; the run ends failed and says why.
+        if (m_writeError.empty()) {
+            m_writeError = e.what();
+        }
+        run.state = train::toString(train::RunState::Failed);
+        run.message = (result.message.empty() || result.message == m_writeError ? "" : result.message + "; ")
+                      + m_writeError;
+    }
     auto measured = [](double v) { return v < 0 ? std::optional<double>() : std::optional<double>(v); };
     run.floatTop1 = measured(result.floatTop1);
     run.qatTop1 = measured(result.qatTop1);

@@ -26,12 +26,20 @@ public:
     RunRecorder(RunStore& store, int64_t runId, int snapshotEvery);
     ~RunRecorder() override;
 
+    /// Throws StoreError when the database refuses a write (a full disk): the trainer then
+    /// ends the run failed. Later events are dropped except the end state.
     void onEvent(const train::TrainEvent& event) override;
     void flush();
-    /// Final metrics, per-quantizer initial/final parameters, state.
+    /// Final metrics, per-quantizer initial/final parameters, state. When a write failed
+    /// (now or during the run) the run is stored as failed with that message, keeping
+    /// what was written; throws StoreError only when even that cannot be stored.
     void finish(const train::TrainResult& result);
+    /// The first write the database refused, "" if none.
+    const std::string& writeError() const { return m_writeError; }
 
 private:
+    void record(const train::TrainEvent& event);
+
     RunStore& m_store;
     int64_t m_runId;
     int64_t m_interval;
@@ -39,6 +47,7 @@ private:
     std::vector<MetricPoint> m_metrics;
     std::vector<TracePoint> m_traces;
     std::chrono::steady_clock::time_point m_lastFlush;
+    std::string m_writeError;
 };
 
 /// The run row for config before training starts: model path and hash, layer summary,

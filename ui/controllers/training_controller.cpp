@@ -115,6 +115,10 @@ bool TrainingController::start(const train::TrainConfig& config,
                 result.state = train::RunState::Failed;
                 result.message = std::string("the run could not be recorded completely: ") + e.what();
             }
+            if (!recorder.writeError().empty() && result.state != train::RunState::Failed) {
+                result.state = train::RunState::Failed;
+                result.message = recorder.writeError();
+            }
         } catch (const std::exception& e) {
             // Without a record there is no run: nothing was trained.
             result.state = train::RunState::Failed;
