@@ -2,6 +2,7 @@
 #include "engine/quantization_plan.h"
 
 #include "common/error.h"
+#include "common/json_number.h"
 #include "quantizers/quantizer_error.h"
 #include "quantizers/quantizer_registry.h"
 
@@ -92,6 +93,12 @@ QuantizationPlan makePreset(const std::string& name, QuantizerChoice weights, Qu
 template <typename T>
 T field(const json& value, const std::string& origin, const std::string& where, const char* expected)
 {
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        if (const auto v = exactInteger<T>(value)) {
+            return *v;
+        }
+        fail(origin, where, std::string("expected ") + expected + ", got " + value.dump());
+    }
     try {
         return value.get<T>();
     } catch (const json::exception&) {
@@ -347,14 +354,18 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
     json doc;
     try {
         doc = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) { // parse_error, and out_of_range for 1e999 (found by fuzz_plan_parser)
         throw Error(origin + ": not valid JSON (" + std::string(e.what()) + ")");
     }
     if (!doc.is_object()) {
         throw Error(origin + ": a plan file is a JSON object");
     }
-    const auto version = doc.value("version", 0);
-    if (doc.value("format", std::string()) != "qat-workbench-plan" || version < 1) {
+    // Read by type: value() throws a json type_error (not a qat::Error, so not a message
+    // a user could act on) for {"format": 0} (found by fuzz_plan_parser).
+    const auto format = doc.find("format");
+    const auto versionField = doc.find("version");
+    const int64_t version = versionField != doc.end() && versionField->is_number_integer() ? versionField->get<int64_t>() : 0;
+    if (format == doc.end() || !format->is_string() || *format != "qat-workbench-plan" || version < 1) {
         throw Error(origin + ": not a QAT Workbench plan (needs \"format\": \"qat-workbench-plan\", \"version\": 1)");
     }
     if (version > QuantizationPlan::kFormatVersion) {

@@ -42,7 +42,12 @@ Spec readSpecFile(const std::string& path)
     }
     std::stringstream text;
     text << in.rdbuf();
-    const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    return parseSpecText(text.str(), path);
+}
+
+Spec parseSpecText(const std::string& text, const std::string& path)
+{
+    const auto j = nlohmann::json::parse(text, nullptr, false);
     try {
         return parseSpec(j, path);
     } catch (const nlohmann::json::exception& e) {

@@ -39,5 +39,7 @@ nlohmann::json specToJson(const Spec& spec);
 /// Reads a spec file back into inferable quantizers (built-in classes). Throws qat::Error
 /// naming the file and the entry for a wrong format version, a missing field or bad arguments.
 Spec readSpecFile(const std::string& path);
+/// The same for a spec's text; origin names it in messages.
+Spec parseSpecText(const std::string& text, const std::string& origin);
 
 } // namespace qat::exporter

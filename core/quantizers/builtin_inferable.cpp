@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "quantizers/builtin_inferable.h"
 
+#include "common/json_number.h"
 #include "quantizers/quant_math.h"
 #include "quantizers/quantizer_error.h"
 
@@ -173,18 +174,25 @@ std::unique_ptr<InferableQuantizer> makeInferableQuantizer(const std::string& cl
     }
     try {
         const auto target = weights ? Target::Weights : Target::Activations;
-        const int bits = args.at("num_bits").get<int>();
+        const auto bits = exactInteger<int>(args.at("num_bits"));
+        if (!bits) {
+            throw QuantizerError(className + ": num_bits must be a whole number, got " + args.at("num_bits").dump());
+        }
         const bool perChannel = weights ? args.at("per_channel").get<bool>() : false;
-        const int64_t axis = weights && !args.at("channel_axis").is_null() ? args.at("channel_axis").get<int64_t>() : 0;
+        const auto& axisField = weights ? args.at("channel_axis") : nlohmann::json();
+        const auto axis = axisField.is_null() ? std::optional<int64_t>(0) : exactInteger<int64_t>(axisField);
+        if (!axis) {
+            throw QuantizerError(className + ": channel_axis must be a whole number, got " + axisField.dump());
+        }
         if (symmetric) {
             const bool isSigned = weights ? true : args.at("signed").get<bool>();
-            return std::make_unique<SymmetricInferableQuantizer>(target, stem[0] == 'P', bits,
+            return std::make_unique<SymmetricInferableQuantizer>(target, stem[0] == 'P', *bits,
                                                                  args.at("threshold").get<std::vector<float>>(),
-                                                                 perChannel, axis, isSigned);
+                                                                 perChannel, *axis, isSigned);
         }
-        return std::make_unique<UniformInferableQuantizer>(target, bits, args.at("min_range").get<std::vector<float>>(),
+        return std::make_unique<UniformInferableQuantizer>(target, *bits, args.at("min_range").get<std::vector<float>>(),
                                                            args.at("max_range").get<std::vector<float>>(), perChannel,
-                                                           axis);
+                                                           *axis);
     } catch (const nlohmann::json::exception& e) {
         throw QuantizerError(className + ": bad arguments (" + e.what() + ")");
     }

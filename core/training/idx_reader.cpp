@@ -19,6 +19,8 @@ namespace {
 
 constexpr uint8_t kUnsignedByte = 0x08;
 constexpr int64_t kMaxDim = 1 << 24;
+constexpr int64_t kMaxElements = int64_t(1) << 40;
+constexpr int64_t kReadChunk = int64_t(1) << 24;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what)
 {
@@ -107,6 +109,10 @@ IdxHeader readHeader(GzFile& file, const std::string& path, int expectedRank, co
             fail(path, "dimension " + std::to_string(i) + " is " + std::to_string(dim)
                            + ", which is not a plausible size");
         }
+        if (header.elements > kMaxElements / dim) {
+            fail(path, "the header describes more than " + std::to_string(kMaxElements)
+                           + " values, which is not a plausible data set (damaged file?)");
+        }
         header.dims.push_back(dim);
         header.elements *= dim;
     }
@@ -115,11 +121,20 @@ IdxHeader readHeader(GzFile& file, const std::string& path, int expectedRank, co
 
 std::vector<unsigned char> readBody(GzFile& file, const std::string& path, int64_t elements)
 {
-    std::vector<unsigned char> body(static_cast<size_t>(elements));
-    const auto got = file.read(body.data(), body.size());
-    if (got < body.size()) {
-        fail(path, "truncated: the header promises " + std::to_string(elements) + " bytes of data, "
-                       "the file has " + std::to_string(got));
+    // The buffer grows with the data actually read: a 16-byte header must not make us
+    // allocate what it promises (fuzz_idx_reader found a header asking for 86 GB).
+    std::vector<unsigned char> body;
+    while (int64_t(body.size()) < elements) {
+        const auto start = body.size();
+        const auto want = size_t(std::min<int64_t>(elements - int64_t(start), kReadChunk));
+        body.resize(start + want);
+        const auto got = file.read(body.data() + start, want);
+        body.resize(start + got);
+        if (got < want) {
+            fail(path, "truncated: the header promises " + std::to_string(elements) + " bytes of data, "
+                           "the file has " + std::to_string(body.size())
+                           + "; copy or download the file again");
+        }
     }
     unsigned char extra = 0;
     if (file.read(&extra, 1) != 0) {

@@ -166,6 +166,39 @@ private Q_SLOTS:
         writeSubset(m_data, "t10k", 128);
     }
 
+    // Spec files that are wrong: a message naming the file and the entry, never a crash.
+    // The numbers came from fuzzing (tests/fuzz/regressions/spec_reader).
+    void specReaderRefusesBadFiles_data()
+    {
+        QTest::addColumn<QString>("arguments");
+        QTest::addColumn<QString>("mustSay");
+        QTest::newRow("fuzz: num_bits 1e30") << R"({"num_bits": 1e30, "threshold": [1.0], "per_channel": false, "channel_axis": 0})"
+                                             << "num_bits must be a whole number, got 1e+30";
+        QTest::newRow("num_bits 2^32 + 8") << R"({"num_bits": 4294967304, "threshold": [1.0], "per_channel": false, "channel_axis": 0})"
+                                           << "num_bits must be a whole number";
+        QTest::newRow("channel_axis 1e300") << R"({"num_bits": 8, "threshold": [1.0], "per_channel": true, "channel_axis": 1e300})"
+                                            << "channel_axis must be a whole number";
+        QTest::newRow("threshold text") << R"({"num_bits": 8, "threshold": "big", "per_channel": false, "channel_axis": 0})"
+                                        << "bad arguments";
+        QTest::newRow("no threshold") << R"({"num_bits": 8, "per_channel": false, "channel_axis": 0})" << "bad arguments";
+    }
+    void specReaderRefusesBadFiles()
+    {
+        QFETCH(QString, arguments);
+        QFETCH(QString, mustSay);
+        const auto text = QStringLiteral(R"({"format": "qat-workbench-inferable-spec", "format_version": 1, "quantizers": [)"
+                                         R"({"name": "fc.weight", "class_name": "WeightsSymmetricInferableQuantizer", "arguments": %1}]})")
+                              .arg(arguments);
+        try {
+            exporter::parseSpecText(text.toStdString(), "my.spec.json");
+            QFAIL("a bad spec was accepted");
+        } catch (const Error& e) {
+            const auto message = QString::fromUtf8(e.what());
+            QVERIFY2(message.startsWith(QStringLiteral("my.spec.json: quantizer 'fc.weight': ")), e.what());
+            QVERIFY2(message.contains(mustSay), e.what());
+        }
+    }
+
     // Every fixture model under every built-in quantizer kind: the exported TorchScript,
     // loaded by Python's torch.jit.load, reproduces the training forward (bit for bit is
     // the aim, 1e-6 the limit) and holds no qat:: op.

@@ -153,6 +153,14 @@ void TestIdxReader::rejectsCorruptFiles_data()
     QTest::newRow("zero count") << QByteArray("\x00\x00\x08\x01\x00\x00\x00\x00", 8) << false
                                 << "not a plausible size";
     QTest::newRow("truncated gzip") << gz.left(gz.size() / 2) << false << "";
+    // Found by fuzz_idx_reader (tests/fuzz/regressions/idx_reader): the reader allocated
+    // what a header promised before reading (86 MB here for a 42-byte file; up to 2^72
+    // bytes, overflowing, for three 2^24 dimensions).
+    const QString fuzzed = QStringLiteral(QATWB_SOURCE_DIR "/tests/fuzz/regressions/idx_reader/oom-header-promises-86-mb");
+    QTest::newRow("fuzz: 86 MB promised") << readAll(fuzzed) << true << "the file has 26";
+    QTest::newRow("2^72 bytes promised")
+        << QByteArray("\x00\x00\x08\x03\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00", 16) + QByteArray(20, 'x')
+        << true << "not a plausible data set";
 }
 
 void TestIdxReader::rejectsCorruptFiles()

@@ -185,6 +185,14 @@ void TestPlan::invalidFiles_data()
     QTest::newRow("layer not object") << "{" + head + R"(, "layers": {"features.0": 3}})" << "layers.features.0: expected an object";
     QTest::newRow("unknown preset") << "{" + head + R"(, "preset": "w1a1"})" << "unknown preset 'w1a1'";
     QTest::newRow("weights wrong type") << "{" + head + R"(, "weights": 8})" << "weights: expected an object";
+    // Found by fuzz_plan_parser (tests/fuzz/regressions/plan_parser): a json type_error
+    // escaped instead of a message.
+    QTest::newRow("fuzz: format a number") << R"({"format": 0, "preset": "w4a8-lsq"})" << "not a QAT Workbench plan";
+    QTest::newRow("fuzz: number overflow") << "{" + head + R"(, "weights": {"percentile": 1e999}})" << "not valid JSON";
+    QTest::newRow("fuzz: bits 1e30") << "{" + head + R"(, "weights": {"bits": 1e30}})" << "weights.bits: expected an integer";
+    QTest::newRow("bits 2^32 + 4") << "{" + head + R"(, "weights": {"bits": 4294967300}})"
+                                   << "weights.bits: expected an integer, got 4294967300";
+    QTest::newRow("version a string") << R"({"format": "qat-workbench-plan", "version": "1"})" << "not a QAT Workbench plan";
 }
 
 void TestPlan::invalidFiles()
