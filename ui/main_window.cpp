@@ -282,6 +282,13 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
                           .arg(QFileInfo(result.path).fileName());
     statusBar()->showMessage(text);
     appendLog(text);
+    if (result.info.layers.empty()) {
+        // It opens (the user may want to see why), but training it would fail later.
+        m_banner->showMessage(MessageBanner::Kind::Error,
+                              tr("%1 has no quantizable layer (conv, conv_transpose or linear): there is nothing to "
+                                 "quantize in it. Open a model that has one.")
+                                  .arg(QFileInfo(result.path).fileName()));
+    }
     addRecentFile(result.path);
     if (m_pendingRun) {
         const auto [id, config] = *m_pendingRun;

@@ -299,6 +299,11 @@ void QuantizationView::choosePlanToLoad()
         return;
     }
     settings.setValue(QString::fromLatin1(kPlanFolderKey), QFileInfo(path).absolutePath());
+    openPlanFile(path);
+}
+
+void QuantizationView::openPlanFile(const QString& path)
+{
     QString problem;
     if (loadPlan(path, &problem)) {
         Q_EMIT statusMessage(tr("Loaded plan %1").arg(QFileInfo(path).fileName()));

@@ -41,6 +41,9 @@ public:
     /// Loads a plan file; false (and a message through problem) when it is unreadable or
     /// does not fit the model. Undoable.
     bool loadPlan(const QString& path, QString* problem = nullptr);
+    /// What "Load Plan..." does with the chosen file: loads it, and says so or says what is
+    /// wrong with it (statusMessage / errorMessage).
+    void openPlanFile(const QString& path);
     bool savePlan(const QString& path, QString* problem = nullptr);
     /// While a run trains, the plan it uses must stay what the user sees.
     void setLocked(bool locked);
