@@ -19,6 +19,8 @@ PACKAGES=(
   python3-torch python3-onnx python3-numpy
   # headless GUI tests and screenshots; the SVG plugin draws the window icon
   xvfb xauth fonts-dejavu-core libqt6svg6
+  # fuzzing (libFuzzer comes with clang's runtime libraries); ASan/UBSan use GCC's
+  clang-14 libclang-rt-14-dev
   # the .deb: dpkg-shlibdeps, and the checks on it (tests/packaging/check_deb.sh)
   dpkg-dev file lintian desktop-file-utils appstream man-db
 )

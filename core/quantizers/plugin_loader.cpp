@@ -19,7 +19,10 @@ PluginReport loadOne(QuantizerRegistry& registry, const std::string& path)
 {
     PluginReport report;
     report.path = path;
-    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    // Always a path: a bare "name.so" given to dlopen would be searched for in the system's
+    // library folders, loading a library the user never pointed at.
+    const auto file = std::filesystem::absolute(path).string();
+    void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (handle == nullptr) {
         const char* why = dlerror();
         report.message = std::string("cannot be loaded: ") + (why ? why : "unknown error");

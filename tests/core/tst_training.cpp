@@ -93,6 +93,7 @@ private Q_SLOTS:
     void sameSeedSameRun();
     void cancelStopsWithinAStep();
     void nanDivergesAndKeepsLastGoodState();
+    void divergedRunEqualsRunStoppedAtLastGoodStep();
     void distillationWorksWithoutLabels();
     void badModelFailsWithMessage();
 
@@ -342,6 +343,36 @@ void TestTraining::nanDivergesAndKeepsLastGoodState()
                 QVERIFY(std::isfinite(v));
             }
         }
+    }
+}
+
+// A quantizer pushed non-positive by a huge quantizer learning rate: the run diverges at
+// step k+1 and ends with exactly the model weights and quantizers of a run stopped at step
+// k (the quantizers are stepped and checked before the weights are touched).
+void TestTraining::divergedRunEqualsRunStoppedAtLastGoodStep()
+{
+    auto config = quickConfig(QStringLiteral("cnn_bn_relu_scripted.pt"));
+    config.plan = engine::presetPlan("w4a8-lsq");
+    config.optimizer = train::OptimizerKind::Sgd;
+    config.distill = false;
+    train::TrainResult diverged;
+    for (double qlr : {1.0, 10.0, 100.0, 1000.0, 1e4}) {
+        config.quantizerLr = qlr;
+        diverged = train::runTraining(config, m_registry);
+        if (diverged.state == train::RunState::Diverged && diverged.steps > 0) {
+            break;
+        }
+    }
+    QVERIFY2(diverged.state == train::RunState::Diverged && diverged.steps > 0, diverged.message.c_str());
+    QVERIFY2(QString::fromStdString(diverged.message).contains(QStringLiteral("no longer positive")), diverged.message.c_str());
+    config.maxSteps = diverged.steps;
+    const auto stopped = train::runTraining(config, m_registry);
+    QCOMPARE(stateName(stopped.state), QStringLiteral("finished"));
+    QCOMPARE(diverged.qatLoss, stopped.qatLoss);
+    QCOMPARE(diverged.qatTop1, stopped.qatTop1);
+    QCOMPARE(diverged.quantizers.size(), stopped.quantizers.size());
+    for (size_t i = 0; i < diverged.quantizers.size(); ++i) {
+        QVERIFY(diverged.quantizers[i].final.values == stopped.quantizers[i].final.values);
     }
 }
 
