@@ -12,4 +12,30 @@ inline std::string firstLine(const std::string& text)
     return end == std::string::npos ? text : text.substr(0, end);
 }
 
+/// The error itself out of a TorchScript interpreter failure ("The following operation
+/// failed in the TorchScript interpreter. Traceback ... RuntimeError: mat1 and mat2 shapes
+/// cannot be multiplied (2x100 and 784x32)"); other texts as firstLine().
+inline std::string interpreterError(const std::string& text)
+{
+    const std::string marker = "Error: ";
+    if (text.rfind("The following operation failed in the TorchScript interpreter", 0) != 0) {
+        return firstLine(text);
+    }
+    // The traceback's last line that names an error type is the error.
+    size_t lineStart = text.size();
+    while (lineStart > 0) {
+        const auto start = text.rfind('\n', lineStart - 1);
+        const auto from = start == std::string::npos ? 0 : start + 1;
+        const auto line = text.substr(from, lineStart - from);
+        if (const auto at = line.find(marker); at != std::string::npos && line.find(' ') > at) {
+            return line.substr(at + marker.size());
+        }
+        if (start == std::string::npos) {
+            break;
+        }
+        lineStart = start;
+    }
+    return firstLine(text);
+}
+
 } // namespace qat

@@ -154,17 +154,17 @@ int fixTracedBatchNorm(Graph& graph)
 }
 
 // The trainer feeds forward() one image batch; anything else cannot be trained here.
-void checkSignature(const torch::jit::Graph& graph)
+void checkSignature(const torch::jit::Method& forward)
 {
-    const auto inputs = graph.inputs();
-    if (inputs.size() == 2 && inputs[1]->type()->kind() == c10::TypeKind::TensorType) {
+    const auto& arguments = forward.function().getSchema().arguments();
+    if (arguments.size() == 2 && arguments[1].type()->kind() == c10::TypeKind::TensorType) {
         return;
     }
     std::string signature;
-    for (size_t i = 1; i < inputs.size(); ++i) {
-        signature += (i > 1 ? ", " : "") + inputs[i]->debugName() + ": " + inputs[i]->type()->annotation_str();
+    for (size_t i = 1; i < arguments.size(); ++i) {
+        signature += (i > 1 ? ", " : "") + arguments[i].name() + ": " + arguments[i].type()->annotation_str();
     }
-    throw ModelError("forward(" + signature + ") takes " + std::to_string(inputs.size() - 1)
+    throw ModelError("forward(" + signature + ") takes " + std::to_string(arguments.size() - 1)
                      + " argument(s); QAT Workbench trains models whose forward takes exactly one tensor (an image "
                        "batch). Wrap the model in a module whose forward(x) calls it, and save that");
 }
@@ -177,7 +177,7 @@ PreparedGraph prepareForwardGraph(const torch::jit::Module& module)
     if (!method) {
         throw ModelError("the module has no forward() method");
     }
-    checkSignature(*method->graph());
+    checkSignature(*method);
     PreparedGraph prepared;
     prepared.graph = method->graph()->copy();
     inlineCompletely(*prepared.graph);

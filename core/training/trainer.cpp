@@ -239,7 +239,12 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             probe = model->floatForward(test.images.slice(0, 0, 2));
         } catch (const c10::Error& e) {
             throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
-                            + " does not fit the model: " + firstLine(e.what_without_backtrace()));
+                            + " does not fit the model: " + firstLine(e.what_without_backtrace())
+                            + "; choose data with the image size the model was made for");
+        } catch (const std::exception& e) { // the TorchScript interpreter's own wrapping
+            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
+                            + " does not fit the model: " + interpreterError(e.what())
+                            + "; choose data with the image size the model was made for");
         }
         if (probe.dim() != 2 || probe.size(1) < train.classCount) {
             throw DataError("the model returns shape " + shapeText(probe.sizes()) + " for a batch of 2; a classifier of "
@@ -393,7 +398,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         finish(RunState::Failed, q.empty() ? firstLine(e.what_without_backtrace()) : q);
     } catch (const std::exception& e) {
         const auto q = quantizerFailure(model.get());
-        finish(RunState::Failed, q.empty() ? std::string("unexpected error: ") + e.what() : q);
+        finish(RunState::Failed, q.empty() ? std::string("unexpected error: ") + interpreterError(e.what()) : q);
     }
     if (model && initial.size() == model->sites().size()) {
         for (size_t i = 0; i < model->sites().size(); ++i) {

@@ -21,7 +21,7 @@ cmake --build "$OUT" -j 2 --target "${TESTS[@]}"
 built=$(date +%s)
 echo "sanitizers: built in $(( built - started )) s"
 
-export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=0"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
 export LSAN_OPTIONS="suppressions=$SRC/tests/sanitizers/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$SRC/tests/sanitizers/ubsan.supp"
 pattern="^($(IFS='|'; echo "${TESTS[*]}"))\$"
