@@ -362,6 +362,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 }
                 optimizer.step(kModelGroup);
                 ++step;
+                result.steps = step; // also when a later step throws
                 const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
                 if (config.snapshotEvery > 0 && (step % config.snapshotEvery == 0 || step == 1)) {

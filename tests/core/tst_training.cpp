@@ -5,6 +5,7 @@
 
 #include "common/version.h"
 #include "engine/qat_model.h"
+#include "quantizers/plugin_loader.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/optimizer.h"
 #include "training/tensor_dataset.h"
@@ -346,34 +347,29 @@ void TestTraining::nanDivergesAndKeepsLastGoodState()
     }
 }
 
-// A quantizer pushed non-positive by a huge quantizer learning rate: the run diverges at
-// step k+1 and ends with exactly the model weights and quantizers of a run stopped at step
-// k (the quantizers are stepped and checked before the weights are touched).
+// A quantizer driven below zero by a finite step (the test plugin's Shrinking): the run
+// diverges at step 4 and ends with exactly the model weights and quantizers of a run
+// stopped at step 3, because the quantizers are stepped and checked before the weights.
 void TestTraining::divergedRunEqualsRunStoppedAtLastGoodStep()
 {
+    quant::QuantizerRegistry registry;
+    quant::registerBuiltinQuantizers(registry);
+    const auto reports = quant::loadPlugins(registry, {QATWB_TEST_PLUGIN_DIR "/faulty_plugin.so"});
+    QVERIFY(reports.size() == 1 && reports[0].loaded);
     auto config = quickConfig(QStringLiteral("cnn_bn_relu_scripted.pt"));
-    config.plan = engine::presetPlan("w4a8-lsq");
+    config.plan = engine::presetPlan("mct-default");
+    engine::parseChoiceSpec("shrinking:symmetric:8", "weights").applyTo(config.plan.weights);
+    config.plan.rules.clear();
     config.optimizer = train::OptimizerKind::Sgd;
-    config.distill = false;
-    train::TrainResult diverged;
-    for (double qlr : {1.0, 10.0, 100.0, 1000.0, 1e4}) {
-        config.quantizerLr = qlr;
-        diverged = train::runTraining(config, m_registry);
-        if (diverged.state == train::RunState::Diverged && diverged.steps > 0) {
-            break;
-        }
-    }
-    QVERIFY2(diverged.state == train::RunState::Diverged && diverged.steps > 0, diverged.message.c_str());
+    const auto diverged = train::runTraining(config, registry);
+    QCOMPARE(stateName(diverged.state), QStringLiteral("diverged"));
     QVERIFY2(QString::fromStdString(diverged.message).contains(QStringLiteral("no longer positive")), diverged.message.c_str());
+    QCOMPARE(diverged.steps, 3);
     config.maxSteps = diverged.steps;
-    const auto stopped = train::runTraining(config, m_registry);
+    const auto stopped = train::runTraining(config, registry);
     QCOMPARE(stateName(stopped.state), QStringLiteral("finished"));
     QCOMPARE(diverged.qatLoss, stopped.qatLoss);
     QCOMPARE(diverged.qatTop1, stopped.qatTop1);
-    QCOMPARE(diverged.quantizers.size(), stopped.quantizers.size());
-    for (size_t i = 0; i < diverged.quantizers.size(); ++i) {
-        QVERIFY(diverged.quantizers[i].final.values == stopped.quantizers[i].final.values);
-    }
 }
 
 void TestTraining::distillationWorksWithoutLabels()

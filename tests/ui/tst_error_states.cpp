@@ -184,7 +184,9 @@ void TestErrorStates::badDataFailsTheRun_data()
 {
     QTest::addColumn<QString>("folder");
     QTest::addColumn<QStringList>("mustSay");
-    QTest::newRow("shape does not fit") << "idx-small" << QStringList{"data of shape [2, 1, 10, 10] does not fit the model"};
+    QTest::newRow("shape does not fit") << "idx-small"
+                                        << QStringList{"of shape [2, 1, 10, 10] does not fit the model",
+                                                       "choose data with the image size the model was made for"};
     QTest::newRow("truncated IDX") << "idx-truncated" << QStringList{"truncated", "copy or download the file again"};
     QTest::newRow("mislabelled IDX") << "idx-mislabelled" << QStringList{"is this the right file?"};
     QTest::newRow("label count") << "idx-count" << QStringList{"63 labels for 64 images", "do not belong together"};
@@ -211,6 +213,7 @@ void TestErrorStates::divergingModelKeepsLastGoodState()
     MainWindow window;
     window.show();
     QVERIFY(openAndWait(window, fixture(QStringLiteral("diverging_mlp_scripted.pt"))));
+    window.trainingView()->selectBundledData(); // the dock remembers the bad folders of the tests before
     QCOMPARE(trainAndWait(window, 20), QStringLiteral("diverged"));
     QVERIFY(bannerSays(window, {QStringLiteral("diverged"), QStringLiteral("are kept")}));
     const auto runId = window.training()->runId();
@@ -239,6 +242,7 @@ void TestErrorStates::throwingPluginFailsTheRunOnly()
     qunsetenv("QATWB_PLUGIN_DIR");
     window.show();
     QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    window.trainingView()->selectBundledData();
     setAllWeights(window, QStringLiteral("Throwing|symmetric"));
     QCOMPARE(trainAndWait(window), QStringLiteral("failed"));
     QVERIFY(bannerSays(window, {QStringLiteral("faulty_plugin: the Throwing quantizer gives up on purpose"),
@@ -264,6 +268,7 @@ void TestErrorStates::fullDiskFailsTheRun()
     window.setRunDatabasePath(QDir(mount).filePath(QStringLiteral("runs.sqlite")));
     window.show();
     QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    window.trainingView()->selectBundledData();
     window.trainingView()->setShortRun(400, 2000, 200);
     QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
     QVERIFY(window.startTraining());
