@@ -10,7 +10,7 @@ MAIN_BUILD="$(cd "$1" && pwd)"
 SRC="$(cd "$2" && pwd)"
 OUT="$MAIN_BUILD/asan"
 # The core's tests and the CLI-driven ones (the CLI they start is instrumented too).
-TESTS=(tst_model_import tst_idx_reader tst_quantizers tst_quantizer_gradients tst_plugins tst_plan
+TESTS=(tst_model_import tst_idx_reader tst_quantizers tst_quantizer_gradients tst_fused_kernels tst_plugins tst_plan
        tst_training tst_export tst_run_store tst_cli tst_bad_inputs)
 FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
