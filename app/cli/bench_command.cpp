@@ -4,6 +4,7 @@
 #include "bench_command.h"
 
 #include "arguments.h"
+#include "bench_ranks.h"
 
 #include "common/version.h"
 #include "engine/qat_model.h"
@@ -40,9 +41,11 @@ const char* const kBenchHelp =
     "  each built-in quantizer's forward+backward throughput vs LibTorch's fake_quantize kernels\n"
     "  a short run with the workbench window open and plotting / the same run headless\n"
     "  run store: metric inserts per second, time to list 1,000 runs\n"
+    "  training throughput (images/s, global batch 128) with 1 process and with --local-ranks 2\n"
     "  --quick   fewer repeats (a minute or two)\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256\n"
-    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store\n";
+    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store,\n"
+    "            local_ranks\n";
 
 namespace {
 
@@ -277,6 +280,9 @@ int runBench(const std::vector<std::string>& args)
     progress("run store");
     out["run_store"] = runStoreSpeed();
 
+    progress("training throughput with 1 and 2 local ranks");
+    out["local_ranks"] = localRanksThroughput(bin + "/qatwb", model, quick);
+
     if (a.has("--json")) {
         std::cout << out.dump(2) << "\n";
         return 0;
@@ -305,6 +311,13 @@ int runBench(const std::vector<std::string>& args)
               << (out["gui_over_headless"].is_null() ? std::string("n/a") : std::to_string(out["gui_over_headless"].get<double>()))
               << "\nrun store: " << out["run_store"]["metric_inserts_per_s"].get<double>() << " metric inserts/s, list "
               << out["run_store"]["runs_listed"] << " runs in " << out["run_store"]["list_runs_ms"].get<double>() << " ms\n";
+    std::cout << "\ntraining throughput, global batch 128 (ranks: images/s, wall s)\n";
+    for (const auto& r : out["local_ranks"]) {
+        std::cout << "  " << r["ranks"].get<int>() << ": "
+                  << (r["images_per_second"].is_null() ? std::string("failed")
+                                                       : std::to_string(r["images_per_second"].get<double>()))
+                  << ", " << r["wall_seconds"].get<double>() << "\n";
+    }
     return 0;
 }
 
