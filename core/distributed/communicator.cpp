@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <string>
 
@@ -68,6 +69,10 @@ Communicator::Communicator(const train::DistributedOptions& options)
     if (options.masterPort < 1 || options.masterPort > 65535) {
         throw DistributedError("master port " + std::to_string(options.masterPort) + " is not a TCP port (1-65535)");
     }
+    // Gloo writes to its sockets without MSG_NOSIGNAL: once a peer has died, the next write
+    // would kill this process with SIGPIPE before any error could be reported. (Python
+    // ignores SIGPIPE, which is why PyTorch never sees this.)
+    std::signal(SIGPIPE, SIG_IGN);
     const auto timeout = std::chrono::milliseconds(int64_t(m_timeoutSeconds) * 1000);
     m_impl = std::make_unique<Impl>();
     const std::string where = options.masterAddress + ":" + std::to_string(options.masterPort);

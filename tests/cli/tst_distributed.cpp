@@ -4,6 +4,7 @@
 
 #include "storage/run_store.h"
 
+#include <ATen/ATen.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 
 #include <QDir>
@@ -28,11 +29,6 @@ using qat::store::RunStore;
 namespace {
 
 constexpr int kTimeoutSeconds = 20;
-
-QString fixture(const char* name)
-{
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(QString::fromLatin1(name));
-}
 
 // A loopback port nothing listens on (parallel ctest runs must not share one).
 int freePort()
@@ -179,7 +175,7 @@ void TestDistributed::twoRanksMatchOneProcessWithDoubleBatch()
     double tensorDiff = 0;
     for (const auto& [name, t] : ta) {
         QVERIFY2(tb.count(name) == 1, name.c_str());
-        tensorDiff = std::max(tensorDiff, (t - tb.at(name)).abs().max().item<double>());
+        tensorDiff = std::max(tensorDiff, t.sub(tb.at(name)).abs().max().item<double>());
     }
     const double top1a = a.value(QStringLiteral("qat_top1")).toDouble();
     const double top1b = b.value(QStringLiteral("qat_top1")).toDouble();
