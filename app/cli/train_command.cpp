@@ -65,7 +65,8 @@ const char* const kTrainHelp =
     "                          every run is recorded there and its id printed\n"
     "output:\n"
     "  --json                  print a JSON result on stdout: run_id, state, float_top1,\n"
-    "                          qat_top1, steps, seconds, message, epochs, quantizers\n"
+    "                          qat_top1, steps, seconds, message, epochs, quantizers,\n"
+    "                          world_size, samples_per_second (per rank)\n"
     "\n"
     "exit codes: 0 finished, 1 failed, 2 usage error, 3 diverged, 130 cancelled\n";
 
