@@ -9,6 +9,8 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   # engine
   libtorch-dev libopenblas0-pthread
+  # multi-process training: the Gloo headers that c10d's ProcessGroupGloo.hpp includes
+  libgloo-dev
   # UI
   qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev libqcustomplot-dev libqcustomplot2.1-qt6
   # storage, formats

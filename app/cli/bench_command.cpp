@@ -5,6 +5,7 @@
 
 #include "arguments.h"
 #include "bench_measures.h"
+#include "bench_ranks.h"
 
 #include "common/text.h"
 #include "training/tensor_dataset.h"
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
@@ -30,17 +32,19 @@ const char* const kBenchHelp =
     "    vs LibTorch's fake_quantize kernels; the QAT step is also timed with the composite quantizers\n"
     "  training time per step with the workbench window open on Live Plots / headless\n"
     "  run store: metric inserts per second, time to list 1,000 runs\n"
+    "  training throughput (images/s, global batch 128) with 1 process and with --local-ranks 2\n"
     "  --quick   fewer repeats (a few minutes)\n"
-    "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store\n"
+    "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256\n"
-    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store\n";
+    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store,\n"
+    "            local_ranks\n";
 
 namespace {
 
 using nlohmann::json;
 using namespace bench;
 
-const std::vector<std::string> kParts{"steps", "python", "quantizers", "gui", "store"};
+const std::vector<std::string> kParts{"steps", "python", "quantizers", "gui", "store", "ranks"};
 
 void printSteps(const json& out)
 {
@@ -99,6 +103,15 @@ void printTable(const json& out)
         std::cout << "\nrun store: " << out["run_store"]["metric_inserts_per_s"].get<double>() << " metric inserts/s, list "
                   << out["run_store"]["runs_listed"] << " runs in " << out["run_store"]["list_runs_ms"].get<double>() << " ms\n";
     }
+    if (out.contains("local_ranks")) {
+        std::cout << "\ntraining throughput, global batch 128 (ranks: images/s summed over ranks, wall s)\n";
+        for (const auto& r : out["local_ranks"]) {
+            std::cout << "  " << r["ranks"].get<int>() << ": "
+                      << (r["images_per_second"].is_null() ? std::string("failed")
+                                                           : std::to_string(r["images_per_second"].get<double>()))
+                      << ", " << r["wall_seconds"].get<double>() << "\n";
+        }
+    }
 }
 
 } // namespace
@@ -114,7 +127,7 @@ int runBench(const std::vector<std::string>& args)
         parts = splitList(a.value("--only", ""));
         for (const auto& part : parts) {
             if (std::find(kParts.begin(), kParts.end(), part) == kParts.end()) {
-                std::cerr << "qatwb bench: unknown part '" << part << "' in --only; the parts are steps, python, quantizers, gui, store\n";
+                std::cerr << "qatwb bench: unknown part '" << part << "' in --only; the parts are steps, python, quantizers, gui, store, ranks\n";
                 return 2;
             }
         }
@@ -173,6 +186,10 @@ int runBench(const std::vector<std::string>& args)
     if (want("store")) {
         progress("run store");
         out["run_store"] = runStoreSpeed();
+    }
+    if (want("ranks")) {
+        progress("training throughput with 1 and 2 local ranks");
+        out["local_ranks"] = localRanksThroughput(std::filesystem::read_symlink("/proc/self/exe").string(), model, quick);
     }
     if (a.has("--json")) {
         std::cout << out.dump(2) << "\n";

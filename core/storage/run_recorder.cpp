@@ -159,6 +159,14 @@ void RunRecorder::finish(const train::TrainResult& result)
                             configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
         }
         m_store.saveQuantizers(m_runId, rows);
+        if (result.worldSize > 1) {
+            if (const auto stored = m_store.run(m_runId)) {
+                auto h = json::parse(stored->hyperparameters);
+                h["world_size"] = result.worldSize;
+                h["samples_per_second_per_rank"] = result.samplesPerSecond;
+                m_store.updateHyperparameters(m_runId, h.dump());
+            }
+        }
         if (!result.checkpoint.empty()) {
             m_store.saveCheckpoint(m_runId, result.steps, result.checkpoint);
         }
@@ -183,24 +191,27 @@ void RunRecorder::finish(const train::TrainResult& result)
 
 std::string hyperparametersJson(const train::TrainConfig& c)
 {
-    return json{{"epochs", c.epochs},
-                {"steps", c.maxSteps},
-                {"batch", c.batch},
-                {"optimizer", train::toString(c.optimizer)},
-                {"lr", c.lr},
-                {"quantizer_lr", c.quantizerLr},
-                {"momentum", c.momentum},
-                {"schedule", train::toString(c.schedule)},
-                {"step_gamma", c.stepGamma},
-                {"distill", c.distill},
-                {"temperature", c.temperature},
-                {"freeze_bn_after", c.freezeBatchNormAfter},
-                {"calibration_batches", c.calibrationBatches},
-                {"limit_train", c.limitTrain},
-                {"limit_test", c.limitTest},
-                {"snapshot_every", c.snapshotEvery},
-                {"threads", c.threads}}
-        .dump();
+    json h{{"epochs", c.epochs},
+           {"steps", c.maxSteps},
+           {"batch", c.batch},
+           {"optimizer", train::toString(c.optimizer)},
+           {"lr", c.lr},
+           {"quantizer_lr", c.quantizerLr},
+           {"momentum", c.momentum},
+           {"schedule", train::toString(c.schedule)},
+           {"step_gamma", c.stepGamma},
+           {"distill", c.distill},
+           {"temperature", c.temperature},
+           {"freeze_bn_after", c.freezeBatchNormAfter},
+           {"calibration_batches", c.calibrationBatches},
+           {"limit_train", c.limitTrain},
+           {"limit_test", c.limitTest},
+           {"snapshot_every", c.snapshotEvery},
+           {"threads", c.threads}};
+    if (c.distributed.worldSize > 1) {
+        h["world_size"] = c.distributed.worldSize; // batch is per rank
+    }
+    return h.dump();
 }
 
 RunRecord describeRun(const train::TrainConfig& config)
@@ -256,6 +267,8 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.limitTest = h.value("limit_test", c.limitTest);
     c.snapshotEvery = h.value("snapshot_every", c.snapshotEvery);
     c.threads = h.value("threads", c.threads);
+    // A distributed run is re-run in one process with the same global batch.
+    c.batch *= h.value("world_size", 1);
     return c;
 }
 

@@ -4,6 +4,8 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "common/version.h"
+#include "distributed/communicator.h"
+#include "distributed/distributed_model.h"
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "quantizers/quantizer_registry.h"
@@ -46,18 +48,26 @@ std::string shapeText(at::IntArrayRef sizes)
     return text + "]";
 }
 
+// Each rank evaluates its part of the test data; the sums are added over ranks.
 std::pair<double, double> evaluate(const std::function<at::Tensor(const at::Tensor&)>& forward,
-                                   const TensorDataset& data)
+                                   const TensorDataset& data, dist::Communicator& comm)
 {
     at::NoGradGuard noGrad;
     int64_t correct = 0;
     double loss = 0;
-    for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
-        const auto end = std::min(start + kEvalBatch, data.size());
+    const auto [first, last] = dist::shardRange(data.size(), comm.rank(), comm.worldSize());
+    for (int64_t start = first; start < last; start += kEvalBatch) {
+        const auto end = std::min(start + kEvalBatch, last);
         const auto out = forward(data.images.slice(0, start, end));
         const auto labels = data.labels.slice(0, start, end);
         loss += at::cross_entropy_loss(out, labels, {}, at::Reduction::Sum).item<double>();
         correct += out.argmax(1).eq(labels).sum().item<int64_t>();
+    }
+    if (comm.isDistributed()) {
+        std::vector<double> sums{double(correct), loss};
+        comm.sum(sums);
+        correct = int64_t(sums[0]);
+        loss = sums[1];
     }
     const double n = double(std::max<int64_t>(data.size(), 1));
     return {double(correct) / n, loss / n};
@@ -237,6 +247,13 @@ std::string quantizerFailure(engine::QatModel* model)
     return "quantizer " + quant::toString(q.key()) + " at " + where + " failed: " + firstLine(failure.message);
 }
 
+// This rank's contiguous part of a global batch of indices (all of it for one process).
+at::Tensor localPart(const at::Tensor& globalIdx, const dist::Communicator& comm)
+{
+    const auto [first, last] = dist::shardRange(globalIdx.size(0), comm.rank(), comm.worldSize());
+    return globalIdx.slice(0, first, last);
+}
+
 void checkConfig(const TrainConfig& c)
 {
     if (c.batch < 1) throw Error("batch size must be at least 1");
@@ -270,11 +287,17 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
     try {
         checkConfig(config);
         setComputeThreads(config.threads);
+        dist::Communicator comm(config.distributed);
+        result.worldSize = comm.worldSize();
+        // Every rank takes its part of each global batch, so one process with this batch
+        // size sees the same data in the same order.
+        const int64_t globalBatch = int64_t(config.batch) * comm.worldSize();
         at::manual_seed(config.seed);
         emit(LogEvent{"loading " + config.data + " and " + config.modelPath});
         const auto train = loadIdxDataset(config.data, "train", config.limitTrain);
         const auto test = loadIdxDataset(config.data, "t10k", config.limitTest);
         model = engine::QatModel::build(config.modelPath, config.plan, registry);
+        dist::shareModelState(*model, comm, true);
         result.foldedBatchNorms = model->foldedBatchNorms();
         model->train(false);
         at::Tensor probe;
@@ -295,7 +318,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                             + std::to_string(train.classCount) + " classes must return [batch, " +
                             std::to_string(train.classCount) + "]");
         }
-        std::tie(result.floatTop1, result.floatLoss) = evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test);
+        std::tie(result.floatTop1, result.floatLoss) =
+            evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test, comm);
         emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)});
         emit(FloatModelEvent{result.floatTop1, result.floatLoss});
 
@@ -305,12 +329,17 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         model->beginActivationCalibration();
         {
             const auto order = at::randperm(train.size(), generator);
-            for (int b = 0; b < config.calibrationBatches && int64_t(b) * config.batch < train.size(); ++b) {
-                const auto idx = order.slice(0, int64_t(b) * config.batch, std::min(train.size(), int64_t(b + 1) * config.batch));
-                model->observeBatch(train.images.index_select(0, idx));
+            for (int b = 0; b < config.calibrationBatches && int64_t(b) * globalBatch < train.size(); ++b) {
+                const auto idx = localPart(
+                    order.slice(0, int64_t(b) * globalBatch, std::min(train.size(), int64_t(b + 1) * globalBatch)), comm);
+                if (idx.size(0) > 0) {
+                    model->observeBatch(train.images.index_select(0, idx));
+                }
             }
         }
+        dist::reduceCalibration(*model, comm);
         model->finishActivationCalibration();
+        dist::shareQuantizerParameters(*model, comm);
         initial = snapshots(*model);
         std::vector<bool> checkEachStep;
         for (const auto& site : model->sites()) {
@@ -329,7 +358,17 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         groups[kModelGroup] = {model->modelParameters(), result.lr};
         groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
         Optimizer optimizer(config.optimizer, std::move(groups), config.momentum);
-        const int64_t stepsPerEpoch = (train.size() + config.batch - 1) / config.batch;
+        int64_t stepsPerEpoch = (train.size() + globalBatch - 1) / globalBatch;
+        if (comm.isDistributed() && train.size() % globalBatch != 0 && train.size() % globalBatch < comm.worldSize()) {
+            --stepsPerEpoch; // a last batch with fewer images than ranks would leave a rank without data
+        }
+        // Averaged across ranks every step (gradients of weights and quantizer parameters).
+        auto synced = model->modelParameters();
+        for (const auto& p : model->quantizerParameters()) {
+            synced.push_back(p);
+        }
+        double trainSeconds = 0;
+        int64_t localSamples = 0;
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
         emit(StateEvent{RunState::Running, {}});
@@ -347,12 +386,14 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     }
                     emit(StateEvent{RunState::Running, {}});
                 }
-                if (token != nullptr && token->cancel) {
+                if (comm.any(token != nullptr && token->cancel)) {
                     state = RunState::Cancelled;
                     message = "stopped by the user after " + std::to_string(step) + " steps";
                     break;
                 }
-                const auto idx = order.slice(0, b * config.batch, std::min(train.size(), (b + 1) * config.batch));
+                const auto stepStarted = Clock::now();
+                const auto globalIdx = order.slice(0, b * globalBatch, std::min(train.size(), (b + 1) * globalBatch));
+                const auto idx = localPart(globalIdx, comm);
                 const auto x = train.images.index_select(0, idx);
                 const auto y = train.labels.index_select(0, idx);
                 const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
@@ -374,17 +415,34 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 if (step + 1 == config.injectNanAtStep) {
                     loss = loss * std::nan("");
                 }
-                const double lossValue = loss.item<double>();
+                double lossValue = 0;
+                double globalAccuracy = 0;
+                optimizer.zeroGrad();
+                if (!comm.isDistributed()) {
+                    lossValue = loss.item<double>();
+                } else {
+                    // The loss is a per-sample mean: weighting each rank's by its share of the
+                    // global batch makes the averaged gradient the global batch's.
+                    const double n = double(globalIdx.size(0));
+                    (loss * (double(idx.size(0)) * comm.worldSize() / n)).backward();
+                    std::vector<double> sums{loss.item<double>() * double(idx.size(0)),
+                                             out.detach().argmax(1).eq(y).sum().item<double>()};
+                    comm.allreduceGradients(synced, sums);
+                    lossValue = sums[0] / n;
+                    globalAccuracy = sums[1] / n;
+                }
                 if (!std::isfinite(lossValue)) {
                     state = RunState::Diverged;
                     message = "the loss became " + std::to_string(lossValue) + " at step " + std::to_string(step + 1)
                               + "; the parameters of step " + std::to_string(step) + " are kept";
                     break;
                 }
-                optimizer.zeroGrad();
-                loss.backward();
+                if (!comm.isDistributed()) {
+                    loss.backward();
+                }
                 // Nothing is updated until the step is known to be sound, so a diverged run
-                // keeps the weights and quantizers of its last good step (see README).
+                // keeps the weights and quantizers of its last good step (see README). After the
+                // all-reduce every rank sees the same gradients, so all ranks decide alike.
                 if (const auto bad = nonFiniteGradient(optimizer); !bad.empty()) {
                     state = RunState::Diverged;
                     message = "the gradient of " + bad + " became NaN or infinite at step " + std::to_string(step + 1)
@@ -418,7 +476,11 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 optimizer.step(kModelGroup);
                 ++step;
                 result.steps = step; // also when a later step throws
-                const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
+                const double accuracy = comm.isDistributed()
+                                            ? globalAccuracy
+                                            : out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
+                localSamples += idx.size(0);
+                trainSeconds += std::chrono::duration<double>(Clock::now() - stepStarted).count();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
                 if (snapshotStep) {
                     current = snapshots(*model);
@@ -439,13 +501,18 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 }
             }
             model->train(false);
-            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, test);
+            dist::shareModelState(*model, comm, false);
+            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, test, comm);
             result.qatTop1 = top1;
             result.qatLoss = lossValue;
             result.epochs.push_back({epoch, top1, lossValue});
             emit(EpochEvent{epoch, top1, lossValue});
         }
         result.steps = step;
+        const double samplesPerSecond = trainSeconds > 0 ? double(localSamples) / trainSeconds : 0.0;
+        for (const auto& rate : comm.allgather(at::tensor({samplesPerSecond}, at::kDouble))) {
+            result.samplesPerSecond.push_back(rate.item<double>());
+        }
         finish(state, message);
     } catch (const Error& e) {
         const auto q = quantizerFailure(model.get());
