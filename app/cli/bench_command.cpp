@@ -4,6 +4,7 @@
 #include "bench_command.h"
 
 #include "arguments.h"
+#include "bench_data.h"
 
 #include "common/version.h"
 #include "engine/qat_model.h"
@@ -40,9 +41,14 @@ const char* const kBenchHelp =
     "  each built-in quantizer's forward+backward throughput vs LibTorch's fake_quantize kernels\n"
     "  a short run with the workbench window open and plotting / the same run headless\n"
     "  run store: metric inserts per second, time to list 1,000 runs\n"
+    "  data loader: JPEG folder (512 images of 96x96, or --data DIR) decoded, cropped to the RGB\n"
+    "    fixture model's 32x32 input: loader images/s vs QAT training images/s (batch 64), and the\n"
+    "    share of a loader-fed epoch spent waiting for data\n"
     "  --quick   fewer repeats (a minute or two)\n"
+    "  --data    an image folder for the loader benchmark (one sub-folder per class)\n"
+    "  --only-data  run the data loader benchmark only\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256\n"
-    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store\n";
+    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store, data_loader\n";
 
 namespace {
 
@@ -221,7 +227,7 @@ json runStoreSpeed()
 
 int runBench(const std::vector<std::string>& args)
 {
-    const auto a = parseArguments({"bench", {"--model"}, {"--quick", "--json"}, 0, 0}, args);
+    const auto a = parseArguments({"bench", {"--model", "--data"}, {"--quick", "--json", "--only-data"}, 0, 0}, args);
     const bool quick = a.has("--quick");
     const int repeats = quick ? 5 : 15;
     const auto model = a.value("--model", QATWB_SOURCE_DIR "/resources/models/demo_cnn.pt");
@@ -232,6 +238,22 @@ int runBench(const std::vector<std::string>& args)
     auto progress = [&](const std::string& text) {
         if (!a.has("--json")) std::cerr << text << "\n";
     };
+
+    progress("data loader: JPEG folder vs training steps");
+    out["data_loader"] = dataLoaderBench(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt", a.value("--data"), quick ? 256 : 512,
+                                         96, 64);
+    const auto& dl = out["data_loader"];
+    const auto loaderLine = "data loader: " + std::to_string(dl["images"].get<int64_t>()) + " JPEGs -> "
+                            + dl["fed_shape"].dump() + ": loader " + std::to_string(int(dl["loader_images_per_s"].get<double>()))
+                            + " images/s, QAT training " + std::to_string(int(dl["training_images_per_s"].get<double>()))
+                            + " images/s (" + std::to_string(dl["steps_per_s"].get<double>()) + " steps/s at batch 64), loader/training "
+                            + std::to_string(dl["loader_over_training"].get<double>()) + "; fed by the loader, steps waited "
+                            + std::to_string(int(100 * dl["fed_wait_share"].get<double>())) + " % of the time\n";
+    if (a.has("--only-data")) {
+        if (a.has("--json")) std::cout << out.dump(2) << "\n";
+        else std::cout << loaderLine;
+        return 0;
+    }
 
     json steps = json::array();
     for (const char* preset : {"mct-default", "w4a8-lsq", "w2a3"}) {
@@ -304,7 +326,8 @@ int runBench(const std::vector<std::string>& args)
     std::cout << "\nGUI open and plotting / headless (" << steps120 << " steps, both as processes): "
               << (out["gui_over_headless"].is_null() ? std::string("n/a") : std::to_string(out["gui_over_headless"].get<double>()))
               << "\nrun store: " << out["run_store"]["metric_inserts_per_s"].get<double>() << " metric inserts/s, list "
-              << out["run_store"]["runs_listed"] << " runs in " << out["run_store"]["list_runs_ms"].get<double>() << " ms\n";
+              << out["run_store"]["runs_listed"] << " runs in " << out["run_store"]["list_runs_ms"].get<double>() << " ms\n"
+              << loaderLine;
     return 0;
 }
 

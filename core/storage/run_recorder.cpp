@@ -3,6 +3,7 @@
 
 #include "common/sha256.h"
 #include "common/version.h"
+#include "data/data_options.h"
 #include "model/model_inspector.h"
 
 #include <nlohmann/json.hpp>
@@ -162,7 +163,8 @@ std::string hyperparametersJson(const train::TrainConfig& c)
                 {"limit_train", c.limitTrain},
                 {"limit_test", c.limitTest},
                 {"snapshot_every", c.snapshotEvery},
-                {"threads", c.threads}}
+                {"threads", c.threads},
+                {"data", json::parse(data::toJson(c.dataOptions))}}
         .dump();
 }
 
@@ -219,6 +221,9 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.limitTest = h.value("limit_test", c.limitTest);
     c.snapshotEvery = h.value("snapshot_every", c.snapshotEvery);
     c.threads = h.value("threads", c.threads);
+    if (h.contains("data")) { // runs before data options were stored read IDX with the defaults
+        c.dataOptions = data::dataOptionsFromJson(h["data"].dump());
+    }
     return c;
 }
 

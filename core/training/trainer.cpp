@@ -7,7 +7,8 @@
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "training/optimizer.h"
-#include "training/tensor_dataset.h"
+#include "data/batch_loader.h"
+#include "data/data_plan.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <thread>
 
 namespace qat::train {
@@ -34,30 +36,34 @@ struct Emitter {
     }
 };
 
-std::string shapeText(at::IntArrayRef sizes)
-{
-    std::string text = "[";
-    for (size_t i = 0; i < sizes.size(); ++i) {
-        text += (i ? ", " : "") + std::to_string(sizes[i]);
-    }
-    return text + "]";
-}
-
+// Top-1 and mean loss on the evaluation split; without labels, against the float model's
+// predictions (agreement with the float model).
 std::pair<double, double> evaluate(const std::function<at::Tensor(const at::Tensor&)>& forward,
-                                   const TensorDataset& data)
+                                   const std::function<at::Tensor(const at::Tensor&)>& floatForward,
+                                   const data::PreparedData& data)
 {
     at::NoGradGuard noGrad;
     int64_t correct = 0;
     double loss = 0;
-    for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
-        const auto end = std::min(start + kEvalBatch, data.size());
-        const auto out = forward(data.images.slice(0, start, end));
-        const auto labels = data.labels.slice(0, start, end);
+    std::vector<int64_t> order(size_t(data.data.test.size()));
+    std::iota(order.begin(), order.end(), 0);
+    data::BatchLoader loader(data.data.test, data.pipeline, order, kEvalBatch, data.resolved.badImages);
+    data::Batch batch;
+    int64_t n = 0;
+    while (loader.next(batch)) {
+        const auto out = forward(batch.images);
+        const auto labels = batch.labels.defined() ? batch.labels : floatForward(batch.images).argmax(1);
         loss += at::cross_entropy_loss(out, labels, {}, at::Reduction::Sum).item<double>();
         correct += out.argmax(1).eq(labels).sum().item<int64_t>();
+        n += out.size(0);
     }
-    const double n = double(std::max<int64_t>(data.size(), 1));
-    return {double(correct) / n, loss / n};
+    return {double(correct) / double(std::max<int64_t>(n, 1)), loss / double(std::max<int64_t>(n, 1))};
+}
+
+std::vector<int64_t> toVector(const at::Tensor& order)
+{
+    const auto o = order.contiguous();
+    return {o.data_ptr<int64_t>(), o.data_ptr<int64_t>() + o.numel()};
 }
 
 double scheduledLr(const TrainConfig& config, double base, int64_t step, int64_t totalSteps, int epoch)
@@ -175,26 +181,23 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         setComputeThreads(config.threads);
         at::manual_seed(config.seed);
         emit(LogEvent{"loading " + config.data + " and " + config.modelPath});
-        const auto train = loadIdxDataset(config.data, "train", config.limitTrain);
-        const auto test = loadIdxDataset(config.data, "t10k", config.limitTest);
         model = engine::QatModel::build(config.modelPath, config.plan, registry);
         result.foldedBatchNorms = model->foldedBatchNorms();
         model->train(false);
-        at::Tensor probe;
-        try {
-            at::NoGradGuard noGrad;
-            probe = model->floatForward(test.images.slice(0, 0, 2));
-        } catch (const c10::Error& e) {
-            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
-                            + " does not fit the model: " + firstLine(e.what_without_backtrace()));
+        auto floatForward = [&](const at::Tensor& x) { return model->floatForward(x); };
+        const auto data = data::prepareData(config.data, config.dataOptions, floatForward, config.limitTrain,
+                                            config.limitTest);
+        for (const auto& line : data.describe()) {
+            emit(LogEvent{line});
         }
-        if (probe.dim() != 2 || probe.size(1) < train.classCount) {
-            throw DataError("the model returns shape " + shapeText(probe.sizes()) + " for a batch of 2; a classifier of "
-                            + std::to_string(train.classCount) + " classes must return [batch, " +
-                            std::to_string(train.classCount) + "]");
+        if (!data.data.labelled && !config.distill) {
+            throw DataError(config.data + ": the data has no labels; train by distillation from the float model "
+                                          "(leave out --no-kd)");
         }
-        std::tie(result.floatTop1, result.floatLoss) = evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test);
-        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)});
+        const auto& train = data.data.train;
+        std::tie(result.floatTop1, result.floatLoss) = evaluate(floatForward, floatForward, data);
+        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)
+                      + (data.data.labelled ? "" : " (no labels: agreement with itself)")});
         emit(FloatModelEvent{result.floatTop1, result.floatLoss});
 
         emit(StateEvent{RunState::Calibrating, {}});
@@ -202,10 +205,12 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         model->calibrateWeights();
         model->beginActivationCalibration();
         {
-            const auto order = at::randperm(train.size(), generator);
-            for (int b = 0; b < config.calibrationBatches && int64_t(b) * config.batch < train.size(); ++b) {
-                const auto idx = order.slice(0, int64_t(b) * config.batch, std::min(train.size(), int64_t(b + 1) * config.batch));
-                model->observeBatch(train.images.index_select(0, idx));
+            const auto order = toVector(at::randperm(train.size(), generator));
+            const auto n = std::min<int64_t>(train.size(), int64_t(config.calibrationBatches) * config.batch);
+            data::BatchLoader batches(train, data.pipeline, {order.begin(), order.begin() + n}, config.batch,
+                                      data.resolved.badImages);
+            for (data::Batch batch; batches.next(batch);) {
+                model->observeBatch(batch.images);
             }
         }
         model->finishActivationCalibration();
@@ -231,7 +236,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         int64_t step = 0;
         for (int epoch = 1; epoch <= epochs && state == RunState::Finished; ++epoch) {
             model->train(true);
-            const auto order = at::randperm(train.size(), generator);
+            data::BatchLoader batches(train, data.pipeline, toVector(at::randperm(train.size(), generator)), config.batch,
+                                      data.resolved.badImages);
             for (int64_t b = 0; b < stepsPerEpoch && step < totalSteps; ++b) {
                 if (token != nullptr && token->pause && !token->cancel) {
                     emit(StateEvent{RunState::Paused, {}});
@@ -245,9 +251,12 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     message = "stopped by the user after " + std::to_string(step) + " steps";
                     break;
                 }
-                const auto idx = order.slice(0, b * config.batch, std::min(train.size(), (b + 1) * config.batch));
-                const auto x = train.images.index_select(0, idx);
-                const auto y = train.labels.index_select(0, idx);
+                data::Batch batch;
+                if (!batches.next(batch)) {
+                    break;
+                }
+                const auto& x = batch.images;
+                auto y = batch.labels;
                 const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
                 const double qlr = scheduledLr(config, result.quantizerLr, step, totalSteps, epoch);
                 optimizer.groups()[0].lr = lr;
@@ -261,6 +270,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                         teacher = model->floatForward(x);
                     }
                     loss = distillationLoss(out, teacher, config.temperature);
+                    if (!y.defined()) {
+                        y = teacher.argmax(1); // unlabeled: batch accuracy against the float model
+                    }
                 } else {
                     loss = at::cross_entropy_loss(out, y);
                 }
@@ -314,7 +326,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 }
             }
             model->train(false);
-            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, test);
+            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, floatForward, data);
             result.qatTop1 = top1;
             result.qatLoss = lossValue;
             result.epochs.push_back({epoch, top1, lossValue});
