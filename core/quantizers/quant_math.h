@@ -63,6 +63,21 @@ at::Tensor withQuantGradient(const at::Tensor& q, const at::Tensor& x, const at:
                              const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax,
                              ClipGradient mode);
 
+/// The quantizer op the built-ins use: the value of fakeQuantValue(x, step, zeroPoint, ...) with
+/// the gradient of withQuantGradient(..., mode). By default a fused kernel computes it (one pass
+/// forward, one pass backward producing dx and the step / low gradient sums, vectorised and
+/// parallel); quantizeComposite is the reference it is tested against (same values bit for bit,
+/// gradients equal within float rounding). zeroPoint and low may be undefined (zero, no low end).
+at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
+                    int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode);
+at::Tensor quantizeComposite(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
+                             const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode);
+
+/// Whether quantize uses the fused kernels (default) or the composite reference, process-wide
+/// (for the benchmark and the tests that compare the two).
+void setFusedKernels(bool on);
+bool fusedKernels();
+
 /// The values of t, flattened, as floats.
 std::vector<float> toFloats(const at::Tensor& t);
 

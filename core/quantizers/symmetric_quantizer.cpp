@@ -51,11 +51,9 @@ at::Tensor SymmetricQuantizer::forward(const at::Tensor& x)
     requireCalibrated();
     const auto range = math::symmetricRange(config().bits, m_signed);
     const auto step = effectiveThreshold() / range.divisor;
-    const auto zero = at::zeros_like(step.detach());
-    const auto q = math::fakeQuantValue(x, step, zero, range.qmin, range.qmax, kernelAxis());
     const auto trainedStep =
         m_style.gradScaled ? math::gradScale(step, lsqGradientScale(x, double(range.qmax), m_threshold.numel())) : step;
-    return math::withQuantGradient(q, x, trainedStep, at::Tensor(), zero, range.qmin, range.qmax, m_style.clip);
+    return math::quantize(x, trainedStep, at::Tensor(), at::Tensor(), range.qmin, range.qmax, kernelAxis(), m_style.clip);
 }
 
 std::vector<QuantizerParameter> SymmetricQuantizer::parameters() const

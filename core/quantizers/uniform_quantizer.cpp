@@ -57,12 +57,11 @@ at::Tensor UniformQuantizer::forward(const at::Tensor& x)
     requireCalibrated();
     const auto [lo, hi] = range();
     const auto grid = math::uniformGrid(lo, hi, config().bits);
-    const auto q = math::fakeQuantValue(x, grid.step, grid.zeroPoint, 0, levels(config().bits), kernelAxis());
     const auto qmax = double(levels(config().bits));
     const auto step =
         m_style.gradScaled ? math::gradScale(grid.step, lsqGradientScale(x, qmax, grid.step.numel())) : grid.step;
-    return math::withQuantGradient(q, x, step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits),
-                                   m_style.clip);
+    return math::quantize(x, step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits), kernelAxis(),
+                          m_style.clip);
 }
 
 std::vector<QuantizerParameter> UniformQuantizer::parameters() const

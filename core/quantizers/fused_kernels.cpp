@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// Built with -fopenmp-simd -ffp-contract=off -fno-trapping-math (see core/CMakeLists.txt):
+// the loops vectorise, nothing is contracted into an FMA (values must stay bit-identical
+// to LibTorch's kernels), and each function is also compiled for AVX2, picked at load time.
+#include "quantizers/fused_kernels.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace qat::quant::kernels {
+
+namespace {
+
+constexpr int64_t kMinChunk = int64_t(1) << 15; // elements per task
+constexpr int64_t kMaxPartials = int64_t(1) << 20; // per-chunk channel sums kept at most
+constexpr int64_t kBlock = 1024;                   // float sums are folded into doubles this often
+
+// nearbyint in round-to-nearest-even without a libm call, so the loops vectorise: below 2^23
+// adding and removing 2^23 leaves the nearest integer (ties to even); above, floats are integers.
+inline float roundEven(float v)
+{
+    const float a = std::fabs(v);
+    const float r = std::copysign((a + 8388608.0f) - 8388608.0f, v);
+    return a < 8388608.0f ? r : v;
+}
+
+// The code before clipping, as LibTorch computes it: zp + nearbyint(x * inv).
+inline float code(float x, float inv, float zp)
+{
+    return zp + roundEven(x * inv);
+}
+
+// Clip as LibTorch does after its int64 cast (a NaN code ends at qmin there too).
+inline float clip(float v, float qmin, float qmax)
+{
+    v = v >= qmin ? v : qmin;
+    return v <= qmax ? v : qmax;
+}
+
+struct Channel {
+    float step;
+    float inv;
+    float zp;
+    float low;
+};
+
+__attribute__((target_clones("avx2", "default"))) void forwardSpan(const float* __restrict x, float* __restrict q,
+                                                                      int64_t n, Channel c, float qmin, float qmax)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) {
+        q[j] = (clip(code(x[j], c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
+    }
+}
+
+// Sums of g * (q - x) [inside] and g * (q - low) [outside] for dstep (divided by the step later),
+// and of g [outside] for dlow; dx written when asked.
+__attribute__((target_clones("avx2", "default"))) void backwardBlock(const float* __restrict x,
+                                                                        const float* __restrict g,
+                                                                        float* __restrict dx, int64_t n, Channel c,
+                                                                        float qmin, float qmax, int rule,
+                                                                        float* stepSum, float* lowSum)
+{
+    // rule: 0 straight, 1 masked, 2 pact (as Rule)
+    const float insideWeight = rule == 2 ? 0.0f : 1.0f;
+    float sStep = 0;
+    float sLow = 0;
+    if (rule == 0) {
+#pragma omp simd reduction(+ : sStep)
+        for (int64_t j = 0; j < n; ++j) {
+            const float q = (clip(code(x[j], c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
+            sStep += g[j] * (q - x[j]);
+        }
+        if (dx != nullptr) {
+            std::copy(g, g + n, dx);
+        }
+    } else {
+#pragma omp simd reduction(+ : sStep, sLow)
+        for (int64_t j = 0; j < n; ++j) {
+            const float v = code(x[j], c.inv, c.zp);
+            const bool inside = v >= qmin && v <= qmax;
+            const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
+            const float gj = g[j];
+            sStep += inside ? insideWeight * gj * (q - x[j]) : gj * (q - c.low);
+            sLow += inside ? 0.0f : gj;
+        }
+        if (dx != nullptr) {
+#pragma omp simd
+            for (int64_t j = 0; j < n; ++j) {
+                const float v = code(x[j], c.inv, c.zp);
+                dx[j] = v >= qmin && v <= qmax ? g[j] : 0.0f;
+            }
+        }
+    }
+    *stepSum = sStep;
+    *lowSum = sLow;
+}
+
+Channel channel(const Grid& grid, int64_t c)
+{
+    const float step = grid.step[c];
+    return {step, 1.0f / step, grid.zeroPoint ? grid.zeroPoint[c] : 0.0f, grid.low ? grid.low[c] : 0.0f};
+}
+
+int64_t chunkSize(const Layout& layout)
+{
+    const int64_t forPartials = (layout.numel() * layout.channels + kMaxPartials - 1) / kMaxPartials;
+    return std::max(kMinChunk, forPartials);
+}
+
+// Calls span(begin, end, channel) for the runs of one channel inside [begin, end).
+template <typename Span>
+void forEachRun(const Layout& layout, int64_t begin, int64_t end, Span&& span)
+{
+    for (int64_t p = begin; p < end;) {
+        const int64_t row = p / layout.inner;
+        const int64_t stop = std::min(end, (row + 1) * layout.inner);
+        span(p, stop, row % layout.channels);
+        p = stop;
+    }
+}
+
+} // namespace
+
+void forward(const float* x, float* q, const Layout& layout, const Grid& grid)
+{
+    at::parallel_for(0, layout.numel(), kMinChunk, [&](int64_t begin, int64_t end) {
+        forEachRun(layout, begin, end, [&](int64_t b, int64_t e, int64_t c) {
+            forwardSpan(x + b, q + b, e - b, channel(grid, c), grid.qmin, grid.qmax);
+        });
+    });
+}
+
+void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out)
+{
+    const int64_t total = layout.numel();
+    const int64_t channels = layout.channels;
+    const int64_t chunk = chunkSize(layout);
+    const int64_t chunks = std::max<int64_t>(1, (total + chunk - 1) / chunk);
+    // Fixed chunks and a fixed order of summing them: the result does not depend on the thread count.
+    std::vector<double> stepParts(size_t(chunks * channels), 0.0);
+    std::vector<double> lowParts(size_t(chunks * channels), 0.0);
+    at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
+        for (int64_t k = first; k < last; ++k) {
+            double* stepPart = stepParts.data() + k * channels;
+            double* lowPart = lowParts.data() + k * channels;
+            forEachRun(layout, k * chunk, std::min(total, (k + 1) * chunk), [&](int64_t b, int64_t e, int64_t c) {
+                const Channel ch = channel(grid, c);
+                for (int64_t p = b; p < e; p += kBlock) {
+                    const int64_t n = std::min(kBlock, e - p);
+                    float s = 0;
+                    float l = 0;
+                    backwardBlock(x + p, g + p, out.dx ? out.dx + p : nullptr, n, ch, grid.qmin, grid.qmax,
+                                  int(rule), &s, &l);
+                    stepPart[c] += s;
+                    lowPart[c] += l;
+                }
+            });
+        }
+    });
+    for (int64_t c = 0; c < channels; ++c) {
+        double s = 0;
+        double l = 0;
+        for (int64_t k = 0; k < chunks; ++k) {
+            s += stepParts[size_t(k * channels + c)];
+            l += lowParts[size_t(k * channels + c)];
+        }
+        if (out.dstep != nullptr) {
+            out.dstep[c] = s / double(grid.step[c]);
+        }
+        if (out.dlow != nullptr) {
+            out.dlow[c] = l;
+        }
+    }
+}
+
+} // namespace qat::quant::kernels

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// The fused fake-quant kernels behind math::quantize: one pass forward, one pass backward,
+// on float buffers, vectorised and split over LibTorch's intra-op threads. Internal.
+//
+// x is viewed as [outer, channels, inner] (per-tensor: channels = 1); channel c has its own
+// step, zero point and low end. Values follow LibTorch's fake_quantize_per_{tensor,channel}
+// kernels bit for bit: q = (clamp(zp + round_half_even(x * (1/step)), qmin, qmax) - zp) * step.
+
+#include <cstdint>
+
+namespace qat::quant::kernels {
+
+struct Layout {
+    int64_t outer = 1;
+    int64_t channels = 1;
+    int64_t inner = 1;
+    int64_t numel() const { return outer * channels * inner; }
+};
+
+/// One value per channel; zeroPoint and low may be null (all zero).
+struct Grid {
+    const float* step = nullptr;
+    const float* zeroPoint = nullptr;
+    const float* low = nullptr;
+    float qmin = 0;
+    float qmax = 0;
+};
+
+/// The gradient rules of math::ClipGradient, with g = dL/dq and inside = code within [qmin, qmax]:
+///   Straight: dx = g;           dstep = g (q - x) / step
+///   Masked:   dx = g inside;    dstep = g (q - x) / step inside, g (q - low) / step outside
+///   Pact:     dx = g inside;    dstep = g (q - low) / step outside only
+///   Masked and Pact with a low end: dlow = g outside.
+enum class Rule { Straight, Masked, Pact };
+
+/// Outputs of backward; a null pointer is not computed. dstep and dlow hold one sum per channel.
+struct Gradients {
+    float* dx = nullptr;
+    double* dstep = nullptr;
+    double* dlow = nullptr;
+};
+
+void forward(const float* x, float* q, const Layout& layout, const Grid& grid);
+void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out);
+
+} // namespace qat::quant::kernels

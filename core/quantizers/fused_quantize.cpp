@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+// math::quantize: the fused kernels as one autograd node, and the composite reference.
+#include "quantizers/fused_kernels.h"
+#include "quantizers/quant_math.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <atomic>
+
+namespace qat::quant::math {
+
+namespace {
+
+std::atomic<bool> g_fused{true};
+
+struct GridTensors {
+    at::Tensor step;      // [C] float, contiguous
+    at::Tensor zeroPoint; // [C] or undefined
+    at::Tensor low;       // [C] or undefined
+    int64_t qmin = 0;
+    int64_t qmax = 0;
+    int64_t axis = -1;
+};
+
+kernels::Layout layoutOf(const at::Tensor& x, int64_t axis)
+{
+    kernels::Layout layout;
+    if (axis < 0) {
+        layout.inner = x.numel();
+        return layout;
+    }
+    layout.channels = x.size(axis);
+    for (int64_t d = 0; d < axis; ++d) {
+        layout.outer *= x.size(d);
+    }
+    for (int64_t d = axis + 1; d < x.dim(); ++d) {
+        layout.inner *= x.size(d);
+    }
+    return layout;
+}
+
+at::Tensor channelValues(const at::Tensor& t)
+{
+    return t.detach().reshape({-1}).to(at::kFloat).contiguous();
+}
+
+kernels::Grid gridOf(const GridTensors& t)
+{
+    kernels::Grid grid;
+    grid.step = t.step.data_ptr<float>();
+    grid.zeroPoint = t.zeroPoint.defined() ? t.zeroPoint.data_ptr<float>() : nullptr;
+    grid.low = t.low.defined() ? t.low.data_ptr<float>() : nullptr;
+    grid.qmin = float(t.qmin);
+    grid.qmax = float(t.qmax);
+    return grid;
+}
+
+kernels::Rule ruleOf(ClipGradient mode)
+{
+    switch (mode) {
+    case ClipGradient::Straight: return kernels::Rule::Straight;
+    case ClipGradient::Masked: return kernels::Rule::Masked;
+    case ClipGradient::Pact: return kernels::Rule::Pact;
+    }
+    return kernels::Rule::Straight;
+}
+
+at::Tensor fusedValue(const at::Tensor& x, const GridTensors& grid)
+{
+    auto q = at::empty_like(x, at::MemoryFormat::Contiguous);
+    kernels::forward(x.data_ptr<float>(), q.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid));
+    return q;
+}
+
+// Inputs with gradients: x, step, low (an empty tensor stands for "no low end").
+struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
+    static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& step,
+                              const at::Tensor& low, GridTensors grid, ClipGradient mode)
+    {
+        const auto input = x.contiguous();
+        ctx->save_for_backward({input});
+        ctx->saved_data["step"] = grid.step;
+        ctx->saved_data["zero"] = grid.zeroPoint.defined() ? grid.zeroPoint : at::Tensor();
+        ctx->saved_data["low"] = grid.low.defined() ? grid.low : at::Tensor();
+        ctx->saved_data["qmin"] = grid.qmin;
+        ctx->saved_data["qmax"] = grid.qmax;
+        ctx->saved_data["axis"] = grid.axis;
+        ctx->saved_data["mode"] = int64_t(mode);
+        ctx->saved_data["step_shape"] = step.sizes().vec();
+        ctx->saved_data["low_shape"] = low.sizes().vec();
+        return fusedValue(input, grid);
+    }
+
+    static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                   torch::autograd::variable_list outputGrads)
+    {
+        const auto x = ctx->get_saved_variables()[0];
+        GridTensors grid;
+        grid.step = ctx->saved_data["step"].toTensor();
+        grid.zeroPoint = ctx->saved_data["zero"].toTensor();
+        grid.low = ctx->saved_data["low"].toTensor();
+        grid.qmin = ctx->saved_data["qmin"].toInt();
+        grid.qmax = ctx->saved_data["qmax"].toInt();
+        grid.axis = ctx->saved_data["axis"].toInt();
+        const auto mode = ClipGradient(ctx->saved_data["mode"].toInt());
+        const auto g = outputGrads[0].contiguous();
+        const bool wantX = ctx->needs_input_grad(0);
+        const bool wantStep = ctx->needs_input_grad(1);
+        const bool wantLow = ctx->needs_input_grad(2) && mode != ClipGradient::Straight && grid.low.defined();
+
+        at::Tensor dx;
+        if (wantX) {
+            dx = mode == ClipGradient::Straight ? g : at::empty_like(x);
+        }
+        at::Tensor dstep;
+        at::Tensor dlow;
+        if (wantStep || wantLow || (wantX && mode != ClipGradient::Straight)) {
+            const auto channels = grid.step.numel();
+            auto stepSums = at::empty({channels}, at::kDouble);
+            auto lowSums = at::empty({channels}, at::kDouble);
+            kernels::Gradients out;
+            out.dx = wantX && mode != ClipGradient::Straight ? dx.data_ptr<float>() : nullptr;
+            out.dstep = stepSums.data_ptr<double>();
+            out.dlow = lowSums.data_ptr<double>();
+            kernels::backward(x.data_ptr<float>(), g.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid),
+                              ruleOf(mode), out);
+            if (wantStep) {
+                dstep = stepSums.to(at::kFloat).reshape(ctx->saved_data["step_shape"].toIntVector());
+            }
+            if (wantLow) {
+                dlow = lowSums.to(at::kFloat).reshape(ctx->saved_data["low_shape"].toIntVector());
+            }
+        }
+        return {dx, dstep, dlow, at::Tensor(), at::Tensor()};
+    }
+};
+
+bool fusedApplies(const at::Tensor& x, const at::Tensor& step)
+{
+    return g_fused.load(std::memory_order_relaxed) && x.scalar_type() == at::kFloat && x.device().is_cpu()
+           && step.scalar_type() == at::kFloat && x.numel() > 0;
+}
+
+} // namespace
+
+void setFusedKernels(bool on)
+{
+    g_fused.store(on);
+}
+
+bool fusedKernels()
+{
+    return g_fused.load();
+}
+
+at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
+                    int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode)
+{
+    if (!fusedApplies(x, step)) {
+        return quantizeComposite(x, step, low, zeroPoint, qmin, qmax, axis, mode);
+    }
+    GridTensors grid;
+    grid.step = channelValues(step);
+    grid.zeroPoint = zeroPoint.defined() ? channelValues(zeroPoint) : at::Tensor();
+    grid.low = low.defined() ? channelValues(low) : at::Tensor();
+    grid.qmin = qmin;
+    grid.qmax = qmax;
+    grid.axis = axis;
+    const bool needsGrad = at::GradMode::is_enabled()
+                           && (x.requires_grad() || step.requires_grad() || (low.defined() && low.requires_grad()));
+    if (!needsGrad) {
+        return fusedValue(x.detach().contiguous(), grid);
+    }
+    // An undefined low still needs a tensor argument; an empty one has no gradient edge.
+    const auto lowArg = low.defined() ? low : at::empty({0}, step.options());
+    return FusedQuantize::apply(x, step, lowArg, grid, mode);
+}
+
+at::Tensor quantizeComposite(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
+                             const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode)
+{
+    const auto zero = zeroPoint.defined() ? zeroPoint : at::zeros_like(step.detach());
+    const auto q = fakeQuantValue(x, step, zero, qmin, qmax, axis);
+    return withQuantGradient(q, x, step, low, zero, qmin, qmax, mode);
+}
+
+} // namespace qat::quant::math

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+// The fused quantizer kernels against the composite reference (math::quantizeComposite):
+// values bit for bit, gradients of x and of every quantizer parameter within float rounding,
+// for every built-in quantizer, per tensor and per channel, bits 2..8, odd shapes; the kernel
+// itself on ties, zero points, middle channel axes, several chunks and both thread counts.
+#include "quantizers/quant_math.h"
+#include "quantizers/quantizer_registry.h"
+
+#include "quantizer_test_util.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <QtTest>
+
+using namespace qat::quant;
+using qat::test::calibrated;
+using qat::test::describe;
+
+namespace {
+
+struct Pass {
+    at::Tensor out;
+    at::Tensor dx;
+    std::vector<at::Tensor> dparams;
+};
+
+// forward + backward of q on input with upstream gradient g, using the fused kernels or not.
+Pass run(TrainableQuantizer& q, const at::Tensor& input, const at::Tensor& g, bool fused)
+{
+    math::setFusedKernels(fused);
+    for (auto& p : q.parameters()) {
+        if (p.tensor.grad().defined()) {
+            p.tensor.mutable_grad().zero_();
+        }
+    }
+    auto x = input.detach().clone().requires_grad_();
+    Pass pass;
+    pass.out = q.forward(x);
+    (pass.out * g).sum().backward();
+    pass.dx = x.grad();
+    for (const auto& p : q.parameters()) {
+        pass.dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
+    }
+    math::setFusedKernels(true);
+    return pass;
+}
+
+// Equal within float rounding: a sum over n terms of size ~scale.
+bool close(const at::Tensor& a, const at::Tensor& b)
+{
+    if (a.defined() != b.defined()) {
+        return false;
+    }
+    if (!a.defined()) {
+        return true;
+    }
+    const double scale = std::max(a.abs().max().item<double>(), b.abs().max().item<double>());
+    return at::allclose(a, b, 1e-4, 1e-5 * scale + 1e-7);
+}
+
+QString name(const QuantizerKey& key, const QuantizerConfig& c, const at::Tensor& x)
+{
+    QString shape;
+    for (auto s : x.sizes()) {
+        shape += QString::number(s) + " ";
+    }
+    return QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit%2 [%3]")
+                                                       .arg(c.bits)
+                                                       .arg(c.perChannel ? " per channel" : "")
+                                                       .arg(shape.trimmed());
+}
+
+} // namespace
+
+class TestFusedKernels : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void init() { at::manual_seed(77); }
+    void everyBuiltinQuantizerMatchesComposite();
+    void tiesRoundToEvenLikeLibTorch();
+    void middleChannelAxisWithZeroPoints();
+    void gradientsDoNotDependOnThreads();
+    void frozenParametersGetNoGradient();
+
+private:
+    QuantizerRegistry& registry() { return qat::test::builtinRegistry(); }
+};
+
+void TestFusedKernels::everyBuiltinQuantizerMatchesComposite()
+{
+    const std::vector<std::vector<int64_t>> weightShapes{{5, 3, 3, 3}, {7, 13}, {3, 1, 5}, {1}};
+    const std::vector<std::vector<int64_t>> activationShapes{{3, 5, 7, 9}, {17, 11}, {3, 200003}, {1}};
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            const auto& shapes = info.target == Target::Weights ? weightShapes : activationShapes;
+            for (const auto& shape : shapes) {
+                for (const bool perChannel : {false, true}) {
+                    if (perChannel && info.target != Target::Weights) {
+                        continue;
+                    }
+                    for (const int bits : {2, 3, 8}) {
+                        QuantizerConfig config;
+                        config.bits = bits;
+                        config.perChannel = perChannel;
+                        config.init = InitMethod::MaxAbs;
+                        const auto calibration = at::randn(shape);
+                        auto q = calibrated(registry(), key, config, calibration);
+                        // Scaled up so a part saturates; shifted so the grid is asymmetric.
+                        const auto input = at::randn(shape) * 1.7 + 0.2;
+                        const auto g = at::randn(shape);
+                        const auto composite = run(*q, input, g, false);
+                        const auto fused = run(*q, input, g, true);
+                        const auto what = name(key, config, input);
+                        QVERIFY2(at::equal(fused.out, composite.out),
+                                 qPrintable(what + ": values differ, " + describe(fused.out, composite.out)));
+                        QVERIFY2(close(fused.dx, composite.dx), qPrintable(what + ": dx " + describe(fused.dx, composite.dx)));
+                        for (size_t i = 0; i < fused.dparams.size(); ++i) {
+                            const auto& a = fused.dparams[i];
+                            const auto& b = composite.dparams[i];
+                            QVERIFY2(close(a, b), qPrintable(what + ": gradient of " + QString::fromStdString(q->parameters()[i].name)
+                                                             + (a.defined() && b.defined() ? " " + describe(a, b) : " defined on one side only")));
+                        }
+                        ++checked;
+                    }
+                }
+            }
+        }
+    }
+    qInfo("%d quantizer / shape / granularity / bits combinations equal", checked);
+    QVERIFY(checked >= 15 * 4 * 3);
+}
+
+void TestFusedKernels::tiesRoundToEvenLikeLibTorch()
+{
+    // x = (k + 1/2) * step exactly: half-way codes must go to the even neighbour, as in LibTorch.
+    const auto k = at::arange(-300, 300, at::kFloat);
+    const auto x = ((k + 0.5) * 0.25).reshape({6, 100});
+    const auto step = at::full({1}, 0.25f);
+    const auto fused = math::quantize(x, step, {}, {}, -128, 127, -1, math::ClipGradient::Masked);
+    const auto reference = at::fake_quantize_per_tensor_affine(x, 0.25, 0, -128, 127);
+    QVERIFY(at::equal(fused, reference));
+    // and with a zero point and an unsigned grid
+    const auto zero = at::full({1}, 37.0f);
+    const auto fusedU = math::quantize(x, step, {}, zero, 0, 255, -1, math::ClipGradient::Straight);
+    QVERIFY(at::equal(fusedU, at::fake_quantize_per_tensor_affine(x, 0.25, 37, 0, 255)));
+}
+
+void TestFusedKernels::middleChannelAxisWithZeroPoints()
+{
+    // Channels on a middle axis (outer > 1 and inner > 1), each with its own step, zero point
+    // and low end, for all three gradient rules.
+    for (const int64_t axis : {0, 1, 2, 3}) {
+        const std::vector<int64_t> shape{4, 6, 5, 3};
+        const auto channels = shape[size_t(axis)];
+        std::vector<int64_t> paramShape(4, 1);
+        paramShape[size_t(axis)] = channels;
+        const auto stepValues = (at::rand({channels}) * 0.2 + 0.05).reshape(paramShape);
+        const auto zero = at::randint(0, 16, {channels}).to(at::kFloat).reshape(paramShape);
+        for (const auto rule : {math::ClipGradient::Straight, math::ClipGradient::Masked, math::ClipGradient::Pact}) {
+            const auto input = at::randn(shape) * 2;
+            const auto g = at::randn(shape);
+            std::vector<at::Tensor> grads[2];
+            at::Tensor outs[2];
+            for (const bool fused : {false, true}) {
+                auto x = input.clone().requires_grad_();
+                auto step = stepValues.clone().requires_grad_();
+                auto low = (-zero * stepValues).clone().requires_grad_();
+                const auto out = fused ? math::quantize(x, step, low, zero, 0, 15, axis, rule)
+                                       : math::quantizeComposite(x, step, low, zero, 0, 15, axis, rule);
+                (out * g).sum().backward();
+                outs[fused] = out.detach();
+                grads[fused] = {x.grad(), step.grad(), low.grad()};
+            }
+            QVERIFY2(at::equal(outs[0], outs[1]), qPrintable(QStringLiteral("axis %1").arg(axis)));
+            QVERIFY(at::equal(outs[1], at::fake_quantize_per_channel_affine(input, stepValues.reshape({-1}),
+                                                                            zero.reshape({-1}).to(at::kInt), axis, 0, 15)));
+            for (size_t i = 0; i < 3; ++i) {
+                QVERIFY2(close(grads[1][i], grads[0][i]),
+                         qPrintable(QStringLiteral("axis %1 rule %2 gradient %3").arg(axis).arg(int(rule)).arg(i)));
+            }
+        }
+    }
+}
+
+void TestFusedKernels::gradientsDoNotDependOnThreads()
+{
+    const auto input = at::randn({8, 16, 64, 64}) * 3;
+    const auto g = at::randn(input.sizes());
+    const int threads = at::get_num_threads();
+    at::Tensor grads[2];
+    for (const int n : {1, 2}) {
+        at::set_num_threads(n);
+        auto x = input.clone().requires_grad_();
+        auto step = at::full({1}, 0.05f).requires_grad_();
+        (math::quantize(x, step, {}, {}, -128, 127, -1, math::ClipGradient::Masked) * g).sum().backward();
+        grads[n - 1] = step.grad();
+    }
+    at::set_num_threads(threads);
+    QVERIFY2(at::equal(grads[0], grads[1]), qPrintable(describe(grads[0], grads[1])));
+}
+
+void TestFusedKernels::frozenParametersGetNoGradient()
+{
+    // Without a trainable step only dx is produced; in eval (no grad mode) no graph at all.
+    auto x = at::randn({4, 9}).requires_grad_();
+    const auto step = at::full({1}, 0.1f);
+    const auto out = math::quantize(x, step, {}, {}, -8, 7, -1, math::ClipGradient::Masked);
+    out.sum().backward();
+    QVERIFY(x.grad().defined());
+    QVERIFY(!step.grad().defined());
+    at::NoGradGuard noGrad;
+    QVERIFY(!math::quantize(x, step, {}, {}, -8, 7, -1, math::ClipGradient::Masked).requires_grad());
+}
+
+QTEST_GUILESS_MAIN(TestFusedKernels)
+#include "tst_fused_kernels.moc"
