@@ -187,7 +187,8 @@ void holdOut(OpenedData& d, const DataOptions& o)
     } else {
         char share[32];
         std::snprintf(share, sizeof share, "%g", o.valSplit * 100);
-        d.testSource = std::to_string(nTest) + " samples held out (" + share + " %, seed " + std::to_string(o.splitSeed) + ")";
+        d.testSource = "held out: " + std::to_string(nTest) + " of " + std::to_string(n) + " (" + share + " %, seed "
+                       + std::to_string(o.splitSeed) + ")";
     }
 }
 
@@ -342,7 +343,11 @@ OpenedData fromArrays(std::map<std::string, RawArray> arrays, const std::string&
     }
     const auto testImages = get(Role::Images, Part::Test);
     const auto testLabels = get(Role::Labels, Part::Test);
-    const auto label = [&](const Found& f) { return where + ":" + f.key; };
+    const auto label = [&](const Found& f) {
+        if (format != DataFormat::Npy) return where + ":" + f.key;
+        const auto dir = fs::is_directory(where) ? fs::path(where) : fs::path(where).parent_path();
+        return (dir / (f.key + ".npy")).string();
+    };
     OpenedData d;
     d.format = format;
     d.labelled = trainLabels.array != nullptr;

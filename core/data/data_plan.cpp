@@ -14,6 +14,15 @@ namespace qat::data {
 
 namespace {
 
+// The interpreter's message ends with the original error after two tracebacks.
+std::string lastLine(const std::string& text)
+{
+    auto end = text.find_last_not_of("\n ");
+    if (end == std::string::npos) return text;
+    const auto start = text.rfind('\n', end);
+    return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
 std::string sizeText(const SampleShape& s)
 {
     return std::to_string(s.height) + "x" + std::to_string(s.width);
@@ -107,6 +116,9 @@ ModelInput probeModel(const Forward& forward, const OpenedData& data)
                 out = forward(at::zeros({2, c, h, w}));
             } catch (const c10::Error& e) {
                 if (firstError.empty()) firstError = firstLine(e.what_without_backtrace());
+                continue;
+            } catch (const std::exception& e) { // the TorchScript interpreter's errors
+                if (firstError.empty()) firstError = lastLine(e.what());
                 continue;
             }
             if (out.dim() != 2) {
