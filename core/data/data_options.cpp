@@ -190,8 +190,8 @@ std::vector<std::string> describePipeline(const DataOptions& o)
     }
     lines.push_back(o.channels == 0 ? std::string("channels: as the model needs")
                                     : "channels: " + std::to_string(o.channels)
-                                          + (o.channels == 1 ? " (colour becomes grey: 0.299 R + 0.587 G + 0.114 B)"
-                                                             : " (grey is copied to each)"));
+                                          + (o.channels == 1 ? " (colour samples become grey: 0.299 R + 0.587 G + 0.114 B)"
+                                                             : " (grey samples are copied to each)"));
     lines.push_back(o.divisor == 0 ? std::string("scale: from the data type (8-bit: / 255)")
                                    : o.divisor == 1 ? std::string("scale: none (values used as stored)")
                                                     : "scale: / " + number(o.divisor) + " (to [0, 1])");
