@@ -94,6 +94,11 @@ DataView::DataView(QWidget* parent) : QWidget(parent)
     m_summary->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_pipeline = new QLabel(this);
     m_pipeline->setWordWrap(true);
+    // Inside the splitter a wrapped label is not given its height for width: reserve lines.
+    m_pipeline->setMinimumHeight(m_pipeline->fontMetrics().lineSpacing() * 7);
+    m_summary->setMinimumHeight(m_summary->fontMetrics().lineSpacing() * 7);
+    m_pipeline->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m_summary->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     m_pipeline->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_thumbnails = new QListWidget(this);
     m_thumbnails->setViewMode(QListView::IconMode);
@@ -104,16 +109,19 @@ DataView::DataView(QWidget* parent) : QWidget(parent)
     m_thumbnails->setSelectionMode(QAbstractItemView::NoSelection);
     m_histogram = new QCustomPlot(this);
     m_histogram->setMinimumHeight(160);
+    m_histogram->setMaximumHeight(280);
     styleLegend(m_histogram);
 
     auto* right = new QWidget(this);
     auto* rightLayout = new QVBoxLayout(right);
     rightLayout->setContentsMargins(0, 0, 0, 0);
     rightLayout->addWidget(new QLabel(tr("<b>Samples per class</b>"), this));
-    rightLayout->addWidget(m_histogram, 1);
+    rightLayout->addWidget(m_histogram);
     rightLayout->addWidget(new QLabel(tr("<b>Preprocessing applied to every sample</b>"), this));
     rightLayout->addWidget(m_pipeline);
+    rightLayout->addWidget(new QLabel(tr("<b>What was found</b>"), this));
     rightLayout->addWidget(m_summary);
+    rightLayout->addStretch(1);
     auto* left = new QWidget(this);
     auto* leftLayout = new QVBoxLayout(left);
     leftLayout->setContentsMargins(0, 0, 0, 0);
