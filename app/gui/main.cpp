@@ -75,6 +75,7 @@ int main(int argc, char** argv)
         if (runSteps > 0) {
             QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, &app, runSteps](bool ok) {
                 window.trainingView()->setShortRun(runSteps, 1024, 256);
+                window.showPage(qat::ui::MainWindow::Page::Plots); // plotting live while it trains
                 if (!ok || !window.startTraining()) {
                     app.exit(1);
                 }

@@ -6,6 +6,7 @@
 #include "common/version.h"
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
+#include "quantizers/quantizer_registry.h"
 #include "training/optimizer.h"
 #include "data/batch_loader.h"
 #include "data/data_plan.h"
@@ -95,21 +96,64 @@ std::vector<quant::QuantizerSnapshot> snapshots(engine::QatModel& model)
 }
 
 // A quantizer whose threshold or step is no longer a positive number has diverged.
-std::string badQuantizer(const engine::QatModel& model, const std::vector<quant::QuantizerSnapshot>& all)
+std::string badQuantizer(const engine::QatModel& model, size_t site, const quant::QuantizerSnapshot& snapshot)
 {
-    for (size_t i = 0; i < all.size(); ++i) {
-        for (const auto& [name, values] : all[i].values) {
-            if (name != "threshold" && name != "step") {
-                continue;
-            }
-            for (float v : values) {
-                if (!std::isfinite(v) || v <= 0) {
-                    return model.sites()[i].name + " (" + name + " " + std::to_string(v) + ")";
-                }
+    for (const auto& [name, values] : snapshot.values) {
+        if (name != "threshold" && name != "step") {
+            continue;
+        }
+        for (float v : values) {
+            if (!std::isfinite(v) || v <= 0) {
+                return model.sites()[site].name + " (" + name + " " + std::to_string(v) + ")";
             }
         }
     }
     return {};
+}
+
+// Whether a quantizer's threshold / step can become non-positive while its parameters stay
+// finite: not for the built-ins that clamp it (POT, uniform, LSQ+, or keepThresholdPositive);
+// plugins are always checked. Those are snapshotted every step; the rest only when finite.
+bool needsPositivityCheck(engine::QatModel& model, const engine::QuantizerSite& site,
+                          const quant::QuantizerRegistry& registry)
+{
+    const auto& q = model.table().at(size_t(site.slot));
+    if (registry.find(q.key()).source != "builtin") {
+        return true;
+    }
+    return q.key().method == quant::Method::Symmetric && !q.config().keepThresholdPositive;
+}
+
+// One pass over every quantizer parameter: a NaN or an infinity anywhere names its quantizer.
+std::string nonFiniteQuantizer(engine::QatModel& model)
+{
+    const auto params = model.quantizerParameters();
+    if (params.empty()) {
+        return {};
+    }
+    std::vector<at::Tensor> flat;
+    flat.reserve(params.size());
+    for (const auto& p : params) {
+        flat.push_back(p.detach().reshape({-1}));
+    }
+    if (at::isfinite(at::cat(flat)).all().item<bool>()) {
+        return {};
+    }
+    // Rare: find which one, by its snapshot.
+    for (size_t i = 0; i < model.sites().size(); ++i) {
+        const auto& site = model.sites()[i];
+        for (const auto& [name, values] : model.table().at(size_t(site.slot)).snapshot().values) {
+            for (float v : values) {
+            if (name != "threshold" && name != "step") {
+                continue;
+            }
+                if (!std::isfinite(v)) {
+                    return site.name + " (" + name + " " + std::to_string(v) + ")";
+                }
+            }
+        }
+    }
+    return "a quantizer parameter (not finite)";
 }
 
 // The site's latent weights in grid units (see WeightHistogramEvent); empty for
@@ -215,6 +259,10 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         }
         model->finishActivationCalibration();
         initial = snapshots(*model);
+        std::vector<bool> checkEachStep;
+        for (const auto& site : model->sites()) {
+            checkEachStep.push_back(needsPositivityCheck(*model, site, registry));
+        }
 
         int lowestBits = 32;
         for (const auto& lp : model->layerPlans()) {
@@ -293,8 +341,15 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     backup.push_back(p.detach().clone());
                 }
                 optimizer.step();
-                const auto current = snapshots(*model);
-                if (const auto bad = badQuantizer(*model, current); !bad.empty()) {
+                const bool snapshotStep = config.snapshotEvery > 0 && ((step + 1) % config.snapshotEvery == 0 || step == 0);
+                std::vector<quant::QuantizerSnapshot> current;
+                std::string bad = nonFiniteQuantizer(*model);
+                for (size_t i = 0; i < model->sites().size() && bad.empty(); ++i) {
+                    if (snapshotStep || checkEachStep[i]) {
+                        bad = badQuantizer(*model, i, model->table().at(size_t(model->sites()[i].slot)).snapshot());
+                    }
+                }
+                if (!bad.empty()) {
                     at::NoGradGuard noGrad;
                     auto params = model->quantizerParameters();
                     for (size_t i = 0; i < params.size(); ++i) {
@@ -308,7 +363,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 ++step;
                 const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
-                if (config.snapshotEvery > 0 && (step % config.snapshotEvery == 0 || step == 1)) {
+                if (snapshotStep) {
+                    current = snapshots(*model);
                     for (size_t i = 0; i < current.size(); ++i) {
                         emit(SnapshotEvent{step, model->sites()[i].name, current[i]});
                     }
