@@ -2,11 +2,13 @@
 #include "train_command.h"
 
 #include "arguments.h"
+#include "data_command.h"
 #include "distributed_launch.h"
 #include "progress_printer.h"
 #include "registry_setup.h"
 
 #include "common/error.h"
+#include "data/data_report.h"
 #include "storage/run_recorder.h"
 #include "training/trainer.h"
 
@@ -25,7 +27,7 @@ const char* const kTrainHelp =
     "\n"
     "data and model:\n"
     "  --model FILE            TorchScript model (.pt), scripted or traced\n"
-    "  --data NAME|DIR         fashion-mnist (default) or a folder with train-/t10k- IDX files\n"
+    QATWB_DATA_OPTIONS_HELP
     "  --limit-train N         use the first N training images\n"
     "  --limit-test N          evaluate on the first N test images\n"
     "quantization plan (later options refine earlier ones):\n"
@@ -184,7 +186,8 @@ int runTrain(const std::vector<std::string>& args)
                             "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
                             "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
                             "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
-                            "--dist-timeout"},
+                            "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
+                            "--split-seed", "--bad-images"},
                            {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant"},
                            0,
                            0};
@@ -203,6 +206,7 @@ int runTrain(const std::vector<std::string>& args)
     train::TrainConfig config;
     config.modelPath = a.value("--model");
     config.data = a.value("--data", config.data);
+    config.dataOptions = dataOptions(a);
     config.plan = buildPlan(a);
     config.epochs = int(a.integer("--epochs", config.epochs));
     config.maxSteps = a.integer("--steps", config.maxSteps);
@@ -277,12 +281,30 @@ int executeFollowerRank(const train::TrainConfig& config, const quant::Quantizer
     return exitCodeOf(result.state);
 }
 
-int executeTraining(const train::TrainConfig& config, const std::vector<std::string>& plugins,
+int executeTraining(const train::TrainConfig& request, const std::vector<std::string>& plugins,
                     const std::string& dbPath, bool json)
 {
     quant::QuantizerRegistry registry;
     setUpRegistry(registry, plugins);
+    // The data is checked against the model and its automatic choices resolved before the
+    // run is recorded, so the run stores exactly what will be fed (and a mistake stops here).
+    // Every rank resolves the same data the same way.
+    auto config = request;
+    std::string dataError;
+    try {
+        const auto report = data::inspectData(config.data, config.dataOptions, config.modelPath, 0);
+        config.dataOptions = report.resolved;
+        if (config.distributed.rank == 0) {
+            std::cerr << data::reportToText(report);
+        }
+    } catch (const Error& e) {
+        dataError = e.what();
+    }
     if (config.distributed.rank > 0) {
+        if (!dataError.empty()) {
+            std::cerr << "rank " << config.distributed.rank << ": " << dataError << "\n";
+            return 1;
+        }
         return executeFollowerRank(config, registry);
     }
     // The run is recorded before training starts; a database that cannot take it stops here.
@@ -297,7 +319,13 @@ int executeTraining(const train::TrainConfig& config, const std::vector<std::str
     std::signal(SIGTERM, onInterrupt);
     ProgressPrinter progress(std::cerr);
     FanOut observers({&progress, &recorder});
-    auto result = train::runTraining(config, registry, &observers, &token);
+    train::TrainResult result;
+    if (dataError.empty()) {
+        result = train::runTraining(config, registry, &observers, &token);
+    } else {
+        result.state = train::RunState::Failed;
+        result.message = dataError;
+    }
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_token = nullptr;

@@ -3,6 +3,7 @@
 
 #include "common/sha256.h"
 #include "common/version.h"
+#include "data/data_options.h"
 #include "model/model_inspector.h"
 
 #include <nlohmann/json.hpp>
@@ -207,7 +208,8 @@ std::string hyperparametersJson(const train::TrainConfig& c)
            {"limit_train", c.limitTrain},
            {"limit_test", c.limitTest},
            {"snapshot_every", c.snapshotEvery},
-           {"threads", c.threads}};
+           {"threads", c.threads},
+           {"data", json::parse(data::toJson(c.dataOptions))}};
     if (c.distributed.worldSize > 1) {
         h["world_size"] = c.distributed.worldSize; // batch is per rank
     }
@@ -269,6 +271,9 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.threads = h.value("threads", c.threads);
     // A distributed run is re-run in one process with the same global batch.
     c.batch *= h.value("world_size", 1);
+    if (h.contains("data")) { // runs before data options were stored read IDX with the defaults
+        c.dataOptions = data::dataOptionsFromJson(h["data"].dump());
+    }
     return c;
 }
 

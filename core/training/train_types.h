@@ -3,6 +3,7 @@
 // The training facade: configuration, events, result. Plain data (no torch, no Qt), so
 // the CLI and the UI drive training through it.
 
+#include "data/data_options.h"
 #include "engine/quantization_plan.h"
 #include "quantizers/quantizer_types.h"
 
@@ -38,7 +39,8 @@ struct DistributedOptions {
 /// Everything a run needs. Defaults are what the README explains and the tests measure.
 struct TrainConfig {
     std::string modelPath;
-    std::string data = "fashion-mnist"; ///< a data set name or a folder of IDX files
+    std::string data = "fashion-mnist"; ///< a data set name, folder or file (see data/sample_source.h)
+    data::DataOptions dataOptions;      ///< format, preprocessing, split (stored resolved with a run)
     engine::QuantizationPlan plan = engine::presetPlan("mct-default");
     int epochs = 1;
     int64_t maxSteps = 0;          ///< > 0: stop after this many steps (may end mid-epoch)

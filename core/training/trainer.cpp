@@ -10,7 +10,8 @@
 #include "engine/qat_model.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/optimizer.h"
-#include "training/tensor_dataset.h"
+#include "data/batch_loader.h"
+#include "data/data_plan.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -18,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <thread>
 
 namespace qat::train {
@@ -39,38 +41,65 @@ struct Emitter {
     }
 };
 
-std::string shapeText(at::IntArrayRef sizes)
+// This rank's contiguous part of a global batch of indices (all of it for one process).
+at::Tensor localPart(const at::Tensor& globalIdx, const dist::Communicator& comm)
 {
-    std::string text = "[";
-    for (size_t i = 0; i < sizes.size(); ++i) {
-        text += (i ? ", " : "") + std::to_string(sizes[i]);
-    }
-    return text + "]";
+    const auto [first, last] = dist::shardRange(globalIdx.size(0), comm.rank(), comm.worldSize());
+    return globalIdx.slice(0, first, last);
 }
 
-// Each rank evaluates its part of the test data; the sums are added over ranks.
+// Top-1 and mean loss on the evaluation split; without labels, against the float model's
+// predictions (agreement with the float model). Each rank evaluates its part; sums are added.
 std::pair<double, double> evaluate(const std::function<at::Tensor(const at::Tensor&)>& forward,
-                                   const TensorDataset& data, dist::Communicator& comm)
+                                   const std::function<at::Tensor(const at::Tensor&)>& floatForward,
+                                   const data::PreparedData& data, dist::Communicator& comm)
 {
     at::NoGradGuard noGrad;
     int64_t correct = 0;
     double loss = 0;
-    const auto [first, last] = dist::shardRange(data.size(), comm.rank(), comm.worldSize());
-    for (int64_t start = first; start < last; start += kEvalBatch) {
-        const auto end = std::min(start + kEvalBatch, last);
-        const auto out = forward(data.images.slice(0, start, end));
-        const auto labels = data.labels.slice(0, start, end);
+    const auto [first, last] = dist::shardRange(data.data.test.size(), comm.rank(), comm.worldSize());
+    std::vector<int64_t> order(size_t(last - first));
+    std::iota(order.begin(), order.end(), first);
+    data::BatchLoader loader(data.data.test, data.pipeline, order, kEvalBatch, data.resolved.badImages);
+    data::Batch batch;
+    int64_t n = 0;
+    while (loader.next(batch)) {
+        const auto out = forward(batch.images);
+        const auto labels = batch.labels.defined() ? batch.labels : floatForward(batch.images).argmax(1);
         loss += at::cross_entropy_loss(out, labels, {}, at::Reduction::Sum).item<double>();
         correct += out.argmax(1).eq(labels).sum().item<int64_t>();
+        n += out.size(0);
     }
     if (comm.isDistributed()) {
-        std::vector<double> sums{double(correct), loss};
+        std::vector<double> sums{double(correct), loss, double(n)};
         comm.sum(sums);
         correct = int64_t(sums[0]);
         loss = sums[1];
+        n = int64_t(sums[2]);
     }
-    const double n = double(std::max<int64_t>(data.size(), 1));
-    return {double(correct) / n, loss / n};
+    return {double(correct) / double(std::max<int64_t>(n, 1)), loss / double(std::max<int64_t>(n, 1))};
+}
+
+std::vector<int64_t> toVector(const at::Tensor& order)
+{
+    const auto o = order.contiguous();
+    return {o.data_ptr<int64_t>(), o.data_ptr<int64_t>() + o.numel()};
+}
+
+// This rank's share of the first `count` images of a shuffled order: its part of each global
+// batch in turn. With globalBatch = batch x ranks every full batch splits into `batch` each,
+// so a loader with the per-rank batch size sees exactly its parts.
+std::vector<int64_t> rankOrder(const at::Tensor& order, int64_t count, int64_t globalBatch, const dist::Communicator& comm)
+{
+    if (!comm.isDistributed()) {
+        return toVector(order.slice(0, 0, count));
+    }
+    std::vector<int64_t> mine;
+    for (int64_t start = 0; start < count; start += globalBatch) {
+        const auto part = toVector(localPart(order.slice(0, start, std::min(count, start + globalBatch)), comm));
+        mine.insert(mine.end(), part.begin(), part.end());
+    }
+    return mine;
 }
 
 double scheduledLr(const TrainConfig& config, double base, int64_t step, int64_t totalSteps, int epoch)
@@ -247,13 +276,6 @@ std::string quantizerFailure(engine::QatModel* model)
     return "quantizer " + quant::toString(q.key()) + " at " + where + " failed: " + firstLine(failure.message);
 }
 
-// This rank's contiguous part of a global batch of indices (all of it for one process).
-at::Tensor localPart(const at::Tensor& globalIdx, const dist::Communicator& comm)
-{
-    const auto [first, last] = dist::shardRange(globalIdx.size(0), comm.rank(), comm.worldSize());
-    return globalIdx.slice(0, first, last);
-}
-
 void checkConfig(const TrainConfig& c)
 {
     if (c.batch < 1) throw Error("batch size must be at least 1");
@@ -294,33 +316,24 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         const int64_t globalBatch = int64_t(config.batch) * comm.worldSize();
         at::manual_seed(config.seed);
         emit(LogEvent{"loading " + config.data + " and " + config.modelPath});
-        const auto train = loadIdxDataset(config.data, "train", config.limitTrain);
-        const auto test = loadIdxDataset(config.data, "t10k", config.limitTest);
         model = engine::QatModel::build(config.modelPath, config.plan, registry);
         dist::shareModelState(*model, comm, true);
         result.foldedBatchNorms = model->foldedBatchNorms();
         model->train(false);
-        at::Tensor probe;
-        try {
-            at::NoGradGuard noGrad;
-            probe = model->floatForward(test.images.slice(0, 0, 2));
-        } catch (const c10::Error& e) {
-            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
-                            + " does not fit the model: " + firstLine(e.what_without_backtrace())
-                            + "; choose data with the image size the model was made for");
-        } catch (const std::exception& e) { // the TorchScript interpreter's own wrapping
-            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
-                            + " does not fit the model: " + interpreterError(e.what())
-                            + "; choose data with the image size the model was made for");
+        auto floatForward = [&](const at::Tensor& x) { return model->floatForward(x); };
+        const auto data = data::prepareData(config.data, config.dataOptions, floatForward, config.limitTrain,
+                                            config.limitTest);
+        for (const auto& line : data.describe()) {
+            emit(LogEvent{line});
         }
-        if (probe.dim() != 2 || probe.size(1) < train.classCount) {
-            throw DataError("the model returns shape " + shapeText(probe.sizes()) + " for a batch of 2; a classifier of "
-                            + std::to_string(train.classCount) + " classes must return [batch, " +
-                            std::to_string(train.classCount) + "]");
+        if (!data.data.labelled && !config.distill) {
+            throw DataError(config.data + ": the data has no labels; train by distillation from the float model "
+                                          "(leave out --no-kd)");
         }
-        std::tie(result.floatTop1, result.floatLoss) =
-            evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test, comm);
-        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)});
+        const auto& train = data.data.train;
+        std::tie(result.floatTop1, result.floatLoss) = evaluate(floatForward, floatForward, data, comm);
+        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)
+                      + (data.data.labelled ? "" : " (no labels: agreement with itself)")});
         emit(FloatModelEvent{result.floatTop1, result.floatLoss});
 
         emit(StateEvent{RunState::Calibrating, {}});
@@ -328,13 +341,11 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         model->calibrateWeights();
         model->beginActivationCalibration();
         {
-            const auto order = at::randperm(train.size(), generator);
-            for (int b = 0; b < config.calibrationBatches && int64_t(b) * globalBatch < train.size(); ++b) {
-                const auto idx = localPart(
-                    order.slice(0, int64_t(b) * globalBatch, std::min(train.size(), int64_t(b + 1) * globalBatch)), comm);
-                if (idx.size(0) > 0) {
-                    model->observeBatch(train.images.index_select(0, idx));
-                }
+            const auto n = std::min<int64_t>(train.size(), int64_t(config.calibrationBatches) * globalBatch);
+            data::BatchLoader batches(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
+                                      config.batch, data.resolved.badImages);
+            for (data::Batch batch; batches.next(batch);) {
+                model->observeBatch(batch.images);
             }
         }
         dist::reduceCalibration(*model, comm);
@@ -377,7 +388,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         int64_t step = 0;
         for (int epoch = 1; epoch <= epochs && state == RunState::Finished; ++epoch) {
             model->train(true);
-            const auto order = at::randperm(train.size(), generator);
+            data::BatchLoader batches(train, data.pipeline,
+                                      rankOrder(at::randperm(train.size(), generator), train.size(), globalBatch, comm),
+                                      config.batch, data.resolved.badImages);
             for (int64_t b = 0; b < stepsPerEpoch && step < totalSteps; ++b) {
                 if (token != nullptr && token->pause && !token->cancel) {
                     emit(StateEvent{RunState::Paused, {}});
@@ -392,10 +405,13 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     break;
                 }
                 const auto stepStarted = Clock::now();
-                const auto globalIdx = order.slice(0, b * globalBatch, std::min(train.size(), (b + 1) * globalBatch));
-                const auto idx = localPart(globalIdx, comm);
-                const auto x = train.images.index_select(0, idx);
-                const auto y = train.labels.index_select(0, idx);
+                data::Batch batch;
+                if (!batches.next(batch)) {
+                    break;
+                }
+                const auto& x = batch.images;
+                auto y = batch.labels;
+                const int64_t globalCount = std::min(globalBatch, train.size() - b * globalBatch);
                 const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
                 const double qlr = scheduledLr(config, result.quantizerLr, step, totalSteps, epoch);
                 optimizer.groups()[kModelGroup].lr = lr;
@@ -409,6 +425,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                         teacher = model->floatForward(x);
                     }
                     loss = distillationLoss(out, teacher, config.temperature);
+                    if (!y.defined()) {
+                        y = teacher.argmax(1); // unlabeled: batch accuracy against the float model
+                    }
                 } else {
                     loss = at::cross_entropy_loss(out, y);
                 }
@@ -423,9 +442,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 } else {
                     // The loss is a per-sample mean: weighting each rank's by its share of the
                     // global batch makes the averaged gradient the global batch's.
-                    const double n = double(globalIdx.size(0));
-                    (loss * (double(idx.size(0)) * comm.worldSize() / n)).backward();
-                    std::vector<double> sums{loss.item<double>() * double(idx.size(0)),
+                    const double n = double(globalCount);
+                    (loss * (double(x.size(0)) * comm.worldSize() / n)).backward();
+                    std::vector<double> sums{loss.item<double>() * double(x.size(0)),
                                              out.detach().argmax(1).eq(y).sum().item<double>()};
                     comm.allreduceGradients(synced, sums);
                     lossValue = sums[0] / n;
@@ -479,7 +498,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 const double accuracy = comm.isDistributed()
                                             ? globalAccuracy
                                             : out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
-                localSamples += idx.size(0);
+                localSamples += x.size(0);
                 trainSeconds += std::chrono::duration<double>(Clock::now() - stepStarted).count();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
                 if (snapshotStep) {
@@ -502,7 +521,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             }
             model->train(false);
             dist::shareModelState(*model, comm, false);
-            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, test, comm);
+            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, floatForward, data, comm);
             result.qatTop1 = top1;
             result.qatLoss = lossValue;
             result.epochs.push_back({epoch, top1, lossValue});
