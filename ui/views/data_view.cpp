@@ -13,6 +13,7 @@
 #include <QLabel>
 #include <QListWidget>
 #include <QPushButton>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -76,18 +77,24 @@ DataView::DataView(QWidget* parent) : QWidget(parent)
     m_badImages->setToolTip(tr("An unreadable image stops the run before it starts (refuse) or is left out (skip)"));
     auto* refreshButton = new QPushButton(tr("Inspect Again"), this);
 
-    auto* options = new QHBoxLayout;
-    auto addOption = [&](const QString& label, QWidget* w) {
-        options->addWidget(new QLabel(label, this));
-        options->addWidget(w);
+    // Two rows, so the page never widens the window beyond its other pages.
+    auto* options = new QVBoxLayout;
+    auto* firstRow = new QHBoxLayout;
+    auto* secondRow = new QHBoxLayout;
+    options->addLayout(firstRow);
+    options->addLayout(secondRow);
+    auto addOption = [&](QHBoxLayout* row, const QString& label, QWidget* w) {
+        row->addWidget(new QLabel(label, this));
+        row->addWidget(w);
     };
-    addOption(tr("Format:"), m_format);
-    addOption(tr("Resize:"), m_resize);
-    addOption(tr("Normalize:"), m_normalize);
-    addOption(tr("Held out:"), m_valSplit);
-    addOption(tr("Unreadable images:"), m_badImages);
-    options->addStretch(1);
-    options->addWidget(refreshButton);
+    addOption(firstRow, tr("Format:"), m_format);
+    addOption(firstRow, tr("Resize:"), m_resize);
+    addOption(firstRow, tr("Normalize:"), m_normalize);
+    firstRow->addStretch(1);
+    addOption(secondRow, tr("Held out:"), m_valSplit);
+    addOption(secondRow, tr("Unreadable images:"), m_badImages);
+    secondRow->addStretch(1);
+    secondRow->addWidget(refreshButton);
 
     m_summary = new QLabel(this);
     m_summary->setWordWrap(true);
@@ -107,6 +114,7 @@ DataView::DataView(QWidget* parent) : QWidget(parent)
     m_thumbnails->setResizeMode(QListView::Adjust);
     m_thumbnails->setMovement(QListView::Static);
     m_thumbnails->setSelectionMode(QAbstractItemView::NoSelection);
+    m_thumbnails->setMinimumSize(120, 100);
     m_histogram = new QCustomPlot(this);
     m_histogram->setMinimumHeight(160);
     m_histogram->setMaximumHeight(280);
@@ -127,9 +135,14 @@ DataView::DataView(QWidget* parent) : QWidget(parent)
     leftLayout->setContentsMargins(0, 0, 0, 0);
     leftLayout->addWidget(new QLabel(tr("<b>Training samples as the model sees them</b> (before mean/std)"), this));
     leftLayout->addWidget(m_thumbnails, 1);
+    // The right column scrolls rather than setting a minimum height for the whole window.
+    auto* rightScroll = new QScrollArea(this);
+    rightScroll->setWidget(right);
+    rightScroll->setWidgetResizable(true);
+    rightScroll->setFrameShape(QFrame::NoFrame);
     auto* split = new QSplitter(this);
     split->addWidget(left);
-    split->addWidget(right);
+    split->addWidget(rightScroll);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 2);
 
