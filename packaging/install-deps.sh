@@ -9,14 +9,16 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   # engine
   libtorch-dev libopenblas0-pthread
+  # multi-process training: the Gloo headers that c10d's ProcessGroupGloo.hpp includes
+  libgloo-dev
   # UI
   qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev libqcustomplot-dev libqcustomplot2.1-qt6
   # storage, formats
-  libsqlite3-dev nlohmann-json3-dev zlib1g-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  libsqlite3-dev nlohmann-json3-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libonnx-dev libprotobuf-dev protobuf-compiler
   # demo data
   dataset-fashion-mnist
   # fixtures and cross-checks (never needed to run the app)
-  python3-torch python3-onnx python3-numpy
+  python3-torch python3-onnx python3-numpy python3-pil
   # headless GUI tests and screenshots; the SVG plugin draws the window icon
   xvfb xauth fonts-dejavu-core libqt6svg6
   # fuzzing (libFuzzer comes with clang's runtime libraries); ASan/UBSan use GCC's

@@ -8,6 +8,7 @@
 #include "quantizers/registry_facade.h"
 #include "resource_paths.h"
 #include "storage/run_recorder.h"
+#include "views/data_view.h"
 #include "views/history_view.h"
 #include "models/run_table_model.h"
 #include "views/model_view.h"
@@ -83,6 +84,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tabs->addTab(m_plots, tr("Live Plots"));
     m_history = new HistoryView(this);
     m_tabs->addTab(m_history, tr("History"));
+    m_dataView = new DataView(this);
+    m_tabs->addTab(m_dataView, tr("Data"));
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(createWelcomePage());
     m_pages->addWidget(m_tabs);
@@ -121,6 +124,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_history, &HistoryView::rerunRequested, this, &MainWindow::loadRun);
     connect(m_history, &HistoryView::statusMessage, this, [this](const QString& text) { statusBar()->showMessage(text, 8000); });
     connect(m_history, &HistoryView::errorMessage, this,
+            [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
+    connect(m_trainingView, &TrainingView::dataChanged, m_dataView, &DataView::setDataPath);
+    m_dataView->setDataPath(QString::fromStdString(m_trainingView->config().data));
+    connect(m_dataView, &DataView::errorMessage, this,
             [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
     connect(m_quantView, &QuantizationView::layerSelected, this,
             [this](const QString& layer) { m_plots->selectQuantizer(layer + QStringLiteral(".weight")); });
@@ -187,7 +194,7 @@ void MainWindow::createMenus()
     training->addAction(m_trainingView->stopAction());
 
     auto* view = menuBar()->addMenu(tr("&View"));
-    const QStringList pages = {tr("&Model"), tr("&Quantization"), tr("&Live Plots"), tr("&History")};
+    const QStringList pages = {tr("&Model"), tr("&Quantization"), tr("&Live Plots"), tr("&History"), tr("&Data")};
     for (int i = 0; i < pages.size(); ++i) {
         auto* action = view->addAction(pages[i], this, [this, i] { showPage(Page(i)); });
         action->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
@@ -271,6 +278,7 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
     m_banner->hide();
     m_currentPath = result.path;
     m_modelInfo = result.info;
+    m_dataView->setModelPath(result.path);
     m_modelView->showModel(result.info);
     m_quantView->showModel(result.info);
     m_pages->setCurrentWidget(m_tabs);
@@ -353,6 +361,7 @@ void MainWindow::applyRun(qint64 runId, const train::TrainConfig& config)
         return;
     }
     m_trainingView->setConfig(config);
+    m_dataView->setOptions(config.dataOptions);
     m_trainingDock->show();
     showPage(Page::Quantization);
     const auto text = tr("Loaded the plan and training settings of run %1: Start (Ctrl+R) runs it again as a new run, "
@@ -372,6 +381,12 @@ bool MainWindow::startTraining()
     }
     auto config = m_trainingView->config();
     config.modelPath = m_currentPath.toStdString();
+    try {
+        config.dataOptions = m_dataView->options();
+    } catch (const std::exception& e) {
+        m_banner->showMessage(MessageBanner::Kind::Error, tr("Data page: %1").arg(QString::fromStdString(e.what())));
+        return false;
+    }
     config.plan = m_quantView->planModel()->plan();
     // Calibration applies to every quantizer, as the CLI's --init does.
     config.plan.weights.config.init = m_trainingView->calibration();

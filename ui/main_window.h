@@ -32,6 +32,7 @@ namespace qat::ui {
 class LivePlots;
 class MessageBanner;
 class ModelLoadController;
+class DataView;
 class HistoryView;
 class ModelView;
 class QuantizationView;
@@ -46,7 +47,7 @@ struct ModelLoadResult;
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum class Page { Model = 0, Quantization, Plots, History };
+    enum class Page { Model = 0, Quantization, Plots, History, Data };
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -71,6 +72,7 @@ public:
     TrainingView* trainingView() const { return m_trainingView; }
     LivePlots* livePlots() const { return m_plots; }
     HistoryView* historyView() const { return m_history; }
+    DataView* dataView() const { return m_dataView; }
     TrainingController* training() const { return m_training; }
     QProgressBar* progressBar() const { return m_progress; }
     QLabel* etaLabel() const { return m_eta; }
@@ -114,6 +116,7 @@ private:
     TrainingView* m_trainingView = nullptr;
     LivePlots* m_plots = nullptr;
     HistoryView* m_history = nullptr;
+    DataView* m_dataView = nullptr;
     std::optional<std::pair<qint64, train::TrainConfig>> m_pendingRun; ///< applied once its model loads
     QPlainTextEdit* m_log = nullptr;
     QDockWidget* m_trainingDock = nullptr;

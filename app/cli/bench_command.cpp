@@ -4,7 +4,9 @@
 #include "bench_command.h"
 
 #include "arguments.h"
+#include "bench_data.h"
 #include "bench_measures.h"
+#include "bench_ranks.h"
 
 #include "common/text.h"
 #include "training/tensor_dataset.h"
@@ -13,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 
@@ -30,17 +33,23 @@ const char* const kBenchHelp =
     "    vs LibTorch's fake_quantize kernels; the QAT step is also timed with the composite quantizers\n"
     "  training time per step with the workbench window open on Live Plots / headless\n"
     "  run store: metric inserts per second, time to list 1,000 runs\n"
+    "  training throughput (images/s, global batch 128) with 1 process and with --local-ranks 2\n"
+    "  data loader: a JPEG folder (512 images of 96x96, or --data DIR) decoded and cropped to the\n"
+    "    RGB fixture model's 32x32 input: loader images/s vs QAT training images/s (batch 64), and\n"
+    "    the share of a loader-fed epoch spent waiting for data\n"
     "  --quick   fewer repeats (a few minutes)\n"
-    "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store\n"
+    "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks, data\n"
+    "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256\n"
-    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store\n";
+    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store,\n"
+    "            local_ranks, data_loader\n";
 
 namespace {
 
 using nlohmann::json;
 using namespace bench;
 
-const std::vector<std::string> kParts{"steps", "python", "quantizers", "gui", "store"};
+const std::vector<std::string> kParts{"steps", "python", "quantizers", "gui", "store", "ranks", "data"};
 
 void printSteps(const json& out)
 {
@@ -99,13 +108,22 @@ void printTable(const json& out)
         std::cout << "\nrun store: " << out["run_store"]["metric_inserts_per_s"].get<double>() << " metric inserts/s, list "
                   << out["run_store"]["runs_listed"] << " runs in " << out["run_store"]["list_runs_ms"].get<double>() << " ms\n";
     }
+    if (out.contains("local_ranks")) {
+        std::cout << "\ntraining throughput, global batch 128 (ranks: images/s summed over ranks, wall s)\n";
+        for (const auto& r : out["local_ranks"]) {
+            std::cout << "  " << r["ranks"].get<int>() << ": "
+                      << (r["images_per_second"].is_null() ? std::string("failed")
+                                                           : std::to_string(r["images_per_second"].get<double>()))
+                      << ", " << r["wall_seconds"].get<double>() << "\n";
+        }
+    }
 }
 
 } // namespace
 
 int runBench(const std::vector<std::string>& args)
 {
-    const auto a = parseArguments({"bench", {"--model", "--only"}, {"--quick", "--json"}, 0, 0}, args);
+    const auto a = parseArguments({"bench", {"--model", "--only", "--data"}, {"--quick", "--json"}, 0, 0}, args);
     const bool quick = a.has("--quick");
     const int repeats = quick ? 5 : 15;
     const auto model = a.value("--model", QATWB_SOURCE_DIR "/resources/models/demo_cnn.pt");
@@ -114,7 +132,7 @@ int runBench(const std::vector<std::string>& args)
         parts = splitList(a.value("--only", ""));
         for (const auto& part : parts) {
             if (std::find(kParts.begin(), kParts.end(), part) == kParts.end()) {
-                std::cerr << "qatwb bench: unknown part '" << part << "' in --only; the parts are steps, python, quantizers, gui, store\n";
+                std::cerr << "qatwb bench: unknown part '" << part << "' in --only; the parts are steps, python, quantizers, gui, store, ranks, data\n";
                 return 2;
             }
         }
@@ -174,10 +192,28 @@ int runBench(const std::vector<std::string>& args)
         progress("run store");
         out["run_store"] = runStoreSpeed();
     }
+    if (want("ranks")) {
+        progress("training throughput with 1 and 2 local ranks");
+        out["local_ranks"] = localRanksThroughput(std::filesystem::read_symlink("/proc/self/exe").string(), model, quick);
+    }
+    if (want("data")) {
+        progress("data loader: JPEG folder vs training steps");
+        out["data_loader"] = dataLoaderBench(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt", a.value("--data"),
+                                             quick ? 256 : 512, 96, 64);
+    }
     if (a.has("--json")) {
         std::cout << out.dump(2) << "\n";
     } else {
         printTable(out);
+        if (out.contains("data_loader")) {
+            const auto& dl = out["data_loader"];
+            std::cout << "\ndata loader: " << dl["images"] << " JPEGs -> " << dl["fed_shape"].dump() << ": loader "
+                      << dl["loader_images_per_s"].get<double>() << " images/s, QAT training "
+                      << dl["training_images_per_s"].get<double>() << " images/s (" << dl["steps_per_s"].get<double>()
+                      << " steps/s at batch " << dl["batch"] << "), loader/training "
+                      << dl["loader_over_training"].get<double>() << "; fed by the loader, steps waited "
+                      << 100 * dl["fed_wait_share"].get<double>() << " % of the time\n";
+        }
     }
     return 0;
 }

@@ -2,6 +2,7 @@
 // qatwb: the headless QAT Workbench. Every error ends as one line on stderr and exit != 0.
 #include "arguments.h"
 #include "bench_command.h"
+#include "data_command.h"
 #include "export_command.h"
 #include "inspect_command.h"
 #include "quantizers_command.h"
@@ -27,6 +28,7 @@ const char* const kUsage =
     "  inspect MODEL [--json]   list a TorchScript model's quantizable layers\n"
     "  quantizers [--json]      list the registered trainable quantizers (plugins included)\n"
     "  train --model MODEL ...  quantization-aware training, recorded in the run history\n"
+    "  data inspect PATH        what a data set holds and how it will be fed to a model\n"
     "  runs list|show|delete|rerun|sensitivity   the run history\n"
     "  export RUN_ID --out DIR  write a run's quantizers: spec JSON, TorchScript, ONNX QDQ\n"
     "  bench [--quick] [--json] measure QAT vs float, vs Python, quantizer kernels, GUI, storage\n"
@@ -45,6 +47,7 @@ const std::map<std::string, Command>& commands()
         {"inspect", {qat::cli::kInspectHelp, qat::cli::runInspect}},
         {"quantizers", {qat::cli::kQuantizersHelp, qat::cli::runQuantizers}},
         {"train", {qat::cli::kTrainHelp, qat::cli::runTrain}},
+        {"data", {qat::cli::kDataHelp, qat::cli::runData}},
         {"runs", {qat::cli::kRunsHelp, qat::cli::runRuns}},
         {"export", {qat::cli::kExportHelp, qat::cli::runExport}},
         {"bench", {qat::cli::kBenchHelp, qat::cli::runBench}},

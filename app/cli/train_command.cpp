@@ -2,10 +2,13 @@
 #include "train_command.h"
 
 #include "arguments.h"
+#include "data_command.h"
+#include "distributed_launch.h"
 #include "progress_printer.h"
 #include "registry_setup.h"
 
 #include "common/error.h"
+#include "data/data_report.h"
 #include "storage/run_recorder.h"
 #include "training/trainer.h"
 
@@ -24,7 +27,7 @@ const char* const kTrainHelp =
     "\n"
     "data and model:\n"
     "  --model FILE            TorchScript model (.pt), scripted or traced\n"
-    "  --data NAME|DIR         fashion-mnist (default) or a folder with train-/t10k- IDX files\n"
+    QATWB_DATA_OPTIONS_HELP
     "  --limit-train N         use the first N training images\n"
     "  --limit-test N          evaluate on the first N test images\n"
     "quantization plan (later options refine earlier ones):\n"
@@ -52,12 +55,20 @@ const char* const kTrainHelp =
     "  --snapshot-every N      quantizer snapshots every N steps (default 10)\n"
     "  --threads N             compute threads (default: one per core)\n"
     "  --plugin PATH           load a quantizer plugin (repeatable)\n"
+    "several processes (data-parallel; see README, \"Training on several processes\"):\n"
+    "  --local-ranks N         run N processes on this machine as one job (threads split)\n"
+    "  --world-size N          processes in the job (env WORLD_SIZE; default 1); --batch is per process\n"
+    "  --rank R                this process's rank, 0 to N-1 (env RANK); rank 0 records the run\n"
+    "  --master HOST:PORT      where rank 0 listens (env MASTER_ADDR, MASTER_PORT; default\n"
+    "                          127.0.0.1:29500)\n"
+    "  --dist-timeout SECONDS  how long to wait for a rank that stopped answering (default 300)\n"
     "run history:\n"
     "  --db FILE               run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite);\n"
     "                          every run is recorded there and its id printed\n"
     "output:\n"
     "  --json                  print a JSON result on stdout: run_id, state, float_top1,\n"
-    "                          qat_top1, steps, seconds, message, epochs, quantizers\n"
+    "                          qat_top1, steps, seconds, message, epochs, quantizers,\n"
+    "                          world_size, samples_per_second (per rank)\n"
     "\n"
     "exit codes: 0 finished, 1 failed, 2 usage error, 3 diverged, 130 cancelled\n";
 
@@ -125,6 +136,8 @@ nlohmann::json resultJson(const train::TrainResult& r)
             {"folded_batch_norms", r.foldedBatchNorms},
             {"lr", r.lr},
             {"quantizer_lr", r.quantizerLr},
+            {"world_size", r.worldSize},
+            {"samples_per_second", r.samplesPerSecond},
             {"epochs", epochs},
             {"quantizers", quantizers}};
 }
@@ -172,7 +185,9 @@ int runTrain(const std::vector<std::string>& args)
                             "--save-plan", "--epochs", "--steps", "--batch", "--lr", "--qlr", "--optimizer",
                             "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
                             "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
-                            "--inject-nan-at", "--db"},
+                            "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
+                            "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
+                            "--split-seed", "--bad-images"},
                            {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant"},
                            0,
                            0};
@@ -180,9 +195,18 @@ int runTrain(const std::vector<std::string>& args)
     if (a.value("--model").empty()) {
         throw UsageError("--model is required");
     }
+    const auto distributed = distributedOptions(a);
+    if (!a.value("--local-ranks").empty()) {
+        if (!a.value("--world-size").empty() || !a.value("--rank").empty() || !a.value("--master").empty()) {
+            throw UsageError("--local-ranks chooses the world size, ranks and port itself; leave out --world-size, --rank "
+                             "and --master");
+        }
+        return launchLocalRanks(int(a.integer("--local-ranks", 1)), args, distributed.timeoutSeconds);
+    }
     train::TrainConfig config;
     config.modelPath = a.value("--model");
     config.data = a.value("--data", config.data);
+    config.dataOptions = dataOptions(a);
     config.plan = buildPlan(a);
     config.epochs = int(a.integer("--epochs", config.epochs));
     config.maxSteps = a.integer("--steps", config.maxSteps);
@@ -204,6 +228,7 @@ int runTrain(const std::vector<std::string>& args)
     config.freezeBatchNormAfter = a.integer("--freeze-bn-after", -1);
     config.snapshotEvery = int(a.integer("--snapshot-every", config.snapshotEvery));
     config.injectNanAtStep = a.integer("--inject-nan-at", -1);
+    config.distributed = distributed;
     if (!a.value("--save-plan").empty()) {
         engine::savePlanFile(config.plan, a.value("--save-plan"));
     }
@@ -212,6 +237,16 @@ int runTrain(const std::vector<std::string>& args)
 }
 
 namespace {
+
+int exitCodeOf(train::RunState state)
+{
+    switch (state) {
+    case train::RunState::Finished: return 0;
+    case train::RunState::Diverged: return 3;
+    case train::RunState::Cancelled: return 130;
+    default: return 1;
+    }
+}
 
 /// Sends every event to each observer in turn.
 class FanOut : public train::TrainObserver {
@@ -230,11 +265,48 @@ private:
 
 } // namespace
 
-int executeTraining(const train::TrainConfig& config, const std::vector<std::string>& plugins,
+// Ranks other than 0 of a distributed job: train, write nothing, say only how it ended.
+int executeFollowerRank(const train::TrainConfig& config, const quant::QuantizerRegistry& registry)
+{
+    train::CancelToken token;
+    g_token = &token;
+    std::signal(SIGINT, onInterrupt);
+    std::signal(SIGTERM, onInterrupt);
+    const auto result = train::runTraining(config, registry, nullptr, &token);
+    g_token = nullptr;
+    if (result.state != train::RunState::Finished) {
+        std::cerr << "rank " << config.distributed.rank << ": " << train::toString(result.state)
+                  << (result.message.empty() ? "" : ": " + result.message) << "\n";
+    }
+    return exitCodeOf(result.state);
+}
+
+int executeTraining(const train::TrainConfig& request, const std::vector<std::string>& plugins,
                     const std::string& dbPath, bool json)
 {
     quant::QuantizerRegistry registry;
     setUpRegistry(registry, plugins);
+    // The data is checked against the model and its automatic choices resolved before the
+    // run is recorded, so the run stores exactly what will be fed (and a mistake stops here).
+    // Every rank resolves the same data the same way.
+    auto config = request;
+    std::string dataError;
+    try {
+        const auto report = data::inspectData(config.data, config.dataOptions, config.modelPath, 0);
+        config.dataOptions = report.resolved;
+        if (config.distributed.rank == 0) {
+            std::cerr << data::reportToText(report);
+        }
+    } catch (const Error& e) {
+        dataError = e.what();
+    }
+    if (config.distributed.rank > 0) {
+        if (!dataError.empty()) {
+            std::cerr << "rank " << config.distributed.rank << ": " << dataError << "\n";
+            return 1;
+        }
+        return executeFollowerRank(config, registry);
+    }
     // The run is recorded before training starts; a database that cannot take it stops here.
     store::RunStore runs(dbPath.empty() ? store::defaultDatabasePath() : dbPath);
     auto record = store::describeRun(config);
@@ -247,7 +319,13 @@ int executeTraining(const train::TrainConfig& config, const std::vector<std::str
     std::signal(SIGTERM, onInterrupt);
     ProgressPrinter progress(std::cerr);
     FanOut observers({&progress, &recorder});
-    auto result = train::runTraining(config, registry, &observers, &token);
+    train::TrainResult result;
+    if (dataError.empty()) {
+        result = train::runTraining(config, registry, &observers, &token);
+    } else {
+        result.state = train::RunState::Failed;
+        result.message = dataError;
+    }
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_token = nullptr;
@@ -267,12 +345,7 @@ int executeTraining(const train::TrainConfig& config, const std::vector<std::str
         out["run_id"] = runId;
         std::cout << out.dump(2) << "\n";
     }
-    switch (result.state) {
-    case train::RunState::Finished: return 0;
-    case train::RunState::Diverged: return 3;
-    case train::RunState::Cancelled: return 130;
-    default: return 1;
-    }
+    return exitCodeOf(result.state);
 }
 
 } // namespace qat::cli

@@ -51,6 +51,9 @@ SensitivityRequest sensitivityRequestForRun(const store::RunStore& runs, int64_t
     request.plan = engine::parsePlan(run->plan, "run " + std::to_string(runId) + " plan");
     request.data = run->dataset;
     const auto hyper = nlohmann::json::parse(run->hyperparameters, nullptr, false);
+    if (hyper.is_object() && hyper.contains("data")) {
+        request.dataOptions = data::dataOptionsFromJson(hyper["data"].dump());
+    }
     request.images = images > 0 ? images : (hyper.is_object() ? hyper.value("limit_test", int64_t(0)) : 0);
     return request;
 }
@@ -71,7 +74,8 @@ SensitivityResult analyzeSensitivity(const SensitivityRequest& r, const quant::Q
     auto model = engine::QatModel::build(r.modelPath, r.plan, registry);
     engine::loadCheckpoint(*model, r.checkpoint);
     model->train(false);
-    const auto test = train::loadIdxDataset(r.data, "t10k", r.images);
+    const auto test = train::loadEvaluationData(
+        r.data, r.dataOptions, [&](const at::Tensor& x) { return model->floatForward(x); }, r.images);
 
     const auto& sites = model->sites();
     auto& table = model->table();

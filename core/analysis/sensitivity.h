@@ -4,6 +4,7 @@
 // on its own, the rest of the model float, scored on test images. Plain data (no torch,
 // no Qt), so the CLI and the workbench drive it.
 
+#include "data/data_options.h"
 #include "engine/quantization_plan.h"
 #include "storage/run_store.h"
 
@@ -25,6 +26,7 @@ struct SensitivityRequest {
     engine::QuantizationPlan plan;
     std::string checkpoint; ///< the run's trained state (required)
     std::string data = "fashion-mnist";
+    data::DataOptions dataOptions; ///< as stored with the run
     int64_t images = 1000;  ///< the first N test images; 0: the whole test split
     int threads = 0;
 };

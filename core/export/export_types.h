@@ -3,6 +3,7 @@
 // Export of a trained run: what to write and what the parity check found. Plain data (no
 // torch, no Qt), so the CLI and the UI drive export through it.
 
+#include "data/data_options.h"
 #include "engine/quantization_plan.h"
 
 #include <cstdint>
@@ -26,6 +27,7 @@ struct ExportRequest {
     std::string checkpoint; ///< the run's trained state; empty: quantizers calibrated on data, no training
     int64_t runId = 0;      ///< 0: no stored run
     std::string data = "fashion-mnist"; ///< test split for the parity check (train split calibrates)
+    data::DataOptions dataOptions; ///< as stored with the run
     int64_t parityImages = 0;  ///< > 0: the first N test images; 0: the whole test split
     int calibrationBatches = 8;///< without a checkpoint
     int batch = 128;

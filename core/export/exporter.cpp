@@ -74,14 +74,13 @@ void prepareFolder(const std::string& dir)
 // Without a stored run: calibrate the quantizers on training images, as a run starts.
 void calibrate(QatModel& model, const ExportRequest& r)
 {
-    const auto train = train::loadIdxDataset(r.data, "train", 0);
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(r.seed);
-    const auto order = at::randperm(train.size(), generator);
+    const auto batches = train::loadCalibrationBatches(
+        r.data, r.dataOptions, [&](const at::Tensor& x) { return model.floatForward(x); }, r.seed, r.calibrationBatches,
+        r.batch);
     model.calibrateWeights();
     model.beginActivationCalibration();
-    for (int b = 0; b < r.calibrationBatches && int64_t(b) * r.batch < train.size(); ++b) {
-        const auto idx = order.slice(0, int64_t(b) * r.batch, std::min(train.size(), int64_t(b + 1) * r.batch));
-        model.observeBatch(train.images.index_select(0, idx));
+    for (const auto& batch : batches) {
+        model.observeBatch(batch);
     }
     model.finishActivationCalibration();
 }
@@ -193,7 +192,8 @@ ExportResult exportModel(const ExportRequest& r, const quant::QuantizerRegistry&
     ExportResult result;
     try {
         auto model = QatModel::build(r.modelPath, r.plan, registry);
-        const auto test = train::loadIdxDataset(r.data, "t10k", r.parityImages);
+        const auto test = train::loadEvaluationData(
+            r.data, r.dataOptions, [&](const at::Tensor& x) { return model->floatForward(x); }, r.parityImages);
         if (r.checkpoint.empty()) {
             calibrate(*model, r);
         } else {

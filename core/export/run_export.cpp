@@ -29,6 +29,9 @@ ExportRequest requestForRun(const store::RunStore& runs, int64_t runId, const st
     request.plan = engine::parsePlan(run->plan, "run " + std::to_string(run->id) + " plan");
     request.data = run->dataset;
     const auto hyper = nlohmann::json::parse(run->hyperparameters, nullptr, false);
+    if (hyper.is_object() && hyper.contains("data")) {
+        request.dataOptions = data::dataOptionsFromJson(hyper["data"].dump());
+    }
     request.parityImages = hyper.is_object() ? hyper.value("limit_test", int64_t(0)) : 0;
     request.baseName = std::filesystem::path(run->modelPath).stem().string() + "_run" + std::to_string(run->id);
     request.outDir = outDir;

@@ -17,6 +17,9 @@ public:
     void observe(const at::Tensor& data) override;
     /// Marks the quantizer calibrated (its parameters were loaded from a checkpoint).
     void restore(const nlohmann::json& state) override;
+    /// Distributed runs: the activation values observed so far, merged across processes
+    /// before finishCalibration() (core/distributed/distributed_model.cpp).
+    calib::ValueSample& activationSample() { return m_sample; }
 
 protected:
     /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:

@@ -69,6 +69,23 @@ void ValueSample::add(const at::Tensor& batch)
     }
 }
 
+void ValueSample::assign(std::vector<at::Tensor> parts, int64_t count, double min, double max)
+{
+    m_parts = std::move(parts);
+    m_count = count;
+    m_min = min;
+    m_max = max;
+    m_kept = 0;
+    for (const auto& p : m_parts) {
+        m_kept += p.numel();
+    }
+    while (m_kept > kMaxValues) {
+        auto all = at::cat(m_parts);
+        m_parts = {all.slice(0, 0, all.numel(), 2).clone()};
+        m_kept = m_parts.front().numel();
+    }
+}
+
 at::Tensor ValueSample::values() const
 {
     const auto kept = at::cat(m_parts);

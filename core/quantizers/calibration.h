@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 namespace qat::quant::calib {
 
@@ -24,6 +25,14 @@ public:
     double max() const { return m_max; }
     /// The sample, with the exact minimum and maximum, as one row [1, K].
     at::Tensor values() const;
+
+    /// Distributed runs: what was kept, one part per batch until the sample was thinned,
+    /// and how many values were seen.
+    const std::vector<at::Tensor>& parts() const { return m_parts; }
+    int64_t count() const { return m_count; }
+    /// Replaces the content with parts merged from several processes (count values seen in
+    /// all, between min and max), thinned as add() thins.
+    void assign(std::vector<at::Tensor> parts, int64_t count, double min, double max);
 
 private:
     std::vector<at::Tensor> m_parts;

@@ -3,6 +3,7 @@
 
 #include "common/sha256.h"
 #include "common/version.h"
+#include "data/data_options.h"
 #include "model/model_inspector.h"
 
 #include <nlohmann/json.hpp>
@@ -159,6 +160,14 @@ void RunRecorder::finish(const train::TrainResult& result)
                             configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
         }
         m_store.saveQuantizers(m_runId, rows);
+        if (result.worldSize > 1) {
+            if (const auto stored = m_store.run(m_runId)) {
+                auto h = json::parse(stored->hyperparameters);
+                h["world_size"] = result.worldSize;
+                h["samples_per_second_per_rank"] = result.samplesPerSecond;
+                m_store.updateHyperparameters(m_runId, h.dump());
+            }
+        }
         if (!result.checkpoint.empty()) {
             m_store.saveCheckpoint(m_runId, result.steps, result.checkpoint);
         }
@@ -183,24 +192,28 @@ void RunRecorder::finish(const train::TrainResult& result)
 
 std::string hyperparametersJson(const train::TrainConfig& c)
 {
-    return json{{"epochs", c.epochs},
-                {"steps", c.maxSteps},
-                {"batch", c.batch},
-                {"optimizer", train::toString(c.optimizer)},
-                {"lr", c.lr},
-                {"quantizer_lr", c.quantizerLr},
-                {"momentum", c.momentum},
-                {"schedule", train::toString(c.schedule)},
-                {"step_gamma", c.stepGamma},
-                {"distill", c.distill},
-                {"temperature", c.temperature},
-                {"freeze_bn_after", c.freezeBatchNormAfter},
-                {"calibration_batches", c.calibrationBatches},
-                {"limit_train", c.limitTrain},
-                {"limit_test", c.limitTest},
-                {"snapshot_every", c.snapshotEvery},
-                {"threads", c.threads}}
-        .dump();
+    json h{{"epochs", c.epochs},
+           {"steps", c.maxSteps},
+           {"batch", c.batch},
+           {"optimizer", train::toString(c.optimizer)},
+           {"lr", c.lr},
+           {"quantizer_lr", c.quantizerLr},
+           {"momentum", c.momentum},
+           {"schedule", train::toString(c.schedule)},
+           {"step_gamma", c.stepGamma},
+           {"distill", c.distill},
+           {"temperature", c.temperature},
+           {"freeze_bn_after", c.freezeBatchNormAfter},
+           {"calibration_batches", c.calibrationBatches},
+           {"limit_train", c.limitTrain},
+           {"limit_test", c.limitTest},
+           {"snapshot_every", c.snapshotEvery},
+           {"threads", c.threads},
+           {"data", json::parse(data::toJson(c.dataOptions))}};
+    if (c.distributed.worldSize > 1) {
+        h["world_size"] = c.distributed.worldSize; // batch is per rank
+    }
+    return h.dump();
 }
 
 RunRecord describeRun(const train::TrainConfig& config)
@@ -256,6 +269,11 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.limitTest = h.value("limit_test", c.limitTest);
     c.snapshotEvery = h.value("snapshot_every", c.snapshotEvery);
     c.threads = h.value("threads", c.threads);
+    // A distributed run is re-run in one process with the same global batch.
+    c.batch *= h.value("world_size", 1);
+    if (h.contains("data")) { // runs before data options were stored read IDX with the defaults
+        c.dataOptions = data::dataOptionsFromJson(h["data"].dump());
+    }
     return c;
 }
 

@@ -311,6 +311,12 @@ void RunStore::updateNotes(int64_t id, const std::string& notes, const std::vect
     s.bind(1, notes).bind(2, nlohmann::json(tags).dump()).bind(3, id).run();
 }
 
+void RunStore::updateHyperparameters(int64_t id, const std::string& json)
+{
+    Statement s(m_db, m_path, "UPDATE runs SET hyperparameters = ? WHERE id = ?");
+    s.bind(1, json).bind(2, id).run();
+}
+
 void RunStore::saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows)
 {
     Transaction transaction(m_db, m_path);

@@ -149,6 +149,9 @@ public:
     /// Final metrics and state; sets `finished`.
     void finishRun(const RunRecord& run);
     void updateNotes(int64_t id, const std::string& notes, const std::vector<std::string>& tags);
+    /// Replaces the hyperparameters JSON (what only the end of a run knows, e.g. the
+    /// throughput of each rank of a distributed run).
+    void updateHyperparameters(int64_t id, const std::string& json);
     void saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows);
     void saveEpoch(int64_t id, const EpochRow& epoch);
     /// Appends in one transaction.

@@ -20,3 +20,24 @@ struct TensorDataset {
 TensorDataset loadIdxDataset(const std::string& nameOrFolder, const std::string& prefix, int64_t limit);
 
 } // namespace qat::train
+
+#include "data/data_options.h"
+
+#include <functional>
+#include <vector>
+
+namespace qat::train {
+
+using ForwardFn = std::function<at::Tensor(const at::Tensor&)>;
+
+/// The evaluation split of any data set (see data/sample_source.h), preprocessed for the
+/// model behind floatForward, the first `limit` samples when limit > 0. Unlabeled data is
+/// labelled with the float model's predictions.
+TensorDataset loadEvaluationData(const std::string& data, const data::DataOptions& options, const ForwardFn& floatForward,
+                                 int64_t limit);
+
+/// `batches` random training batches (seeded), preprocessed, for calibrating quantizers.
+std::vector<at::Tensor> loadCalibrationBatches(const std::string& data, const data::DataOptions& options,
+                                               const ForwardFn& floatForward, uint64_t seed, int batches, int batch);
+
+} // namespace qat::train

@@ -3,6 +3,7 @@
 // The training facade: configuration, events, result. Plain data (no torch, no Qt), so
 // the CLI and the UI drive training through it.
 
+#include "data/data_options.h"
 #include "engine/quantization_plan.h"
 #include "quantizers/quantizer_types.h"
 
@@ -25,14 +26,25 @@ std::string toString(Schedule schedule);
 OptimizerKind parseOptimizer(const std::string& text);
 Schedule parseSchedule(const std::string& text);
 
+/// Data-parallel training over processes (core/distributed/): this process is `rank` of
+/// `worldSize`; rank 0 hosts the rendezvous (a c10d TCPStore) at masterAddress:masterPort.
+struct DistributedOptions {
+    int worldSize = 1;
+    int rank = 0;
+    std::string masterAddress = "127.0.0.1";
+    int masterPort = 29500;
+    int timeoutSeconds = 300; ///< how long the others wait for a rank that stopped answering
+};
+
 /// Everything a run needs. Defaults are what the README explains and the tests measure.
 struct TrainConfig {
     std::string modelPath;
-    std::string data = "fashion-mnist"; ///< a data set name or a folder of IDX files
+    std::string data = "fashion-mnist"; ///< a data set name, folder or file (see data/sample_source.h)
+    data::DataOptions dataOptions;      ///< format, preprocessing, split (stored resolved with a run)
     engine::QuantizationPlan plan = engine::presetPlan("mct-default");
     int epochs = 1;
     int64_t maxSteps = 0;          ///< > 0: stop after this many steps (may end mid-epoch)
-    int batch = 128;
+    int batch = 128;               ///< per process: the global batch is batch * distributed.worldSize
     OptimizerKind optimizer = OptimizerKind::Adam;
     double lr = -1;                ///< model weights; < 0: automatic (see autoLearningRate)
     double quantizerLr = -1;       ///< quantizer parameters (their own group); < 0: automatic
@@ -49,6 +61,7 @@ struct TrainConfig {
     int snapshotEvery = 10;        ///< quantizer parameter snapshots every k steps
     int threads = 0;               ///< LibTorch threads; 0 = one per core
     int64_t injectNanAtStep = -1;  ///< testing aid: make the loss NaN at this step
+    DistributedOptions distributed;
 };
 
 struct StepEvent {
@@ -146,6 +159,8 @@ struct TrainResult {
     int foldedBatchNorms = 0;
     double lr = 0;                ///< the learning rates used (after "automatic")
     double quantizerLr = 0;
+    int worldSize = 1;
+    std::vector<double> samplesPerSecond; ///< training throughput of each rank, in rank order
     std::vector<EpochEvent> epochs;
     std::vector<QuantizerSummary> quantizers;
     /// The trained state (bytes, see engine/checkpoint.h) when training started: what export

@@ -4,11 +4,14 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "common/version.h"
+#include "distributed/communicator.h"
+#include "distributed/distributed_model.h"
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/optimizer.h"
-#include "training/tensor_dataset.h"
+#include "data/batch_loader.h"
+#include "data/data_plan.h"
 
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
@@ -16,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <numeric>
 #include <thread>
 
 namespace qat::train {
@@ -37,30 +41,65 @@ struct Emitter {
     }
 };
 
-std::string shapeText(at::IntArrayRef sizes)
+// This rank's contiguous part of a global batch of indices (all of it for one process).
+at::Tensor localPart(const at::Tensor& globalIdx, const dist::Communicator& comm)
 {
-    std::string text = "[";
-    for (size_t i = 0; i < sizes.size(); ++i) {
-        text += (i ? ", " : "") + std::to_string(sizes[i]);
-    }
-    return text + "]";
+    const auto [first, last] = dist::shardRange(globalIdx.size(0), comm.rank(), comm.worldSize());
+    return globalIdx.slice(0, first, last);
 }
 
+// Top-1 and mean loss on the evaluation split; without labels, against the float model's
+// predictions (agreement with the float model). Each rank evaluates its part; sums are added.
 std::pair<double, double> evaluate(const std::function<at::Tensor(const at::Tensor&)>& forward,
-                                   const TensorDataset& data)
+                                   const std::function<at::Tensor(const at::Tensor&)>& floatForward,
+                                   const data::PreparedData& data, dist::Communicator& comm)
 {
     at::NoGradGuard noGrad;
     int64_t correct = 0;
     double loss = 0;
-    for (int64_t start = 0; start < data.size(); start += kEvalBatch) {
-        const auto end = std::min(start + kEvalBatch, data.size());
-        const auto out = forward(data.images.slice(0, start, end));
-        const auto labels = data.labels.slice(0, start, end);
+    const auto [first, last] = dist::shardRange(data.data.test.size(), comm.rank(), comm.worldSize());
+    std::vector<int64_t> order(size_t(last - first));
+    std::iota(order.begin(), order.end(), first);
+    data::BatchLoader loader(data.data.test, data.pipeline, order, kEvalBatch, data.resolved.badImages);
+    data::Batch batch;
+    int64_t n = 0;
+    while (loader.next(batch)) {
+        const auto out = forward(batch.images);
+        const auto labels = batch.labels.defined() ? batch.labels : floatForward(batch.images).argmax(1);
         loss += at::cross_entropy_loss(out, labels, {}, at::Reduction::Sum).item<double>();
         correct += out.argmax(1).eq(labels).sum().item<int64_t>();
+        n += out.size(0);
     }
-    const double n = double(std::max<int64_t>(data.size(), 1));
-    return {double(correct) / n, loss / n};
+    if (comm.isDistributed()) {
+        std::vector<double> sums{double(correct), loss, double(n)};
+        comm.sum(sums);
+        correct = int64_t(sums[0]);
+        loss = sums[1];
+        n = int64_t(sums[2]);
+    }
+    return {double(correct) / double(std::max<int64_t>(n, 1)), loss / double(std::max<int64_t>(n, 1))};
+}
+
+std::vector<int64_t> toVector(const at::Tensor& order)
+{
+    const auto o = order.contiguous();
+    return {o.data_ptr<int64_t>(), o.data_ptr<int64_t>() + o.numel()};
+}
+
+// This rank's share of the first `count` images of a shuffled order: its part of each global
+// batch in turn. With globalBatch = batch x ranks every full batch splits into `batch` each,
+// so a loader with the per-rank batch size sees exactly its parts.
+std::vector<int64_t> rankOrder(const at::Tensor& order, int64_t count, int64_t globalBatch, const dist::Communicator& comm)
+{
+    if (!comm.isDistributed()) {
+        return toVector(order.slice(0, 0, count));
+    }
+    std::vector<int64_t> mine;
+    for (int64_t start = 0; start < count; start += globalBatch) {
+        const auto part = toVector(localPart(order.slice(0, start, std::min(count, start + globalBatch)), comm));
+        mine.insert(mine.end(), part.begin(), part.end());
+    }
+    return mine;
 }
 
 double scheduledLr(const TrainConfig& config, double base, int64_t step, int64_t totalSteps, int epoch)
@@ -270,33 +309,31 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
     try {
         checkConfig(config);
         setComputeThreads(config.threads);
+        dist::Communicator comm(config.distributed);
+        result.worldSize = comm.worldSize();
+        // Every rank takes its part of each global batch, so one process with this batch
+        // size sees the same data in the same order.
+        const int64_t globalBatch = int64_t(config.batch) * comm.worldSize();
         at::manual_seed(config.seed);
         emit(LogEvent{"loading " + config.data + " and " + config.modelPath});
-        const auto train = loadIdxDataset(config.data, "train", config.limitTrain);
-        const auto test = loadIdxDataset(config.data, "t10k", config.limitTest);
         model = engine::QatModel::build(config.modelPath, config.plan, registry);
+        dist::shareModelState(*model, comm, true);
         result.foldedBatchNorms = model->foldedBatchNorms();
         model->train(false);
-        at::Tensor probe;
-        try {
-            at::NoGradGuard noGrad;
-            probe = model->floatForward(test.images.slice(0, 0, 2));
-        } catch (const c10::Error& e) {
-            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
-                            + " does not fit the model: " + firstLine(e.what_without_backtrace())
-                            + "; choose data with the image size the model was made for");
-        } catch (const std::exception& e) { // the TorchScript interpreter's own wrapping
-            throw DataError("data of shape " + shapeText(test.images.slice(0, 0, 2).sizes())
-                            + " does not fit the model: " + interpreterError(e.what())
-                            + "; choose data with the image size the model was made for");
+        auto floatForward = [&](const at::Tensor& x) { return model->floatForward(x); };
+        const auto data = data::prepareData(config.data, config.dataOptions, floatForward, config.limitTrain,
+                                            config.limitTest);
+        for (const auto& line : data.describe()) {
+            emit(LogEvent{line});
         }
-        if (probe.dim() != 2 || probe.size(1) < train.classCount) {
-            throw DataError("the model returns shape " + shapeText(probe.sizes()) + " for a batch of 2; a classifier of "
-                            + std::to_string(train.classCount) + " classes must return [batch, " +
-                            std::to_string(train.classCount) + "]");
+        if (!data.data.labelled && !config.distill) {
+            throw DataError(config.data + ": the data has no labels; train by distillation from the float model "
+                                          "(leave out --no-kd)");
         }
-        std::tie(result.floatTop1, result.floatLoss) = evaluate([&](const at::Tensor& x) { return model->floatForward(x); }, test);
-        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)});
+        const auto& train = data.data.train;
+        std::tie(result.floatTop1, result.floatLoss) = evaluate(floatForward, floatForward, data, comm);
+        emit(LogEvent{"float model: top-1 " + std::to_string(result.floatTop1)
+                      + (data.data.labelled ? "" : " (no labels: agreement with itself)")});
         emit(FloatModelEvent{result.floatTop1, result.floatLoss});
 
         emit(StateEvent{RunState::Calibrating, {}});
@@ -304,13 +341,16 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         model->calibrateWeights();
         model->beginActivationCalibration();
         {
-            const auto order = at::randperm(train.size(), generator);
-            for (int b = 0; b < config.calibrationBatches && int64_t(b) * config.batch < train.size(); ++b) {
-                const auto idx = order.slice(0, int64_t(b) * config.batch, std::min(train.size(), int64_t(b + 1) * config.batch));
-                model->observeBatch(train.images.index_select(0, idx));
+            const auto n = std::min<int64_t>(train.size(), int64_t(config.calibrationBatches) * globalBatch);
+            data::BatchLoader batches(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
+                                      config.batch, data.resolved.badImages);
+            for (data::Batch batch; batches.next(batch);) {
+                model->observeBatch(batch.images);
             }
         }
+        dist::reduceCalibration(*model, comm);
         model->finishActivationCalibration();
+        dist::shareQuantizerParameters(*model, comm);
         initial = snapshots(*model);
         std::vector<bool> checkEachStep;
         for (const auto& site : model->sites()) {
@@ -329,7 +369,17 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         groups[kModelGroup] = {model->modelParameters(), result.lr};
         groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
         Optimizer optimizer(config.optimizer, std::move(groups), config.momentum);
-        const int64_t stepsPerEpoch = (train.size() + config.batch - 1) / config.batch;
+        int64_t stepsPerEpoch = (train.size() + globalBatch - 1) / globalBatch;
+        if (comm.isDistributed() && train.size() % globalBatch != 0 && train.size() % globalBatch < comm.worldSize()) {
+            --stepsPerEpoch; // a last batch with fewer images than ranks would leave a rank without data
+        }
+        // Averaged across ranks every step (gradients of weights and quantizer parameters).
+        auto synced = model->modelParameters();
+        for (const auto& p : model->quantizerParameters()) {
+            synced.push_back(p);
+        }
+        double trainSeconds = 0;
+        int64_t localSamples = 0;
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
         emit(StateEvent{RunState::Running, {}});
@@ -338,7 +388,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         int64_t step = 0;
         for (int epoch = 1; epoch <= epochs && state == RunState::Finished; ++epoch) {
             model->train(true);
-            const auto order = at::randperm(train.size(), generator);
+            data::BatchLoader batches(train, data.pipeline,
+                                      rankOrder(at::randperm(train.size(), generator), train.size(), globalBatch, comm),
+                                      config.batch, data.resolved.badImages);
             for (int64_t b = 0; b < stepsPerEpoch && step < totalSteps; ++b) {
                 if (token != nullptr && token->pause && !token->cancel) {
                     emit(StateEvent{RunState::Paused, {}});
@@ -347,14 +399,19 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                     }
                     emit(StateEvent{RunState::Running, {}});
                 }
-                if (token != nullptr && token->cancel) {
+                if (comm.any(token != nullptr && token->cancel)) {
                     state = RunState::Cancelled;
                     message = "stopped by the user after " + std::to_string(step) + " steps";
                     break;
                 }
-                const auto idx = order.slice(0, b * config.batch, std::min(train.size(), (b + 1) * config.batch));
-                const auto x = train.images.index_select(0, idx);
-                const auto y = train.labels.index_select(0, idx);
+                const auto stepStarted = Clock::now();
+                data::Batch batch;
+                if (!batches.next(batch)) {
+                    break;
+                }
+                const auto& x = batch.images;
+                auto y = batch.labels;
+                const int64_t globalCount = std::min(globalBatch, train.size() - b * globalBatch);
                 const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
                 const double qlr = scheduledLr(config, result.quantizerLr, step, totalSteps, epoch);
                 optimizer.groups()[kModelGroup].lr = lr;
@@ -368,23 +425,43 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                         teacher = model->floatForward(x);
                     }
                     loss = distillationLoss(out, teacher, config.temperature);
+                    if (!y.defined()) {
+                        y = teacher.argmax(1); // unlabeled: batch accuracy against the float model
+                    }
                 } else {
                     loss = at::cross_entropy_loss(out, y);
                 }
                 if (step + 1 == config.injectNanAtStep) {
                     loss = loss * std::nan("");
                 }
-                const double lossValue = loss.item<double>();
+                double lossValue = 0;
+                double globalAccuracy = 0;
+                optimizer.zeroGrad();
+                if (!comm.isDistributed()) {
+                    lossValue = loss.item<double>();
+                } else {
+                    // The loss is a per-sample mean: weighting each rank's by its share of the
+                    // global batch makes the averaged gradient the global batch's.
+                    const double n = double(globalCount);
+                    (loss * (double(x.size(0)) * comm.worldSize() / n)).backward();
+                    std::vector<double> sums{loss.item<double>() * double(x.size(0)),
+                                             out.detach().argmax(1).eq(y).sum().item<double>()};
+                    comm.allreduceGradients(synced, sums);
+                    lossValue = sums[0] / n;
+                    globalAccuracy = sums[1] / n;
+                }
                 if (!std::isfinite(lossValue)) {
                     state = RunState::Diverged;
                     message = "the loss became " + std::to_string(lossValue) + " at step " + std::to_string(step + 1)
                               + "; the parameters of step " + std::to_string(step) + " are kept";
                     break;
                 }
-                optimizer.zeroGrad();
-                loss.backward();
+                if (!comm.isDistributed()) {
+                    loss.backward();
+                }
                 // Nothing is updated until the step is known to be sound, so a diverged run
-                // keeps the weights and quantizers of its last good step (see README).
+                // keeps the weights and quantizers of its last good step (see README). After the
+                // all-reduce every rank sees the same gradients, so all ranks decide alike.
                 if (const auto bad = nonFiniteGradient(optimizer); !bad.empty()) {
                     state = RunState::Diverged;
                     message = "the gradient of " + bad + " became NaN or infinite at step " + std::to_string(step + 1)
@@ -418,7 +495,11 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 optimizer.step(kModelGroup);
                 ++step;
                 result.steps = step; // also when a later step throws
-                const double accuracy = out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
+                const double accuracy = comm.isDistributed()
+                                            ? globalAccuracy
+                                            : out.detach().argmax(1).eq(y).to(at::kFloat).mean().item<double>();
+                localSamples += x.size(0);
+                trainSeconds += std::chrono::duration<double>(Clock::now() - stepStarted).count();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
                 if (snapshotStep) {
                     current = snapshots(*model);
@@ -439,13 +520,18 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 }
             }
             model->train(false);
-            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, test);
+            dist::shareModelState(*model, comm, false);
+            const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, floatForward, data, comm);
             result.qatTop1 = top1;
             result.qatLoss = lossValue;
             result.epochs.push_back({epoch, top1, lossValue});
             emit(EpochEvent{epoch, top1, lossValue});
         }
         result.steps = step;
+        const double samplesPerSecond = trainSeconds > 0 ? double(localSamples) / trainSeconds : 0.0;
+        for (const auto& rate : comm.allgather(at::tensor({samplesPerSecond}, at::kDouble))) {
+            result.samplesPerSecond.push_back(rate.item<double>());
+        }
         finish(state, message);
     } catch (const Error& e) {
         const auto q = quantizerFailure(model.get());

@@ -2,6 +2,7 @@
 // The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
 #include "expected_layers.h"
 
+#include <QJsonArray>
 #include <QProcess>
 #include <QTemporaryDir>
 
@@ -57,6 +58,10 @@ private Q_SLOTS:
     void trainSavesPlan();
     void runsListAndShow();
     void exportWritesFilesAndPythonAgrees();
+    void dataInspectDescribesFolder();
+    void trainOnJpegFolderStoresPreprocessing();
+    void dataMistakesHaveExitCodes_data();
+    void dataMistakesHaveExitCodes();
 };
 
 void TestCli::version()
@@ -417,6 +422,91 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     // Nothing to export: a run id that does not exist, no --out.
     QCOMPARE(runCli({QStringLiteral("export"), QStringLiteral("9"), QStringLiteral("--out"), out, QStringLiteral("--db"), db}).exitCode, 1);
     QCOMPARE(runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--db"), db}).exitCode, 2);
+}
+
+void TestCli::dataInspectDescribesFolder()
+{
+    const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+    const auto r = runCli({QStringLiteral("data"), QStringLiteral("inspect"), data + QStringLiteral("rgb_jpeg_split"),
+                           QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"), QStringLiteral("--json")});
+    QCOMPARE(r.exitCode, 0);
+    const auto j = QJsonDocument::fromJson(r.out).object();
+    QCOMPARE(j.value(QStringLiteral("format")).toString(), QStringLiteral("image-folder"));
+    QCOMPARE(j.value(QStringLiteral("train_samples")).toInt(), 12);
+    QCOMPARE(j.value(QStringLiteral("test_samples")).toInt(), 4);
+    QCOMPARE(j.value(QStringLiteral("test_source")).toString(), QStringLiteral("the val/ folder"));
+    QCOMPARE(j.value(QStringLiteral("classes")).toArray().size(), 2);
+    QCOMPARE(j.value(QStringLiteral("shapes")).toArray().size(), 3);
+    QCOMPARE(j.value(QStringLiteral("preprocessing")).toObject().value(QStringLiteral("resize")).toString(),
+             QStringLiteral("crop:32x32"));
+    QCOMPARE(j.value(QStringLiteral("model")).toObject().value(QStringLiteral("input")).toArray(),
+             (QJsonArray{3, 32, 32}));
+    const auto text = runCli({QStringLiteral("data"), QStringLiteral("inspect"), data + QStringLiteral("npy_pair")});
+    QCOMPARE(text.exitCode, 0);
+    QVERIFY2(text.out.contains("samples: 27 training, 3 evaluation"), text.out.constData());
+    QVERIFY(text.out.contains("values: uint8, "));
+}
+
+void TestCli::trainOnJpegFolderStoresPreprocessing()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+    const auto r = runCli({QStringLiteral("train"), QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"),
+                           QStringLiteral("--data"), data + QStringLiteral("rgb_jpeg_split"), QStringLiteral("--normalize"),
+                           QStringLiteral("imagenet"), QStringLiteral("--steps"), QStringLiteral("3"), QStringLiteral("--batch"),
+                           QStringLiteral("4"), QStringLiteral("--db"), db, QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    // what will be fed is printed before training starts
+    QVERIFY2(r.err.indexOf("centre crop 32x32") >= 0 && r.err.indexOf("centre crop 32x32") < r.err.indexOf("step "),
+             r.err.constData());
+    const auto id = QJsonDocument::fromJson(r.out).object().value(QStringLiteral("run_id")).toInt();
+    const auto show = runCli({QStringLiteral("runs"), QStringLiteral("show"), QString::number(id), QStringLiteral("--db"), db,
+                              QStringLiteral("--json")});
+    QCOMPARE(show.exitCode, 0);
+    const auto stored = QJsonDocument::fromJson(show.out).object().value(QStringLiteral("hyperparameters")).toObject()
+                            .value(QStringLiteral("data")).toObject();
+    QCOMPARE(stored.value(QStringLiteral("resize")).toString(), QStringLiteral("crop:32x32"));
+    QCOMPARE(stored.value(QStringLiteral("normalize")).toString(), QStringLiteral("imagenet"));
+    QCOMPARE(stored.value(QStringLiteral("channels")).toInt(), 3);
+    QCOMPARE(stored.value(QStringLiteral("divisor")).toDouble(), 255.0);
+    // a re-run feeds the same
+    const auto again = runCli({QStringLiteral("runs"), QStringLiteral("rerun"), QString::number(id), QStringLiteral("--db"), db});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    QVERIFY(again.err.contains("ImageNet"));
+}
+
+void TestCli::dataMistakesHaveExitCodes_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<int>("exitCode");
+    QTest::addColumn<QString>("mustSay");
+    const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+    const QStringList train{QStringLiteral("train"), QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"),
+                            QStringLiteral("--steps"), QStringLiteral("1"), QStringLiteral("--db"),
+                            QDir::temp().filePath(QStringLiteral("qatwb-tst-cli-data.sqlite"))};
+    QTest::newRow("unreadable") << (QStringList(train) << "--data" << data + "bad/unreadable") << 1
+                                << "truncated.jpg: unreadable image";
+    QTest::newRow("mixed sizes") << (QStringList(train) << "--data" << data + "rgb_jpeg_split" << "--resize" << "none") << 1
+                                 << "mixed image sizes";
+    QTest::newRow("bad resize") << (QStringList(train) << "--resize" << "big") << 2 << "--resize: 'big'";
+    QTest::newRow("bad split") << (QStringList(train) << "--val-split" << "1.5") << 2 << "--val-split";
+    QTest::newRow("bad format") << (QStringList(train) << "--data-format" << "jpeg") << 2 << "unknown data format";
+    QTest::newRow("inspect arrays disagree")
+        << QStringList{"data", "inspect", data + "bad/shapes_disagree"} << 1 << "has 10 labels but";
+    QTest::newRow("inspect label too big")
+        << QStringList{"data", "inspect", data + "bad/label_too_big", "--model", fixture(QStringLiteral("mlp_traced.pt"))}
+        << 1 << "outside the model's 10 classes";
+}
+
+void TestCli::dataMistakesHaveExitCodes()
+{
+    QFETCH(QStringList, args);
+    QFETCH(int, exitCode);
+    QFETCH(QString, mustSay);
+    const auto r = runCli(args);
+    QCOMPARE(r.exitCode, exitCode);
+    QVERIFY2(QString::fromUtf8(r.err).contains(mustSay), r.err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestCli)

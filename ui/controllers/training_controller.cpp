@@ -2,6 +2,7 @@
 #include "controllers/training_controller.h"
 
 #include "common/error.h"
+#include "data/data_report.h"
 #include "storage/run_recorder.h"
 #include "storage/run_store.h"
 #include "training/trainer.h"
@@ -97,9 +98,18 @@ bool TrainingController::start(const train::TrainConfig& config,
     auto shared = m_shared;
     // Everything that touches the database or the model runs here, off the UI thread: the
     // run record hashes the model file, and a RunStore connection belongs to one thread.
-    m_worker = std::thread([shared, config, registry] {
+    m_worker = std::thread([shared, request = config, registry] {
         train::TrainResult result;
         try {
+            // The data's automatic choices are resolved before the run is recorded, so the
+            // run stores what is fed; a data mistake becomes a failed run with its reason.
+            auto config = request;
+            std::string dataError;
+            try {
+                config.dataOptions = data::inspectData(config.data, config.dataOptions, config.modelPath, 0).resolved;
+            } catch (const Error& e) {
+                dataError = e.what();
+            }
             store::RunStore runs(shared->databasePath);
             const auto id = runs.createRun(store::describeRun(config));
             {
@@ -108,7 +118,13 @@ bool TrainingController::start(const train::TrainConfig& config,
             }
             store::RunRecorder recorder(runs, id, config.snapshotEvery);
             QueueObserver observer([&shared](const train::TrainEvent& e) { shared->push(e); }, &recorder);
-            result = train::runTraining(config, *registry, &observer, &shared->token);
+            if (dataError.empty()) {
+                result = train::runTraining(config, *registry, &observer, &shared->token);
+            } else {
+                result.state = train::RunState::Failed;
+                result.message = dataError;
+                observer.onEvent(train::StateEvent{result.state, result.message});
+            }
             try {
                 recorder.finish(result);
             } catch (const Error& e) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "views/run_details.h"
 
+#include "data/data_options.h"
+
 #include "models/run_table_model.h"
 #include "views/compare_view.h"
 
@@ -102,9 +104,22 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
     if (hyper.is_object()) {
         QStringList items;
         for (const auto& [key, value] : hyper.items()) {
-            items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), html(value.dump()));
+            if (key != "data") {
+                items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), html(value.dump()));
+            }
         }
         row(tr("Training"), items.join(QStringLiteral(", ")));
+        if (hyper.contains("data")) {
+            const auto options = data::dataOptionsFromJson(hyper["data"].dump());
+            QStringList steps{tr("format %1, held out %2, unreadable images: %3")
+                                  .arg(html(data::toString(options.format)))
+                                  .arg(options.valSplit)
+                                  .arg(html(data::toString(options.badImages)))};
+            for (const auto& line : data::describePipeline(options)) {
+                steps << html(line);
+            }
+            row(tr("Preprocessing"), steps.join(QStringLiteral("<br>")));
+        }
     }
     for (const auto& e : store.epochs(r.id)) {
         row(tr("Epoch %1").arg(e.epoch), tr("test top-1 %1, loss %2").arg(percent(e.top1)).arg(e.loss, 0, 'f', 4));

@@ -21,6 +21,7 @@ namespace {
 
 const QString kFashionMnist = QStringLiteral("fashion-mnist");
 const QString kChooseFolder = QStringLiteral("choose-folder");
+const QString kChooseFile = QStringLiteral("choose-file");
 const char* const kRecentDataKey = "training/recentDataFolders";
 constexpr int kMaxRecentFolders = 5;
 
@@ -50,17 +51,28 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
 {
     m_data = new QComboBox(this);
     m_data->addItem(tr("Fashion-MNIST (bundled)"), kFashionMnist);
-    m_data->setToolTip(tr("The bundled Fashion-MNIST, or a folder with train-/t10k- IDX files (.gz or raw)"));
+    m_data->setToolTip(tr("The bundled Fashion-MNIST; a folder of PNG/JPEG images (one sub-folder per class, or "
+                          "none for unlabeled images) or of IDX or .npy files; or a .npz, .npy, IDX or torch.save "
+                          "file. The Data page shows what it holds and how it will be fed."));
     for (const auto& folder : QSettings().value(QString::fromLatin1(kRecentDataKey)).toStringList()) {
         m_data->addItem(QFileInfo(folder).fileName(), folder);
         m_data->setItemData(m_data->count() - 1, folder, Qt::ToolTipRole);
     }
-    m_data->addItem(tr("Folder of IDX files..."), kChooseFolder);
+    m_data->addItem(tr("Data folder..."), kChooseFolder);
+    m_data->addItem(tr("Data file..."), kChooseFile);
     connect(m_data, &QComboBox::activated, this, [this](int index) {
         if (m_data->itemData(index).toString() == kChooseFolder) {
             chooseDataFolder();
+        } else if (m_data->itemData(index).toString() == kChooseFile) {
+            chooseDataFile();
         } else {
             m_lastDataIndex = index;
+        }
+    });
+    connect(m_data, &QComboBox::currentIndexChanged, this, [this] {
+        const auto data = m_data->currentData().toString();
+        if (data != kChooseFolder && data != kChooseFile) {
+            Q_EMIT dataChanged(data);
         }
     });
     m_limitTrain = new QSpinBox(this);
@@ -181,7 +193,7 @@ train::TrainConfig TrainingView::config() const
 {
     train::TrainConfig c;
     c.data = m_data->currentData().toString().toStdString();
-    if (c.data == kChooseFolder.toStdString()) {
+    if (c.data == kChooseFolder.toStdString() || c.data == kChooseFile.toStdString()) {
         c.data = kFashionMnist.toStdString();
     }
     c.limitTrain = m_limitTrain->value();
@@ -264,12 +276,24 @@ void TrainingView::setStatus(const QString& text)
 
 void TrainingView::chooseDataFolder()
 {
-    const auto folder = QFileDialog::getExistingDirectory(this, tr("Folder with IDX Files (train-*, t10k-*)"));
+    const auto folder = QFileDialog::getExistingDirectory(
+        this, tr("Data Folder (images in class sub-folders, unlabeled images, IDX or .npy files)"));
     if (folder.isEmpty()) {
         m_data->setCurrentIndex(m_lastDataIndex);
         return;
     }
     addRecentDataFolder(folder);
+}
+
+void TrainingView::chooseDataFile()
+{
+    const auto file = QFileDialog::getOpenFileName(this, tr("Data File"), QString(),
+                                                   tr("Data (*.npz *.npy *.pt *.pth *ubyte *ubyte.gz *.idx);;All files (*)"));
+    if (file.isEmpty()) {
+        m_data->setCurrentIndex(m_lastDataIndex);
+        return;
+    }
+    addRecentDataFolder(file);
 }
 
 void TrainingView::addRecentDataFolder(const QString& folder)
@@ -315,7 +339,7 @@ void TrainingView::restoreSettings()
     QSettings s;
     s.beginGroup(QStringLiteral("training"));
     const int data = m_data->findData(s.value(QStringLiteral("data"), kFashionMnist));
-    m_data->setCurrentIndex(data >= 0 && m_data->itemData(data) != kChooseFolder ? data : 0);
+    m_data->setCurrentIndex(data >= 0 && m_data->itemData(data) != kChooseFolder && m_data->itemData(data) != kChooseFile ? data : 0);
     m_lastDataIndex = m_data->currentIndex();
     m_optimizer->setCurrentIndex(s.value(QStringLiteral("optimizer"), 0).toInt());
     m_schedule->setCurrentIndex(s.value(QStringLiteral("schedule"), 0).toInt());

@@ -50,9 +50,12 @@ Q_SIGNALS:
     void startRequested();
     void pauseRequested(bool paused);
     void stopRequested();
+    /// The chosen data set changed (a name such as fashion-mnist, a folder or a file).
+    void dataChanged(const QString& data);
 
 private:
     void chooseDataFolder();
+    void chooseDataFile();
     void addRecentDataFolder(const QString& folder);
     void saveSettings() const;
     void restoreSettings();

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+#include "data/batch_loader.h"
+
+#include "common/error.h"
+
+#include <chrono>
+
+namespace qat::data {
+
+BatchLoader::BatchLoader(const Split& split, const Pipeline& pipeline, std::vector<int64_t> order, int64_t batch,
+                         BadImages badImages, int workers, int depth)
+    : m_split(split), m_pipeline(pipeline), m_order(std::move(order)), m_batch(std::max<int64_t>(batch, 1)),
+      m_badImages(badImages), m_batches((int64_t(m_order.size()) + m_batch - 1) / m_batch), m_depth(std::max(depth, 1))
+{
+    if (workers <= 0) {
+        workers = std::max(1, int(std::thread::hardware_concurrency() / 2));
+    }
+    workers = int(std::min<int64_t>(workers, std::max<int64_t>(m_batches, 1)));
+    for (int i = 0; i < workers; ++i) {
+        m_threads.emplace_back([this] { work(); });
+    }
+}
+
+BatchLoader::~BatchLoader()
+{
+    {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_stop = true;
+    }
+    m_changed.notify_all();
+    for (auto& t : m_threads) t.join();
+}
+
+Batch BatchLoader::make(int64_t b) const
+{
+    const int64_t begin = b * m_batch;
+    const int64_t end = std::min<int64_t>(begin + m_batch, int64_t(m_order.size()));
+    const int64_t sampleSize = m_pipeline.outputSize();
+    auto images = at::empty({end - begin, m_pipeline.channels, m_pipeline.height, m_pipeline.width}, at::kFloat);
+    std::vector<int64_t> labels;
+    float* out = images.data_ptr<float>();
+    int64_t kept = 0;
+    bool labelled = true;
+    for (int64_t k = begin; k < end; ++k) {
+        const int64_t position = m_order[size_t(k)];
+        const int64_t index = m_split.indices[size_t(position)];
+        const auto name = m_split.source->name(index);
+        Sample sample;
+        try {
+            sample = m_split.source->sample(index);
+        } catch (const DataError&) {
+            if (m_badImages == BadImages::Skip) continue;
+            throw;
+        }
+        preprocess(sample, m_pipeline, out + kept * sampleSize, name);
+        const auto label = m_split.labels[size_t(position)];
+        labelled = labelled && label >= 0;
+        labels.push_back(label);
+        ++kept;
+    }
+    Batch batch;
+    batch.images = kept == end - begin ? images : images.slice(0, 0, kept);
+    if (labelled) {
+        batch.labels = at::empty({kept}, at::kLong);
+        std::copy(labels.begin(), labels.end(), batch.labels.data_ptr<int64_t>());
+    }
+    return batch;
+}
+
+void BatchLoader::work()
+{
+    while (true) {
+        int64_t b = 0;
+        {
+            std::unique_lock<std::mutex> lock(m_mutex);
+            m_changed.wait(lock, [&] { return m_stop || m_error || (m_nextToMake < m_batches && m_nextToMake < m_nextToTake + m_depth); });
+            if (m_stop || m_error) return;
+            b = m_nextToMake++;
+        }
+        try {
+            auto batch = make(b);
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_ready[b] = std::move(batch);
+        } catch (...) {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            if (!m_error) m_error = std::current_exception();
+        }
+        m_changed.notify_all();
+    }
+}
+
+bool BatchLoader::next(Batch& out)
+{
+    const auto start = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(m_mutex);
+    while (true) {
+        if (m_nextToTake >= m_batches) return false;
+        m_changed.wait(lock, [&] { return m_error || m_ready.count(m_nextToTake) > 0; });
+        if (m_error) std::rethrow_exception(m_error);
+        out = std::move(m_ready[m_nextToTake]);
+        m_ready.erase(m_nextToTake);
+        ++m_nextToTake;
+        m_waitSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        lock.unlock();
+        m_changed.notify_all();
+        if (out.images.size(0) > 0) return true; // a batch of only skipped files is passed over
+        lock.lock();
+    }
+}
+
+at::Tensor loadAll(const Split& split, const Pipeline& pipeline, int64_t limit, BadImages badImages)
+{
+    const int64_t n = limit > 0 ? std::min(limit, split.size()) : split.size();
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) order[size_t(i)] = i;
+    BatchLoader loader(split, pipeline, order, 256, badImages);
+    std::vector<at::Tensor> parts;
+    Batch b;
+    while (loader.next(b)) parts.push_back(b.images);
+    if (parts.empty()) throw DataError("no samples to load");
+    return at::cat(parts, 0);
+}
+
+} // namespace qat::data
