@@ -146,10 +146,15 @@ void TestPlugins::folderLoadsEveryPluginAndKeepsGoing()
     QuantizerRegistry registry;
     registerBuiltinQuantizers(registry);
     const auto reports = loadPlugins(registry, {QATWB_TEST_PLUGIN_DIR, examplePlugin().toStdString()});
-    QCOMPARE(reports.size(), size_t(4)); // three refused from the folder, then the example
-    QVERIFY(!reports[0].loaded && !reports[1].loaded && !reports[2].loaded);
-    QVERIFY(reports[3].loaded);
-    QCOMPARE(registry.entries().size(), size_t(12));
+    // Four from the folder (three refused; faulty_plugin, the reliability tests' misbehaving
+    // quantizers, loads), then the example.
+    QCOMPARE(reports.size(), size_t(5));
+    for (const auto& r : reports) {
+        const bool good = r.path.find("faulty_plugin") != std::string::npos || r.path.find("my_training") != std::string::npos;
+        QVERIFY2(r.loaded == good, r.path.c_str());
+    }
+    QVERIFY(reports.back().loaded);
+    QCOMPARE(registry.entries().size(), size_t(12 + 3));
 }
 
 void TestPlugins::userPluginDirectoryFollowsEnvironment()
