@@ -55,8 +55,8 @@ COMMANDS="$("$QATWB" --help | sed -n '/^commands:/,/^$/p' | sed -n 's/^  \([a-z]
 echo "commands:" $COMMANDS
 for required in inspect quantizers train runs export; do grep -qx "$required" <<< "$COMMANDS"; done
 for command in $COMMANDS; do
-  "$QATWB" help "$command" | head -1 | grep -q "usage: qatwb $command"
-  "$QATWB" "$command" --help | head -1 | grep -q "usage: qatwb $command"
+  "$QATWB" help "$command" | sed -n 1p | grep -q "usage: qatwb $command"
+  "$QATWB" "$command" --help | sed -n 1p | grep -q "usage: qatwb $command"
 done
 "$QATWB" inspect "$ROOT/usr/share/qat-workbench/models/demo_cnn.pt" --json > "$WORK/inspect.json"
 grep -q '"layers"' "$WORK/inspect.json"
