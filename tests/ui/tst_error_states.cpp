@@ -282,7 +282,11 @@ void TestErrorStates::fullDiskFailsTheRun()
                                qat::store::RunStore::Access::ReadOnly);
     const auto run = store.run(window.training()->runId());
     QVERIFY(run.has_value());
-    QCOMPARE(QString::fromStdString(run->state), QStringLiteral("failed"));
+    // The final state is one more write to the full disk: it lands ("failed") or does not, and
+    // then the run still reads "running" and the History page shows it interrupted. Either way
+    // it is not "finished", and the metrics written before are there.
+    const auto state = QString::fromStdString(run->state);
+    QVERIFY2(state == QStringLiteral("failed") || state == QStringLiteral("running"), qPrintable(state));
     QVERIFY(!store.metrics(run->id, "loss").empty());
 }
 
