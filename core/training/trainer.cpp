@@ -474,10 +474,13 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 }
                 optimizer.step(kQuantizerGroup);
                 const bool snapshotStep = config.snapshotEvery > 0 && ((step + 1) % config.snapshotEvery == 0 || step == 0);
-                std::vector<quant::QuantizerSnapshot> current;
+                // Taken once: checked here and sent below (the model step does not change them).
+                const auto current = snapshotStep ? snapshots(*model) : std::vector<quant::QuantizerSnapshot>();
                 std::string bad = nonFiniteQuantizer(*model);
                 for (size_t i = 0; i < model->sites().size() && bad.empty(); ++i) {
-                    if (snapshotStep || checkEachStep[i]) {
+                    if (snapshotStep) {
+                        bad = badQuantizer(*model, i, current[i]);
+                    } else if (checkEachStep[i]) {
                         bad = badQuantizer(*model, i, model->table().at(size_t(model->sites()[i].slot)).snapshot());
                     }
                 }
@@ -502,7 +505,6 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 trainSeconds += std::chrono::duration<double>(Clock::now() - stepStarted).count();
                 emit(StepEvent{step, epoch, lossValue, accuracy, lr, qlr, elapsed(), totalSteps});
                 if (snapshotStep) {
-                    current = snapshots(*model);
                     for (size_t i = 0; i < current.size(); ++i) {
                         emit(SnapshotEvent{step, model->sites()[i].name, current[i]});
                     }

@@ -101,6 +101,17 @@ private:
     QString m_mount;
 };
 
+// Run 1 of db exports (with extra options) and its TorchScript gives finite outputs in PyTorch.
+static void exportRunOneAndCheck(const QString& db, const QString& out, const QStringList& extra)
+{
+    const auto exported = runCli(QStringList{QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
+                                             QStringLiteral("--db"), db, QStringLiteral("--json")}
+                                 + extra);
+    QVERIFY2(exported.exitCode == 0, exported.err.constData());
+    const auto files = QJsonDocument::fromJson(exported.out).object()[QStringLiteral("files")].toObject();
+    QVERIFY(exportedOutputsFinite(files[QStringLiteral("torchscript")].toString()));
+}
+
 void TestBadInputs::initTestCase()
 {
     QVERIFY(m_dir.isValid());
@@ -227,12 +238,7 @@ void TestBadInputs::nanFromModelDivergesAndExports()
     QVERIFY(shown[QStringLiteral("has_checkpoint")].toBool());
     QVERIFY(shown[QStringLiteral("steps")].toInt() > 0 && shown[QStringLiteral("steps")].toInt() < 20);
 
-    const auto out = QDir(m_dir.path()).filePath(QStringLiteral("nan-model-export"));
-    const auto exported = runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
-                                  QStringLiteral("--db"), db, QStringLiteral("--json")});
-    QVERIFY2(exported.exitCode == 0, exported.err.constData());
-    const auto files = QJsonDocument::fromJson(exported.out).object()[QStringLiteral("files")].toObject();
-    QVERIFY(exportedOutputsFinite(files[QStringLiteral("torchscript")].toString()));
+    exportRunOneAndCheck(db, QDir(m_dir.path()).filePath(QStringLiteral("nan-model-export")), {});
 }
 
 // A plugin quantizer returns NaN from its 4th call: diverged after 3 good steps, the
@@ -254,12 +260,8 @@ void TestBadInputs::nanFromPluginQuantizerDivergesAndExports()
             }
         }
     }
-    const auto out = QDir(m_dir.path()).filePath(QStringLiteral("nan-plugin-export"));
-    const auto exported = runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
-                                  QStringLiteral("--db"), db, QStringLiteral("--plugin"), faultyPlugin(), QStringLiteral("--json")});
-    QVERIFY2(exported.exitCode == 0, exported.err.constData());
-    const auto files = QJsonDocument::fromJson(exported.out).object()[QStringLiteral("files")].toObject();
-    QVERIFY(exportedOutputsFinite(files[QStringLiteral("torchscript")].toString()));
+    exportRunOneAndCheck(db, QDir(m_dir.path()).filePath(QStringLiteral("nan-plugin-export")),
+                         {QStringLiteral("--plugin"), faultyPlugin()});
 }
 
 void TestBadInputs::throwingPluginFailsWithItsMessage()

@@ -3,6 +3,7 @@
 // Helpers of tst_history: the real CLI filling a run database, screenshots, table columns.
 
 #include "main_window.h"
+#include "window_test_util.h"
 #include "models/run_table_model.h"
 
 #include <QDir>
@@ -12,18 +13,14 @@
 
 namespace qat::test::history {
 
+using namespace qat::test::window;
+
 using qat::ui::MainWindow;
 using qat::ui::RunTableModel;
 
 
 inline const QString kDemo = QStringLiteral(QATWB_DEMO_MODEL);
 
-inline void saveScreenshot(QWidget& widget, const QString& name)
-{
-    QTest::qWait(50); // let queued replots run first
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
-}
 
 inline QStringList trainArgs(const QString& db, int steps)
 {
@@ -70,12 +67,6 @@ inline bool startLongRun(QProcess& cli, const QString& db, qint64* id)
     return false;
 }
 
-inline bool openAndWait(MainWindow& window, const QString& path)
-{
-    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
-    window.openModel(path);
-    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
-}
 
 inline QStringList column(const RunTableModel& model, int column)
 {

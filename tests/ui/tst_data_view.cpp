@@ -4,6 +4,7 @@
 // model started from the window; a broken folder explained in the banner.
 #include "controllers/training_controller.h"
 #include "main_window.h"
+#include "window_test_util.h"
 #include "views/data_view.h"
 #include "views/training_view.h"
 #include "widgets/message_banner.h"
@@ -18,22 +19,13 @@
 using qat::ui::DataView;
 using qat::ui::MainWindow;
 
+using namespace qat::test::window;
+
 namespace {
 
 const QString kData = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
 
-void saveScreenshot(QWidget& widget, const QString& name)
-{
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
-}
 
-bool openAndWait(MainWindow& window, const QString& path)
-{
-    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
-    window.openModel(path);
-    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
-}
 
 void chooseData(MainWindow& window, const QString& path)
 {

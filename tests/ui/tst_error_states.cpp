@@ -5,6 +5,7 @@
 #include "bad_inputs.h"
 #include "controllers/training_controller.h"
 #include "main_window.h"
+#include "window_test_util.h"
 #include "models/plan_table_model.h"
 #include "storage/run_store.h"
 #include "views/history_view.h"
@@ -24,26 +25,12 @@ using qat::ui::MessageBanner;
 using qat::ui::PlanTableModel;
 using namespace qat::test;
 
+using namespace qat::test::window;
+
 namespace {
 
-QString fixture(const QString& name)
-{
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
-}
 
-bool openAndWait(MainWindow& window, const QString& path)
-{
-    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
-    window.openModel(path);
-    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
-}
 
-void saveScreenshot(QWidget& widget, const QString& name)
-{
-    QTest::qWait(30);
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
-}
 
 /// Starts a short run with the window's current model and plan; returns its end state.
 QString trainAndWait(MainWindow& window, int steps = 5)

@@ -2,6 +2,7 @@
 // The GUI skeleton with real widgets and the real importer (QT_QPA_PLATFORM=offscreen).
 #include "controllers/model_load_controller.h"
 #include "main_window.h"
+#include "window_test_util.h"
 #include "models/layer_table_model.h"
 #include "views/model_view.h"
 #include "widgets/message_banner.h"
@@ -16,25 +17,12 @@
 using qat::ui::MainWindow;
 using qat::ui::MessageBanner;
 
+using namespace qat::test::window;
+
 namespace {
 
-QString fixture(const QString& name)
-{
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
-}
 
-bool openAndWait(MainWindow& window, const QString& path)
-{
-    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
-    window.openModel(path);
-    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
-}
 
-void saveScreenshot(QWidget& widget, const QString& name)
-{
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
-}
 
 } // namespace
 

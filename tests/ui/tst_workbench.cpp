@@ -3,6 +3,7 @@
 // (temporary) run database: the plan table, short runs, stopping, layout persistence.
 #include "controllers/training_controller.h"
 #include "main_window.h"
+#include "window_test_util.h"
 #include "models/plan_table_model.h"
 #include "storage/run_store.h"
 #include "views/plan_item_delegate.h"
@@ -30,21 +31,11 @@
 using qat::ui::MainWindow;
 using qat::ui::PlanTableModel;
 
+using namespace qat::test::window;
+
 namespace {
 
-bool openAndWait(MainWindow& window, const QString& path)
-{
-    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
-    window.openModel(path);
-    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
-}
 
-void saveScreenshot(QWidget& widget, const QString& name)
-{
-    QTest::qWait(30); // let queued replots run first
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
-}
 
 /// Measures the longest gap between two turns of the event loop (a 5 ms timer).
 class LoopProbe : public QObject {

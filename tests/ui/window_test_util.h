@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Helpers every window test needs: fixture paths, opening a model and waiting, screenshots.
+
+#include "main_window.h"
+
+#include <QDir>
+#include <QSignalSpy>
+#include <QtTest>
+
+namespace qat::test::window {
+
+inline QString fixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+}
+
+/// Opens path in window and waits for the load to finish; true when it succeeded.
+inline bool openAndWait(qat::ui::MainWindow& window, const QString& path)
+{
+    QSignalSpy finished(&window, &qat::ui::MainWindow::modelLoadFinished);
+    window.openModel(path);
+    return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
+}
+
+/// widget as a PNG in the build's screenshot folder (queued replots run first).
+inline void saveScreenshot(QWidget& widget, const QString& name)
+{
+    QTest::qWait(50);
+    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
+    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
+}
+
+} // namespace qat::test::window
