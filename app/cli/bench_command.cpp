@@ -6,6 +6,7 @@
 #include "arguments.h"
 #include "bench_data.h"
 #include "bench_measures.h"
+#include "bench_profile.h"
 #include "bench_ranks.h"
 
 #include "common/text.h"
@@ -22,7 +23,7 @@
 namespace qat::cli {
 
 const char* const kBenchHelp =
-    "usage: qatwb bench [--quick] [--json] [--model MODEL] [--only PARTS]\n"
+    "usage: qatwb bench [--quick] [--json] [--model MODEL] [--only PARTS] [--profile PRESET]\n"
     "\n"
     "Measures, on this machine, as ratios from one run (medians of repeats, pairs interleaved):\n"
     "  QAT step / float step (forward, loss, backward, optimizer) at batch 64 and 256 for the\n"
@@ -39,8 +40,11 @@ const char* const kBenchHelp =
     "    the share of a loader-fed epoch spent waiting for data\n"
     "  --quick   fewer repeats (a few minutes)\n"
     "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks, data\n"
+    "  --profile PRESET  profile a float and a QAT step (batch 256) op by op with LibTorch's\n"
+    "            profiler: self time per op (only that, unless --only names parts too)\n"
     "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
-    "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256\n"
+    "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256,\n"
+    "            python_tuned_over_ours_b256 (Python given the app's malloc and BLAS settings)\n"
     "            (null without Python torch), gui_over_headless, steps, quantizers, run_store,\n"
     "            local_ranks, data_loader\n";
 
@@ -53,7 +57,9 @@ const std::vector<std::string> kParts{"steps", "python", "quantizers", "gui", "s
 
 void printSteps(const json& out)
 {
-    std::cout << "preset            batch   float ms     QAT ms   QAT/float   composite/float\n";
+    std::cout << "step times: blocks of 4 consecutive steps of each kind, alternating; times are medians of\n"
+                 "the block medians, ratios medians of the per-block ratios (" << out["repeats"] << " blocks)\n\n"
+              << "preset            batch   float ms     QAT ms   QAT/float   composite/float\n";
     for (const auto& s : out["steps"]) {
         std::cout << std::left << std::setw(18) << s["preset"].get<std::string>() << std::right << std::setw(5)
                   << s["batch"].get<int>() << std::setw(11) << s["float_ms"].get<double>() << std::setw(11)
@@ -76,8 +82,7 @@ void printQuantizers(const json& out)
 
 void printTable(const json& out)
 {
-    std::cout << std::fixed << std::setprecision(2) << "threads " << out["threads"] << ", median of " << out["repeats"]
-              << "\n\n";
+    std::cout << std::fixed << std::setprecision(2) << "threads " << out["threads"] << "\n\n";
     if (out.contains("steps")) {
         printSteps(out);
     }
@@ -85,9 +90,14 @@ void printTable(const json& out)
         if (out["python_over_ours_b256"].is_null()) {
             std::cout << "\nPython: " << out["python"].value("note", std::string("skipped")) << "\n";
         } else {
-            std::cout << "\nPython same math, mct-default batch 256: " << out["python"]["qat_ms"].get<double>()
-                      << " ms, ours " << out["ours_qat_ms_b256"].get<double>() << " ms, Python/ours "
-                      << out["python_over_ours_b256"].get<double>() << "\n";
+            const auto& py = out["python"];
+            std::cout << "\nPython same math, mct-default batch 256: " << py["python_qat_ms"].get<double>()
+                      << " ms, ours " << py["ours_qat_ms"].get<double>() << " ms, Python/ours "
+                      << out["python_over_ours_b256"].get<double>() << " (median of " << py["rounds"]
+                      << " alternating rounds of " << py["steps_per_round"] << " steps)\n"
+                      << "Python with the allocator and BLAS settings the app makes for itself ("
+                      << py["python_tuned_environment"].get<std::string>() << "): " << py["python_tuned_qat_ms"].get<double>()
+                      << " ms, Python/ours " << py["python_tuned_over_ours"].get<double>() << "\n";
         }
     }
     if (out.contains("quantizers")) {
@@ -95,14 +105,16 @@ void printTable(const json& out)
     }
     if (out.contains("gui")) {
         const auto& g = out["gui"];
-        std::cout << "\nGUI open on Live Plots / headless, training time per step: "
-                  << (out["gui_over_headless"].is_null()
-                          ? g.value("note", std::string("n/a"))
-                          : std::to_string(out["gui_over_headless"].get<double>()) + " (" + std::to_string(g["gui_ms_per_step"].get<double>())
-                                + " / " + std::to_string(g["headless_ms_per_step"].get<double>()) + " ms, median of "
-                                + std::to_string(g["rounds"].get<int>()) + " alternating runs of "
-                                + std::to_string(g["steps"].get<int>()) + " steps)")
-                  << "\n";
+        std::cout << "\nGUI open on Live Plots / headless, time per training step: ";
+        if (out["gui_over_headless"].is_null()) {
+            std::cout << g.value("note", std::string("n/a")) << "\n";
+        } else {
+            std::cout << out["gui_over_headless"].get<double>() << " (" << g["gui_ms_per_step"].get<double>() << " / "
+                      << g["headless_ms_per_step"].get<double>() << " ms; median of the ratios of " << g["rounds"]
+                      << " rounds of " << g["steps"] << " steps, each a headless run then a windowed one:";
+            for (const auto& r : g["round_ratios"]) std::cout << " " << r.get<double>();
+            std::cout << ")\n";
+        }
     }
     if (out.contains("run_store")) {
         std::cout << "\nrun store: " << out["run_store"]["metric_inserts_per_s"].get<double>() << " metric inserts/s, list "
@@ -123,11 +135,12 @@ void printTable(const json& out)
 
 int runBench(const std::vector<std::string>& args)
 {
-    const auto a = parseArguments({"bench", {"--model", "--only", "--data"}, {"--quick", "--json"}, 0, 0}, args);
+    const auto a = parseArguments({"bench", {"--model", "--only", "--data", "--profile"}, {"--quick", "--json"}, 0, 0}, args);
     const bool quick = a.has("--quick");
-    const int repeats = quick ? 5 : 15;
+    const int repeats = quick ? 9 : 25;
     const auto model = a.value("--model", QATWB_SOURCE_DIR "/resources/models/demo_cnn.pt");
-    std::vector<std::string> parts = kParts;
+    // --profile alone profiles only; with --only it adds those parts.
+    std::vector<std::string> parts = a.values.count("--profile") > 0 ? std::vector<std::string>{} : kParts;
     if (a.values.count("--only") > 0) {
         parts = splitList(a.value("--only", ""));
         for (const auto& part : parts) {
@@ -149,32 +162,38 @@ int runBench(const std::vector<std::string>& args)
         if (!a.has("--json")) std::cerr << text << "\n";
     };
 
-    if (want("steps") || want("python")) {
+    if (want("steps")) {
         const auto data = train::loadIdxDataset("fashion-mnist", "train", 256 * 8);
         json steps = json::array();
         for (const char* preset : {"mct-default", "w4a8-lsq", "w2a3"}) {
             for (int batch : {64, 256}) {
-                const bool needed = want("steps") || (std::string(preset) == "mct-default" && batch == 256);
-                if (!needed) continue;
                 progress(std::string("step times: ") + preset + " batch " + std::to_string(batch));
                 const auto t = stepTimes(model, preset, batch, repeats, data, registry);
                 steps.push_back({{"preset", preset}, {"batch", batch}, {"float_ms", t.floatMs}, {"qat_ms", t.qatMs},
-                                 {"composite_qat_ms", t.compositeMs}, {"qat_over_float", t.qatMs / t.floatMs},
-                                 {"composite_over_float", t.compositeMs / t.floatMs}});
+                                 {"composite_qat_ms", t.compositeMs}, {"qat_over_float", t.qatOverFloat},
+                                 {"composite_over_float", t.compositeOverFloat}});
                 if (std::string(preset) == "mct-default") {
-                    out[batch == 256 ? "qat_over_float_b256" : "qat_over_float_b64"] = t.qatMs / t.floatMs;
+                    out[batch == 256 ? "qat_over_float_b256" : "qat_over_float_b64"] = t.qatOverFloat;
                     if (batch == 256) out["ours_qat_ms_b256"] = t.qatMs;
                 }
             }
         }
         out["steps"] = steps;
     }
+    if (a.values.count("--profile") > 0) {
+        const auto preset = a.value("--profile", "mct-default");
+        progress("profile: float and QAT steps, " + preset + " batch 256");
+        const auto data = train::loadIdxDataset("fashion-mnist", "train", 256 * 8);
+        out["profile"] = stepProfile(model, preset, 256, quick ? 5 : 20, data, registry);
+    }
     if (want("python")) {
         progress("Python PyTorch, same math (mct-default, batch 256)");
-        const auto py = pythonStep(model, 256, repeats);
+        const auto data = train::loadIdxDataset("fashion-mnist", "train", 256 * 8);
+        const auto py = pythonVsOurs(model, 256, quick ? 3 : 7, quick ? 7 : 11, data, registry);
         out["python"] = py;
-        if (py.contains("qat_ms")) {
-            out["python_over_ours_b256"] = py["qat_ms"].get<double>() / out["ours_qat_ms_b256"].get<double>();
+        if (py.contains("python_over_ours")) {
+            out["python_over_ours_b256"] = py["python_over_ours"];
+            out["python_tuned_over_ours_b256"] = py["python_tuned_over_ours"];
         }
     }
     if (want("quantizers")) {
@@ -183,9 +202,9 @@ int runBench(const std::vector<std::string>& args)
     }
     if (want("gui")) {
         progress("GUI vs headless (short runs, alternating)");
-        out["gui"] = guiVsHeadless(model, quick ? 100 : 200, quick ? 3 : 5);
+        out["gui"] = guiVsHeadless(model, quick ? 100 : 200, quick ? 3 : 7);
         if (out["gui"].contains("gui_ms_per_step")) {
-            out["gui_over_headless"] = out["gui"]["gui_ms_per_step"].get<double>() / out["gui"]["headless_ms_per_step"].get<double>();
+            out["gui_over_headless"] = out["gui"]["gui_over_headless"];
         }
     }
     if (want("store")) {
@@ -205,6 +224,9 @@ int runBench(const std::vector<std::string>& args)
         std::cout << out.dump(2) << "\n";
     } else {
         printTable(out);
+        if (out.contains("profile")) {
+            printStepProfile(out["profile"]);
+        }
         if (out.contains("data_loader")) {
             const auto& dl = out["data_loader"];
             std::cout << "\ndata loader: " << dl["images"] << " JPEGs -> " << dl["fed_shape"].dump() << ": loader "

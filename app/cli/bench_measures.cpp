@@ -43,54 +43,92 @@ double median(std::vector<double> v)
     return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
-// Float step (the model as loaded, BatchNorm training) vs QAT step (quantizers inserted,
-// BN folded), cross-entropy on the same batches, our Adam; interleaved, median of repeats.
-StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int batch, int repeats,
-                    const train::TensorDataset& data, const quant::QuantizerRegistry& registry)
+// Float step (the model as loaded, BatchNorm training) and QAT step (quantizers inserted,
+// BN folded) on the same batches: cross-entropy, backward, our Adam.
+StepRig::StepRig(const std::string& modelPath, const std::string& preset, int batch, const train::TensorDataset& data,
+                 const quant::QuantizerRegistry& registry)
+    : data_(data), batch_(batch), batches_(std::max<int64_t>(1, data.size() / batch))
 {
-    auto qat = engine::QatModel::build(modelPath, engine::presetPlan(preset), registry);
-    qat->calibrateWeights();
-    qat->beginActivationCalibration();
-    qat->observeBatch(data.images.slice(0, 0, batch));
-    qat->finishActivationCalibration();
-    qat->train(true);
-    auto plain = model::loadModel(modelPath).module;
-    plain.train(true);
+    qat_ = engine::QatModel::build(modelPath, engine::presetPlan(preset), registry);
+    qat_->calibrateWeights();
+    qat_->beginActivationCalibration();
+    qat_->observeBatch(data.images.slice(0, 0, batch));
+    qat_->finishActivationCalibration();
+    qat_->train(true);
+    plain_ = model::loadModel(modelPath).module;
+    plain_.train(true);
     std::vector<at::Tensor> floatParams;
-    for (auto p : plain.parameters()) {
+    for (auto p : plain_.parameters()) {
         p.set_requires_grad(true);
         floatParams.push_back(p);
     }
-    train::Optimizer qatOpt(train::OptimizerKind::Adam, {{qat->modelParameters(), 1e-4}, {qat->quantizerParameters(), 1e-4}}, 0.9);
-    train::Optimizer floatOpt(train::OptimizerKind::Adam, {{floatParams, 1e-4}}, 0.9);
-    const auto batches = std::max<int64_t>(1, data.size() / batch);
-    auto run = [&](const std::function<at::Tensor(const at::Tensor&)>& forward, train::Optimizer& opt, int64_t b) {
-        const auto x = data.images.slice(0, b * batch, (b + 1) * batch);
-        const auto y = data.labels.slice(0, b * batch, (b + 1) * batch);
-        const auto start = Clock::now();
-        opt.zeroGrad();
-        at::cross_entropy_loss(forward(x), y).backward();
-        opt.step();
-        return since(start);
-    };
-    auto qatForward = [&](const at::Tensor& x) { return qat->forward(x); };
-    auto floatForward = [&](const at::Tensor& x) { return plain.forward({x}).toTensor(); };
+    qatOpt_ = std::make_unique<train::Optimizer>(
+        train::OptimizerKind::Adam,
+        std::vector<train::ParameterGroup>{{qat_->modelParameters(), 1e-4}, {qat_->quantizerParameters(), 1e-4}}, 0.9);
+    floatOpt_ = std::make_unique<train::Optimizer>(train::OptimizerKind::Adam,
+                                                   std::vector<train::ParameterGroup>{{floatParams, 1e-4}}, 0.9);
+}
+
+StepRig::~StepRig() = default;
+
+double StepRig::qatStep(int64_t i)
+{
+    return time([&](const at::Tensor& x) { return qat_->forward(x); }, *qatOpt_, i);
+}
+
+double StepRig::floatStep(int64_t i)
+{
+    return time([&](const at::Tensor& x) { return plain_.forward({x}).toTensor(); }, *floatOpt_, i);
+}
+
+double StepRig::time(const std::function<at::Tensor(const at::Tensor&)>& forward, train::Optimizer& opt, int64_t i)
+{
+    const auto b = i % batches_;
+    const auto x = data_.images.slice(0, b * batch_, (b + 1) * batch_);
+    const auto y = data_.labels.slice(0, b * batch_, (b + 1) * batch_);
+    const auto start = Clock::now();
+    opt.zeroGrad();
+    at::cross_entropy_loss(forward(x), y).backward();
+    opt.step();
+    return since(start);
+}
+
+// Float, QAT and composite-QAT steps interleaved; medians of the repeats.
+StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int batch, int repeats,
+                    const train::TensorDataset& data, const quant::QuantizerRegistry& registry)
+{
+    StepRig rig(modelPath, preset, batch, data, registry);
     std::vector<double> f;
     std::vector<double> q;
     std::vector<double> c;
-    for (int i = 0; i < repeats + 2; ++i) {
-        const auto fs = run(floatForward, floatOpt, i % batches);
-        const auto qs = run(qatForward, qatOpt, i % batches);
+    std::vector<double> qf; // per-repeat ratios: the machine's slow spells last seconds and
+    std::vector<double> cf; // hit both members of a pair, so the ratio of a pair survives them
+    // Blocks of consecutive steps of one kind (as training runs them: a step right after a
+    // step of another model finds the caches and the heap in that model's state), the
+    // block's median; blocks alternate float, QAT, composite QAT.
+    const int block = 4;
+    auto blockOf = [&](const std::function<double(int64_t)>& step, int64_t first) {
+        std::vector<double> t;
+        for (int k = 0; k < block; ++k) t.push_back(step(first + k));
+        return median(t);
+    };
+    auto floatStep = [&](int64_t i) { return rig.floatStep(i); };
+    auto qatStep = [&](int64_t i) { return rig.qatStep(i); };
+    for (int i = 0; i < repeats + 1; ++i) {
+        const auto fs = blockOf(floatStep, i * block);
+        const auto qs = blockOf(qatStep, i * block);
         quant::math::setFusedKernels(false);
-        const auto cs = run(qatForward, qatOpt, i % batches);
+        const auto cs = blockOf(qatStep, i * block);
         quant::math::setFusedKernels(true);
-        if (i >= 2) { // warm-up
+        if (i >= 1) { // the first block is warm-up
             f.push_back(fs);
             q.push_back(qs);
             c.push_back(cs);
+            qf.push_back(qs / fs);
+            cf.push_back(cs / fs);
         }
     }
-    return {median(f) * 1000, median(q) * 1000, median(c) * 1000};
+    return {median(f) * 1000, median(q) * 1000, median(c) * 1000, median(qf), median(cf)};
 }
 
 // Elements per second of forward + backward through each built-in quantizer, and through
@@ -149,8 +187,9 @@ json quantizerThroughput(const quant::QuantizerRegistry& registry, int repeats)
 
 namespace {
 
-// Seconds per training step of the last run recorded in db (the run's own clock: the loop,
-// without process start, model loading or evaluation).
+// Seconds per training step of the last run recorded in db, by the run's own clock around
+// its steps (not process start, model loading, calibration or evaluation, which the window
+// overlaps with its own start-up work).
 double secondsPerStep(const std::string& db)
 {
     if (!std::filesystem::exists(db)) {
@@ -161,7 +200,12 @@ double secondsPerStep(const std::string& db)
     if (list.empty() || list.front().steps <= 0 || list.front().state != "finished") {
         return -1;
     }
-    return list.front().seconds / double(list.front().steps);
+    const auto run = runs.run(list.front().id);
+    const auto h = json::parse(run ? run->hyperparameters : std::string("{}"), nullptr, false);
+    if (!h.is_object() || !h.contains("train_seconds")) {
+        return -1;
+    }
+    return h["train_seconds"].get<double>() / double(list.front().steps);
 }
 
 } // namespace
@@ -175,6 +219,7 @@ json guiVsHeadless(const std::string& modelPath, int steps, int rounds)
     const auto tmp = std::filesystem::temp_directory_path() / ("qatwb-bench-gui-" + std::to_string(getpid()));
     std::vector<double> gui;
     std::vector<double> headless;
+    std::vector<double> ratios; // per round: a slow spell of the machine hits both runs of a round
     for (int r = 0; r < rounds; ++r) {
         std::filesystem::remove_all(tmp);
         std::filesystem::create_directories(tmp);
@@ -190,6 +235,7 @@ json guiVsHeadless(const std::string& modelPath, int steps, int rounds)
         if (hs > 0 && gs > 0) {
             headless.push_back(hs);
             gui.push_back(gs);
+            ratios.push_back(gs / hs);
         }
     }
     std::filesystem::remove_all(tmp);
@@ -197,10 +243,36 @@ json guiVsHeadless(const std::string& modelPath, int steps, int rounds)
         return {{"note", "the runs did not finish"}};
     }
     return {{"gui_ms_per_step", median(gui) * 1000}, {"headless_ms_per_step", median(headless) * 1000},
-            {"rounds", gui.size()}, {"steps", steps}};
+            {"gui_over_headless", median(ratios)}, {"round_ratios", ratios}, {"rounds", gui.size()}, {"steps", steps}};
 }
 
-json pythonStep(const std::string& modelPath, int batch, int repeats)
+namespace {
+
+// The same settings the app makes for itself at start-up (common/allocator.h, version.h).
+const char* kTunedEnvironment = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824 "
+                                "OPENBLAS_NUM_THREADS=1 ";
+
+json runPythonScript(const std::string& script, const std::string& modelPath, int batch, int steps, bool tuned)
+{
+    const auto out = std::filesystem::temp_directory_path() / ("qatwb-bench-python-" + std::to_string(getpid()) + ".json");
+    const auto cmd = std::string(tuned ? kTunedEnvironment : "") + "/usr/bin/python3 " + script + " " + modelPath + " " + std::to_string(batch) + " "
+                     + std::to_string(steps) + " > " + out.string();
+    if (std::system(cmd.c_str()) != 0) {
+        return {{"note", "the Python benchmark failed"}};
+    }
+    std::ifstream in(out);
+    auto result = json::parse(in, nullptr, false);
+    std::filesystem::remove(out);
+    return result;
+}
+
+} // namespace
+
+// Rounds alternate between the Python script (its own process: `steps` QAT steps after
+// warm-up, median) and our QAT step (the same number, median); the figure is the median of
+// the per-round ratios, so a slow spell of the machine lands on both sides of a round.
+json pythonVsOurs(const std::string& modelPath, int batch, int rounds, int steps, const train::TensorDataset& data,
+                  const quant::QuantizerRegistry& registry)
 {
     const std::string script = QATWB_SOURCE_DIR "/tests/bench/qat_step_python.py";
     if (!std::filesystem::exists(script)) {
@@ -209,16 +281,29 @@ json pythonStep(const std::string& modelPath, int batch, int repeats)
     if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
         return {{"note", "/usr/bin/python3 has no torch (python3-torch): the Python comparison is skipped"}};
     }
-    const auto out = std::filesystem::temp_directory_path() / ("qatwb-bench-python-" + std::to_string(getpid()) + ".json");
-    const auto cmd = "/usr/bin/python3 " + script + " " + modelPath + " " + std::to_string(batch) + " "
-                     + std::to_string(repeats) + " > " + out.string();
-    if (std::system(cmd.c_str()) != 0) {
-        return {{"note", "the Python benchmark failed"}};
+    StepRig rig(modelPath, "mct-default", batch, data, registry);
+    for (int i = 0; i < 2; ++i) rig.qatStep(i); // warm-up
+    std::vector<double> python, tuned, ours, ratios, tunedRatios;
+    json last;
+    for (int r = 0; r < rounds; ++r) {
+        last = runPythonScript(script, modelPath, batch, steps, false);
+        const auto lastTuned = runPythonScript(script, modelPath, batch, steps, true);
+        if (!last.contains("qat_ms") || !lastTuned.contains("qat_ms")) {
+            return last.contains("qat_ms") ? lastTuned : last;
+        }
+        std::vector<double> t;
+        for (int i = 0; i < steps; ++i) t.push_back(rig.qatStep(i));
+        python.push_back(last["qat_ms"].get<double>());
+        tuned.push_back(lastTuned["qat_ms"].get<double>());
+        ours.push_back(median(t) * 1000);
+        ratios.push_back(python.back() / ours.back());
+        tunedRatios.push_back(tuned.back() / ours.back());
     }
-    std::ifstream in(out);
-    auto result = json::parse(in, nullptr, false);
-    std::filesystem::remove(out);
-    return result;
+    return {{"python_qat_ms", median(python)}, {"ours_qat_ms", median(ours)}, {"python_over_ours", median(ratios)},
+            {"python_tuned_qat_ms", median(tuned)}, {"python_tuned_over_ours", median(tunedRatios)},
+            {"python_tuned_environment", kTunedEnvironment},
+            {"python_qat_over_float", last["qat_over_float"]}, {"rounds", rounds}, {"steps_per_round", steps},
+            {"batch", batch}};
 }
 
 json runStoreSpeed()

@@ -7,17 +7,52 @@
 #include "training/tensor_dataset.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/script.h>
 
+#include <functional>
+#include <memory>
 #include <string>
+
+namespace qat::engine {
+class QatModel;
+}
+namespace qat::train {
+class Optimizer;
+}
 
 namespace qat::cli::bench {
 
 double median(std::vector<double> v);
 
+/// The float model (as loaded, BatchNorm training) and its QAT model (a preset's quantizers,
+/// BN folded, calibrated on the first batch), each with its own Adam; one step of either
+/// (zero grad, forward, cross-entropy, backward, optimizer) on batch i of the data, timed.
+class StepRig {
+public:
+    StepRig(const std::string& modelPath, const std::string& preset, int batch, const train::TensorDataset& data,
+            const quant::QuantizerRegistry& registry);
+    ~StepRig();
+    double qatStep(int64_t i);   ///< seconds
+    double floatStep(int64_t i); ///< seconds
+
+private:
+    double time(const std::function<at::Tensor(const at::Tensor&)>& forward, train::Optimizer& opt, int64_t i);
+
+    const train::TensorDataset& data_;
+    int64_t batch_;
+    int64_t batches_;
+    std::unique_ptr<engine::QatModel> qat_;
+    torch::jit::Module plain_;
+    std::unique_ptr<train::Optimizer> qatOpt_;
+    std::unique_ptr<train::Optimizer> floatOpt_;
+};
+
 struct StepTimes {
     double floatMs = 0;
     double qatMs = 0;       ///< fused quantizer kernels (the default)
     double compositeMs = 0; ///< the composite reference quantizers
+    double qatOverFloat = 0;       ///< median of the per-repeat ratios (not the ratio of medians)
+    double compositeOverFloat = 0; ///< likewise
 };
 
 /// One float step vs one QAT step (forward, cross-entropy, backward, Adam) on the same batches.
@@ -28,8 +63,10 @@ StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int
 /// and of LibTorch's fake_quantize op on the same tensor.
 nlohmann::json quantizerThroughput(const quant::QuantizerRegistry& registry, int repeats);
 
-/// tests/bench/qat_step_python.py: the QAT step in Python PyTorch with the same quantizer math.
-nlohmann::json pythonStep(const std::string& modelPath, int batch, int repeats);
+/// tests/bench/qat_step_python.py: the QAT step (mct-default) in Python PyTorch with the same
+/// quantizer math, in rounds alternating with ours; the median of the per-round ratios.
+nlohmann::json pythonVsOurs(const std::string& modelPath, int batch, int rounds, int steps,
+                            const train::TensorDataset& data, const quant::QuantizerRegistry& registry);
 
 /// Training seconds per step of short runs in the workbench window (Live Plots page shown) and
 /// headless (`qatwb train`), alternating, as both record them in their run database.

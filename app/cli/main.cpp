@@ -10,6 +10,7 @@
 #include "train_command.h"
 
 #include "common/error.h"
+#include "common/allocator.h"
 #include "common/version.h"
 
 #include <cstring>
@@ -74,6 +75,7 @@ int showHelp(const std::vector<std::string>& args)
 
 int main(int argc, char** argv)
 {
+    qat::keepFreedMemoryForReuse();
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty()) {
         std::cerr << kUsage;

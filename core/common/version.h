@@ -12,6 +12,11 @@ std::string appVersion();
 std::string torchVersion();
 
 /// Sets LibTorch's intra-op thread count; 0 means one per core. Any thread may call it.
+/// Also keeps OpenBLAS single-threaded (see keepBlasSingleThreaded).
 void setComputeThreads(int threads);
+
+/// OpenBLAS's own thread pool competes with LibTorch's threads; this makes BLAS calls run in
+/// the calling thread unless OPENBLAS_NUM_THREADS is set.
+void keepBlasSingleThreaded();
 
 } // namespace qat

@@ -160,11 +160,14 @@ void RunRecorder::finish(const train::TrainResult& result)
                             configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
         }
         m_store.saveQuantizers(m_runId, rows);
-        if (result.worldSize > 1) {
+        if (result.steps > 0 || result.worldSize > 1) {
             if (const auto stored = m_store.run(m_runId)) {
                 auto h = json::parse(stored->hyperparameters);
-                h["world_size"] = result.worldSize;
+                if (result.worldSize > 1) {
+                    h["world_size"] = result.worldSize;
+                }
                 h["samples_per_second_per_rank"] = result.samplesPerSecond;
+                h["train_seconds"] = result.trainSeconds; // the steps alone (bench: GUI vs headless)
                 m_store.updateHyperparameters(m_runId, h.dump());
             }
         }

@@ -161,6 +161,7 @@ struct TrainResult {
     double quantizerLr = 0;
     int worldSize = 1;
     std::vector<double> samplesPerSecond; ///< training throughput of each rank, in rank order
+    double trainSeconds = 0; ///< time in the training steps only (no loading, calibration, evaluation)
     std::vector<EpochEvent> epochs;
     std::vector<QuantizerSummary> quantizers;
     /// The trained state (bytes, see engine/checkpoint.h) when training started: what export

@@ -530,6 +530,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             emit(EpochEvent{epoch, top1, lossValue});
         }
         result.steps = step;
+        result.trainSeconds = trainSeconds;
         const double samplesPerSecond = trainSeconds > 0 ? double(localSamples) / trainSeconds : 0.0;
         for (const auto& rate : comm.allgather(at::tensor({samplesPerSecond}, at::kDouble))) {
             result.samplesPerSecond.push_back(rate.item<double>());

@@ -8,6 +8,8 @@
 #include "window_test_util.h"
 #include "models/plan_table_model.h"
 #include "storage/run_store.h"
+#include "views/data_view.h"
+#include "widgets/live_plots.h"
 #include "views/history_view.h"
 #include "views/model_view.h"
 #include "views/quantization_view.h"
@@ -172,8 +174,7 @@ void TestErrorStates::badDataFailsTheRun_data()
     QTest::addColumn<QString>("folder");
     QTest::addColumn<QStringList>("mustSay");
     QTest::newRow("shape does not fit") << "idx-small"
-                                        << QStringList{"of shape [2, 1, 10, 10] does not fit the model",
-                                                       "choose data with the image size the model was made for"};
+                                        << QStringList{"samples are 10x10 but the model takes 28x28", "resize"};
     QTest::newRow("truncated IDX") << "idx-truncated" << QStringList{"the header promises", "the file has"};
     QTest::newRow("mislabelled IDX") << "idx-mislabelled" << QStringList{"images of shape [64]"};
     QTest::newRow("label count") << "idx-count" << QStringList{"has 63 labels but", "do not belong together"};
@@ -187,11 +188,21 @@ void TestErrorStates::badDataFailsTheRun()
     window.show();
     QVERIFY(openAndWait(window, fixture(QStringLiteral("mlp_scripted.pt"))));
     setData(window, QDir(m_dir.path()).filePath(folder));
-    QEXPECT_FAIL("shape does not fit", "since the data pipeline (#13) resizes 10x10 images to the model's 28x28, this "
-                 "row trains; it needs data the pipeline cannot adapt", Abort);
-    QCOMPARE(trainAndWait(window), QStringLiteral("failed"));
+    // The pipeline would resize 10x10 images to the model's 28x28; with resizing off (the
+    // Data page's Resize: none) they reach the model as they are and do not fit.
+    auto* data = window.dataView();
+    const auto before = data->options();
+    auto options = before;
+    options.resize = qat::data::parseResize("none");
+    data->setOptions(options);
+    const auto state = trainAndWait(window);
+    data->setOptions(before); // the page remembers its settings for the next test
+    QCOMPARE(state, QStringLiteral("failed"));
     QVERIFY(bannerSays(window, mustSay));
     QVERIFY(window.trainingView()->startAction()->isEnabled());
+    // The empty loss plot says the run ended, not that it is still loading.
+    const auto hint = window.livePlots()->metricsHint();
+    QVERIFY2(hint.contains(QStringLiteral("failed before its first step")), qPrintable(hint));
     if (folder == QStringLiteral("idx-small")) {
         saveScreenshot(window, QStringLiteral("error_data_shape.png"));
     }

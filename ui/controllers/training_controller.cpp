@@ -16,7 +16,7 @@
 namespace qat::ui {
 
 namespace {
-constexpr int kTickMs = 33;
+constexpr int kTickMs = 100; // 10 updates a second: each one repaints the window
 }
 
 /// What the worker and the UI thread share; the worker holds it too, so it outlives

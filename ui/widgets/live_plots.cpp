@@ -3,6 +3,7 @@
 
 #include "widgets/weight_histogram.h"
 #include "widgets/plot_style.h"
+#include "widgets/replot_throttle.h"
 
 #include <QComboBox>
 #include <QFileDialog>
@@ -48,6 +49,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
     m_metrics = new QCustomPlot(this);
     m_params = new QCustomPlot(this);
     m_histogram = new WeightHistogram(this);
+    m_throttle = new ReplotThrottle(this);
     setUpMetricsPlot();
     setUpParametersPlot();
 
@@ -199,6 +201,11 @@ void LivePlots::reset()
     m_params->replot();
 }
 
+QString LivePlots::metricsHint() const
+{
+    return m_metricsHint->visible() ? m_metricsHint->text() : QString();
+}
+
 void LivePlots::setFloatTop1(double top1)
 {
     m_floatTop1 = top1;
@@ -215,6 +222,7 @@ void LivePlots::append(const TrainEventBatch& events)
     bool metricsChanged = false;
     bool selectedChanged = false;
     bool newQuantizers = false;
+    bool runEnded = false;
     const auto selected = m_quantizer->currentText();
     for (const auto& event : events) {
         if (const auto* s = std::get_if<train::StepEvent>(&event)) {
@@ -242,6 +250,9 @@ void LivePlots::append(const TrainEventBatch& events)
             metricsChanged = true;
         } else if (const auto* histogram = std::get_if<train::WeightHistogramEvent>(&event)) {
             m_histogram->add(*histogram);
+        } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
+            runEnded = true; // or calibration began: either way, worth drawing now
+            showEndWithoutSteps(*state);
         }
     }
     if (newQuantizers) {
@@ -266,16 +277,39 @@ void LivePlots::append(const TrainEventBatch& events)
             m_metricsHint->setText(tr("Calibrating the quantizers..."));
         }
         follow(m_metrics);
-        m_metrics->replot(QCustomPlot::rpQueuedReplot);
+        m_throttle->request(m_metrics);
         if (!selectedChanged && m_params->graphCount() > 0) {
             follow(m_params);
-            m_params->replot(QCustomPlot::rpQueuedReplot);
+            m_throttle->request(m_params);
         }
     }
     if (selectedChanged) {
         rebuildParameterGraphs();
-        m_params->replot(QCustomPlot::rpQueuedReplot);
+        m_throttle->request(m_params);
     }
+    if (runEnded) {
+        m_throttle->flush(); // the final curves, not those of the last turn
+    }
+}
+
+// A run that ends before its first step (a data or model problem, a cancel during
+// calibration) must not leave "Loading data..." on the empty plot.
+void LivePlots::showEndWithoutSteps(const train::StateEvent& state)
+{
+    using train::RunState;
+    const bool ended = state.state == RunState::Failed || state.state == RunState::Cancelled
+                       || state.state == RunState::Diverged || state.state == RunState::Finished;
+    if (!ended || m_metrics->graph(0)->dataCount() > 0) {
+        return;
+    }
+    auto reason = QString::fromStdString(state.message).section(QLatin1Char('\n'), 0, 0);
+    if (reason.size() > 90) {
+        reason = reason.left(87) + QStringLiteral("...");
+    }
+    m_metricsHint->setText(state.state == RunState::Failed ? tr("The run failed before its first step:\n%1").arg(reason)
+                                                           : tr("The run ended before its first step."));
+    m_metricsHint->setVisible(true);
+    m_throttle->request(m_metrics);
 }
 
 void LivePlots::refreshParameterNames()

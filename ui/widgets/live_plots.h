@@ -16,13 +16,15 @@ class QLabel;
 
 namespace qat::ui {
 
+class ReplotThrottle;
 class WeightHistogram;
 
 /// Live plots of a run: loss and accuracy vs step (with the float model's top-1 as a
 /// baseline and each epoch's test top-1), and the selected quantizer's parameters vs step
 /// (one line per channel, or a min / median / max band past 8 channels) beside its weights
 /// histogram on the quantization grid (weight quantizers). Data is added
-/// per batch of events and each plot replots once per batch. A plot follows the newest
+/// per batch of events; the plots redraw at most a few times a second (ReplotThrottle) so
+/// drawing does not take the cores from training, and at once when the run's state changes. A plot follows the newest
 /// data until the user zooms or pans it (right-click: follow again, save as PNG or PDF).
 /// UI thread only.
 class LivePlots : public QWidget {
@@ -44,6 +46,8 @@ public:
     QString selectedQuantizer() const;
     QStringList quantizers() const;
     double floatTop1() const { return m_floatTop1; }
+    /// The text over the loss plot while it has no data ("" when hidden).
+    QString metricsHint() const;
     bool isFollowing(const QCustomPlot* plot) const;
     /// Follow the newest data again (as the context menu's entry does), or stop following.
     void setFollowing(QCustomPlot* plot, bool on);
@@ -58,10 +62,12 @@ private:
     void rebuildParameterGraphs();
     void refreshParameterNames();
     void follow(QCustomPlot* plot);
+    void showEndWithoutSteps(const train::StateEvent& state);
 
     QCustomPlot* m_metrics = nullptr;
     QCustomPlot* m_params = nullptr;
     WeightHistogram* m_histogram = nullptr;
+    ReplotThrottle* m_throttle = nullptr;
     QComboBox* m_quantizer = nullptr;
     QComboBox* m_parameter = nullptr;
     QCPItemStraightLine* m_baseline = nullptr;
