@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 namespace qat::data {
 
@@ -69,6 +70,7 @@ std::vector<int64_t> parseShape(const std::string& text, const std::string& name
     for (char c : text) {
         if (c >= '0' && c <= '9') {
             digits += c;
+            if (digits.size() > 18) fail(name, "damaged .npy header (a dimension of " + digits + "... in shape)");
         } else if (!digits.empty()) {
             shape.push_back(std::stoll(digits));
             digits.clear();
@@ -155,7 +157,11 @@ bool isInteger(ElementType t)
 int64_t RawArray::elements() const
 {
     int64_t n = 1;
-    for (auto d : shape) n *= d;
+    for (auto d : shape) {
+        if (d < 0 || __builtin_mul_overflow(n, d, &n)) {
+            return std::numeric_limits<int64_t>::max(); // a header's promise no file can keep
+        }
+    }
     return n;
 }
 
@@ -181,6 +187,22 @@ std::string shapeText(const std::vector<int64_t>& shape)
     for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
     return text + "]";
 }
+
+namespace {
+
+// The data size a header promises, refused when it does not fit in memory's address range
+// (a header of a damaged file can promise anything; the product must not wrap around).
+size_t promisedBytes(const RawArray& a, const std::string& name)
+{
+    const int64_t n = a.elements();
+    size_t bytes = 0;
+    if (n == std::numeric_limits<int64_t>::max() || __builtin_mul_overflow(size_t(n), elementSize(a.type), &bytes)) {
+        fail(name, "the header's shape " + shapeText(a.shape) + " is impossibly large; the file is damaged");
+    }
+    return bytes;
+}
+
+} // namespace
 
 RawArray parseNpy(const std::vector<uint8_t>& b, const std::string& name)
 {
@@ -210,7 +232,7 @@ RawArray parseNpy(const std::vector<uint8_t>& b, const std::string& name)
     a.type = parseDescr(descr, swap, name);
     const bool fortran = headerValue(header, "fortran_order", name).find("True") != std::string::npos;
     a.shape = parseShape(headerValue(header, "shape", name), name);
-    const size_t bytes = size_t(a.elements()) * elementSize(a.type);
+    const size_t bytes = promisedBytes(a, name);
     const size_t body = start + headerLen;
     if (b.size() - body < bytes) {
         fail(name, "truncated: shape " + shapeText(a.shape) + " of " + toString(a.type) + " needs " + std::to_string(bytes)
@@ -257,6 +279,7 @@ std::map<std::string, RawArray> readNpz(const std::string& path)
         const size_t extraLen = le16(&zip[pos + 30]);
         const size_t commentLen = le16(&zip[pos + 32]);
         const size_t local = le32(&zip[pos + 42]);
+        if (pos + 46 + nameLen > zip.size()) fail(path, "damaged zip directory");
         std::string name(zip.begin() + long(pos + 46), zip.begin() + long(pos + 46 + nameLen));
         pos += 46 + nameLen + extraLen + commentLen;
         if (compressed == 0xffffffff || size == 0xffffffff) fail(path, name + " is larger than 4 GB (zip64), not supported");
@@ -267,6 +290,9 @@ std::map<std::string, RawArray> readNpz(const std::string& path)
         if (method == 0) {
             bytes.assign(zip.begin() + long(dataStart), zip.begin() + long(dataStart + compressed));
         } else if (method == 8) {
+            // Deflate cannot shrink data more than ~1032:1; a directory promising more is
+            // damaged (or a zip bomb), and must not make us allocate what it promises.
+            if (size / 1032 > compressed + 1) fail(path, "damaged zip entry " + name + " (impossible size)");
             bytes = inflateRaw(&zip[dataStart], compressed, size, path + ":" + name);
         } else {
             fail(path, name + " uses zip compression method " + std::to_string(method) + " (only stored and deflated)");
@@ -303,7 +329,7 @@ RawArray readIdxArray(const std::string& path)
         a.shape.push_back(int64_t((uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3]));
     }
     const size_t es = elementSize(a.type);
-    const size_t bytes = size_t(a.elements()) * es;
+    const size_t bytes = promisedBytes(a, path);
     const size_t body = size_t(4 + 4 * rank);
     if (b.size() - body != bytes) {
         fail(path, "the header promises " + std::to_string(bytes) + " bytes of data (shape " + shapeText(a.shape)

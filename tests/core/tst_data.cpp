@@ -6,6 +6,7 @@
 #include "data/batch_loader.h"
 #include "data/data_plan.h"
 #include "data/data_report.h"
+#include "data/raw_array.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/trainer.h"
 
@@ -101,6 +102,8 @@ private Q_SLOTS:
     void unreadableImagesSkipped();
     void mistakesRefusedBeforeTraining_data();
     void mistakesRefusedBeforeTraining();
+    void damagedArraysRefused_data();
+    void damagedArraysRefused();
     void qatRunFromEachFormat_data();
     void qatRunFromEachFormat();
 };
@@ -396,6 +399,39 @@ void TestData::qatRunFromEachFormat()
     bool described = false;
     for (const auto& l : log.lines) described = described || l.rfind("preprocessing resize:", 0) == 0;
     QVERIFY(described);
+}
+
+// Headers of damaged files promise shapes no memory holds, names past the end of the
+// archive, or 4 GB from a few bytes: each is refused with a message, nothing is allocated for
+// the promise, nothing is read out of bounds (the fuzzer's regression inputs, committed).
+void TestData::damagedArraysRefused_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<QString>("mustSay");
+    QTest::newRow("npy shape overflows") << "npy-shape-overflows-int64" << "is impossibly large; the file is damaged";
+    QTest::newRow("npy bytes wrap around") << "npy-shape-wraps-size_t" << "is impossibly large; the file is damaged";
+    QTest::newRow("npy dimension too long") << "npy-dimension-beyond-int64" << "damaged .npy header";
+    QTest::newRow("idx dims overflow") << "idx-dims-overflow" << "is impossibly large; the file is damaged";
+    QTest::newRow("npz name past the end") << "npz-name-past-end" << "damaged zip directory";
+    QTest::newRow("npz claims 4 GB") << "npz-claims-4GB" << "impossible size";
+}
+
+void TestData::damagedArraysRefused()
+{
+    QFETCH(QString, file);
+    QFETCH(QString, mustSay);
+    const auto path = std::string(QATWB_SOURCE_DIR) + "/tests/fuzz/regressions/array_reader/" + file.toStdString();
+    const auto message = errorOf([&] {
+        if (file.startsWith(QStringLiteral("npy"))) {
+            data::readNpy(path);
+        } else if (file.startsWith(QStringLiteral("npz"))) {
+            data::readNpz(path);
+        } else {
+            data::readIdxArray(path);
+        }
+    });
+    QVERIFY2(QString::fromStdString(message).contains(mustSay), message.c_str());
+    QVERIFY2(QString::fromStdString(message).contains(file), message.c_str()); // names the file
 }
 
 QTEST_GUILESS_MAIN(TestData)

@@ -9,7 +9,7 @@
 set -euo pipefail
 MAIN_BUILD="$(cd "$1" && pwd)"
 SRC="$(cd "$2" && pwd)"
-SECONDS_EACH="${3:-${QATWB_FUZZ_SECONDS:-20}}"
+SECONDS_EACH="${3:-${QATWB_FUZZ_SECONDS:-15}}"
 HERE="$SRC/tests/fuzz"
 OUT="$MAIN_BUILD/fuzz"
 CXX_CLANG="$(command -v clang++-14 || command -v clang++)"
@@ -25,7 +25,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TMPDIR="$OUT/tmp"
 mkdir -p "$OUT/artifacts" "$TMPDIR"
 status=0
-for target in idx_reader plan_parser spec_reader; do
+for target in idx_reader array_reader plan_parser spec_reader; do
   exe="$OUT/build/fuzz_$target"
   regressions="$HERE/regressions/$target"
   if compgen -G "$regressions/*" >/dev/null; then
