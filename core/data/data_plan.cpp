@@ -168,12 +168,12 @@ DataOptions resolveOptions(const DataOptions& options, const OpenedData& data, c
         if (mixed) {
             throw DataError("mixed image sizes: most samples are " + sizeText(shape) + " but " + example
                             + "; give --resize " + sizeText(shape) + " or --resize crop:" + sizeText(shape)
-                            + " (or leave --resize at auto)");
+                            + " (Resize on the Data page), or leave resizing at auto");
         }
         if (model != nullptr && (shape.height != model->height || shape.width != model->width)) {
             throw DataError("the samples are " + sizeText(shape) + " but the model takes " + std::to_string(model->height)
-                            + "x" + std::to_string(model->width) + "; give --resize " + std::to_string(model->height) + "x"
-                            + std::to_string(model->width) + " or leave --resize at auto");
+                            + "x" + std::to_string(model->width) + "; resize them with --resize " + std::to_string(model->height)
+                            + "x" + std::to_string(model->width) + " (Resize on the Data page), or leave resizing at auto");
         }
     }
     if (o.normalize.mode == NormalizeMode::Imagenet && o.channels != 3) {

@@ -348,7 +348,7 @@ void DataView::showHistogram()
     m_histogram->xAxis->setTickLabelRotation(classes.size() > 8 ? 45 : 0);
     m_histogram->xAxis->setRange(-0.7, std::max<double>(double(classes.size()) - 0.3, 0.3));
     m_histogram->yAxis->setRange(0, most * 1.1);
-    m_histogram->legend->setVisible(!classes.empty());
+    showLegend(m_histogram, !classes.empty());
     m_histogram->replot();
 }
 

@@ -165,7 +165,7 @@ void LivePlots::setUpParametersPlot()
     p->xAxis->setLabel(tr("step"));
     p->yAxis->setLabel(tr("quantizer parameter"));
     styleLegend(p);
-    p->legend->setVisible(false);
+    showLegend(p, false);
     p->xAxis->setRange(0, 10);
     p->yAxis->setRange(0, 1);
     m_paramsHint = hintText(p, tr("Quantizer thresholds, steps or ranges appear here during a run"));
@@ -193,7 +193,7 @@ void LivePlots::reset()
         m_parameter->clear();
     }
     m_params->clearGraphs();
-    m_params->legend->setVisible(false);
+    showLegend(m_params, false);
     for (auto& [plot, on] : m_follow) {
         on = true;
     }
@@ -288,7 +288,11 @@ void LivePlots::append(const TrainEventBatch& events)
         m_throttle->request(m_params);
     }
     if (runEnded) {
-        m_throttle->flush(); // the final curves, not those of the last turn
+        // The final curves, not those of the last turn; both plots, laid out at their
+        // current size (a plot last drawn before its page was first shown kept that size).
+        m_throttle->request(m_metrics);
+        m_throttle->request(m_params);
+        m_throttle->flush();
     }
 }
 
@@ -333,7 +337,7 @@ void LivePlots::rebuildParameterGraphs()
     m_params->clearGraphs();
     const auto q = m_traces.find(m_quantizer->currentText());
     if (q == m_traces.end() || q->second.find(m_parameter->currentText()) == q->second.end()) {
-        m_params->legend->setVisible(false);
+        showLegend(m_params, false);
         m_paramsHint->setVisible(true);
         return;
     }
@@ -380,8 +384,7 @@ void LivePlots::rebuildParameterGraphs()
             median->addData(step, sorted[sorted.size() / 2]);
         }
     }
-    m_params->legend->setVisible(channels > 1);
-    m_params->plotLayout()->setRowStretchFactor(0, 0.001);
+    showLegend(m_params, channels > 1);
     follow(m_params);
 }
 

@@ -21,6 +21,19 @@ void styleLegend(QCustomPlot* plot)
     plot->legend->setMargins(QMargins(4, 2, 4, 0));
 }
 
+void showLegend(QCustomPlot* plot, bool on)
+{
+    auto* grid = plot->plotLayout();
+    const bool placed = plot->legend->layout() == grid;
+    if (on && !placed) {
+        grid->addElement(0, 0, plot->legend);
+    } else if (!on && placed) {
+        grid->take(plot->legend);
+    }
+    plot->legend->setVisible(on);
+    grid->setRowStretchFactor(0, 0.001);
+}
+
 QColor seriesColor(size_t i)
 {
     static const QColor colors[] = {QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),
