@@ -93,7 +93,7 @@ double StepRig::time(const std::function<at::Tensor(const at::Tensor&)>& forward
     return since(start);
 }
 
-// Float, QAT and composite-QAT steps interleaved; medians of the repeats.
+// Float, QAT and composite-QAT steps in alternating blocks; medians over the blocks.
 StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int batch, int repeats,
                     const train::TensorDataset& data, const quant::QuantizerRegistry& registry)
 {
@@ -101,8 +101,8 @@ StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int
     std::vector<double> f;
     std::vector<double> q;
     std::vector<double> c;
-    std::vector<double> qf; // per-repeat ratios: the machine's slow spells last seconds and
-    std::vector<double> cf; // hit both members of a pair, so the ratio of a pair survives them
+    std::vector<double> qf; // per-block ratios: the machine's slow spells last seconds and hit
+    std::vector<double> cf; // neighbouring blocks alike, so the ratio of neighbours survives them
     // Blocks of consecutive steps of one kind (as training runs them: a step right after a
     // step of another model finds the caches and the heap in that model's state), the
     // block's median; blocks alternate float, QAT, composite QAT.

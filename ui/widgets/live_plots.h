@@ -22,10 +22,11 @@ class WeightHistogram;
 /// Live plots of a run: loss and accuracy vs step (with the float model's top-1 as a
 /// baseline and each epoch's test top-1), and the selected quantizer's parameters vs step
 /// (one line per channel, or a min / median / max band past 8 channels) beside its weights
-/// histogram on the quantization grid (weight quantizers). Data is added
-/// per batch of events; the plots redraw at most a few times a second (ReplotThrottle) so
-/// drawing does not take the cores from training, and at once when the run's state changes. A plot follows the newest
-/// data until the user zooms or pans it (right-click: follow again, save as PNG or PDF).
+/// histogram on the quantization grid (weight quantizers). Data is added per batch of
+/// events; the plots redraw at most a few times a second (ReplotThrottle) so drawing does
+/// not take the cores from training, and at once when the run's state changes. A plot
+/// follows the newest data until the user zooms or pans it (right-click: follow again, save
+/// as PNG or PDF).
 /// UI thread only.
 class LivePlots : public QWidget {
     Q_OBJECT
