@@ -136,9 +136,14 @@ void RunRecorder::record(const train::TrainEvent& event)
 
 void RunRecorder::flush()
 {
-    if (!m_metrics.empty() || !m_traces.empty()) {
-        m_store.append(m_runId, m_metrics, m_traces);
+    // Metrics first, in their own transaction: they are small, and when the disk fills up
+    // the larger batch of traces is the one that fails, not the loss curve before it.
+    if (!m_metrics.empty()) {
+        m_store.append(m_runId, m_metrics, {});
         m_metrics.clear();
+    }
+    if (!m_traces.empty()) {
+        m_store.append(m_runId, {}, m_traces);
         m_traces.clear();
     }
     m_lastFlush = std::chrono::steady_clock::now();
