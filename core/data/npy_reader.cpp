@@ -4,6 +4,7 @@
 #include "data/raw_array.h"
 
 #include "common/error.h"
+#include "common/zip_directory.h"
 
 #include <zlib.h>
 
@@ -256,46 +257,31 @@ RawArray readNpy(const std::string& path)
 
 std::map<std::string, RawArray> readNpz(const std::string& path)
 {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) fail(path, "cannot be opened (no such file, or no permission)");
+    const auto directory = readZipDirectory(in);
+    if (!directory) fail(path, "no intact zip directory (not a NumPy .npz archive, or a damaged zip directory)");
     const auto zip = readFile(path);
-    // The end-of-central-directory record: the last PK\5\6 within 64 KiB of the end.
-    size_t eocd = std::string::npos;
-    for (size_t i = zip.size() >= 22 ? zip.size() - 22 : 0; zip.size() >= 22; --i) {
-        if (le32(&zip[i]) == 0x06054b50) {
-            eocd = i;
-            break;
-        }
-        if (i == 0 || zip.size() - i > 65557) break;
-    }
-    if (eocd == std::string::npos) fail(path, "not a NumPy .npz archive (no zip directory)");
-    const size_t entries = le16(&zip[eocd + 10]);
-    size_t pos = le32(&zip[eocd + 16]);
     std::map<std::string, RawArray> arrays;
-    for (size_t e = 0; e < entries; ++e) {
-        if (pos + 46 > zip.size() || le32(&zip[pos]) != 0x02014b50) fail(path, "damaged zip directory");
-        const int method = le16(&zip[pos + 10]);
-        const size_t compressed = le32(&zip[pos + 20]);
-        const size_t size = le32(&zip[pos + 24]);
-        const size_t nameLen = le16(&zip[pos + 28]);
-        const size_t extraLen = le16(&zip[pos + 30]);
-        const size_t commentLen = le16(&zip[pos + 32]);
-        const size_t local = le32(&zip[pos + 42]);
-        if (pos + 46 + nameLen > zip.size()) fail(path, "damaged zip directory");
-        std::string name(zip.begin() + long(pos + 46), zip.begin() + long(pos + 46 + nameLen));
-        pos += 46 + nameLen + extraLen + commentLen;
-        if (compressed == 0xffffffff || size == 0xffffffff) fail(path, name + " is larger than 4 GB (zip64), not supported");
+    for (const auto& entry : *directory) {
+        auto name = entry.name;
+        if (entry.compressed == 0xffffffff || entry.size == 0xffffffff) {
+            fail(path, name + " is larger than 4 GB (zip64), not supported");
+        }
+        const size_t local = entry.localOffset;
         if (local + 30 > zip.size() || le32(&zip[local]) != 0x04034b50) fail(path, "damaged zip entry " + name);
         const size_t dataStart = local + 30 + le16(&zip[local + 26]) + le16(&zip[local + 28]);
-        if (dataStart + compressed > zip.size()) fail(path, "truncated zip entry " + name);
+        if (dataStart + entry.compressed > zip.size()) fail(path, "truncated zip entry " + name);
         std::vector<uint8_t> bytes;
-        if (method == 0) {
-            bytes.assign(zip.begin() + long(dataStart), zip.begin() + long(dataStart + compressed));
-        } else if (method == 8) {
+        if (entry.method == 0) {
+            bytes.assign(zip.begin() + long(dataStart), zip.begin() + long(dataStart + entry.compressed));
+        } else if (entry.method == 8) {
             // Deflate cannot shrink data more than ~1032:1; a directory promising more is
             // damaged (or a zip bomb), and must not make us allocate what it promises.
-            if (size / 1032 > compressed + 1) fail(path, "damaged zip entry " + name + " (impossible size)");
-            bytes = inflateRaw(&zip[dataStart], compressed, size, path + ":" + name);
+            if (entry.size / 1032 > entry.compressed + 1) fail(path, "damaged zip entry " + name + " (impossible size)");
+            bytes = inflateRaw(&zip[dataStart], entry.compressed, entry.size, path + ":" + name);
         } else {
-            fail(path, name + " uses zip compression method " + std::to_string(method) + " (only stored and deflated)");
+            fail(path, name + " uses zip compression method " + std::to_string(entry.method) + " (only stored and deflated)");
         }
         if (name.size() > 4 && name.compare(name.size() - 4, 4, ".npy") == 0) name.resize(name.size() - 4);
         arrays[name] = parseNpy(bytes, path + ":" + name);

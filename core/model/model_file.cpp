@@ -3,13 +3,13 @@
 
 #include "common/error.h"
 #include "common/text.h"
+#include "common/zip_directory.h"
 
 #include <caffe2/serialize/inline_container.h>
 
 #include <c10/util/Exception.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -30,45 +30,16 @@ bool endsWith(const std::string& s, const std::string& suffix)
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-uint32_t le(const char* p, int bytes)
-{
-    uint32_t v = 0;
-    for (int i = bytes - 1; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-    return v;
-}
-
 // Whether the zip's central directory names a "version" record, which LibTorch's reader
-// requires. Read from the end of the file only (models can be large). Unknown (true) when
-// the directory cannot be found: LibTorch's reader then says what is damaged. Asked before
-// LibTorch opens the file because its reader leaks the archive state when it refuses one.
+// requires. Unknown (true) when no intact directory is found: LibTorch's reader then says
+// what is damaged. Asked before LibTorch opens the file because its reader leaks the
+// archive state when it refuses one.
 bool zipHasVersionRecord(std::ifstream& in)
 {
-    in.clear();
-    in.seekg(0, std::ios::end);
-    const auto size = static_cast<int64_t>(in.tellg());
-    const int64_t tailSize = std::min<int64_t>(size, 65536 + 22);
-    std::string tail(size_t(tailSize), '\0');
-    in.seekg(size - tailSize);
-    if (!in.read(tail.data(), tailSize)) return true;
-    const auto eocd = tail.rfind(std::string("PK\x05\x06", 4));
-    if (eocd == std::string::npos || eocd + 22 > tail.size()) return true;
-    const uint32_t entries = le(&tail[eocd + 10], 2);
-    const uint32_t dirSize = le(&tail[eocd + 12], 4);
-    const uint32_t dirOffset = le(&tail[eocd + 16], 4);
-    if (dirSize == 0xffffffffu || dirOffset == 0xffffffffu || int64_t(dirOffset) + dirSize > size) return true; // zip64
-    std::string dir(dirSize, '\0');
-    in.seekg(dirOffset);
-    if (!in.read(dir.data(), dirSize)) return true;
-    size_t pos = 0;
-    for (uint32_t e = 0; e < entries; ++e) {
-        if (pos + 46 > dir.size() || dir.compare(pos, 4, "PK\x01\x02", 4) != 0) return true;
-        const size_t nameLen = le(&dir[pos + 28], 2);
-        if (pos + 46 + nameLen > dir.size()) return true;
-        const std::string name = dir.substr(pos + 46, nameLen);
-        if (name == "version" || endsWith(name, "/version")) return true;
-        pos += 46 + nameLen + le(&dir[pos + 30], 2) + le(&dir[pos + 32], 2);
-    }
-    return false;
+    const auto entries = readZipDirectory(in);
+    if (!entries) return true;
+    return std::any_of(entries->begin(), entries->end(),
+                       [](const ZipEntry& e) { return e.name == "version" || endsWith(e.name, "/version"); });
 }
 
 const char* kHowToSave = "save the model with torch.jit.script(model) or torch.jit.trace(model, "

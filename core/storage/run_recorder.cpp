@@ -99,6 +99,9 @@ void RunRecorder::onEvent(const train::TrainEvent& event)
 void RunRecorder::record(const train::TrainEvent& event)
 {
     if (const auto* step = std::get_if<train::StepEvent>(&event)) {
+        if (step->step == 2) {
+            flush(); // the first step's rows at once, while the disk surely has room for them
+        }
         m_metrics.push_back({step->step, "loss", step->loss});
         m_metrics.push_back({step->step, "accuracy", step->accuracy});
         m_metrics.push_back({step->step, "lr", step->lr});

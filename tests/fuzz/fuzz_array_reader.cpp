@@ -4,22 +4,14 @@
 // sanitizer report, a leak, an allocation far beyond the input's size, or an array whose
 // bytes do not match its shape is a bug.
 #include "common/error.h"
+#include "input_file.h"
 #include "data/raw_array.h"
 
-#include <unistd.h>
-
 #include <cstdint>
-#include <cstdio>
 #include <string>
 #include <vector>
 
 namespace {
-
-std::string scratchFile()
-{
-    const char* dir = std::getenv("TMPDIR");
-    return std::string(dir != nullptr ? dir : "/tmp") + "/qatwb-fuzz-array-" + std::to_string(getpid());
-}
 
 void check(const qat::data::RawArray& a)
 {
@@ -35,13 +27,10 @@ void check(const qat::data::RawArray& a)
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
-    static const std::string path = scratchFile();
-    FILE* file = std::fopen(path.c_str(), "wb");
-    if (file == nullptr) {
+    const auto path = qat::fuzz::writeInputFile("array", data, size);
+    if (path.empty()) {
         return 0;
     }
-    std::fwrite(data, 1, size, file);
-    std::fclose(file);
     try {
         check(qat::data::parseNpy(std::vector<uint8_t>(data, data + size), "input.npy"));
     } catch (const qat::DataError&) {
