@@ -18,7 +18,7 @@ PACKAGES=(
   # demo data
   dataset-fashion-mnist
   # fixtures and cross-checks (never needed to run the app)
-  python3-torch python3-onnx python3-numpy python3-pil
+  python3-torch python3-torchvision python3-onnx python3-numpy python3-pil
   # headless GUI tests and screenshots; the SVG plugin draws the window icon
   xvfb xauth fonts-dejavu-core libqt6svg6
   # fuzzing (libFuzzer comes with clang's runtime libraries); ASan/UBSan use GCC's
