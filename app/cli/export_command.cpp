@@ -76,7 +76,7 @@ void printReport(const exporter::ExportResult& result)
 int runExport(const std::vector<std::string>& args)
 {
     const auto a = parseArguments({"export",
-                                   {"--out", "--format", "--db", "--model", "--preset", "--plan", "--weights",
+                                   {"--out", "--format", "--db", "--model", "--preset", "--plan", "--target", "--weights",
                                     "--activations", "--limit-test", "--data", "--plugin", "--threads"},
                                    {"--json"},
                                    0,

@@ -14,6 +14,8 @@
 #include <QCommandLineParser>
 #include <QTimer>
 
+#include <map>
+
 int main(int argc, char** argv)
 {
     qat::keepFreedMemoryForReuse();
@@ -41,11 +43,27 @@ int main(int argc, char** argv)
                                                 "(1024 training, 256 test images), then render the live plots"),
                                  QStringLiteral("N"));
     QCommandLineOption demoOption(QStringLiteral("demo"), QStringLiteral("Open the bundled demo model"));
+    QCommandLineOption pageOption(QStringLiteral("page"),
+                                  QStringLiteral("Open on a page: model, quantization, plots, history or data "
+                                                 "(with --screenshot: the page rendered)"),
+                                  QStringLiteral("name"));
     parser.addOption(modelOption);
     parser.addOption(demoOption);
     parser.addOption(screenshotOption);
     parser.addOption(runOption);
+    parser.addOption(pageOption);
     parser.process(app);
+    const std::map<QString, qat::ui::MainWindow::Page> pages = {
+        {QStringLiteral("model"), qat::ui::MainWindow::Page::Model},
+        {QStringLiteral("quantization"), qat::ui::MainWindow::Page::Quantization},
+        {QStringLiteral("plots"), qat::ui::MainWindow::Page::Plots},
+        {QStringLiteral("history"), qat::ui::MainWindow::Page::History},
+        {QStringLiteral("data"), qat::ui::MainWindow::Page::Data}};
+    const auto page = pages.find(parser.value(pageOption));
+    if (parser.isSet(pageOption) && page == pages.end()) {
+        qCritical("qat-workbench: --page takes model, quantization, plots, history or data");
+        return 2;
+    }
 
     // The UI thread's own LibTorch work (opening a model, previews) runs on one thread: a
     // second OpenMP team kept alive by this thread would make the training thread's team
@@ -56,6 +74,9 @@ int main(int argc, char** argv)
     qat::ui::MainWindow window;
     window.show();
 
+    if (page != pages.end()) {
+        window.showPage(page->second);
+    }
     QString model = parser.value(modelOption);
     if (model.isEmpty() && !parser.positionalArguments().isEmpty()) {
         model = parser.positionalArguments().first();
@@ -95,8 +116,12 @@ int main(int argc, char** argv)
         } else if (model.isEmpty()) {
             QTimer::singleShot(200, &window, grab);
         } else {
-            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window,
-                             [grab](bool) { QTimer::singleShot(100, grab); });
+            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, grab, page, &pages](bool) {
+                if (page != pages.end()) {
+                    window.showPage(page->second);
+                }
+                QTimer::singleShot(100, grab);
+            });
         }
     }
     if (!model.isEmpty()) {

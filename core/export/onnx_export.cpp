@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace qat::exporter {
@@ -87,6 +88,9 @@ private:
         if (auto c = torch::jit::toIValue(v)) {
             return c;
         }
+        if (v->node()->kind() == c10::prim::unchecked_cast) { // Optional[Tensor] bias -> Tensor
+            return staticValue(v->node()->input(0));
+        }
         if (v->node()->kind() == c10::prim::GetAttr) {
             if (auto path = model::attributePath(v)) {
                 return model::attributeValue(m_module, *path);
@@ -122,6 +126,7 @@ private:
         switch (c.scalar_type()) {
         case at::kFloat: t->set_data_type(onnx::TensorProto::FLOAT); break;
         case at::kLong: t->set_data_type(onnx::TensorProto::INT64); break;
+        case at::kInt: t->set_data_type(onnx::TensorProto::INT32); break;
         case at::kChar: t->set_data_type(onnx::TensorProto::INT8); break;
         case at::kByte: t->set_data_type(onnx::TensorProto::UINT8); break;
         default: c = c.to(at::kFloat); t->set_data_type(onnx::TensorProto::FLOAT);
@@ -273,6 +278,10 @@ private:
             qmin = intArg(n, 3);
             qmax = intArg(n, 4);
         }
+        if (perChannel && qmin == std::numeric_limits<int32_t>::min() && qmax == std::numeric_limits<int32_t>::max()
+            && staticValue(n->input(0))) {
+            return integerBias(n, staticValue(n->input(0))->toTensor(), scale, zeroPoint, axis);
+        }
         const bool isUnsigned = qmin >= 0;
         if ((isUnsigned && qmax > 255) || (!isUnsigned && (qmin < -128 || qmax > 127))) {
             throw Error("ONNX export: a quantizer with the integer range [" + std::to_string(qmin) + ", "
@@ -308,6 +317,27 @@ private:
         ++m_qdq;
     }
 
+    // A bias on its integer kernel's int32 grid, as ONNX Runtime's quantizer writes it: the
+    // int32 values as an initializer and a DequantizeLinear (no QuantizeLinear).
+    void integerBias(Node* n, const at::Tensor& bias, const at::Tensor& scale, const at::Tensor& zeroPoint, int64_t axis)
+    {
+        at::Tensor values;
+        {
+            // The integers behind LibTorch's own fake-quant values (what TorchScript computes),
+            // recovered exactly: DequantizeLinear's q * s then gives the same floats.
+            at::NoGradGuard noGrad;
+            const auto onGrid = at::fake_quantize_per_channel_affine(bias.detach().to(at::kFloat), scale, zeroPoint.to(at::kInt),
+                                                                     axis, std::numeric_limits<int32_t>::min(),
+                                                                     std::numeric_limits<int32_t>::max());
+            values = at::round(onGrid / scale).to(at::kInt);
+        }
+        const auto q = addInitializer(values, "bias_int32");
+        const auto s = addInitializer(scale, "bias_scale");
+        const auto z = addInitializer(zeroPoint.to(at::kInt), "bias_zero_point");
+        auto& dn = addNode("DequantizeLinear", {q, s, z}, {out(n)});
+        attr(dn, "axis", axis);
+    }
+
     void unary(Node* n, const std::string& op) { addNode(op, {tensor(n->input(0))}, {out(n)}); }
 
     void binary(Node* n, const std::string& op)
@@ -322,6 +352,12 @@ private:
         const std::string name = model::normalisedOpName(n);
         if (kind == c10::prim::Constant || kind == c10::prim::GetAttr || kind == c10::prim::ListConstruct) {
             return; // static values, materialised where used
+        }
+        if (kind == c10::prim::unchecked_cast) {
+            if (!staticValue(n->output())) {
+                m_names[n->output()] = tensor(n->input(0));
+            }
+            return;
         }
         if (kind == c10::prim::TupleConstruct && n->output()->uses().size() == 1
             && n->output()->uses()[0].user->kind() == c10::prim::Return) {

@@ -2,6 +2,7 @@
 #include "export/torchscript_export.h"
 
 #include "common/error.h"
+#include "engine/integer_bias.h"
 #include "engine/qat_model.h"
 #include "engine/quantizer_table.h"
 #include "model/graph_util.h"
@@ -72,6 +73,27 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
         }
         torch::jit::WithInsertPoint guard(node);
         auto* replaced = insertFakeQuant(*graph, node->input(0), inferable->fakeQuant());
+        node->output()->replaceAllUsesWith(replaced);
+        node->destroy();
+    }
+    // Integer biases: the same int32 grid training used, as LibTorch's own fake-quant op.
+    const auto biasOp = c10::Symbol::fromQualString(engine::kQuantizeBiasOp);
+    for (Node* node : model::allNodes(*graph)) {
+        if (node->kind() != biasOp) {
+            continue;
+        }
+        const auto input = torch::jit::toIValue(node->input(2))->toInt();
+        const auto weight = torch::jit::toIValue(node->input(3))->toInt();
+        const auto bias = model::attributeValue(module, *model::attributePath(node->input(0)))->toTensor();
+        const auto grid = engine::biasGrid(inferables.at(size_t(input))->fakeQuant(),
+                                           inferables.at(size_t(weight))->fakeQuant(), bias.size(0));
+        torch::jit::WithInsertPoint guard(node);
+        // A scripted module's bias is Optional[Tensor]; the fake-quant op takes a Tensor.
+        auto* value = node->input(0);
+        if (value->type()->kind() != c10::TypeKind::TensorType) {
+            value = graph->insertUncheckedCast(value, c10::TensorType::get());
+        }
+        auto* replaced = insertFakeQuant(*graph, value, grid);
         node->output()->replaceAllUsesWith(replaced);
         node->destroy();
     }

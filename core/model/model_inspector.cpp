@@ -3,6 +3,9 @@
 
 #include "model/layer_discovery.h"
 #include "model/loaded_model.h"
+#include "model/op_graph_builder.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
 #include <nlohmann/json.hpp>
 
@@ -37,7 +40,9 @@ ModelInfo inspectModel(const std::string& path)
         info.parameterCount += p.numel();
     }
     auto sites = findLayerSites(*loaded.forward.graph, loaded.module, &info.notes);
-    info.layers = summariseLayers(sites, loaded.module);
+    info.opGraph = buildOpGraph(*loaded.forward.graph, sites).graph;
+    const auto& legacy = target::builtinTargets().find(target::kLegacyTarget);
+    info.layers = summariseLayers(sites, loaded.module, target::placeActivationPoints(info.opGraph, legacy));
     int tensorInputs = 0;
     for (const auto& input : info.inputs) {
         tensorInputs += input.type == "Tensor" ? 1 : 0;
@@ -55,7 +60,8 @@ ModelInfo inspectModel(const std::string& path)
     return info;
 }
 
-std::string modelInfoToJson(const ModelInfo& info, int indent)
+std::string modelInfoToJson(const ModelInfo& info, const std::vector<ActivationPointInfo>& points,
+                            const std::vector<bool>& quantized, const std::string& target, int indent)
 {
     using nlohmann::json;
     json layers = json::array();
@@ -77,6 +83,17 @@ std::string modelInfoToJson(const ModelInfo& info, int indent)
                           {"activation_point", l.activationPoints.front().op},
                           {"activation_points", points}});
     }
+    json pointsJson = json::array();
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
+        pointsJson.push_back({{"name", p.name},
+                              {"op", p.op},
+                              {"after_layer", p.afterLayer.empty() ? json(nullptr) : json(p.afterLayer)},
+                              {"call_site", p.callSite},
+                              {"fused_ops", p.fusedOps},
+                              {"model_output", p.isModelOutput},
+                              {"quantized", i < quantized.size() && quantized[i]}});
+    }
     json inputs = json::array();
     for (const auto& in : info.inputs) {
         inputs.push_back({{"name", in.name}, {"type", in.type}, {"quantized", in.type == "Tensor"}});
@@ -87,6 +104,8 @@ std::string modelInfoToJson(const ModelInfo& info, int indent)
                 {"layers", layers},
                 {"parameters", info.parameterCount},
                 {"quantizers", info.quantizerCount},
+                {"target", target},
+                {"activation_points", pointsJson},
                 {"batch_norm_training_fixes", info.batchNormTrainingFixes},
                 {"notes", info.notes}};
     return doc.dump(indent);

@@ -130,7 +130,24 @@ void TestCli::inspectJsonMatchesFixture()
     const auto problems = compareLayers(expected[QStringLiteral("layers")].toArray(),
                                         actual[QStringLiteral("layers")].toArray());
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
-    QCOMPARE(actual[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers")]);
+    // The default plan (mct-default on the imx500 target): every layer's weights and every
+    // activation point the target places, each listed by name.
+    QCOMPARE(actual[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers_imx500")]);
+    QCOMPARE(actual[QStringLiteral("target")].toString(), QStringLiteral("imx500"));
+    const auto points = actual[QStringLiteral("activation_points")].toArray();
+    const auto wanted = expected[QStringLiteral("activation_points")].toArray();
+    QCOMPARE(points.size(), wanted.size());
+    for (qsizetype i = 0; i < points.size(); ++i) {
+        const auto p = points[i].toObject();
+        QCOMPARE(p[QStringLiteral("name")], wanted[i].toObject()[QStringLiteral("name")]);
+        QCOMPARE(p[QStringLiteral("after_layer")], wanted[i].toObject()[QStringLiteral("after_layer")]);
+        QVERIFY(p[QStringLiteral("quantized")].toBool());
+        QVERIFY(p.contains(QStringLiteral("call_site")));
+    }
+    // The plan decides what is quantized; generic places layer outputs only, as before targets.
+    const auto generic = runCli({QStringLiteral("inspect"), model, QStringLiteral("--json"), QStringLiteral("--target"),
+                                 QStringLiteral("generic")});
+    QCOMPARE(QJsonDocument::fromJson(generic.out).object()[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers")]);
 }
 
 void TestCli::inspectTableListsLayers()
@@ -141,7 +158,19 @@ void TestCli::inspectTableListsLayers()
         QVERIFY2(r.out.contains(name), name);
     }
     QVERIFY(r.out.contains("batch_norm+relu"));
-    QVERIFY(r.out.contains("5 layers; a full weights + activations assignment creates 11 quantizers."));
+    QVERIFY(r.out.contains("Target imx500: 6 activation points"));
+    QVERIFY(r.out.contains("(model output)"));
+    QVERIFY(r.out.contains("5 layers; this plan creates 11 quantizers."));
+    // A plan's own choices show: w2a3 keeps the model input and output at 8 bits.
+    const auto w2a3 = runCli({QStringLiteral("inspect"), fixture(QStringLiteral("residual_dw_traced.pt")),
+                              QStringLiteral("--preset"), QStringLiteral("w2a3")});
+    QVERIFY2(w2a3.out.contains("Target lowbit: 9 activation points"), w2a3.out.constData());
+    QVERIFY(w2a3.out.contains("block1:add"));
+    QVERIFY(w2a3.out.contains("3 bits"));
+    const auto bad = runCli({QStringLiteral("inspect"), QStringLiteral(QATWB_DEMO_MODEL), QStringLiteral("--target"),
+                             QStringLiteral("npu")});
+    QCOMPARE(bad.exitCode, 1);
+    QVERIFY2(bad.err.contains("unknown deployment target 'npu'"), bad.err.constData());
 }
 
 void TestCli::badFilesFailWithOneLine_data()
@@ -253,7 +282,8 @@ void TestCli::trainPrintsJsonResult()
     QVERIFY(result[QStringLiteral("float_top1")].toDouble() >= 0);
     QVERIFY(result[QStringLiteral("qat_top1")].toDouble() >= 0);
     QVERIFY(result[QStringLiteral("seconds")].toDouble() > 0);
-    QCOMPARE(result[QStringLiteral("quantizers")].toArray().size(), 6 + 6 + 1);
+    // Six layers' weights, their outputs, the residual add, the mean and the input (imx500).
+    QCOMPARE(result[QStringLiteral("quantizers")].toArray().size(), 6 + 6 + 2 + 1);
     QVERIFY(r.err.contains("finished: float top-1"));
 }
 
@@ -490,7 +520,8 @@ void TestCli::dataMistakesHaveExitCodes_data()
     const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
     const QStringList train{QStringLiteral("train"), QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"),
                             QStringLiteral("--steps"), QStringLiteral("1"), QStringLiteral("--db"),
-                            QDir::temp().filePath(QStringLiteral("qatwb-tst-cli-data.sqlite"))};
+                            // One file per test process: other checkouts' tests share /tmp.
+                            QDir::temp().filePath(QStringLiteral("qatwb-tst-cli-data-%1.sqlite").arg(QCoreApplication::applicationPid()))};
     QTest::newRow("unreadable") << (QStringList(train) << "--data" << data + "bad/unreadable") << 1
                                 << "truncated.jpg: unreadable image";
     QTest::newRow("mixed sizes") << (QStringList(train) << "--data" << data + "rgb_jpeg_split" << "--resize" << "none") << 1

@@ -92,6 +92,7 @@ const std::vector<Kind>& kinds()
 engine::QuantizationPlan planFor(const Kind& kind)
 {
     auto plan = engine::presetPlan("mct-default");
+    plan.target = "lowbit"; // every quantizer kind, on every tensor an integer chip stores
     engine::parseChoiceSpec(kind.weights, "weights").applyTo(plan.weights);
     auto activations = engine::parseChoiceSpec(kind.activations, "activations");
     activations.perChannel.reset();
@@ -100,15 +101,21 @@ engine::QuantizationPlan planFor(const Kind& kind)
     return plan;
 }
 
-QJsonObject runPython(const QStringList& args)
+// Runs a Python script of the tests; its JSON output, or {} when it failed.
+QJsonObject runScript(const QString& script, const QStringList& args)
 {
     QProcess p;
-    p.start(QString::fromLatin1(kPython), QStringList{QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py")} + args);
+    p.start(QString::fromLatin1(kPython), QStringList{script} + args);
     if (!p.waitForFinished(600000) || p.exitCode() != 0) {
         qWarning().noquote() << p.readAllStandardError();
         return {};
     }
     return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+}
+
+QJsonObject runPython(const QStringList& args)
+{
+    return runScript(QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py"), args);
 }
 
 bool pythonHasTorch()
@@ -340,6 +347,12 @@ private Q_SLOTS:
                 QCOMPARE(onnx[QStringLiteral("q")].toInt(), onnx[QStringLiteral("quantizers")].toInt());
                 QCOMPARE(onnx[QStringLiteral("dq")].toInt(), onnx[QStringLiteral("quantizers")].toInt());
                 QCOMPARE(exported.qdqPairs, onnx[QStringLiteral("quantizers")].toInt());
+                // Every layer with a bias and quantized input, weights and output: the bias as
+                // int32 on the s_in * s_w grid, as integer kernels add it.
+                {
+                    auto qat = engine::QatModel::build(c.modelPath, c.plan, m_registry);
+                    QCOMPARE(onnx[QStringLiteral("int32_biases")].toInt(), int(qat->integerBiases().size()));
+                }
                 QVERIFY2(onnx[QStringLiteral("unmatched")].toArray().isEmpty(),
                          qPrintable(what + QStringLiteral(": grids differ from the spec for ")
                                     + QJsonDocument(onnx[QStringLiteral("unmatched")].toArray()).toJson(QJsonDocument::Compact)));
@@ -402,6 +415,47 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("has changed since run 1")), e.what());
         }
+    }
+
+    // Under the IMX500 target every tensor the chip stores is quantized: no compute node of the
+    // exported ONNX reads a float tensor (tests/export/float_edges.py walks the graph), on
+    // every fixture, scripted and traced (residual adds, cat, squeeze-excite, GELU, ...).
+    // Under `generic` (before targets) the residual net's add and mean stay float, which the
+    // same walk reports: the check can fail.
+    void onnxHasNoFloatEdgeUnderImx500()
+    {
+        if (!pythonHasTorch()) {
+            QSKIP("/usr/bin/python3 with onnx is not installed (python3-onnx)");
+        }
+        auto edgesOf = [&](const QString& model, const engine::QuantizationPlan& plan, const QString& base) {
+            exporter::ExportRequest q;
+            q.modelPath = fixture(model).toStdString();
+            q.plan = plan;
+            q.data = m_data.toStdString();
+            q.parityImages = 32;
+            q.calibrationBatches = 1;
+            q.batch = 32;
+            q.outDir = m_dir.filePath(QStringLiteral("edges")).toStdString();
+            q.baseName = base.toStdString();
+            q.formats = {exporter::Format::Onnx};
+            const auto exported = exporter::exportModel(q, m_registry);
+            return runScript(QStringLiteral(QATWB_SOURCE_DIR "/tests/export/float_edges.py"),
+                              {QString::fromStdString(exported.files.at(0).path)});
+        };
+        int checked = 0;
+        for (const auto& model : trainableFixtures()) {
+            const auto result = edgesOf(model, engine::presetPlan("mct-default"), QStringLiteral("imx500_%1").arg(checked));
+            QVERIFY2(result[QStringLiteral("compute")].toInt() > 0, qPrintable(model));
+            QVERIFY2(result[QStringLiteral("edges")].toArray().isEmpty(),
+                     qPrintable(model + QStringLiteral(": ")
+                                + QJsonDocument(result[QStringLiteral("edges")].toArray()).toJson(QJsonDocument::Compact)));
+            ++checked;
+        }
+        QVERIFY(checked >= 18);
+        auto generic = engine::presetPlan("mct-default");
+        generic.target = "generic";
+        const auto before = edgesOf(QStringLiteral("residual_dw_scripted.pt"), generic, QStringLiteral("generic"));
+        QCOMPARE(before[QStringLiteral("edges")].toArray().size(), 2); // the add's ReLU into a conv, the mean into the head
     }
 
     // A folder that cannot be written: refused before any work, saying so.

@@ -86,7 +86,10 @@ def onnx_check(model_path, spec_path):
     onnx.checker.check_model(model, full_check=True)
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
     q = [n for n in model.graph.node if n.op_type == "QuantizeLinear"]
-    dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear"]
+    # Integer biases are int32 initializers behind a DequantizeLinear alone (no quantizer).
+    biases = [n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.input[0] in inits
+              and inits[n.input[0]].dtype == np.int32]
+    dq = [n for n in model.graph.node if n.op_type == "DequantizeLinear" and n not in biases]
     spec = json.load(open(spec_path))
     schema = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources", "schemas",
                           "inferable_spec.schema.json")
@@ -100,7 +103,7 @@ def onnx_check(model_path, spec_path):
             unmatched.append(name)
         else:
             onnx_grids.pop(hit)
-    return {"q": len(q), "dq": len(dq), "quantizers": len(spec["quantizers"]), "unmatched": unmatched,
+    return {"q": len(q), "dq": len(dq), "int32_biases": len(biases), "quantizers": len(spec["quantizers"]), "unmatched": unmatched,
             "opset": model.opset_import[0].version}
 
 
@@ -135,7 +138,9 @@ def run_onnx_with_torch(model, x):
                 shape[axis] = -1
                 s, z = s.reshape(shape), z.reshape(shape)
             lo, hi = (0, 255) if i[2].dtype == torch.uint8 else (-128, 127)
-            y = torch.clamp(torch.round(i[0] / s) + z, lo, hi).to(i[2].dtype)
+            # x * (1 / s) as LibTorch's fake-quant computes it (the ONNX spec divides; the two
+            # differ only on exact ties, which integer biases make common).
+            y = torch.clamp(torch.round(i[0] * (1.0 / s)) + z, lo, hi).to(i[2].dtype)
         elif op == "DequantizeLinear":
             axis = a.get("axis", 1)
             s, z = i[1].float(), i[2].float()
