@@ -129,8 +129,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_dataView->setDataPath(QString::fromStdString(m_trainingView->config().data));
     connect(m_dataView, &DataView::errorMessage, this,
             [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
-    connect(m_quantView, &QuantizationView::layerSelected, this,
-            [this](const QString& layer) { m_plots->selectQuantizer(layer + QStringLiteral(".weight")); });
+    connect(m_quantView, &QuantizationView::quantizerSelected, m_plots, &LivePlots::selectQuantizer);
 
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray())) {
@@ -286,8 +285,11 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
         m_tabs->setCurrentWidget(m_modelView); // plots of another model's run would mislead
     }
     setWindowTitle(tr("%1 \u2014 QAT Workbench").arg(QFileInfo(result.path).fileName()));
+    const auto* plan = m_quantView->planModel();
     const auto text = tr("Loaded %1: %n quantizable layer(s)", nullptr, static_cast<int>(result.info.layers.size()))
-                          .arg(QFileInfo(result.path).fileName());
+                          .arg(QFileInfo(result.path).fileName())
+                      + tr(", %n activation point(s) under target %1", nullptr, static_cast<int>(plan->points().size()))
+                            .arg(QString::fromStdString(plan->plan().target));
     statusBar()->showMessage(text);
     appendLog(text);
     if (result.info.layers.empty()) {

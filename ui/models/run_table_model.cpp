@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "models/run_table_model.h"
 
+#include "engine/quantization_plan.h"
+
 #include <nlohmann/json.hpp>
 
 #include <QBrush>
@@ -75,6 +77,15 @@ QString planPreset(const std::string& planJson)
     const auto plan = json::parse(planJson, nullptr, false);
     const auto preset = plan.is_object() ? plan.value("preset", std::string()) : std::string();
     return preset.empty() ? QStringLiteral("custom") : QString::fromStdString(preset);
+}
+
+QString planTarget(const std::string& planJson)
+{
+    try {
+        return QString::fromStdString(engine::parsePlan(planJson, "plan").target);
+    } catch (const std::exception&) {
+        return QString();
+    }
 }
 
 RunTableModel::RunTableModel(QObject* parent) : QAbstractTableModel(parent)

@@ -96,6 +96,7 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
     row(tr("Model hash"), QStringLiteral("<code>%1</code>").arg(html(r.modelHash.substr(0, 16))));
     row(tr("Data"), tr("%1, seed %2").arg(html(r.dataset)).arg(r.seed));
     row(tr("Plan"), tr("%1, %2").arg(planPreset(r.plan), planBits(r.plan)));
+    row(tr("Target"), planTarget(r.plan));
     row(tr("Started"), html(r.created) + (r.finished.empty() ? QString() : tr(", finished %1").arg(html(r.finished))));
     row(tr("Top-1"), tr("float %1, QAT %2 after %n step(s)", nullptr, int(r.steps)).arg(percent(r.floatTop1), percent(r.qatTop1)));
     row(tr("Duration"), tr("%1 s").arg(r.seconds, 0, 'f', 1));
