@@ -7,6 +7,7 @@
 # export's training forward computes it), ONNX Runtime's top-1 and the per-image class agreement.
 # A measurement, not a test (minutes per model).
 #   tests/bench/ort_accuracy.sh build/bin/qatwb [--presets a,b] MODEL...
+# QATWB_TRAIN_ARGS adds options to each `qatwb train` (e.g. "--limit-train 8192" for a quicker look).
 set -euo pipefail
 QATWB="$1"
 shift
@@ -18,7 +19,8 @@ export QATWB_RUNS_DB="$WORK/runs.sqlite"
 printf "%-28s %-18s %9s %9s %9s %9s %11s\n" model preset qat_top1 export_fw ort_top1 ort-qat agreement
 for model in "$@"; do
   for preset in ${PRESETS//,/ }; do
-    run="$("$QATWB" train --model "$model" --preset "$preset" --epochs 1 --db "$WORK/runs.sqlite" --json 2>/dev/null)"
+    run="$("$QATWB" train --model "$model" --preset "$preset" --epochs 1 ${QATWB_TRAIN_ARGS:-} \
+      --db "$WORK/runs.sqlite" --json 2>/dev/null)"
     id="$(printf '%s' "$run" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["run_id"])')"
     "$QATWB" export "$id" --db "$WORK/runs.sqlite" --out "$WORK/out" --format onnx --json 2>/dev/null > "$WORK/export.json"
     printf '%s' "$run" | /usr/bin/python3 -c '
