@@ -190,9 +190,10 @@ private:
 
     // The ONNX file in ONNX Runtime: the export's own report (default optimizations, integer
     // kernels) says it ran; with optimizations off (float kernels between exact Q/DQ) it
-    // computes what the TorchScript export computes; a batch size other than the probe's runs.
+    // computes what the TorchScript export computes; with otherBatch, 3 images run too (the
+    // writer probed with 2, the report ran the parity images: the batch stays free).
     void checkInOnnxRuntime(const QString& what, const exporter::ExportResult& exported, const std::string& onnx,
-                            const std::string& pt, const at::Tensor& images)
+                            const std::string& pt, const at::Tensor& images, bool otherBatch = false)
     {
         const auto& rt = exported.parity.runtime;
         QVERIFY2(rt.checked, qPrintable(what + QStringLiteral(": ") + QString::fromStdString(rt.note)));
@@ -217,8 +218,10 @@ private:
         QVERIFY2(at::isfinite(plain).all().item<bool>() && diff <= 0.05 * range,
                  qPrintable(what + QStringLiteral(": ONNX Runtime (no optimizations) vs TorchScript: max |diff| %1 "
                                                   "(logits span %2), same class %3").arg(diff).arg(range).arg(agree)));
-        const auto three = exporter::runOnnxRuntime(*setup, onnx, images.slice(0, 0, 3)).outputs;
-        QCOMPARE(three.size(0), int64_t(3));
+        if (otherBatch) {
+            const auto three = exporter::runOnnxRuntime(*setup, onnx, images.slice(0, 0, 3)).outputs;
+            QCOMPARE(three.size(0), int64_t(3));
+        }
         ++m_ortRuns;
     }
 
@@ -471,7 +474,7 @@ private Q_SLOTS:
         }
         QVERIFY(exported.qdqPairs > 0);
         checkInOnnxRuntime(file, exported, pathOf(exported, exporter::Format::Onnx),
-                           pathOf(exported, exporter::Format::TorchScript), testImages(q.modelPath, q.data, 16));
+                           pathOf(exported, exporter::Format::TorchScript), testImages(q.modelPath, q.data, 16), true);
         qInfo("%s: %d Q/DQ pairs; ONNX Runtime (default optimizations) same class %.2f, max |diff| %.3g", qPrintable(file),
               exported.qdqPairs, exported.parity.runtime.top1Agreement, exported.parity.runtime.maxAbsDiff);
     }
