@@ -433,6 +433,21 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     QCOMPARE(parity[QStringLiteral("top1_agreement")].toDouble(), 1.0);
     QCOMPARE(parity[QStringLiteral("exported_top1")].toDouble(), qatTop1);
     QCOMPARE(result[QStringLiteral("qdq_pairs")].toInt(), 11);
+    // The ONNX file ran in ONNX Runtime (packaging/install-deps.sh installs it).
+    const auto runtime = parity[QStringLiteral("runtime")].toObject();
+    QVERIFY2(runtime[QStringLiteral("checked")].toBool(), qPrintable(runtime[QStringLiteral("note")].toString()));
+    QCOMPARE(runtime[QStringLiteral("images")].toInt(), 1000);
+    QVERIFY(runtime[QStringLiteral("runtime")].toString().startsWith(QStringLiteral("ONNX Runtime 1.30.0")));
+    QVERIFY(runtime[QStringLiteral("top1_agreement")].toDouble() >= 0.99);
+    QVERIFY(std::abs(runtime[QStringLiteral("runtime_top1")].toDouble() - qatTop1) <= 0.01);
+
+    // MCT's ONNX format, and the text report's runtime line.
+    const auto mctq = runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
+                              QStringLiteral("--db"), db, QStringLiteral("--format"), QStringLiteral("onnx,mctq-onnx")});
+    QVERIFY2(mctq.exitCode == 0, mctq.err.constData());
+    QVERIFY2(mctq.out.contains("wrote mctq-onnx: ") && mctq.out.contains("demo_cnn_run1.mctq.onnx")
+                 && mctq.out.contains("ONNX Runtime 1.30.0 (CPU, default optimizations) on 1000 test images: top-1"),
+             mctq.out.constData());
 
     QProcess python;
     python.start(QStringLiteral("/usr/bin/python3"),
@@ -452,7 +467,7 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     const auto detail = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
                                 QStringLiteral("--db"), db});
     const auto exports = QJsonDocument::fromJson(detail.out).object()[QStringLiteral("exports")].toArray();
-    QCOMPARE(exports.size(), 3);
+    QCOMPARE(exports.size(), 5); // spec, torchscript, onnx; then onnx, mctq-onnx
     QCOMPARE(exports[0].toObject()[QStringLiteral("parity")].toObject()[QStringLiteral("max_abs_diff")].toDouble(), 0.0);
 
     // Nothing to export: a run id that does not exist, no --out.

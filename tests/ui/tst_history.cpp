@@ -32,6 +32,7 @@
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QCheckBox>
 #include <QtTest>
 #include <qcustomplot.h>
 #include <sqlite3.h>
@@ -332,6 +333,9 @@ void TestHistory::exportWritesFilesAndRecordsThem()
     // The parity report is shown, with a way to open the folder.
     QVERIFY(view->exportReport() != nullptr);
     QVERIFY(view->exportReport()->informativeText().contains(QStringLiteral("same class")));
+    // The ONNX file was run in ONNX Runtime (installed by packaging/install-deps.sh).
+    QVERIFY2(view->exportReport()->informativeText().contains(QStringLiteral("ONNX Runtime 1.30.0 (CPU, default optimizations): top-1")),
+             qPrintable(view->exportReport()->informativeText()));
     QVERIFY(view->exportReport()->text().contains(QStringLiteral("demo_cnn_run%1.onnx").arg(m_finishedA)));
     const auto buttons = view->exportReport()->buttons();
     QVERIFY(std::any_of(buttons.begin(), buttons.end(), [](auto* b) { return b->text() == QStringLiteral("Open Folder"); }));
@@ -342,7 +346,10 @@ void TestHistory::exportWritesFilesAndRecordsThem()
     qat::ui::ExportDialog dialog(m_finishedA);
     dialog.show();
     QVERIFY(QTest::qWaitForWindowExposed(&dialog));
-    QCOMPARE(dialog.formats().size(), size_t(3));
+    QCOMPARE(dialog.formats().size(), size_t(3)); // MCT's ONNX format is there, unticked
+    const auto boxes = dialog.findChildren<QCheckBox*>();
+    QVERIFY(std::any_of(boxes.begin(), boxes.end(),
+                        [](auto* b) { return b->text().contains(QStringLiteral("mct_quantizers")) && !b->isChecked(); }));
     QVERIFY(!dialog.folder().isEmpty());
     saveScreenshot(dialog, QStringLiteral("history_export_dialog.png"));
 

@@ -534,7 +534,8 @@ void HistoryView::showExportReport(qint64 runId, const QString& folder, const ex
                                      .arg(p.trainingTop1 * 100, 0, 'f', 2)
                                      .arg(p.exportedTop1 * 100, 0, 'f', 2)
                                      .arg(p.top1Agreement * 100, 0, 'f', 2)
-                                     .arg(p.maxAbsDiff, 0, 'g', 3));
+                                     .arg(p.maxAbsDiff, 0, 'g', 3)
+                                 + runtimeLine(p.runtime));
     // QMessageBox sizes itself to its text; keep the paths from wrapping mid-word.
     m_report->setStyleSheet(
         QStringLiteral("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 460px; }"));

@@ -78,11 +78,25 @@ QString snapshotText(const std::string& text)
 QString parityLine(const exporter::ParityReport& p)
 {
     return tr("Parity on %1 test images: top-1 training %2 %, exported %3 %, same class %4 %, max |diff| %5")
-        .arg(p.images)
-        .arg(p.trainingTop1 * 100, 0, 'f', 2)
-        .arg(p.exportedTop1 * 100, 0, 'f', 2)
-        .arg(p.top1Agreement * 100, 0, 'f', 2)
-        .arg(p.maxAbsDiff, 0, 'e', 2);
+               .arg(p.images)
+               .arg(p.trainingTop1 * 100, 0, 'f', 2)
+               .arg(p.exportedTop1 * 100, 0, 'f', 2)
+               .arg(p.top1Agreement * 100, 0, 'f', 2)
+               .arg(p.maxAbsDiff, 0, 'e', 2)
+           + runtimeLine(p.runtime);
+}
+
+QString runtimeLine(const exporter::RuntimeParity& r)
+{
+    if (r.checked) {
+        return tr(" %1: top-1 %2 %, same class %3 %, max |diff| %4.")
+            .arg(QString::fromStdString(r.runtime))
+            .arg(r.runtimeTop1 * 100, 0, 'f', 2)
+            .arg(r.top1Agreement * 100, 0, 'f', 2)
+            .arg(r.maxAbsDiff, 0, 'e', 2);
+    }
+    // Exports without ONNX, and records from before the check, have nothing to say.
+    return r.note.empty() ? QString() : QStringLiteral(" ONNX: ") + QString::fromStdString(r.note);
 }
 
 QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
