@@ -9,6 +9,7 @@
 #include "analysis/sensitivity.h"
 #include "quantizers/quantizer_registry.h"
 #include "storage/run_recorder.h"
+#include "storage/run_state.h"
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +29,10 @@ const char* const kRunsHelp =
     "\n"
     "The history of QAT runs recorded by `qatwb train` (and the workbench window).\n"
     "  list     every run, oldest first; --state and --model (a substring of the model\n"
-    "           path) filter. JSON: [{id, name, state, model, float_top1, qat_top1, created, ...}]\n"
+    "           path) filter. JSON: [{id, name, state, message, model, float_top1, qat_top1,\n"
+    "           created, ...}]. States: created, calibrating, running, paused, finished,\n"
+    "           cancelled, diverged, failed, interrupted (a run recorded as training whose\n"
+    "           process on this host is gone reads interrupted)\n"
     "  show     a run's configuration, per-layer quantizers (initial and final parameters),\n"
     "           epoch results, final metrics, and its exports with their parity reports\n"
     "  delete   remove a run with its metrics and traces\n"
@@ -110,6 +114,13 @@ int list(const Arguments& a)
     store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
     store::RunFilter filter;
     filter.state = a.value("--state");
+    if (!filter.state.empty() && !store::isKnownState(filter.state)) {
+        std::string names;
+        for (const auto& s : store::runStates()) {
+            names += (names.empty() ? "" : ", ") + s.name;
+        }
+        throw UsageError("runs list: unknown state '" + filter.state + "' (states: " + names + ")");
+    }
     filter.model = a.value("--model");
     const auto rows = runs.listRuns(filter);
     if (a.has("--json")) {
@@ -196,7 +207,7 @@ int show(const Arguments& a)
         return 0;
     }
     std::cout << "run " << run.id << ": " << run.name << "\n"
-              << "  state      " << run.state << (run.message.empty() ? "" : " (" + run.message + ")") << "\n"
+              << "  state      " << store::stateLine(run.state, run.message) << "\n"
               << "  model      " << run.modelPath << "\n  hash       " << run.modelHash << "\n"
               << "  data       " << run.dataset << ", seed " << run.seed << "\n"
               << "  created    " << run.created << (run.finished.empty() ? "" : ", finished " + run.finished) << "\n"

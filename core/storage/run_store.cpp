@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "storage/run_store.h"
 
+#include "storage/run_state.h"
 #include "storage/sqlite_statement.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -55,19 +55,32 @@ RunRecord readRun(const Statement& s)
     r.qatLoss = s.optionalReal(21);
     r.steps = s.integer(22);
     r.seconds = s.real(23);
+    settleState(r);
     return r;
 }
 
-std::string hostName()
+// qat_state(state, host, pid): the state that is true now (run_state.h), so that filters,
+// sorting and the change stamp see a killed run as interrupted on a read-only connection too.
+void sqlCurrentState(sqlite3_context* context, int, sqlite3_value** args)
 {
-    char name[256] = {0};
-    gethostname(name, sizeof name - 1);
-    return name;
+    auto text = [&](int i) {
+        const auto* t = sqlite3_value_text(args[i]);
+        return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    };
+    const auto state = currentState(text(0), text(1), sqlite3_value_int64(args[2]));
+    sqlite3_result_text(context, state.c_str(), int(state.size()), SQLITE_TRANSIENT);
 }
 
-bool processAlive(int64_t pid)
+// SQL for "the record says it is training": state IN ('created', ...).
+std::string trainingStatesSql()
 {
-    return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
+    std::string list;
+    for (const auto& s : runStates()) {
+        if (s.kind == StateKind::Training) {
+            list += (list.empty() ? "'" : ", '") + s.name + "'";
+        }
+    }
+    return "state IN (" + list + ")";
 }
 
 } // namespace
@@ -109,6 +122,7 @@ RunStore::RunStore(const std::string& path, Access access) : m_path(path)
                          + "); check that the folder exists and is writable, or pass another file with --db");
     }
     sqlite3_busy_timeout(m_db, kBusyTimeoutMs);
+    sqlite3_create_function_v2(m_db, "qat_state", 3, SQLITE_UTF8, nullptr, sqlCurrentState, nullptr, nullptr, nullptr);
     try {
         migrate();
         if (access == Access::ReadWrite) {
@@ -131,16 +145,13 @@ int RunStore::markInterrupted()
     std::vector<int64_t> lost;
     {
         Statement s(m_db, m_path,
-                    "SELECT id, pid FROM runs WHERE state IN ('created', 'calibrating', 'running', 'paused') AND host = ?");
-        s.bind(1, hostName());
+                    ("SELECT id FROM runs WHERE " + trainingStatesSql() + " AND qat_state(state, host, pid) = 'interrupted'").c_str());
         while (s.step()) {
-            if (!processAlive(s.integer(1))) {
-                lost.push_back(s.integer(0));
-            }
+            lost.push_back(s.integer(0));
         }
     }
     for (auto id : lost) {
-        setState(id, "interrupted", "the process recording this run ended without finishing it");
+        setState(id, "interrupted", kInterruptedMessage);
     }
     return int(lost.size());
 }
@@ -154,7 +165,7 @@ int64_t RunStore::createRun(const RunRecord& r)
     s.bind(1, r.name).bind(2, r.created.empty() ? nowIso8601() : r.created).bind(3, r.state).bind(4, r.message);
     s.bind(5, r.modelPath).bind(6, r.modelHash).bind(7, r.layerSummary).bind(8, r.dataset).bind(9, r.plan);
     s.bind(10, r.hyperparameters).bind(11, r.seed).bind(12, r.appVersion);
-    s.bind(13, r.host.empty() ? hostName() : r.host).bind(14, r.pid > 0 ? r.pid : int64_t(getpid()));
+    s.bind(13, r.host.empty() ? thisHost() : r.host).bind(14, r.pid > 0 ? r.pid : int64_t(getpid()));
     s.bind(15, r.notes).bind(16, nlohmann::json(r.tags).dump());
     s.run();
     return sqlite3_last_insert_rowid(m_db);
@@ -203,8 +214,19 @@ void RunStore::saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows)
 
 void RunStore::saveEpoch(int64_t id, const EpochRow& e)
 {
+    Transaction transaction(m_db, m_path);
     Statement s(m_db, m_path, "INSERT OR REPLACE INTO epochs (run_id, epoch, top1, loss) VALUES (?, ?, ?, ?)");
     s.bind(1, id).bind(2, int64_t(e.epoch)).bind(3, e.top1).bind(4, e.loss).run();
+    // Until the run ends (finishRun sets the final result), its QAT result is its latest epoch's.
+    Statement latest(m_db, m_path, "UPDATE runs SET qat_top1 = ?, qat_loss = ? WHERE id = ? AND finished = ''");
+    latest.bind(1, e.top1).bind(2, e.loss).bind(3, id).run();
+    transaction.commit();
+}
+
+void RunStore::saveFloatResult(int64_t id, double top1, double loss)
+{
+    Statement s(m_db, m_path, "UPDATE runs SET float_top1 = ?, float_loss = ? WHERE id = ?");
+    s.bind(1, top1).bind(2, loss).bind(3, id).run();
 }
 
 void RunStore::appendMetrics(int64_t id, const std::vector<MetricPoint>& points)
@@ -246,8 +268,8 @@ namespace {
 
 // Shared by listRuns and countRuns: ?1 state, ?2 model substring, ?3 text.
 const char* const kRunWhere =
-    " WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) AND (?3 = '' OR instr(lower("
-    "name || ' ' || model_path || ' ' || state || ' ' || tags || ' ' || notes || ' ' || "
+    " WHERE (?1 = '' OR qat_state(state, host, pid) = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) AND (?3 = '' OR "
+    "instr(lower(name || ' ' || model_path || ' ' || qat_state(state, host, pid) || ' ' || tags || ' ' || notes || ' ' || "
     "coalesce(CASE WHEN json_valid(plan) THEN json_extract(plan, '$.preset') END, '')), lower(?3)) > 0)";
 
 const char* orderExpression(RunFilter::Order order)
@@ -260,7 +282,7 @@ const char* orderExpression(RunFilter::Order order)
     case RunFilter::Order::WeightBits:
         return "CASE WHEN json_valid(plan) THEN json_extract(plan, '$.weights.bits') * 100 + "
                "json_extract(plan, '$.activations.bits') END";
-    case RunFilter::Order::State: return "state";
+    case RunFilter::Order::State: return "qat_state(state, host, pid)";
     case RunFilter::Order::Created: return "created";
     case RunFilter::Order::FloatTop1: return "float_top1";
     case RunFilter::Order::QatTop1: return "qat_top1";
@@ -298,10 +320,12 @@ int64_t RunStore::countRuns(const RunFilter& filter) const
 
 ChangeStamp RunStore::changeStamp() const
 {
-    Statement s(m_db, m_path,
-                "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), "
-                "coalesce((SELECT group_concat(id || ':' || state) FROM runs WHERE finished = '' AND state IN "
-                "('created', 'calibrating', 'running', 'paused')), '') FROM runs");
+    // Runs still training contribute their state as true now and the results a reader can
+    // already show (float top-1 before the first step, the latest epoch's top-1).
+    const auto sql = "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), coalesce((SELECT "
+                     "group_concat(id || ':' || qat_state(state, host, pid) || ':' || coalesce(float_top1, '') || ':' || "
+                     "coalesce(qat_top1, '')) FROM runs WHERE finished = '' AND " + trainingStatesSql() + "), '') FROM runs";
+    Statement s(m_db, m_path, sql.c_str());
     ChangeStamp stamp;
     if (s.step()) {
         stamp = {s.integer(0), s.integer(1), s.text(2), s.text(3)};

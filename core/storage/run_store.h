@@ -104,7 +104,7 @@ struct SensitivityRow {
 struct RunFilter {
     enum class Order { Id = 1, Name, Model, Preset, WeightBits, State, Created, FloatTop1, QatTop1, Seconds, Tags };
 
-    std::string state;  ///< empty: any
+    std::string state;  ///< empty: any; matched against the state as true now
     std::string model;  ///< substring of the model path; empty: any
     std::string text;   ///< case-insensitive substring of name, model, state, preset, tags or notes
     Order order = Order::Id;
@@ -113,8 +113,9 @@ struct RunFilter {
     int64_t offset = 0; ///< with limit: skip this many first
 };
 
-/// Changes whenever a run is added, deleted, changes state or finishes (also from another
-/// process), but not on every metric written: cheap to read, so a window can poll it.
+/// Changes whenever a run is added, deleted, changes state (also by its process dying),
+/// finishes, or a training run gets its float or epoch top-1 (also from another process),
+/// but not on every metric written: cheap to read, so a window can poll it.
 struct ChangeStamp {
     int64_t runs = 0;
     int64_t maxId = 0;
@@ -128,9 +129,11 @@ struct ChangeStamp {
 };
 
 /// One connection to a run database. Opening creates the file and schema if needed,
-/// migrates older schemas forward, and marks runs whose process on this host is gone as
-/// "interrupted". A connection belongs to one thread; use one per thread (WAL lets readers
-/// and the one writer work side by side).
+/// migrates older schemas forward, and (read-write only) writes down as "interrupted" the
+/// runs whose process on this host is gone. Every read reports states as true now
+/// (run_state.h: settleState), so a read-only connection sees those runs interrupted too,
+/// without writing. A connection belongs to one thread; use one per thread (WAL lets
+/// readers and the one writer work side by side).
 class RunStore {
 public:
     enum class Access { ReadWrite = 1, ReadOnly };
@@ -153,7 +156,10 @@ public:
     /// throughput of each rank of a distributed run).
     void updateHyperparameters(int64_t id, const std::string& json);
     void saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows);
+    /// Also the run's QAT top-1 and loss until the run ends (so a reader shows the latest).
     void saveEpoch(int64_t id, const EpochRow& epoch);
+    /// The float model's top-1 and loss, measured before the first step.
+    void saveFloatResult(int64_t id, double top1, double loss);
     /// Appends in one transaction.
     void appendMetrics(int64_t id, const std::vector<MetricPoint>& points);
     void appendTraces(int64_t id, const std::vector<TracePoint>& points);

@@ -2,6 +2,7 @@
 // The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
 #include "expected_layers.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -57,6 +58,7 @@ private Q_SLOTS:
     void trainStopsOnInterrupt();
     void trainSavesPlan();
     void runsListAndShow();
+    void killedRunReadsInterruptedWithoutWriting();
     void exportWritesFilesAndPythonAgrees();
     void dataInspectDescribesFolder();
     void trainOnJpegFolderStoresPreprocessing();
@@ -373,6 +375,59 @@ void TestCli::runsListAndShow()
     const auto noDb = runCli({QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--db"), dir.filePath(QStringLiteral("none.sqlite"))});
     QCOMPARE(noDb.exitCode, 1);
     QVERIFY(noDb.err.contains("no run database here yet"));
+}
+
+// Issue #25 item 1: a `qatwb train` killed with SIGKILL leaves its run "running" in the
+// file; every reader must report it interrupted (its process on this host is gone), and a
+// reader that opened the file read-only must not write that down.
+void TestCli::killedRunReadsInterruptedWithoutWriting()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    QProcess process;
+    auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--db") << db;
+    process.setReadChannel(QProcess::StandardError);
+    process.start(QStringLiteral(QATWB_CLI), args);
+    QByteArray err;
+    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
+        err += process.readAllStandardError();
+    }
+    QVERIFY2(err.contains("step "), err.constData());
+    auto runsCli = [&db](QStringList args) { return runCli(QStringList{QStringLiteral("runs")} << args << QStringLiteral("--db") << db); };
+    auto listed = [&](const QStringList& extra) {
+        return QJsonDocument::fromJson(runsCli(QStringList{QStringLiteral("list"), QStringLiteral("--json")} << extra).out).array();
+    };
+    QCOMPARE(listed({}).at(0).toObject()[QStringLiteral("state")].toString(), QStringLiteral("running"));
+    ::kill(pid_t(process.processId()), SIGKILL);
+    QVERIFY(process.waitForFinished(20000));
+
+    auto digest = [](const QString& path) {
+        QFile file(path);
+        return file.open(QIODevice::ReadOnly) ? QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256)
+                                              : QByteArray("absent");
+    };
+    const auto before = digest(db) + digest(db + QStringLiteral("-wal"));
+
+    const auto rows = listed({});
+    QCOMPARE(rows.size(), 1);
+    const auto row = rows[0].toObject();
+    QCOMPARE(row[QStringLiteral("state")].toString(), QStringLiteral("interrupted"));
+    QCOMPARE(row[QStringLiteral("message")].toString(),
+             QStringLiteral("the process recording this run ended without finishing it"));
+    QCOMPARE(listed({QStringLiteral("--state"), QStringLiteral("interrupted")}).size(), 1);
+    QCOMPARE(listed({QStringLiteral("--state"), QStringLiteral("running")}).size(), 0);
+    const auto table = runsCli({QStringLiteral("list")});
+    QVERIFY2(table.out.contains("interrupted") && !table.out.contains("running"), table.out.constData());
+    const auto shown = runsCli({QStringLiteral("show"), QStringLiteral("1")});
+    QVERIFY2(shown.out.contains("state      interrupted: the process recording this run ended without finishing it"),
+             shown.out.constData());
+    const auto shownJson = QJsonDocument::fromJson(runsCli({QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json")}).out).object();
+    QCOMPARE(shownJson[QStringLiteral("state")].toString(), QStringLiteral("interrupted"));
+    QCOMPARE(shownJson[QStringLiteral("message")].toString(), row[QStringLiteral("message")].toString());
+
+    // The readers opened the file read-only: not a byte of it changed.
+    QCOMPARE(digest(db) + digest(db + QStringLiteral("-wal")), before);
 }
 
 // The acceptance of the export issue: a demo run exported to all three files; Python

@@ -19,6 +19,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -27,6 +28,7 @@
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QStandardItemModel>
 #include <QTabWidget>
@@ -50,6 +52,7 @@ class TestHistory : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void listsEveryStateFiltersAndSorts();
+    void statesAndMessagesAgreeEverywhere();
     void notesAndTagsAreSaved();
     void compareOverlaysRuns();
     void rerunLoadsPlanAndSettings();
@@ -57,6 +60,7 @@ private Q_SLOTS:
     void sensitivityPerLayer();
     void refreshesWhenTheCliAddsARun();
     void killedCliRunBecomesInterruptedWhileShown();
+    void runningRowShowsWhatIsKnown();
     void refreshesWhenARunFinishesInTheWindow();
     void deleteRemovesRowsAndTraces();
     void thousandsOfRunsLoadLazily();
@@ -195,6 +199,54 @@ void TestHistory::listsEveryStateFiltersAndSorts()
     saveScreenshot(window, QStringLiteral("history.png"));
     history->tabs()->setCurrentIndex(HistoryView::QuantizersTab);
     saveScreenshot(window, QStringLiteral("history_quantizers.png"));
+}
+
+// Issue #25 item 5: `qatwb runs list`, `runs show` and the History say the same state and
+// the same words about it, for runs of every end state.
+void TestHistory::statesAndMessagesAgreeEverywhere()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    auto* model = history.runModel();
+    QProcess cli;
+    cli.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"),
+                                          QStringLiteral("--db"), m_db});
+    QVERIFY(cli.waitForFinished(60000));
+    const auto rows = QJsonDocument::fromJson(cli.readAllStandardOutput()).array();
+    QCOMPARE(rows.size(), 6);
+    for (const auto& value : rows) {
+        const auto row = value.toObject();
+        const auto id = row[QStringLiteral("id")].toInteger();
+        const auto state = row[QStringLiteral("state")].toString();
+        const auto message = row[QStringLiteral("message")].toString();
+        const auto line = message.isEmpty() ? state : state + QStringLiteral(": ") + message;
+        const int r = model->rowOf(id);
+        QVERIFY(r >= 0);
+        QCOMPARE(model->index(r, RunTableModel::State).data().toString(), state);
+        QCOMPARE(model->index(r, RunTableModel::State).data(Qt::ToolTipRole).toString(), line);
+        history.selectRuns({id});
+        QVERIFY2(history.details()->toPlainText().contains(line), qPrintable(line));
+        QProcess show;
+        show.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("show"), QString::number(id),
+                                               QStringLiteral("--db"), m_db});
+        QVERIFY(show.waitForFinished(60000));
+        const auto text = QString::fromUtf8(show.readAllStandardOutput());
+        QVERIFY2(text.contains(QStringLiteral("  state      ") + line + QLatin1Char('\n')), qPrintable(text));
+    }
+    // Every state a run can be in can be picked in the filter, in the order a run goes.
+    QComboBox* combo = nullptr;
+    for (auto* c : history.findChildren<QComboBox*>()) {
+        if (c->findData(QStringLiteral("interrupted")) >= 0) {
+            combo = c;
+        }
+    }
+    QVERIFY(combo != nullptr);
+    QStringList offered;
+    for (int i = 1; i < combo->count(); ++i) {
+        offered << combo->itemData(i).toString();
+    }
+    QCOMPARE(offered, (QStringList{"created", "calibrating", "running", "paused", "finished", "cancelled", "diverged",
+                                   "failed", "interrupted"}));
 }
 
 void TestHistory::notesAndTagsAreSaved()
@@ -436,6 +488,55 @@ void TestHistory::killedCliRunBecomesInterruptedWhileShown()
                               QStringLiteral("interrupted"), 15000);
     qat::store::RunStore store(m_db.toStdString());
     QVERIFY(store.deleteRun(id)); // the later tests expect the fixture as it was
+}
+
+// Issue #25 item 4: a run's row shows the float model's top-1 as soon as the run measured
+// it (before its first step), and the latest epoch's top-1 as epochs end, while it trains.
+void TestHistory::runningRowShowsWhatIsKnown()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_db);
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    window.showPage(MainWindow::Page::History);
+    auto* model = window.historyView()->runModel();
+    const qint64 newest = model->runId(0);
+    QProcess cli;
+    // 4 steps an epoch, many epochs: epochs end while the run goes on.
+    cli.start(QStringLiteral(QATWB_CLI), trainArgs(m_db, 100000) << QStringLiteral("--limit-train") << QStringLiteral("256")
+                                                                  << QStringLiteral("--epochs") << QStringLiteral("1000"));
+    QVERIFY(cli.waitForStarted());
+    qint64 id = 0;
+    const auto cleanUp = qScopeGuard([&] {
+        ::kill(pid_t(cli.processId()), SIGINT);
+        cli.waitForFinished(60000);
+        qat::store::RunStore store(m_db.toStdString());
+        store.deleteRun(id); // the later tests expect the fixture as it was
+    });
+    QTRY_VERIFY_WITH_TIMEOUT((id = model->runId(0)) > newest, 60000);
+    auto cell = [&](int column) { return model->index(model->rowOf(id), column).data().toString(); };
+    // Measured before calibration: shown while the run calibrates or trains.
+    QTRY_VERIFY_WITH_TIMEOUT(!cell(RunTableModel::FloatTop1).isEmpty(), 120000);
+    QVERIFY2(cell(RunTableModel::State) == QStringLiteral("calibrating") || cell(RunTableModel::State) == QStringLiteral("running"),
+             qPrintable(cell(RunTableModel::State)));
+    QVERIFY2(cell(RunTableModel::FloatTop1).endsWith(QStringLiteral("%")), qPrintable(cell(RunTableModel::FloatTop1)));
+    QTRY_VERIFY_WITH_TIMEOUT(!cell(RunTableModel::QatTop1).isEmpty(), 120000);
+    QCOMPARE(cell(RunTableModel::State), QStringLiteral("running"));
+    {
+        qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+        const auto epochs = store.epochs(id);
+        QVERIFY(!epochs.empty());
+        QVERIFY(store.run(id)->floatTop1.has_value());
+        // The row shows an epoch's result (the latest one it has seen).
+        QStringList epochTop1;
+        for (const auto& e : epochs) {
+            epochTop1 << QStringLiteral("%1 %").arg(e.top1 * 100, 0, 'f', 2);
+        }
+        QVERIFY2(epochTop1.contains(cell(RunTableModel::QatTop1)), qPrintable(cell(RunTableModel::QatTop1)));
+    }
+    window.historyView()->selectRuns({id});
+    saveScreenshot(window, QStringLiteral("history_running.png"));
 }
 
 void TestHistory::refreshesWhenARunFinishesInTheWindow()

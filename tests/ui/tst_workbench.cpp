@@ -13,9 +13,11 @@
 #include "widgets/weight_histogram.h"
 
 #include <QAbstractItemModelTester>
+#include <QAbstractItemView>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QProgressBar>
@@ -399,7 +401,13 @@ void TestWorkbench::stopMidRun()
     QVERIFY(window.trainingView()->activity() == qat::ui::TrainingView::Activity::Idle);
     qat::store::RunStore store(m_dir.filePath(QStringLiteral("runs.sqlite")).toStdString(),
                                qat::store::RunStore::Access::ReadOnly);
-    QCOMPARE(QString::fromStdString(store.run(controller->runId())->state), QStringLiteral("cancelled"));
+    const auto stored = *store.run(controller->runId());
+    QCOMPARE(QString::fromStdString(stored.state), QStringLiteral("cancelled"));
+    // The Log and the status say what the database (and so `qatwb runs show`) says.
+    const auto line = QString::fromStdString(stored.state + ": " + stored.message);
+    QVERIFY2(window.logView()->toPlainText().contains(QStringLiteral("Run %1 %2").arg(stored.id).arg(line)),
+             qPrintable(window.logView()->toPlainText()));
+    QVERIFY2(window.statusBar()->currentMessage().contains(line), qPrintable(window.statusBar()->currentMessage()));
     saveScreenshot(window, QStringLiteral("workbench_stopped.png"));
 }
 

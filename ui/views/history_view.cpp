@@ -8,6 +8,8 @@
 #include "views/run_details.h"
 #include "views/sensitivity_view.h"
 
+#include "storage/run_state.h"
+
 #include <QComboBox>
 #include <QDesktopServices>
 #include <QDir>
@@ -20,7 +22,6 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QShortcut>
-#include <QSysInfo>
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTabWidget>
@@ -33,15 +34,6 @@
 #include <algorithm>
 
 namespace qat::ui {
-
-namespace {
-
-bool isTraining(const std::string& state)
-{
-    return state == "created" || state == "calibrating" || state == "running" || state == "paused";
-}
-
-} // namespace
 
 HistoryView::HistoryView(QWidget* parent) : QWidget(parent)
 {
@@ -169,8 +161,10 @@ QWidget* HistoryView::createToolBar()
     m_filter->setClearButtonEnabled(true);
     m_state = new QComboBox(bar);
     m_state->addItem(tr("any state"), QString());
-    for (const char* s : {"finished", "failed", "cancelled", "diverged", "interrupted", "running"}) {
-        m_state->addItem(QString::fromLatin1(s), QString::fromLatin1(s));
+    for (const auto& info : store::runStates()) {
+        const auto name = QString::fromStdString(info.name);
+        m_state->addItem(name, name);
+        m_state->setItemData(m_state->count() - 1, QString::fromStdString(info.meaning), Qt::ToolTipRole);
     }
     auto* debounce = new QTimer(this);
     debounce->setSingleShot(true);
@@ -413,7 +407,7 @@ int HistoryView::deleteRuns(const QList<qint64>& ids, Confirm confirm)
     QStringList refused;
     for (auto id : ids) {
         const auto run = store->run(id);
-        if (run && isTraining(run->state) && run->host == QSysInfo::machineHostName().toStdString()) {
+        if (run && store::isTraining(run->state) && run->host == store::thisHost()) {
             refused << QString::number(id);
         } else if (run) {
             deletable << id;
