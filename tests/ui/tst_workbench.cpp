@@ -87,6 +87,7 @@ private Q_SLOTS:
     void delegateEditsEverySelectedRow();
     void pluginQuantizersAreOffered();
     void rulesAndPresets();
+    void presetComboNamesThePresetUntilEdited();
     void planFilesRoundTrip();
     void shortRunPlotsAndRecords();
     void stopMidRun();
@@ -239,6 +240,62 @@ void TestWorkbench::rulesAndPresets()
     QVERIFY(model->ruleTexts().isEmpty());
     window.undoStack()->undo();
     QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 3);
+}
+
+// Issue #25 item 2: picking a preset in the combo (keyboard, through its list) shows that
+// preset's name, also for a preset with rules of its own (w2a3); "(edited)" appears once
+// the user changes something, goes again on undo, and is never an item to pick.
+void TestWorkbench::presetComboNamesThePresetUntilEdited()
+{
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    window.showPage(MainWindow::Page::Quantization);
+    auto* model = window.quantizationView()->planModel();
+    QComboBox* combo = nullptr;
+    for (auto* c : window.quantizationView()->findChildren<QComboBox*>()) {
+        if (c->findText(QStringLiteral("w2a3")) >= 0) {
+            combo = c;
+        }
+    }
+    QVERIFY(combo != nullptr);
+    auto shown = [combo] { return combo->currentIndex() >= 0 ? combo->currentText() : combo->placeholderText(); };
+    QCOMPARE(shown(), QStringLiteral("mct-default"));
+    for (int i = 0; i < combo->count(); ++i) {
+        QVERIFY2(combo->itemText(i) != QStringLiteral("(edited)"), "(edited) is a state, not a choice");
+    }
+
+    // Open the list, Down to w2a3, Return.
+    combo->setFocus();
+    combo->showPopup();
+    auto* list = combo->view();
+    QTRY_VERIFY(list->isVisible());
+    for (int i = 0; i < combo->count() && list->currentIndex().data().toString() != QStringLiteral("w2a3"); ++i) {
+        QTest::keyClick(list, Qt::Key_Down);
+    }
+    QTest::keyClick(list, Qt::Key_Return);
+    QTRY_VERIFY(!list->isVisible());
+    QCOMPARE(QString::fromStdString(model->plan().preset), QStringLiteral("w2a3"));
+    QVERIFY(!model->plan().rules.empty()); // the preset's own rules (first/last/depthwise at 8 bits)
+    QCOMPARE(shown(), QStringLiteral("w2a3"));
+    saveScreenshot(window, QStringLiteral("quantization_preset.png"));
+
+    QVERIFY(model->setColumn({1}, PlanTableModel::WeightBits, 5));
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    saveScreenshot(window, QStringLiteral("quantization_edited.png"));
+    window.undoStack()->undo();
+    QCOMPARE(shown(), QStringLiteral("w2a3"));
+    window.undoStack()->redo();
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    // A rule of the user's own is an edit too.
+    window.undoStack()->undo();
+    QVERIFY(model->addRule(QStringLiteral("linear"), QString(), PlanTableModel::WeightBits, 4));
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    window.undoStack()->undo();
+    window.undoStack()->undo(); // back to the first preset
+    QCOMPARE(shown(), QStringLiteral("mct-default"));
 }
 
 void TestWorkbench::planFilesRoundTrip()

@@ -63,6 +63,7 @@ private:
     void refreshBulkValues();
     void applyBulk();
     void refreshRules();
+    void refreshPresetName();
     void choosePlanToLoad();
     void choosePlanToSave();
 
