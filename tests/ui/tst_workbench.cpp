@@ -91,6 +91,7 @@ private Q_SLOTS:
     void planFilesRoundTrip();
     void shortRunPlotsAndRecords();
     void stopMidRun();
+    void plotsOpenOnAQuantizerThatLearns();
     void layoutPersists();
     void runOption();
 
@@ -466,6 +467,50 @@ void TestWorkbench::stopMidRun()
              qPrintable(window.logView()->toPlainText()));
     QVERIFY2(window.statusBar()->currentMessage().contains(line), qPrintable(window.statusBar()->currentMessage()));
     saveScreenshot(window, QStringLiteral("workbench_stopped.png"));
+}
+
+// Issue #25 item 6: under mct-default the first quantizer is an STE weight threshold, which
+// its training method keeps at its calibrated value; the plots open on one that learns,
+// and say of a frozen one that it is frozen and why.
+void TestWorkbench::plotsOpenOnAQuantizerThatLearns()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QCOMPARE(QString::fromStdString(window.quantizationView()->planModel()->plan().preset), QStringLiteral("mct-default"));
+    window.trainingView()->setShortRun(12, 512, 100);
+    QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
+    QVERIFY(window.startTraining());
+    QVERIFY(finished.wait(180000));
+    auto* plots = window.livePlots();
+    window.showPage(MainWindow::Page::Plots);
+    auto notes = [plots] {
+        QStringList texts;
+        for (auto* label : plots->findChildren<QLabel*>()) {
+            if (label->isVisible()) {
+                texts << label->text();
+            }
+        }
+        return texts.join(QLatin1Char('\n'));
+    };
+    QCOMPARE(plots->quantizers().first(), QStringLiteral("features.0.weight"));
+    const auto opened = plots->selectedQuantizer();
+    QVERIFY2(opened.endsWith(QStringLiteral(":output")) || opened == QStringLiteral("input"), qPrintable(opened));
+    QVERIFY2(!notes().contains(QStringLiteral("frozen")), qPrintable(notes()));
+    // What it plots moves: a POT threshold's latent value (the POT value itself steps by 2x).
+    auto* line = plots->parametersPlot()->graph(0);
+    QVERIFY(line != nullptr && line->dataCount() >= 2);
+    QVERIFY(line->data()->at(0)->value != line->data()->at(line->dataCount() - 1)->value);
+    saveScreenshot(window, QStringLiteral("live_plots_learning.png"));
+
+    plots->selectQuantizer(QStringLiteral("features.0.weight"));
+    QVERIFY2(notes().contains(QStringLiteral("frozen by its training method (STE)")), qPrintable(notes()));
+    saveScreenshot(window, QStringLiteral("live_plots_frozen.png"));
+    plots->selectQuantizer(opened);
+    QVERIFY(!notes().contains(QStringLiteral("frozen")));
 }
 
 void TestWorkbench::layoutPersists()
