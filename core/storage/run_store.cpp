@@ -437,28 +437,33 @@ std::vector<ExportRow> RunStore::exports(int64_t id) const
     return rows;
 }
 
-void RunStore::saveSensitivity(int64_t id, const std::vector<SensitivityRow>& rows)
+void RunStore::saveSensitivity(int64_t id, const std::string& mode, const std::vector<SensitivityRow>& rows)
 {
     Transaction transaction(m_db, m_path);
-    Statement clear(m_db, m_path, "DELETE FROM sensitivity WHERE run_id = ?");
-    clear.bind(1, id).run();
+    Statement clear(m_db, m_path, "DELETE FROM sensitivity WHERE run_id = ? AND mode = ?");
+    clear.bind(1, id).bind(2, mode).run();
     Statement s(m_db, m_path,
-                "INSERT INTO sensitivity (run_id, layer, top1, top1_drop, images, created) VALUES (?, ?, ?, ?, ?, ?)");
+                "INSERT INTO sensitivity (run_id, mode, layer, kind, top1, top1_drop, float_top1, quantized_top1, images, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     const auto now = nowIso8601();
     for (const auto& r : rows) {
-        s.bind(1, id).bind(2, r.layer).bind(3, r.top1).bind(4, r.drop).bind(5, r.images).bind(6, now).run();
+        s.bind(1, id).bind(2, mode).bind(3, r.layer).bind(4, r.kind).bind(5, r.top1).bind(6, r.drop);
+        s.bind(7, r.floatTop1).bind(8, r.quantizedTop1).bind(9, r.images).bind(10, now).run();
     }
     transaction.commit();
 }
 
-std::vector<SensitivityRow> RunStore::sensitivity(int64_t id) const
+std::vector<SensitivityRow> RunStore::sensitivity(int64_t id, const std::string& mode) const
 {
     Statement s(m_db, m_path,
-                "SELECT layer, top1, top1_drop, images, created FROM sensitivity WHERE run_id = ? ORDER BY rowid");
-    s.bind(1, id);
+                "SELECT mode, layer, kind, top1, top1_drop, images, float_top1, quantized_top1, created FROM sensitivity "
+                "WHERE run_id = ?1 AND (?2 = '' OR mode = ?2) ORDER BY CASE mode WHEN 'trained' THEN 0 WHEN 'float' THEN 1 ELSE 2 "
+                "END, rowid");
+    s.bind(1, id).bind(2, mode);
     std::vector<SensitivityRow> rows;
     while (s.step()) {
-        rows.push_back({s.text(0), s.real(1), s.real(2), s.integer(3), s.text(4)});
+        rows.push_back({s.text(0), s.text(1), s.text(2), s.real(3), s.real(4), s.integer(5), s.optionalReal(6),
+                        s.optionalReal(7), s.text(8)});
     }
     return rows;
 }

@@ -90,13 +90,17 @@ struct ExportRow {
     std::string parity = "{}";
 };
 
-/// One layer's accuracy with only its quantizers on (the rest of the model float), on
-/// `images` test images: AIMET QuantAnalyzer's per-layer sensitivity.
+/// One layer's per-layer sensitivity (analysis/sensitivity.h), measured in one mode on
+/// `images` test images.
 struct SensitivityRow {
+    std::string mode;    ///< "trained", "float", or "legacy" (an older version's measurement)
     std::string layer;
+    std::string kind;    ///< "" for legacy rows
     double top1 = 0;
-    double drop = 0;     ///< the float top-1 (all quantizers off) minus top1
+    double drop = 0;     ///< the top-1 this layer costs (see analysis::LayerSensitivity::drop)
     int64_t images = 0;
+    std::optional<double> floatTop1;     ///< the float model (legacy rows: unset)
+    std::optional<double> quantizedTop1; ///< every quantizer on (legacy rows: unset)
     std::string created; ///< ISO 8601, UTC (set by the store)
 };
 
@@ -138,7 +142,8 @@ class RunStore {
 public:
     enum class Access { ReadWrite = 1, ReadOnly };
 
-    static constexpr int kSchemaVersion = 3; ///< 2: checkpoints, 3: per-layer sensitivity
+    /// 2: checkpoints, 3: per-layer sensitivity, 4: sensitivity in two modes
+    static constexpr int kSchemaVersion = 4;
 
     explicit RunStore(const std::string& path, Access access = Access::ReadWrite);
     ~RunStore();
@@ -185,10 +190,10 @@ public:
     bool hasCheckpoint(int64_t id) const; ///< without reading the blob
     void saveExport(int64_t id, const ExportRow& row);
     std::vector<ExportRow> exports(int64_t id) const;
-    /// Replaces the run's per-layer sensitivity (rows in layer order).
-    void saveSensitivity(int64_t id, const std::vector<SensitivityRow>& rows);
-    /// In the order saved; empty when it was never measured.
-    std::vector<SensitivityRow> sensitivity(int64_t id) const;
+    /// Replaces the run's per-layer sensitivity of one mode (rows in layer order).
+    void saveSensitivity(int64_t id, const std::string& mode, const std::vector<SensitivityRow>& rows);
+    /// Every mode measured (ordered by mode, then as saved), or only `mode`; empty when never measured.
+    std::vector<SensitivityRow> sensitivity(int64_t id, const std::string& mode = {}) const;
     /// Removes the run and everything recorded for it. Returns false when there was none.
     bool deleteRun(int64_t id);
     /// Marks runs still training on this host whose process is gone as "interrupted" (done

@@ -80,6 +80,24 @@ CREATE TABLE sensitivity (
 );
 )sql";
 
+// Version 4: sensitivity in two modes (analysis/sensitivity.h) with its baselines. Rows of
+// version 3 measured the trained weights with one layer quantized and the rest float: they
+// are kept as mode "legacy" (their float top-1 was that of the trained weights, not the
+// float model's, so it is left unset).
+const char* const kSchemaV4 = R"sql(
+CREATE TABLE sensitivity_v4 (
+  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+  mode TEXT NOT NULL, layer TEXT NOT NULL, kind TEXT NOT NULL DEFAULT '',
+  top1 REAL NOT NULL, top1_drop REAL NOT NULL, float_top1 REAL, quantized_top1 REAL,
+  images INTEGER NOT NULL, created TEXT NOT NULL,
+  PRIMARY KEY (run_id, mode, layer)
+);
+INSERT INTO sensitivity_v4 (run_id, mode, layer, top1, top1_drop, images, created)
+  SELECT run_id, 'legacy', layer, top1, top1_drop, images, created FROM sensitivity ORDER BY rowid;
+DROP TABLE sensitivity;
+ALTER TABLE sensitivity_v4 RENAME TO sensitivity;
+)sql";
+
 void exec(sqlite3* db, const std::string& path, const char* sql, const char* doing)
 {
     const int code = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
@@ -134,7 +152,10 @@ void RunStore::migrate()
     if (version < 3) {
         exec(m_db, m_path, kSchemaV3, "adding per-layer sensitivity to the schema");
     }
-    // Future versions: if (version < 4) { ... } and so on, each step kept forever.
+    if (version < 4) {
+        exec(m_db, m_path, kSchemaV4, "adding sensitivity modes to the schema");
+    }
+    // Future versions: if (version < 5) { ... } and so on, each step kept forever.
     exec(m_db, m_path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "setting the version");
     transaction.commit();
 }

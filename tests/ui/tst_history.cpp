@@ -24,6 +24,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProcess>
@@ -415,24 +416,43 @@ void TestHistory::sensitivityPerLayer()
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     window.showPage(MainWindow::Page::History);
     auto* view = window.historyView();
+    auto* sensitivity = view->sensitivityView();
     view->selectRuns({m_finishedB});
-    QVERIFY(view->sensitivityView()->measureButton()->isEnabled());
+    QVERIFY(sensitivity->measureButton()->isEnabled());
     QSignalSpy done(view, &HistoryView::jobFinished);
     QSignalSpy progress(view->controller(), &qat::ui::HistoryController::sensitivityProgress);
-    QVERIFY(view->measureSensitivity(m_finishedB, 200));
-    QVERIFY(done.wait(300000));
-    QCOMPARE(done.first().at(1).toBool(), true);
-    QCOMPARE(progress.size(), 7); // all quantized, float, then 5 layers
+    // Both modes, one after the other, each stored with the run.
+    for (const auto* mode : {"trained", "float"}) {
+        done.clear();
+        progress.clear();
+        QVERIFY(view->measureSensitivity(m_finishedB, 200, QString::fromLatin1(mode)));
+        QVERIFY(done.wait(300000));
+        QCOMPARE(done.first().at(1).toBool(), true);
+        QCOMPARE(progress.size(), 7); // the float model, all quantized, then 5 layers
+        QCOMPARE(sensitivity->mode(), QString::fromLatin1(mode));
+        QCOMPARE(sensitivity->barCount(), 5);
+    }
     qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
-    const auto rows = store.sensitivity(m_finishedB);
-    QCOMPARE(rows.size(), size_t(5)); // one per layer of the demo CNN
-    QCOMPARE(QString::fromStdString(rows.front().layer), QStringLiteral("features.0"));
-    for (const auto& r : rows) {
+    const auto trained = store.sensitivity(m_finishedB, "trained");
+    const auto fromFloat = store.sensitivity(m_finishedB, "float");
+    QCOMPARE(trained.size(), size_t(5)); // one per layer of the demo CNN
+    QCOMPARE(fromFloat.size(), size_t(5));
+    QCOMPARE(QString::fromStdString(trained.front().layer), QStringLiteral("features.0"));
+    for (const auto& r : trained) {
         QCOMPARE(r.images, 200);
         QVERIFY(r.top1 > 0.1 && r.top1 <= 1.0);
-        QVERIFY(std::abs(r.top1 + r.drop - (rows.front().top1 + rows.front().drop)) < 1e-9); // one float baseline
+        QVERIFY(std::abs(r.top1 - r.drop - *r.quantizedTop1) < 1e-9); // against the run, all quantized
     }
-    QCOMPARE(view->sensitivityView()->barCount(), 5);
+    for (const auto& r : fromFloat) {
+        QVERIFY(std::abs(r.top1 + r.drop - *r.floatTop1) < 1e-9); // against the float model
+    }
+    // The page says which measurement it shows.
+    QVERIFY2(sensitivity->summary()->text().contains(QStringLiteral("float model's weights")),
+             qPrintable(sensitivity->summary()->text()));
+    saveScreenshot(window, QStringLiteral("history_sensitivity_float.png"));
+    sensitivity->setMode(QStringLiteral("trained"));
+    QCOMPARE(sensitivity->barCount(), 5);
+    QVERIFY2(sensitivity->summary()->text().contains(QStringLiteral("quantizers off")), qPrintable(sensitivity->summary()->text()));
     saveScreenshot(window, QStringLiteral("history_sensitivity.png"));
 
     // Stored with the run: a fresh window shows it without measuring.
@@ -440,9 +460,12 @@ void TestHistory::sensitivityPerLayer()
     again.setDatabasePath(m_db);
     again.selectRuns({m_finishedB});
     QCOMPARE(again.sensitivityView()->barCount(), 5);
-    // A run without a trained state cannot be measured.
+    // A run without a trained state cannot be measured as trained, but its plan can be from the float model.
     again.selectRuns({m_failed});
+    again.sensitivityView()->setMode(QStringLiteral("trained"));
     QVERIFY(!again.sensitivityView()->measureButton()->isEnabled());
+    again.sensitivityView()->setMode(QStringLiteral("float"));
+    QVERIFY(again.sensitivityView()->measureButton()->isEnabled());
 
     // The same analysis from the command line, for scripts.
     QProcess cli;
@@ -452,6 +475,7 @@ void TestHistory::sensitivityPerLayer()
     QVERIFY(cli.waitForFinished(300000));
     QCOMPARE(cli.exitCode(), 0);
     const auto doc = QJsonDocument::fromJson(cli.readAllStandardOutput()).object();
+    QCOMPARE(doc.value(QStringLiteral("mode")).toString(), QStringLiteral("trained"));
     QCOMPARE(doc.value(QStringLiteral("layers")).toArray().size(), 5);
     QCOMPARE(doc.value(QStringLiteral("images")).toInt(), 100);
     QCOMPARE(store.sensitivity(m_finishedA).size(), size_t(5));

@@ -126,8 +126,8 @@ HistoryView::HistoryView(QWidget* parent) : QWidget(parent)
     connect(m_controller, &HistoryController::sensitivityFinished, this,
             [this](qint64 runId, const analysis::SensitivityResult& result) {
                 m_sensitivity->setBusy(false);
-                if (runId == currentRunId() && m_model->store()) {
-                    m_sensitivity->showRun(runId, m_model->store()->sensitivity(runId), true);
+                if (runId == currentRunId()) {
+                    showCurrentRun(); // with the new rows
                 }
                 Q_EMIT statusMessage(tr("Sensitivity of run %1 measured on %2 test images").arg(runId).arg(result.images));
                 Q_EMIT jobFinished(QStringLiteral("sensitivity"), true);
@@ -329,7 +329,7 @@ void HistoryView::showCurrentRun()
         m_notes->setEnabled(false);
         m_tags->setEnabled(false);
         m_saveNotes->setEnabled(false);
-        m_sensitivity->showRun(0, {}, false);
+        m_sensitivity->showRun(0, {}, false, false);
         return;
     }
     const auto& r = *run;
@@ -359,7 +359,7 @@ void HistoryView::showCurrentRun()
     m_tags->setEnabled(true);
     m_saveNotes->setEnabled(true);
     if (!m_controller->isBusy()) {
-        m_sensitivity->showRun(r.id, store->sensitivity(r.id), store->hasCheckpoint(r.id));
+        m_sensitivity->showRun(r.id, store->sensitivity(r.id), store->hasCheckpoint(r.id), !store::isTraining(r.state));
     }
 }
 
@@ -479,13 +479,24 @@ bool HistoryView::exportRun(qint64 id, const QString& folder, const std::vector<
     return true;
 }
 
-bool HistoryView::measureSensitivity(qint64 id, int images)
+bool HistoryView::measureSensitivity(qint64 id, int images, const QString& mode)
 {
-    if (!m_controller->measureSensitivity(id, images)) {
+    analysis::SensitivityMode parsed;
+    try {
+        parsed = analysis::parseSensitivityMode(mode.toStdString());
+    } catch (const std::exception& e) {
+        Q_EMIT errorMessage(QString::fromStdString(e.what()));
+        return false;
+    }
+    if (!m_controller->measureSensitivity(id, images, parsed)) {
         Q_EMIT errorMessage(tr("Another export or analysis is running; wait for it to finish."));
         return false;
     }
-    m_sensitivity->setBusy(true, tr("Measuring run %1: one layer quantized at a time, on %2 test images ...").arg(id).arg(images));
+    m_sensitivity->setMode(mode);
+    m_sensitivity->setBusy(true, tr("Measuring run %1 on %2 test images, %3 ...")
+                                     .arg(id)
+                                     .arg(images)
+                                     .arg(QString::fromStdString(analysis::describeMode(parsed))));
     m_tabs->setCurrentIndex(SensitivityTab);
     return true;
 }
