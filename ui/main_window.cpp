@@ -433,7 +433,6 @@ void MainWindow::connectTraining()
                     m_firstStep = step->step;
                 }
             } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
-                const auto name = QString::fromStdString(train::toString(state->state));
                 if (state->state == train::RunState::Paused) {
                     m_trainingView->setActivity(TrainingView::Activity::Paused);
                 } else if (state->state == train::RunState::Running
@@ -446,8 +445,9 @@ void MainWindow::connectTraining()
                 }
                 // How the run ended is logged once it is recorded (onTrainingFinished), in the
                 // words the database keeps.
-                if (store::isTraining(name.toStdString())) {
-                    appendLog(tr("run %1 %2").arg(m_training->runId()).arg(QString::fromStdString(store::stateLine(name.toStdString(), state->message))));
+                const auto line = store::stateLine(train::toString(state->state), state->message);
+                if (store::isTraining(train::toString(state->state))) {
+                    appendLog(tr("run %1 %2").arg(m_training->runId()).arg(QString::fromStdString(line)));
                 }
             } else if (const auto* log = std::get_if<train::LogEvent>(&event)) {
                 appendLog(QString::fromStdString(log->text));

@@ -35,6 +35,21 @@ QString fixture(const QString& name)
     return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
+/// Starts qatwb with args and returns once it printed a training step (false if it never did).
+bool startUntilFirstStep(QProcess& process, const QStringList& args)
+{
+    process.setReadChannel(QProcess::StandardError);
+    process.start(QStringLiteral(QATWB_CLI), args);
+    QByteArray err;
+    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
+        err += process.readAllStandardError();
+    }
+    if (!err.contains("step ")) {
+        qWarning("%s", err.constData());
+    }
+    return err.contains("step ");
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -300,16 +315,10 @@ void TestCli::trainStopsOnInterrupt()
     auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
     args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--limit-train")
          << QStringLiteral("60000");
-    process.setReadChannel(QProcess::StandardError);
-    process.start(QStringLiteral(QATWB_CLI), args);
-    QByteArray err;
-    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
-        err += process.readAllStandardError();
-    }
-    QVERIFY2(err.contains("step "), err.constData());
+    QVERIFY(startUntilFirstStep(process, args));
     ::kill(pid_t(process.processId()), SIGINT);
     QVERIFY(process.waitForFinished(60000));
-    err += process.readAllStandardError();
+    const auto err = process.readAllStandardError();
     QCOMPARE(process.exitCode(), 130);
     QVERIFY2(err.contains("cancelled"), err.constData());
     QVERIFY(err.contains("stopped by the user"));
@@ -388,13 +397,7 @@ void TestCli::killedRunReadsInterruptedWithoutWriting()
     QProcess process;
     auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
     args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--db") << db;
-    process.setReadChannel(QProcess::StandardError);
-    process.start(QStringLiteral(QATWB_CLI), args);
-    QByteArray err;
-    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
-        err += process.readAllStandardError();
-    }
-    QVERIFY2(err.contains("step "), err.constData());
+    QVERIFY(startUntilFirstStep(process, args));
     auto runsCli = [&db](QStringList args) { return runCli(QStringList{QStringLiteral("runs")} << args << QStringLiteral("--db") << db); };
     auto listed = [&](const QStringList& extra) {
         return QJsonDocument::fromJson(runsCli(QStringList{QStringLiteral("list"), QStringLiteral("--json")} << extra).out).array();

@@ -410,11 +410,7 @@ void TestHistory::exportWritesFilesAndRecordsThem()
 void TestHistory::sensitivityPerLayer()
 {
     MainWindow window;
-    window.setRunDatabasePath(m_db);
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showPage(MainWindow::Page::History);
+    QVERIFY(showHistory(window, m_db));
     auto* view = window.historyView();
     auto* sensitivity = view->sensitivityView();
     view->selectRuns({m_finishedB});
@@ -519,11 +515,7 @@ void TestHistory::killedCliRunBecomesInterruptedWhileShown()
 void TestHistory::runningRowShowsWhatIsKnown()
 {
     MainWindow window;
-    window.setRunDatabasePath(m_db);
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showPage(MainWindow::Page::History);
+    QVERIFY(showHistory(window, m_db));
     auto* model = window.historyView()->runModel();
     const qint64 newest = model->runId(0);
     QProcess cli;

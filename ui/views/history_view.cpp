@@ -481,7 +481,7 @@ bool HistoryView::exportRun(qint64 id, const QString& folder, const std::vector<
 
 bool HistoryView::measureSensitivity(qint64 id, int images, const QString& mode)
 {
-    analysis::SensitivityMode parsed;
+    auto parsed = analysis::SensitivityMode::Trained;
     try {
         parsed = analysis::parseSensitivityMode(mode.toStdString());
     } catch (const std::exception& e) {
