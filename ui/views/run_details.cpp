@@ -2,6 +2,7 @@
 #include "views/run_details.h"
 
 #include "data/data_options.h"
+#include "storage/run_state.h"
 
 #include "models/run_table_model.h"
 #include "views/compare_view.h"
@@ -105,14 +106,16 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
     auto row = [&text](const QString& key, const QString& value) {
         text += QStringLiteral("<tr><td style='color:gray; padding-right:12px'>%1</td><td>%2</td></tr>").arg(key, value);
     };
-    row(tr("State"), html(r.state) + (r.message.empty() ? QString() : QStringLiteral(" \u2014 ") + html(r.message)));
+    row(tr("State"), html(store::stateLine(r.state, r.message)));
     row(tr("Model"), html(r.modelPath));
     row(tr("Model hash"), QStringLiteral("<code>%1</code>").arg(html(r.modelHash.substr(0, 16))));
     row(tr("Data"), tr("%1, seed %2").arg(html(r.dataset)).arg(r.seed));
     row(tr("Plan"), tr("%1, %2").arg(planPreset(r.plan), planBits(r.plan)));
     row(tr("Target"), planTarget(r.plan));
     row(tr("Started"), html(r.created) + (r.finished.empty() ? QString() : tr(", finished %1").arg(html(r.finished))));
-    row(tr("Top-1"), tr("float %1, QAT %2 after %n step(s)", nullptr, int(r.steps)).arg(percent(r.floatTop1), percent(r.qatTop1)));
+    row(tr("Top-1"), store::isTraining(r.state)
+                         ? tr("float %1, QAT %2 at the latest epoch (still training)").arg(percent(r.floatTop1), percent(r.qatTop1))
+                         : tr("float %1, QAT %2 after %n step(s)", nullptr, int(r.steps)).arg(percent(r.floatTop1), percent(r.qatTop1)));
     row(tr("Duration"), tr("%1 s").arg(r.seconds, 0, 'f', 1));
     row(tr("Recorded by"), tr("QAT Workbench %1 on %2 (pid %3)").arg(html(r.appVersion), html(r.host)).arg(r.pid));
     const auto hyper = json::parse(r.hyperparameters, nullptr, false);
