@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: MIT
+// The graph view on real imported models, with the real plan model, undo stack and Graphviz,
+// offscreen: layout without overlaps, selection shared with the Quantization table, edits
+// with undo, float tensors drawn as such, training values on the badges.
+#include "graph/graph_canvas.h"
+#include "graph/graph_items.h"
+#include "model/model_inspector.h"
+#include "models/plan_table_model.h"
+#include "quantizers/registry_facade.h"
+#include "views/graph_view.h"
+
+#include <QDir>
+#include <QGraphicsScene>
+#include <QItemSelectionModel>
+#include <QTableView>
+#include <QUndoStack>
+#include <QtTest>
+
+using qat::ui::GraphView;
+using qat::ui::NodeItem;
+using qat::ui::PlanTableModel;
+
+namespace {
+
+QString modelPath(const QString& name)
+{
+    if (name == QLatin1String("demo")) return QStringLiteral(QATWB_DEMO_MODEL);
+    if (name.startsWith(QLatin1String("tv/"))) {
+        return QDir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(name.mid(3) + QStringLiteral(".pt"));
+    }
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name + QStringLiteral(".pt"));
+}
+
+/// A plan model, its table's selection, and a graph view on them, as the main window wires them.
+struct Fixture {
+    QUndoStack undo;
+    PlanTableModel plan{&undo};
+    QItemSelectionModel selection{&plan};
+    GraphView view;
+    qat::model::ModelInfo info;
+
+    explicit Fixture(const QString& name)
+    {
+        std::vector<qat::quant::PluginReport> reports;
+        plan.setRegistry(qat::quant::makeSessionRegistry({}, &reports));
+        info = qat::model::inspectModel(modelPath(name).toStdString());
+        plan.setModel(info.layers, info.opGraph);
+        view.setPlanModel(&plan, &selection);
+        view.resize(1100, 800);
+        view.show();
+        view.refresh();
+        view.canvas()->showStart();
+    }
+    QList<int> selectedRows() const
+    {
+        QList<int> rows;
+        for (const auto& index : selection.selectedRows()) rows << index.row();
+        std::sort(rows.begin(), rows.end());
+        return rows;
+    }
+    QList<qat::ui::EdgeItem*> edgesFrom(NodeItem* node) const
+    {
+        QList<qat::ui::EdgeItem*> out;
+        const auto& edges = view.displayGraph().edges;
+        for (size_t i = 0; i < edges.size(); ++i) {
+            if (edges[i].from == node->displayNode()) out << view.edgeItems()[i];
+        }
+        return out;
+    }
+};
+
+void saveScreenshot(QWidget& widget, const QString& name)
+{
+    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
+    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
+}
+
+} // namespace
+
+class TestGraphView : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void laysOutWithoutOverlaps_data();
+    void laysOutWithoutOverlaps();
+    void selectionIsSharedWithTheTable();
+    void editThroughTheGraphUndoes();
+    void floatEdgeFollowsThePlan();
+    void trainingValuesOnBadges();
+    void searchFindsNodes();
+};
+
+void TestGraphView::initTestCase()
+{
+    QCoreApplication::setOrganizationName(QStringLiteral("qat-workbench-tests"));
+    QCoreApplication::setApplicationName(QStringLiteral("tst_graph_view"));
+}
+
+void TestGraphView::laysOutWithoutOverlaps_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("screenshot");
+    QTest::newRow("demo") << "demo" << "graph_demo.png";
+    QTest::newRow("residual_dw") << "residual_dw_traced" << "graph_residual_dw.png";
+    QTest::newRow("se_net") << "se_net_scripted" << "graph_se_net.png";
+    QTest::newRow("cat_net") << "cat_net_traced" << "graph_cat_net.png";
+    QTest::newRow("resnet18") << "tv/resnet18_traced" << "graph_resnet18.png";
+    QTest::newRow("mobilenet_v2") << "tv/mobilenet_v2_traced" << "graph_mobilenet_v2.png";
+}
+
+void TestGraphView::laysOutWithoutOverlaps()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, screenshot);
+    Fixture f(model);
+    const auto& nodes = f.view.nodeItems();
+    QVERIFY(!nodes.empty());
+    // Every layer has a box, with its weight badge.
+    for (const auto& layer : f.info.layers) {
+        auto* node = f.view.nodeNamed(QString::fromStdString(layer.name));
+        QVERIFY2(node, layer.name.c_str());
+        QVERIFY(node->weightBadge().present);
+    }
+    // Every activation quantizer of the target is a badge on some node.
+    int badges = 0;
+    for (auto* n : nodes) badges += n->activationBadge().present ? 1 : 0;
+    QCOMPARE(size_t(badges), f.plan.points().size());
+    // No two nodes (box plus the badge row under it) overlap.
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        const QRectF a(nodes[i]->pos(), nodes[i]->layoutSize());
+        for (size_t j = i + 1; j < nodes.size(); ++j) {
+            const QRectF b(nodes[j]->pos(), nodes[j]->layoutSize());
+            QVERIFY2(!a.intersects(b), qPrintable(QStringLiteral("%1 overlaps %2").arg(nodes[i]->toolTip(), nodes[j]->toolTip())));
+        }
+    }
+    // Under the default target (imx500) every tensor is quantized: no float edge.
+    for (auto* e : f.view.edgeItems()) {
+        QVERIFY(!e->isFloat());
+    }
+    qInfo("%s: %zu nodes, %zu edges, Graphviz layout %.1f ms", qPrintable(model), nodes.size(),
+          f.view.edgeItems().size(), f.view.layoutMilliseconds());
+    saveScreenshot(f.view, screenshot);
+}
+
+void TestGraphView::selectionIsSharedWithTheTable()
+{
+    Fixture f(QStringLiteral("residual_dw_traced"));
+    // Graph to table: a layer box and an add node.
+    auto* pw = f.view.nodeNamed(QStringLiteral("block1.pw"));
+    auto* add = f.view.nodeNamed(QStringLiteral("block1:add"));
+    QVERIFY(pw && add);
+    pw->setSelected(true);
+    QCOMPARE(f.selectedRows(), QList<int>{f.plan.rowOf(QStringLiteral("block1.pw"))});
+    QCOMPARE(f.selection.currentIndex().row(), f.plan.rowOf(QStringLiteral("block1.pw")));
+    add->setSelected(true);
+    QList<int> both{f.plan.rowOf(QStringLiteral("block1.pw")), f.plan.rowOf(QStringLiteral("block1:add"))};
+    std::sort(both.begin(), both.end());
+    QCOMPARE(f.selectedRows(), both);
+    // Table to graph.
+    const int head = f.plan.rowOf(QStringLiteral("head"));
+    f.selection.select(f.plan.index(head, 0), QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    QVERIFY(f.view.nodeNamed(QStringLiteral("head"))->isSelected());
+    QVERIFY(!pw->isSelected());
+    QVERIFY(!add->isSelected());
+    QCOMPARE(f.view.scene()->selectedItems().size(), 1);
+    saveScreenshot(f.view, QStringLiteral("graph_selection.png"));
+}
+
+void TestGraphView::editThroughTheGraphUndoes()
+{
+    Fixture f(QStringLiteral("residual_dw_traced"));
+    auto* stem = f.view.nodeNamed(QStringLiteral("stem"));
+    auto* head = f.view.nodeNamed(QStringLiteral("head"));
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W8"));
+    QCOMPARE(head->activationBadge().text, QStringLiteral("A8"));
+    QVERIFY(!f.view.applyToSelection(PlanTableModel::WeightBits, 4)); // nothing selected
+    stem->setSelected(true);
+    head->setSelected(true);
+    QVERIFY(f.view.applyToSelection(PlanTableModel::WeightBits, 4));
+    QCOMPARE(f.undo.count(), 1);
+    // The same items, restyled (an edit does not lay the graph out again).
+    QCOMPARE(f.view.nodeNamed(QStringLiteral("stem")), stem);
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W4"));
+    QCOMPARE(head->weightBadge().text, QStringLiteral("W4"));
+    QCOMPARE(f.plan.index(f.plan.rowOf(QStringLiteral("stem")), PlanTableModel::WeightBits).data().toInt(), 4);
+    QCOMPARE(f.view.nodeNamed(QStringLiteral("block1.dw"))->weightBadge().text, QStringLiteral("W8"));
+    // A quantizer change colours the badge by its grid.
+    QVERIFY(f.view.applyToSelection(PlanTableModel::WeightQuantizer, QStringLiteral("LSQ|power-of-two")));
+    QCOMPARE(stem->weightBadge().color, qat::ui::graph_colors::forMethod(QStringLiteral("power-of-two")));
+    f.undo.undo();
+    QCOMPARE(stem->weightBadge().color, qat::ui::graph_colors::forMethod(QStringLiteral("symmetric")));
+    f.undo.undo();
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W8"));
+    QCOMPARE(head->weightBadge().text, QStringLiteral("W8"));
+    f.undo.redo();
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W4"));
+    // An illegal edit (3-bit activations on the IMX500) is refused and changes nothing.
+    QSignalSpy refused(&f.plan, &PlanTableModel::editRefused);
+    QVERIFY(!f.view.applyToSelection(PlanTableModel::ActivationBits, 3));
+    QCOMPARE(refused.size(), 1);
+    QCOMPARE(head->activationBadge().text, QStringLiteral("A8"));
+}
+
+void TestGraphView::floatEdgeFollowsThePlan()
+{
+    Fixture f(QStringLiteral("residual_dw_traced"));
+    auto* add = f.view.nodeNamed(QStringLiteral("block1:add"));
+    QVERIFY(add);
+    const auto out = f.edgesFrom(add);
+    QVERIFY(!out.isEmpty());
+    for (auto* e : out) QVERIFY(!e->isFloat());
+    const auto quantizedColor = out.first()->currentPen().color();
+    // Leave the add unquantized, through the graph.
+    add->setSelected(true);
+    QVERIFY(f.view.applyToSelection(PlanTableModel::Enabled, false));
+    QVERIFY(!add->activationBadge().enabled);
+    for (auto* e : out) {
+        QVERIFY(e->isFloat());
+        QCOMPARE(e->currentPen().color(), qat::ui::graph_colors::floatEdge());
+    }
+    int floats = 0;
+    for (auto* e : f.view.edgeItems()) floats += e->isFloat() ? 1 : 0;
+    QCOMPARE(floats, int(out.size())); // only the add's output is float
+    saveScreenshot(f.view, QStringLiteral("graph_float_edge.png"));
+    // Fixed: undo, and the colour is gone.
+    f.undo.undo();
+    for (auto* e : out) {
+        QVERIFY(!e->isFloat());
+        QCOMPARE(e->currentPen().color(), quantizedColor);
+    }
+    // Under `generic` (layer outputs only) the add's output is float whatever the plan says.
+    QVERIFY(f.plan.setTarget(QStringLiteral("generic")));
+    auto* genericAdd = f.view.nodeNamed(QStringLiteral("block1:add"));
+    QVERIFY(!genericAdd); // no quantizer there: the node is only an op
+    floats = 0;
+    for (auto* e : f.view.edgeItems()) floats += e->isFloat() ? 1 : 0;
+    QVERIFY(floats >= 1);
+}
+
+void TestGraphView::trainingValuesOnBadges()
+{
+    Fixture f(QStringLiteral("residual_dw_traced"));
+    auto* stem = f.view.nodeNamed(QStringLiteral("stem"));
+    qat::train::SnapshotEvent weights;
+    weights.step = 7;
+    weights.quantizer = "stem.weight";
+    weights.values.values["threshold"] = {0.25f, 0.75f};
+    qat::train::SnapshotEvent output;
+    output.step = 7;
+    output.quantizer = "stem:output";
+    output.values.values["threshold"] = {4.0f};
+    f.view.showTrainingEvents({weights, output});
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W8 0.5"));
+    QCOMPARE(stem->activationBadge().text, QStringLiteral("A8 4"));
+    QVERIFY(stem->weightBadge().toolTip.contains(QStringLiteral("mean of 2 channels")));
+    // A click on a badge names its quantizer (the window opens it in the Live Plots).
+    QSignalSpy activated(&f.view, &GraphView::quantizerActivated);
+    f.view.canvas()->focusOn(stem->sceneBoundingRect());
+    const QPointF badge = stem->mapToScene(stem->activationBadgeRect().center());
+    QTest::mouseClick(f.view.canvas()->viewport(), Qt::LeftButton, {}, f.view.canvas()->mapFromScene(badge));
+    QCOMPARE(activated.size(), 1);
+    QCOMPARE(activated.first().first().toString(), QStringLiteral("stem:output"));
+    saveScreenshot(f.view, QStringLiteral("graph_training_values.png"));
+    f.view.clearTrainingValues();
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W8"));
+}
+
+void TestGraphView::searchFindsNodes()
+{
+    Fixture f(QStringLiteral("tv/mobilenet_v2_traced"));
+    QVERIFY(f.view.search(QStringLiteral("features.17")));
+    const auto selected = f.view.scene()->selectedItems();
+    QCOMPARE(selected.size(), 1);
+    QVERIFY(static_cast<NodeItem*>(selected.first())->content().search.contains(QStringLiteral("features.17")));
+    QVERIFY(f.view.canvas()->mapToScene(f.view.canvas()->viewport()->rect()).boundingRect().contains(selected.first()->sceneBoundingRect().center()));
+    QCOMPARE(f.selectedRows().size(), 1); // the table follows
+    QVERIFY(!f.view.search(QStringLiteral("no such layer")));
+    // Large graphs get an overview.
+    f.view.canvas()->zoomBy(4);
+    QVERIFY(f.view.canvas()->overview()->isVisible());
+}
+
+QTEST_MAIN(TestGraphView)
+#include "tst_graph_view.moc"

@@ -1,0 +1,581 @@
+// SPDX-License-Identifier: MIT
+#include "views/graph_view.h"
+
+#include "graph/graph_canvas.h"
+#include "graph/graph_items.h"
+#include "graph/graph_layout.h"
+#include "models/plan_table_model.h"
+#include "targets/target_registry.h"
+
+#include <QElapsedTimer>
+#include <QGraphicsScene>
+#include <QHBoxLayout>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenu>
+#include <QMouseEvent>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <numeric>
+
+namespace qat::ui {
+
+namespace {
+
+QString joined(const std::vector<int64_t>& shape)
+{
+    QStringList parts;
+    // The batch dimension says nothing about the model.
+    for (size_t i = shape.size() > 1 ? 1 : 0; i < shape.size(); ++i) {
+        parts << QString::number(shape[i]);
+    }
+    return parts.join(QChar(0x00d7));
+}
+
+QString layerTitle(const model::LayerInfo& layer)
+{
+    QString title = QString::fromStdString(layer.kind);
+    const auto& w = layer.weightShape;
+    if (w.size() > 2) {
+        QStringList kernel;
+        for (size_t i = 2; i < w.size(); ++i) {
+            kernel << QString::number(w[i]);
+        }
+        title += QLatin1Char(' ') + kernel.join(QChar(0x00d7));
+        if (layer.groups > 1 && w[1] == 1) {
+            title += QStringLiteral(" dw");
+        } else if (layer.groups > 1) {
+            title += QStringLiteral(" g%1").arg(layer.groups);
+        }
+    }
+    return title;
+}
+
+// Channels in and out (features for linear layers): the shape a reader compares along a path.
+QString layerChannels(const model::LayerInfo& layer)
+{
+    const auto& w = layer.weightShape;
+    if (w.size() < 2) {
+        return {};
+    }
+    const bool transposed = layer.channelAxis == 1;
+    const int64_t in = transposed ? w[0] : w[1] * layer.groups;
+    const int64_t out = transposed ? w[1] * layer.groups : w[0];
+    return QStringLiteral("%1 \u2192 %2").arg(in).arg(out);
+}
+
+QString weightShapeText(const model::LayerInfo& layer)
+{
+    QStringList parts;
+    for (auto d : layer.weightShape) parts << QString::number(d);
+    return parts.join(QChar(0x00d7));
+}
+
+QString methodOf(const engine::QuantizerChoice& choice)
+{
+    return QString::fromStdString(quant::toString(choice.key.method));
+}
+
+Badge badgeFor(const engine::QuantizerChoice& choice, QChar prefix, const QString& quantizer, const QString& what)
+{
+    Badge b;
+    b.present = true;
+    b.enabled = choice.enabled;
+    b.quantizer = quantizer;
+    b.color = graph_colors::forMethod(methodOf(choice));
+    b.text = choice.enabled ? QStringLiteral("%1%2").arg(prefix).arg(choice.config.bits) : QStringLiteral("%1 float").arg(prefix);
+    b.toolTip = choice.enabled ? QStringLiteral("%1: %2 %3, %4 bits%5\n%6")
+                                     .arg(what, QString::fromStdString(choice.key.training), methodOf(choice))
+                                     .arg(choice.config.bits)
+                                     .arg(prefix == QLatin1Char('W') ? (choice.config.perChannel ? QStringLiteral(", per channel")
+                                                                                                  : QStringLiteral(", per tensor"))
+                                                                      : QString(),
+                                          quantizer)
+                               : QStringLiteral("%1: not quantized (float)\n%2").arg(what, quantizer);
+    return b;
+}
+
+// A quantizer's current parameter as a short text: its threshold, else its step, else the first
+// one it has (the mean over channels when per channel).
+QString valueText(const quant::QuantizerSnapshot& snapshot, QString* tip)
+{
+    const std::vector<float>* values = nullptr;
+    for (const char* key : {"threshold", "step", "scale"}) {
+        const auto found = snapshot.values.find(key);
+        if (found != snapshot.values.end() && !found->second.empty()) {
+            values = &found->second;
+            *tip = QString::fromLatin1(key);
+            break;
+        }
+    }
+    if (!values && !snapshot.values.empty() && !snapshot.values.begin()->second.empty()) {
+        values = &snapshot.values.begin()->second;
+        *tip = QString::fromStdString(snapshot.values.begin()->first);
+    }
+    if (!values) {
+        return {};
+    }
+    const double mean = std::accumulate(values->begin(), values->end(), 0.0) / double(values->size());
+    *tip += values->size() > 1 ? QStringLiteral(" (mean of %1 channels) %2").arg(values->size()).arg(mean, 0, 'g', 4)
+                               : QStringLiteral(" %1").arg(mean, 0, 'g', 4);
+    return QString::number(mean, 'g', 2);
+}
+
+} // namespace
+
+GraphView::GraphView(QWidget* parent) : QWidget(parent)
+{
+    m_scene = new QGraphicsScene(this);
+    m_canvas = new GraphCanvas(this);
+    m_canvas->setScene(m_scene);
+    m_canvas->viewport()->installEventFilter(this);
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    layout->setSpacing(2);
+    layout->addWidget(createToolBar());
+    layout->addWidget(m_canvas, 1);
+    connect(m_scene, &QGraphicsScene::selectionChanged, this, &GraphView::syncFromScene);
+    connect(m_canvas, &GraphCanvas::badgeClicked, this, &GraphView::quantizerActivated);
+}
+
+GraphView::~GraphView()
+{
+    // The scene deletes its items after this: their deselection must not reach syncFromScene.
+    m_scene->disconnect(this);
+}
+
+QWidget* GraphView::createToolBar()
+{
+    auto* bar = new QWidget(this);
+    auto* row = new QHBoxLayout(bar);
+    row->setContentsMargins(0, 0, 0, 0);
+    m_search = new QLineEdit(bar);
+    m_search->setPlaceholderText(tr("Find a layer or op (Enter: next)"));
+    m_search->setClearButtonEnabled(true);
+    m_search->setMinimumWidth(200);
+    m_search->setMaximumWidth(260);
+    connect(m_search, &QLineEdit::returnPressed, this, [this] {
+        if (!search(m_search->text())) {
+            m_status->setText(tr("No layer or op named like \"%1\"").arg(m_search->text()));
+        }
+    });
+    connect(m_search, &QLineEdit::textEdited, this, [this] { m_searchFrom = 0; });
+    auto button = [bar](const QString& text, const QString& tip) {
+        auto* b = new QToolButton(bar);
+        b->setText(text);
+        b->setToolTip(tip);
+        b->setAutoRaise(true);
+        return b;
+    };
+    auto* fit = button(tr("Fit"), tr("Show the whole graph"));
+    auto* zoomIn = button(QStringLiteral("+"), tr("Zoom in (or the mouse wheel)"));
+    auto* zoomOut = button(QStringLiteral("\u2212"), tr("Zoom out"));
+    connect(fit, &QToolButton::clicked, m_canvas, &GraphCanvas::fitAll);
+    connect(zoomIn, &QToolButton::clicked, this, [this] { m_canvas->zoomBy(1.25); });
+    connect(zoomOut, &QToolButton::clicked, this, [this] { m_canvas->zoomBy(0.8); });
+    auto chip = [](const QColor& c, const QString& text) {
+        return QStringLiteral("<span style='background:%1;color:white'>&nbsp;%2&nbsp;</span>").arg(c.name(), text);
+    };
+    auto* legend = new QLabel(bar);
+    legend->setText(tr("%1 %2 %3 &nbsp;<span style='color:%4'><b>- - -</b> float tensor</span>")
+                        .arg(chip(graph_colors::forMethod(QStringLiteral("symmetric")), tr("symmetric")),
+                             chip(graph_colors::forMethod(QStringLiteral("power-of-two")), tr("power-of-two")),
+                             chip(graph_colors::forMethod(QStringLiteral("uniform")), tr("uniform")),
+                             graph_colors::floatEdge().name()));
+    legend->setToolTip(tr("W: a layer's weight quantizer, A: the activation quantizer of the tensor below it; "
+                          "the number is its bits. A float tensor is one the target stores but no quantizer "
+                          "quantizes. Right-click nodes to change their quantizers; click a badge to plot it."));
+    m_status = new QLabel(bar);
+    m_status->setStyleSheet(QStringLiteral("color: palette(dark);"));
+    // Status texts vary in length: never let one widen the page.
+    m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    m_status->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    row->addWidget(m_search);
+    row->addWidget(fit);
+    row->addWidget(zoomIn);
+    row->addWidget(zoomOut);
+    row->addSpacing(8);
+    row->addWidget(legend);
+    row->addWidget(m_status, 1);
+    return bar;
+}
+
+void GraphView::setPlanModel(PlanTableModel* model, QItemSelectionModel* selection)
+{
+    m_model = model;
+    m_selection = selection;
+    auto changed = [this] {
+        m_dirty = true;
+        if (isVisible()) {
+            refresh();
+        }
+    };
+    connect(model, &PlanTableModel::planChanged, this, changed);
+    connect(model, &QAbstractItemModel::modelReset, this, changed);
+    connect(selection, &QItemSelectionModel::selectionChanged, this, &GraphView::syncFromTable);
+    changed();
+}
+
+void GraphView::showEvent(QShowEvent* event)
+{
+    QWidget::showEvent(event);
+    if (m_dirty) {
+        refresh();
+        m_canvas->showStart();
+    }
+}
+
+void GraphView::refresh()
+{
+    if (!m_model || !m_dirty) {
+        return;
+    }
+    m_dirty = false;
+    const auto& target = target::builtinTargets().find(m_model->plan().target);
+    m_graph = buildDisplayGraph(m_model->opGraph(), m_model->points(), target);
+    // Lay out again only when what is drawn changed (a target with other points); an edit of
+    // bits or methods only restyles.
+    QString signature;
+    for (const auto& n : m_graph.nodes) {
+        signature += QString::fromStdString(n.op + '/' + n.layer + '/' + std::to_string(n.point) + ';');
+    }
+    for (const auto& e : m_graph.edges) {
+        signature += QStringLiteral("%1>%2:%3;").arg(e.from).arg(e.to).arg(e.folded.size());
+    }
+    if (signature != m_signature) {
+        m_signature = signature;
+        rebuildScene();
+    }
+    restyle();
+}
+
+void GraphView::rebuildScene()
+{
+    m_nodes.clear();
+    m_edges.clear();
+    m_syncing = true; // removing selected items changes the selection: not the user's doing
+    m_scene->clear();
+    m_syncing = false;
+    const auto& layers = m_model->layers();
+    const auto& points = m_model->points();
+    for (size_t i = 0; i < m_graph.nodes.size(); ++i) {
+        const auto& d = m_graph.nodes[i];
+        NodeContent c;
+        c.outputBadge = d.point >= 0;
+        QString pointName = d.point >= 0 ? QString::fromStdString(points[size_t(d.point)].name) : QString();
+        QStringList fused;
+        for (const auto& f : d.fused) {
+            fused << QString::fromStdString(f);
+        }
+        int row = -1;
+        QString weightShape;
+        if (d.kind == DisplayNode::Kind::Layer) {
+            c.shape = NodeContent::Shape::Box;
+            c.name = QString::fromStdString(d.layer);
+            const auto layer = std::find_if(layers.begin(), layers.end(), [&](const auto& l) { return l.name == d.layer; });
+            c.title = layer != layers.end() ? layerTitle(*layer) : QString::fromStdString(d.op);
+            c.detail = fused.isEmpty() ? QString() : QStringLiteral("+ ") + fused.join(QStringLiteral(" + "));
+            c.shapeText = d.shape.empty() && layer != layers.end() ? layerChannels(*layer) : joined(d.shape);
+            weightShape = layer != layers.end() ? weightShapeText(*layer) : QString();
+            row = m_model->rowOf(c.name);
+        } else if (d.kind == DisplayNode::Kind::Op) {
+            c.title = QString::fromStdString(d.op) + (fused.isEmpty() ? QString() : QLatin1Char('+') + fused.join(QLatin1Char('+')));
+            row = pointName.isEmpty() ? -1 : m_model->rowOf(pointName);
+        } else {
+            c.shape = NodeContent::Shape::Terminal;
+            c.title = d.kind == DisplayNode::Kind::Input ? tr("input") : tr("output");
+            c.shapeText = joined(d.shape);
+            row = d.kind == DisplayNode::Kind::Input ? m_model->rowOf(QStringLiteral("input")) : -1;
+        }
+        c.search = QStringList({c.name, pointName, QString::fromStdString(d.scope), QString::fromStdString(d.op)}).join(QLatin1Char('\n'));
+        auto* item = new NodeItem(c, font(), int(i));
+        item->setRow(row);
+        item->setFlag(QGraphicsItem::ItemIsSelectable, row >= 0);
+        QString tip = c.name.isEmpty() ? QString::fromStdString(d.op) : c.name;
+        if (!weightShape.isEmpty()) tip += QStringLiteral("\nweight: ") + weightShape;
+        if (!pointName.isEmpty()) tip += QStringLiteral("\noutput quantizer: ") + pointName;
+        if (!d.scope.empty()) tip += QStringLiteral("\nin module: ") + QString::fromStdString(d.scope);
+        if (!d.shape.empty()) tip += QStringLiteral("\noutput: ") + joined(d.shape);
+        item->setToolTip(tip);
+        m_scene->addItem(item);
+        m_nodes.push_back(item);
+    }
+    LayoutInput input;
+    for (auto* n : m_nodes) {
+        input.nodes.push_back(n->layoutSize());
+    }
+    for (const auto& e : m_graph.edges) {
+        input.edges.emplace_back(e.from, e.to);
+        QStringList folded;
+        for (const auto& f : e.folded) folded << QString::fromStdString(f);
+        input.edgeLabels.push_back(folded.join(QChar(0x00b7)));
+    }
+    QElapsedTimer timer;
+    timer.start();
+    GraphLayout laid;
+    try {
+        laid = layoutGraph(input);
+    } catch (const std::exception& e) {
+        m_status->setText(QString::fromStdString(e.what()));
+        return;
+    }
+    m_layoutMs = double(timer.nsecsElapsed()) / 1e6;
+    for (size_t i = 0; i < m_nodes.size(); ++i) {
+        const auto size = m_nodes[i]->layoutSize();
+        m_nodes[i]->setPos(laid.centers[i] - QPointF(size.width() / 2, size.height() / 2));
+    }
+    for (size_t i = 0; i < laid.edges.size(); ++i) {
+        auto* edge = new EdgeItem(laid.edges[i].path, laid.edges[i].tip, input.edgeLabels[i], laid.edges[i].labelAt, font());
+        m_scene->addItem(edge);
+        m_edges.push_back(edge);
+    }
+    m_scene->setSceneRect(m_scene->itemsBoundingRect().adjusted(-40, -40, 40, 40));
+    m_status->setText(tr("%1 nodes, %2 tensors; laid out in %3 ms").arg(m_nodes.size()).arg(m_edges.size()).arg(m_layoutMs, 0, 'f', 0));
+    syncFromTable();
+}
+
+void GraphView::restyle()
+{
+    const auto& points = m_model->points();
+    const auto& pointPlans = m_model->pointPlans();
+    const auto& layers = m_model->layers();
+    const auto& resolved = m_model->resolved();
+    auto enabled = [&](int point) {
+        return point >= 0 && size_t(point) < pointPlans.size() && pointPlans[size_t(point)].choice.enabled;
+    };
+    for (auto* item : m_nodes) {
+        const auto& d = m_graph.nodes[size_t(item->displayNode())];
+        Badge weight;
+        if (d.kind == DisplayNode::Kind::Layer) {
+            const auto layer = std::find_if(layers.begin(), layers.end(), [&](const auto& l) { return l.name == d.layer; });
+            const auto index = size_t(layer - layers.begin());
+            if (layer != layers.end() && index < resolved.size()) {
+                weight = badgeFor(resolved[index].weights, QLatin1Char('W'), QString::fromStdString(layer->weightPath), tr("weights"));
+            }
+        }
+        Badge activation;
+        if (d.point >= 0 && size_t(d.point) < pointPlans.size()) {
+            activation = badgeFor(pointPlans[size_t(d.point)].choice, QLatin1Char('A'),
+                                  QString::fromStdString(points[size_t(d.point)].name), tr("output"));
+        }
+        item->setWeightBadge(weight);
+        item->setActivationBadge(activation);
+    }
+    for (size_t i = 0; i < m_edges.size(); ++i) {
+        m_edges[i]->setFloat(!enabled(m_graph.edges[i].point));
+    }
+    updateBadgeValues();
+}
+
+void GraphView::updateBadgeValues()
+{
+    if (m_liveValues.isEmpty()) {
+        return;
+    }
+    auto withValue = [this](Badge badge) {
+        const auto found = m_liveValues.find(badge.quantizer);
+        if (badge.present && badge.enabled && found != m_liveValues.end()) {
+            badge.text += QLatin1Char(' ') + found.value();
+            badge.toolTip += QLatin1Char('\n') + m_liveTips.value(badge.quantizer);
+        }
+        return badge;
+    };
+    for (auto* item : m_nodes) {
+        item->setWeightBadge(withValue(item->weightBadge()));
+        item->setActivationBadge(withValue(item->activationBadge()));
+    }
+}
+
+void GraphView::showTrainingEvents(const std::vector<train::TrainEvent>& events)
+{
+    bool any = false;
+    for (const auto& event : events) {
+        if (const auto* snap = std::get_if<train::SnapshotEvent>(&event)) {
+            QString tip;
+            const auto text = valueText(snap->values, &tip);
+            if (!text.isEmpty()) {
+                const auto name = QString::fromStdString(snap->quantizer);
+                m_liveValues[name] = text;
+                m_liveTips[name] = tr("step %1: %2").arg(snap->step).arg(tip);
+                any = true;
+            }
+        }
+    }
+    if (any && m_model && !m_dirty) {
+        restyle(); // badges from the plan, then the values
+    }
+}
+
+void GraphView::clearTrainingValues()
+{
+    m_liveValues.clear();
+    m_liveTips.clear();
+    if (m_model && !m_dirty) {
+        restyle();
+    }
+}
+
+NodeItem* GraphView::nodeNamed(const QString& name) const
+{
+    const auto& points = m_model->points();
+    for (auto* item : m_nodes) {
+        const auto& d = m_graph.nodes[size_t(item->displayNode())];
+        if (QString::fromStdString(d.layer) == name
+            || (d.point >= 0 && QString::fromStdString(points[size_t(d.point)].name) == name)) {
+            return item;
+        }
+    }
+    return nullptr;
+}
+
+bool GraphView::search(const QString& text)
+{
+    const auto needle = text.trimmed();
+    if (needle.isEmpty() || m_nodes.empty()) {
+        return false;
+    }
+    for (size_t k = 0; k < m_nodes.size(); ++k) {
+        const size_t i = (size_t(m_searchFrom) + k) % m_nodes.size();
+        if (m_nodes[i]->content().search.contains(needle, Qt::CaseInsensitive)) {
+            m_searchFrom = int(i) + 1;
+            m_scene->clearSelection();
+            m_nodes[i]->setSelected(true);
+            m_canvas->focusOn(m_nodes[i]->sceneBoundingRect());
+            m_status->setText(tr("Found %1").arg(m_nodes[i]->toolTip().section(QLatin1Char('\n'), 0, 0)));
+            return true;
+        }
+    }
+    return false;
+}
+
+QList<int> GraphView::selectedRows() const
+{
+    QList<int> rows;
+    for (auto* item : m_nodes) {
+        if (item->isSelected() && item->row() >= 0 && !rows.contains(item->row())) {
+            rows << item->row();
+        }
+    }
+    std::sort(rows.begin(), rows.end());
+    return rows;
+}
+
+void GraphView::syncFromScene()
+{
+    if (m_syncing || !m_selection) {
+        return;
+    }
+    m_syncing = true;
+    QItemSelection selection;
+    const auto rows = selectedRows();
+    for (int row : rows) {
+        selection.select(m_model->index(row, 0), m_model->index(row, m_model->columnCount() - 1));
+    }
+    if (!rows.isEmpty()) {
+        // The current row is what the Live Plots follow.
+        m_selection->setCurrentIndex(m_model->index(rows.first(), 0), QItemSelectionModel::NoUpdate);
+    }
+    m_selection->select(selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    // A layer called twice is two boxes: select both.
+    for (auto* item : m_nodes) {
+        item->setSelected(item->row() >= 0 && rows.contains(item->row()));
+    }
+    m_syncing = false;
+}
+
+void GraphView::syncFromTable()
+{
+    if (m_syncing || !m_selection) {
+        return;
+    }
+    m_syncing = true;
+    QList<int> rows;
+    for (const auto& index : m_selection->selectedRows()) {
+        rows << index.row();
+    }
+    for (auto* item : m_nodes) {
+        item->setSelected(item->row() >= 0 && rows.contains(item->row()));
+    }
+    m_syncing = false;
+}
+
+bool GraphView::applyToSelection(int column, const QVariant& value)
+{
+    const auto rows = selectedRows();
+    return !rows.isEmpty() && m_model->setColumn(rows, column, value);
+}
+
+NodeItem* GraphView::nodeAtViewPos(const QPoint& pos) const
+{
+    for (auto* item : m_canvas->items(pos)) {
+        if (item->type() == NodeItem::Type) {
+            return static_cast<NodeItem*>(item);
+        }
+    }
+    return nullptr;
+}
+
+bool GraphView::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_canvas->viewport() && event->type() == QEvent::MouseButtonDblClick) {
+        auto* node = nodeAtViewPos(static_cast<QMouseEvent*>(event)->position().toPoint());
+        if (node && node->row() >= 0) {
+            Q_EMIT rowActivated(node->row());
+            return true;
+        }
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+// Right click: the editors of the Quantization table for the selected nodes.
+void GraphView::contextMenuEvent(QContextMenuEvent* event)
+{
+    if (!m_model) {
+        return;
+    }
+    auto* node = nodeAtViewPos(m_canvas->viewport()->mapFrom(this, event->pos()));
+    if (node && node->row() >= 0 && !node->isSelected()) {
+        m_scene->clearSelection();
+        node->setSelected(true);
+    }
+    const auto rows = selectedRows();
+    if (rows.isEmpty()) {
+        return;
+    }
+    QMenu menu(this);
+    menu.setToolTipsVisible(true);
+    auto addValues = [this](QMenu* into, int column) {
+        for (const auto& [label, value] : m_model->valueChoices(column)) {
+            into->addAction(label, this, [this, column, value = value] { applyToSelection(column, value); });
+        }
+    };
+    const bool anyLayer = std::any_of(rows.begin(), rows.end(), [this](int r) { return m_model->rowKind(r) == PlanTableModel::RowKind::Layer; });
+    const bool on = m_model->index(rows.first(), PlanTableModel::Enabled).data(Qt::CheckStateRole).toInt() == Qt::Checked;
+    menu.addSection(rows.size() == 1 ? m_model->rowName(rows.first()) : tr("%1 selected rows").arg(rows.size()));
+    auto* quantize = menu.addAction(tr("Quantize"), this, [this, on] { applyToSelection(PlanTableModel::Enabled, !on); });
+    quantize->setCheckable(true);
+    quantize->setChecked(on);
+    quantize->setEnabled(!m_model->isReadOnly());
+    if (anyLayer) {
+        auto* weights = menu.addMenu(tr("Weight quantizer"));
+        addValues(weights, PlanTableModel::WeightQuantizer);
+        addValues(menu.addMenu(tr("Weight bits")), PlanTableModel::WeightBits);
+        auto* perChannel = menu.addMenu(tr("Per channel"));
+        addValues(perChannel, PlanTableModel::PerChannel);
+        weights->setEnabled(!m_model->isReadOnly());
+    }
+    addValues(menu.addMenu(tr("Activation quantizer")), PlanTableModel::ActivationQuantizer);
+    addValues(menu.addMenu(tr("Activation bits")), PlanTableModel::ActivationBits);
+    menu.addSeparator();
+    menu.addAction(tr("Show in the Quantization table"), this, [this, rows] { Q_EMIT rowActivated(rows.first()); });
+    menu.addAction(tr("Plot in Live Plots"), this, [this, rows] { Q_EMIT quantizerActivated(m_model->quantizerName(rows.first())); });
+    for (auto* action : menu.actions()) {
+        if (action->menu()) action->menu()->setEnabled(!m_model->isReadOnly());
+    }
+    menu.exec(event->globalPos());
+}
+
+} // namespace qat::ui
