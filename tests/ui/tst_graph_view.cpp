@@ -3,6 +3,11 @@
 // offscreen: layout without overlaps, selection shared with the Quantization table, edits
 // with undo, float tensors drawn as such, training values on the badges.
 #include "graph/graph_canvas.h"
+#include "main_window.h"
+#include "views/model_view.h"
+#include "views/quantization_view.h"
+#include "widgets/live_plots.h"
+#include "window_test_util.h"
 #include "graph/graph_items.h"
 #include "model/model_inspector.h"
 #include "models/plan_table_model.h"
@@ -10,6 +15,7 @@
 #include "views/graph_view.h"
 
 #include <QDir>
+#include <QProcess>
 #include <QGraphicsScene>
 #include <QItemSelectionModel>
 #include <QTableView>
@@ -69,11 +75,7 @@ struct Fixture {
     }
 };
 
-void saveScreenshot(QWidget& widget, const QString& name)
-{
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
-}
+using qat::test::window::saveScreenshot;
 
 } // namespace
 
@@ -88,6 +90,8 @@ private Q_SLOTS:
     void floatEdgeFollowsThePlan();
     void trainingValuesOnBadges();
     void searchFindsNodes();
+    void windowWiresGraphToTableAndPlots();
+    void screenshotOptionRendersGraph();
 };
 
 void TestGraphView::initTestCase()
@@ -106,6 +110,13 @@ void TestGraphView::laysOutWithoutOverlaps_data()
     QTest::newRow("cat_net") << "cat_net_traced" << "graph_cat_net.png";
     QTest::newRow("resnet18") << "tv/resnet18_traced" << "graph_resnet18.png";
     QTest::newRow("mobilenet_v2") << "tv/mobilenet_v2_traced" << "graph_mobilenet_v2.png";
+    // Scripted (Python branches collapsed), channel shuffles, SE blocks with hardsigmoid, fire modules.
+    QTest::newRow("mobilenet_v2_scripted") << "tv/mobilenet_v2_scripted" << "graph_mobilenet_v2_scripted.png";
+    QTest::newRow("efficientnet_b0") << "tv/efficientnet_b0_traced" << "graph_efficientnet_b0.png";
+    QTest::newRow("shufflenet_v2") << "tv/shufflenet_v2_x0_5_traced" << "graph_shufflenet_v2.png";
+    QTest::newRow("mobilenet_v3_small") << "tv/mobilenet_v3_small_scripted" << "graph_mobilenet_v3_small.png";
+    QTest::newRow("squeezenet") << "tv/squeezenet1_1_traced" << "graph_squeezenet.png";
+    QTest::newRow("regnet") << "tv/regnet_x_400mf_traced" << "graph_regnet.png";
 }
 
 void TestGraphView::laysOutWithoutOverlaps()
@@ -134,8 +145,10 @@ void TestGraphView::laysOutWithoutOverlaps()
         }
     }
     // Under the default target (imx500) every tensor is quantized: no float edge.
-    for (auto* e : f.view.edgeItems()) {
-        QVERIFY(!e->isFloat());
+    for (size_t i = 0; i < f.view.edgeItems().size(); ++i) {
+        const auto& e = f.view.displayGraph().edges[i];
+        QVERIFY2(!f.view.edgeItems()[i]->isFloat(),
+                 qPrintable(QStringLiteral("float: %1 -> %2").arg(nodes[size_t(e.from)]->toolTip(), nodes[size_t(e.to)]->toolTip())));
     }
     qInfo("%s: %zu nodes, %zu edges, Graphviz layout %.1f ms", qPrintable(model), nodes.size(),
           f.view.edgeItems().size(), f.view.layoutMilliseconds());
@@ -278,6 +291,74 @@ void TestGraphView::searchFindsNodes()
     // Large graphs get an overview.
     f.view.canvas()->zoomBy(4);
     QVERIFY(f.view.canvas()->overview()->isVisible());
+}
+
+// In the window: the graph is the Model page's first tab; a click selects the row on the
+// Quantization page, a double click goes there, a badge click opens the Live Plots on it.
+void TestGraphView::windowWiresGraphToTableAndPlots()
+{
+    qat::ui::MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(qat::test::window::openAndWait(window, modelPath(QStringLiteral("residual_dw_traced"))));
+    window.showGraph();
+    auto* graph = window.modelView()->graphView();
+    QVERIFY(graph->isVisible());
+    QVERIFY(!graph->nodeItems().empty());
+    auto* canvas = graph->canvas();
+    QSignalSpy plotted(window.quantizationView(), &qat::ui::QuantizationView::quantizerSelected);
+    QSignalSpy opened(graph, &GraphView::quantizerActivated);
+    auto* pw = graph->nodeNamed(QStringLiteral("block1.pw"));
+    canvas->focusOn(pw->sceneBoundingRect());
+    const QPoint title = canvas->mapFromScene(pw->mapToScene(pw->boxRect().center()));
+    QTest::mouseClick(canvas->viewport(), Qt::LeftButton, {}, title);
+    auto* plan = window.quantizationView()->planModel();
+    const auto selected = window.quantizationView()->table()->selectionModel()->selectedRows();
+    QCOMPARE(selected.size(), 1);
+    QCOMPARE(selected.first().row(), plan->rowOf(QStringLiteral("block1.pw")));
+    // The current row is what the Live Plots follow.
+    QCOMPARE(plotted.size(), 1);
+    QCOMPARE(plotted.first().first().toString(), QStringLiteral("block1.pw.weight"));
+    saveScreenshot(window, QStringLiteral("graph_window.png"));
+    QTest::mouseDClick(canvas->viewport(), Qt::LeftButton, {}, title);
+    QVERIFY(window.quantizationView()->isVisible());
+    window.showGraph();
+    const QPoint badge = canvas->mapFromScene(pw->mapToScene(pw->activationBadgeRect().center()));
+    QTest::mouseClick(canvas->viewport(), Qt::LeftButton, {}, badge);
+    QVERIFY(window.livePlots()->isVisible());
+    QCOMPARE(opened.size(), 1);
+    QCOMPARE(opened.first().first().toString(), QStringLiteral("block1.pw:output"));
+
+    // The README's picture: 4-bit LSQ power-of-two weights in the blocks, the add left float.
+    QList<int> blocks;
+    for (const char* layer : {"block1.dw", "block1.pw", "block2.dw", "block2.pw"}) {
+        blocks << plan->rowOf(QString::fromLatin1(layer));
+    }
+    QVERIFY(plan->setColumn(blocks, qat::ui::PlanTableModel::WeightBits, 4));
+    QVERIFY(plan->setColumn(blocks, qat::ui::PlanTableModel::WeightQuantizer, QStringLiteral("LSQ|power-of-two")));
+    QVERIFY(plan->setColumn({plan->rowOf(QStringLiteral("block1:add"))}, qat::ui::PlanTableModel::Enabled, false));
+    window.showGraph();
+    window.resize(1280, 1000);
+    QTest::qWait(20);
+    canvas->fitAll();
+    saveScreenshot(window, QStringLiteral("graph_view.png"));
+}
+
+void TestGraphView::screenshotOptionRendersGraph()
+{
+    const auto out = QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_graph.png"));
+    QFile::remove(out);
+    QProcess gui;
+    gui.start(QStringLiteral(QATWB_GUI), {modelPath(QStringLiteral("se_net_traced")), QStringLiteral("--page"),
+                                          QStringLiteral("graph"), QStringLiteral("--screenshot"), out});
+    QVERIFY(gui.waitForFinished(120000));
+    QCOMPARE(gui.exitCode(), 0);
+    QVERIFY(!QImage(out).isNull());
+    QProcess bad;
+    bad.start(QStringLiteral(QATWB_GUI), {QStringLiteral("--page"), QStringLiteral("graphs")});
+    QVERIFY(bad.waitForFinished(60000));
+    QCOMPARE(bad.exitCode(), 2);
+    QVERIFY(bad.readAllStandardError().contains("model, graph, quantization"));
 }
 
 QTEST_MAIN(TestGraphView)

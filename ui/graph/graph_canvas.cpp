@@ -15,6 +15,7 @@ constexpr double kMaxZoom = 4.0;
 constexpr int kOverviewSize = 170;
 // Below this the labels of a box cannot be read.
 constexpr double kReadableZoom = 0.6;
+constexpr double kComfortableZoom = 0.8;
 } // namespace
 
 GraphCanvas::GraphCanvas(QWidget* parent) : QGraphicsView(parent)
@@ -34,7 +35,8 @@ void GraphCanvas::fitAll()
     if (!scene() || scene()->items().isEmpty()) {
         return;
     }
-    const QRectF bounds = scene()->itemsBoundingRect().adjusted(-12, -12, 12, 12);
+    // The scene rect (the graph and a margin): fitting less would leave scroll bars up.
+    const QRectF bounds = sceneRect();
     fitInView(bounds, Qt::KeepAspectRatio);
     if (zoom() > 1.0) {
         setTransform(QTransform());
@@ -48,13 +50,14 @@ void GraphCanvas::showStart()
     if (!scene() || scene()->items().isEmpty()) {
         return;
     }
-    const QRectF bounds = scene()->itemsBoundingRect().adjusted(-12, -12, 12, 12);
+    const QRectF bounds = sceneRect();
     const double fitAllZoom = std::min(viewport()->width() / bounds.width(), viewport()->height() / bounds.height());
     if (fitAllZoom >= kReadableZoom) {
         fitAll();
         return;
     }
-    const double z = std::clamp(viewport()->width() / bounds.width(), kReadableZoom, 1.0);
+    // As much of the graph as fits at a zoom that reads well, never more than 100 %.
+    const double z = std::min({1.0, std::max(kComfortableZoom, fitAllZoom), std::max(kReadableZoom, viewport()->width() / bounds.width())});
     setTransform(QTransform::fromScale(z, z));
     const double halfHeight = viewport()->height() / (2 * z);
     centerOn(bounds.center().x(), bounds.top() + halfHeight);

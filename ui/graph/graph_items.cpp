@@ -26,7 +26,7 @@ constexpr qreal kPadX = 8;
 constexpr qreal kPadY = 4;
 constexpr qreal kBadgeGap = 3;
 // Room for a badge's value while training ("A8 0.0312"), so a live value never overlaps.
-const QString kBadgeSample = QStringLiteral("W8 0.0000");
+const QString kBadgeSample = QStringLiteral("W16 1.2e-05");
 
 // A point of leading keeps an underscore ("batch_norm") off the line below.
 qreal lineHeight(const QFont& font)

@@ -124,6 +124,23 @@ QString valueText(const quant::QuantizerSnapshot& snapshot, QString* tip)
     return QString::number(mean, 'g', 2);
 }
 
+// The shape ops folded into an edge, as its label; ops that only unpack a list or copy
+// (ListUnpack, contiguous, to, ...) say nothing to a reader and are left out.
+QString foldedLabel(const std::vector<std::string>& folded)
+{
+    static const QStringList silent = {QStringLiteral("ListUnpack"), QStringLiteral("TupleUnpack"),
+                                       QStringLiteral("TupleIndex"), QStringLiteral("__getitem__"),
+                                       QStringLiteral("contiguous"), QStringLiteral("to"), QStringLiteral("detach"),
+                                       QStringLiteral("clone"), QStringLiteral("identity"), QStringLiteral("float"),
+                                       QStringLiteral("type_as")};
+    QStringList shown;
+    for (const auto& op : folded) {
+        const auto name = QString::fromStdString(op);
+        if (!silent.contains(name)) shown << name;
+    }
+    return shown.join(QChar(0x00b7));
+}
+
 } // namespace
 
 GraphView::GraphView(QWidget* parent) : QWidget(parent)
@@ -309,9 +326,7 @@ void GraphView::rebuildScene()
     }
     for (const auto& e : m_graph.edges) {
         input.edges.emplace_back(e.from, e.to);
-        QStringList folded;
-        for (const auto& f : e.folded) folded << QString::fromStdString(f);
-        input.edgeLabels.push_back(folded.join(QChar(0x00b7)));
+        input.edgeLabels.push_back(foldedLabel(e.folded));
     }
     QElapsedTimer timer;
     timer.start();
@@ -333,7 +348,7 @@ void GraphView::rebuildScene()
         m_edges.push_back(edge);
     }
     m_scene->setSceneRect(m_scene->itemsBoundingRect().adjusted(-40, -40, 40, 40));
-    m_status->setText(tr("%1 nodes, %2 tensors; laid out in %3 ms").arg(m_nodes.size()).arg(m_edges.size()).arg(m_layoutMs, 0, 'f', 0));
+    m_status->setText(tr("%1 nodes, %2 tensors; laid out in %3 ms").arg(m_nodes.size()).arg(m_edges.size()).arg(m_layoutMs, 0, 'f', m_layoutMs < 10 ? 1 : 0));
     syncFromTable();
 }
 
