@@ -108,6 +108,8 @@ void TestGraphView::laysOutWithoutOverlaps_data()
     QTest::newRow("residual_dw") << "residual_dw_traced" << "graph_residual_dw.png";
     QTest::newRow("se_net") << "se_net_scripted" << "graph_se_net.png";
     QTest::newRow("cat_net") << "cat_net_traced" << "graph_cat_net.png";
+    QTest::newRow("shared_linear") << "shared_linear_scripted" << "graph_shared_linear.png"; // one layer, two boxes
+    QTest::newRow("conv_transpose") << "conv_transpose_net_traced" << "graph_conv_transpose.png";
     QTest::newRow("resnet18") << "tv/resnet18_traced" << "graph_resnet18.png";
     QTest::newRow("mobilenet_v2") << "tv/mobilenet_v2_traced" << "graph_mobilenet_v2.png";
     // Scripted (Python branches collapsed), channel shuffles, SE blocks with hardsigmoid, fire modules.
@@ -141,17 +143,17 @@ void TestGraphView::laysOutWithoutOverlaps()
         const QRectF a(nodes[i]->pos(), nodes[i]->layoutSize());
         for (size_t j = i + 1; j < nodes.size(); ++j) {
             const QRectF b(nodes[j]->pos(), nodes[j]->layoutSize());
-            QVERIFY2(!a.intersects(b), qPrintable(QStringLiteral("%1 overlaps %2").arg(nodes[i]->toolTip(), nodes[j]->toolTip())));
+            QVERIFY2(!a.intersects(b), qPrintable(QStringLiteral("%1 overlaps %2").arg(nodes[i]->nodeToolTip(), nodes[j]->nodeToolTip())));
         }
     }
     // Under the default target (imx500) every tensor is quantized: no float edge.
     for (size_t i = 0; i < f.view.edgeItems().size(); ++i) {
         const auto& e = f.view.displayGraph().edges[i];
         QVERIFY2(!f.view.edgeItems()[i]->isFloat(),
-                 qPrintable(QStringLiteral("float: %1 -> %2").arg(nodes[size_t(e.from)]->toolTip(), nodes[size_t(e.to)]->toolTip())));
+                 qPrintable(QStringLiteral("float: %1 -> %2").arg(nodes[size_t(e.from)]->nodeToolTip(), nodes[size_t(e.to)]->nodeToolTip())));
     }
-    qInfo("%s: %zu nodes, %zu edges, Graphviz layout %.1f ms", qPrintable(model), nodes.size(),
-          f.view.edgeItems().size(), f.view.layoutMilliseconds());
+    qInfo("%s: %zu nodes, %zu edges, Graphviz layout %.1f ms, whole scene %.1f ms", qPrintable(model), nodes.size(),
+          f.view.edgeItems().size(), f.view.layoutMilliseconds(), f.view.sceneMilliseconds());
     saveScreenshot(f.view, screenshot);
 }
 

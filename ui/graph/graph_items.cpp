@@ -2,6 +2,7 @@
 #include "graph/graph_items.h"
 
 #include <QFontMetricsF>
+#include <QGraphicsSceneHoverEvent>
 #include <QPainter>
 #include <QStyleOptionGraphicsItem>
 #include <QtMath>
@@ -113,6 +114,25 @@ QString NodeItem::quantizerAt(const QPointF& pos) const
     if (m_weight.present && weightBadgeRect().contains(pos)) return m_weight.quantizer;
     if (m_activation.present && activationBadgeRect().contains(pos)) return m_activation.quantizer;
     return {};
+}
+
+void NodeItem::setNodeToolTip(const QString& text)
+{
+    m_nodeTip = text;
+    setToolTip(text);
+}
+
+void NodeItem::hoverMoveEvent(QGraphicsSceneHoverEvent* event)
+{
+    const QPointF pos = event->pos();
+    if (m_weight.present && weightBadgeRect().contains(pos)) {
+        setToolTip(m_weight.toolTip);
+    } else if (m_activation.present && activationBadgeRect().contains(pos)) {
+        setToolTip(m_activation.toolTip);
+    } else {
+        setToolTip(m_nodeTip);
+    }
+    QGraphicsItem::hoverMoveEvent(event);
 }
 
 void NodeItem::paintBadge(QPainter* painter, const QRectF& rect, const Badge& badge) const
@@ -233,11 +253,16 @@ void EdgeItem::paint(QPainter* painter, const QStyleOptionGraphicsItem*, QWidget
     }
     if (!m_label.isEmpty()) {
         painter->setFont(m_font);
-        painter->setPen(QColor(95, 100, 110));
         const QFontMetricsF fm(m_font);
-        painter->drawText(QRectF(m_labelAt - QPointF(fm.horizontalAdvance(m_label) / 2 + 2, fm.height() / 2),
-                                 QSizeF(fm.horizontalAdvance(m_label) + 4, fm.height())),
-                          Qt::AlignCenter, m_label);
+        const QRectF box(m_labelAt - QPointF(fm.horizontalAdvance(m_label) / 2 + 2, fm.height() / 2),
+                         QSizeF(fm.horizontalAdvance(m_label) + 4, fm.height()));
+        // Graphviz estimates label widths with its own font metrics: a backing keeps the text
+        // legible where it touches its edge.
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(QColor(252, 252, 253, 220));
+        painter->drawRoundedRect(box, 3, 3);
+        painter->setPen(QColor(95, 100, 110));
+        painter->drawText(box, Qt::AlignCenter, m_label);
     }
 }
 

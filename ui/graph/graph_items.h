@@ -63,7 +63,14 @@ public:
     int row() const { return m_row; }
     void setRow(int row) { m_row = row; }
 
+    /// The node's own tooltip; over a badge the badge's is shown instead.
+    void setNodeToolTip(const QString& text);
+    QString nodeToolTip() const { return m_nodeTip; }
+
     void paint(QPainter* painter, const QStyleOptionGraphicsItem* option, QWidget* widget) override;
+
+protected:
+    void hoverMoveEvent(QGraphicsSceneHoverEvent* event) override;
 
 private:
     void paintBadge(QPainter* painter, const QRectF& rect, const Badge& badge) const;
@@ -79,6 +86,7 @@ private:
     QRectF m_box;
     Badge m_weight;
     Badge m_activation;
+    QString m_nodeTip;
 };
 
 /// One tensor between two nodes: a spline with an arrowhead, labelled with the shape ops

@@ -7,6 +7,7 @@
 #include "models/plan_table_model.h"
 #include "targets/target_registry.h"
 
+#include <QCompleter>
 #include <QElapsedTimer>
 #include <QGraphicsScene>
 #include <QHBoxLayout>
@@ -15,6 +16,8 @@
 #include <QLineEdit>
 #include <QMenu>
 #include <QMouseEvent>
+#include <QShortcut>
+#include <QStringListModel>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -180,6 +183,19 @@ QWidget* GraphView::createToolBar()
         }
     });
     connect(m_search, &QLineEdit::textEdited, this, [this] { m_searchFrom = 0; });
+    auto* completer = new QCompleter(new QStringListModel(this), m_search);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setFilterMode(Qt::MatchContains);
+    connect(completer, qOverload<const QString&>(&QCompleter::activated), this, [this](const QString& name) {
+        m_searchFrom = 0;
+        search(name);
+    });
+    m_search->setCompleter(completer);
+    auto* find = new QShortcut(QKeySequence::Find, this, [this] {
+        m_search->setFocus();
+        m_search->selectAll();
+    });
+    find->setContext(Qt::WidgetWithChildrenShortcut);
     auto button = [bar](const QString& text, const QString& tip) {
         auto* b = new QToolButton(bar);
         b->setText(text);
@@ -271,6 +287,8 @@ void GraphView::refresh()
 
 void GraphView::rebuildScene()
 {
+    QElapsedTimer total;
+    total.start();
     m_nodes.clear();
     m_edges.clear();
     m_syncing = true; // removing selected items changes the selection: not the user's doing
@@ -316,9 +334,13 @@ void GraphView::rebuildScene()
         if (!pointName.isEmpty()) tip += QStringLiteral("\noutput quantizer: ") + pointName;
         if (!d.scope.empty()) tip += QStringLiteral("\nin module: ") + QString::fromStdString(d.scope);
         if (!d.shape.empty()) tip += QStringLiteral("\noutput: ") + joined(d.shape);
-        item->setToolTip(tip);
+        item->setNodeToolTip(tip);
         m_scene->addItem(item);
         m_nodes.push_back(item);
+    }
+    if (m_nodes.empty()) {
+        m_status->setText(m_model->layers().empty() ? QString() : tr("No graph: the import found no data flow for this model"));
+        return;
     }
     LayoutInput input;
     for (auto* n : m_nodes) {
@@ -348,6 +370,14 @@ void GraphView::rebuildScene()
         m_edges.push_back(edge);
     }
     m_scene->setSceneRect(m_scene->itemsBoundingRect().adjusted(-40, -40, 40, 40));
+    QStringList names;
+    for (const auto& d : m_graph.nodes) {
+        if (!d.layer.empty()) names << QString::fromStdString(d.layer);
+        else if (d.point >= 0) names << QString::fromStdString(m_model->points()[size_t(d.point)].name);
+    }
+    names.removeDuplicates();
+    static_cast<QStringListModel*>(m_search->completer()->model())->setStringList(names);
+    m_sceneMs = double(total.nsecsElapsed()) / 1e6;
     m_status->setText(tr("%1 nodes, %2 tensors; laid out in %3 ms").arg(m_nodes.size()).arg(m_edges.size()).arg(m_layoutMs, 0, 'f', m_layoutMs < 10 ? 1 : 0));
     syncFromTable();
 }
@@ -459,7 +489,7 @@ bool GraphView::search(const QString& text)
             m_scene->clearSelection();
             m_nodes[i]->setSelected(true);
             m_canvas->focusOn(m_nodes[i]->sceneBoundingRect());
-            m_status->setText(tr("Found %1").arg(m_nodes[i]->toolTip().section(QLatin1Char('\n'), 0, 0)));
+            m_status->setText(tr("Found %1").arg(m_nodes[i]->nodeToolTip().section(QLatin1Char('\n'), 0, 0)));
             return true;
         }
     }

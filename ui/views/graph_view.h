@@ -58,6 +58,8 @@ public:
     NodeItem* nodeNamed(const QString& name) const;
     /// How long the last Graphviz layout took.
     double layoutMilliseconds() const { return m_layoutMs; }
+    /// How long the last rebuild of the scene took: items, layout and placement.
+    double sceneMilliseconds() const { return m_sceneMs; }
 
 Q_SIGNALS:
     /// A badge was clicked (open that quantizer in the Live Plots).
@@ -94,6 +96,7 @@ private:
     QHash<QString, QString> m_liveTips;
     int m_searchFrom = 0;
     double m_layoutMs = 0;
+    double m_sceneMs = 0;
     bool m_dirty = true;
     bool m_syncing = false;
 };
