@@ -8,6 +8,7 @@
 #include "quantizers/registry_facade.h"
 #include "resource_paths.h"
 #include "storage/run_recorder.h"
+#include "storage/run_state.h"
 #include "views/data_view.h"
 #include "views/graph_view.h"
 #include "views/history_view.h"
@@ -462,7 +463,6 @@ void MainWindow::connectTraining()
                     m_firstStep = step->step;
                 }
             } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
-                const auto name = QString::fromStdString(train::toString(state->state));
                 if (state->state == train::RunState::Paused) {
                     m_trainingView->setActivity(TrainingView::Activity::Paused);
                 } else if (state->state == train::RunState::Running
@@ -473,8 +473,12 @@ void MainWindow::connectTraining()
                     m_trainingView->setStatus(tr("Calibrating the quantizers..."));
                     m_eta->setText(tr("calibrating..."));
                 }
-                appendLog(tr("state: %1%2").arg(name, state->message.empty() ? QString()
-                                                                              : QStringLiteral(" (") + QString::fromStdString(state->message) + QLatin1Char(')')));
+                // How the run ended is logged once it is recorded (onTrainingFinished), in the
+                // words the database keeps.
+                const auto line = store::stateLine(train::toString(state->state), state->message);
+                if (store::isTraining(train::toString(state->state))) {
+                    appendLog(tr("run %1 %2").arg(m_training->runId()).arg(QString::fromStdString(line)));
+                }
             } else if (const auto* log = std::get_if<train::LogEvent>(&event)) {
                 appendLog(QString::fromStdString(log->text));
             } else if (const auto* epoch = std::get_if<train::EpochEvent>(&event)) {
@@ -507,18 +511,18 @@ void MainWindow::onTrainingFinished(const train::TrainResult& result)
     if (result.floatTop1 >= 0 && m_plots->floatTop1() < 0) {
         m_plots->setFloatTop1(result.floatTop1);
     }
-    const auto state = QString::fromStdString(train::toString(result.state));
-    QString text = tr("Run %1 %2 after %n step(s)", nullptr, int(result.steps)).arg(m_training->runId()).arg(state);
+    // The state and message as recorded (RunRecorder::finish), worded as `qatwb runs show`
+    // and the History word them.
+    QString text = tr("Run %1 %2").arg(m_training->runId()).arg(
+        QString::fromStdString(store::stateLine(train::toString(result.state), result.message)));
     if (result.qatTop1 >= 0) {
-        text += tr(": QAT top-1 %1").arg(percent(result.qatTop1));
+        text += tr("; QAT top-1 %1").arg(percent(result.qatTop1));
         if (result.floatTop1 >= 0) {
             text += tr(" (float %1)").arg(percent(result.floatTop1));
         }
     }
-    if (!result.message.empty()) {
-        auto message = QString::fromStdString(result.message);
-        message[0] = message[0].toUpper();
-        text += QStringLiteral(". ") + message;
+    if (result.steps > 0) {
+        text += tr(" after %n step(s)", nullptr, int(result.steps));
     }
     m_trainingView->setStatus(text);
     appendLog(text);

@@ -339,16 +339,7 @@ int executeTraining(const train::TrainConfig& request, const std::vector<std::st
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_token = nullptr;
-    try {
-        recorder.finish(result);
-    } catch (const Error& e) {
-        result.state = train::RunState::Failed;
-        result.message = std::string("the run could not be recorded completely: ") + e.what();
-    }
-    if (!recorder.writeError().empty() && result.state != train::RunState::Failed) {
-        result.state = train::RunState::Failed;
-        result.message = recorder.writeError();
-    }
+    result = recorder.finish(std::move(result));
     progress.finish(result);
     if (json) {
         auto out = resultJson(result);

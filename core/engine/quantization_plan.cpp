@@ -2,6 +2,7 @@
 #include "engine/quantization_plan.h"
 
 #include "common/error.h"
+#include "model/layer_kind.h"
 #include "quantizers/quantizer_error.h"
 #include "quantizers/quantizer_registry.h"
 #include "targets/target_registry.h"
@@ -34,18 +35,11 @@ void ChoiceOverride::applyTo(QuantizerChoice& choice) const
 
 namespace {
 
-// A depthwise convolution: one input channel per group, more than one group.
-bool isDepthwise(const model::LayerInfo& layer)
-{
-    return layer.groups > 1 && layer.weightShape.size() > 2 && layer.weightShape[1] == 1
-           && layer.kind.rfind("conv", 0) == 0 && layer.kind.rfind("conv_transpose", 0) != 0;
-}
-
 // `kind` is a layer kind, or one of the selectors "depthwise", "first", "last" (in graph order).
 bool matchesKind(const std::string& kind, const model::LayerInfo& layer, size_t index, size_t count)
 {
     if (kind.empty()) return true;
-    if (kind == "depthwise") return isDepthwise(layer);
+    if (kind == "depthwise") return model::isDepthwise(layer);
     if (kind == "first") return index == 0;
     if (kind == "last") return index + 1 == count;
     return kind == layer.kind;

@@ -10,6 +10,7 @@
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <map>
 #include <set>
 
 namespace qat::exporter {
@@ -57,11 +58,13 @@ void removeMethod(torch::jit::Module& module, const std::string& name)
 } // namespace
 
 torch::jit::Module makeExportModule(engine::QatModel& model,
-                                    const std::vector<std::unique_ptr<quant::InferableQuantizer>>& inferables)
+                                    const std::vector<std::unique_ptr<quant::InferableQuantizer>>& inferables,
+                                    std::vector<int64_t>* slotsInOrder)
 {
     auto module = model.module();
     auto graph = module.get_method(engine::QatModel::kMethodName).graph()->copy();
     const auto quantizeOp = c10::Symbol::fromQualString(engine::kQuantizeOp);
+    std::map<Node*, int64_t> slotOf;
     for (Node* node : model::allNodes(*graph)) {
         if (node->kind() != quantizeOp) {
             continue;
@@ -73,6 +76,7 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
         }
         torch::jit::WithInsertPoint guard(node);
         auto* replaced = insertFakeQuant(*graph, node->input(0), inferable->fakeQuant());
+        slotOf[replaced->node()] = slot;
         node->output()->replaceAllUsesWith(replaced);
         node->destroy();
     }
@@ -94,6 +98,7 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
             value = graph->insertUncheckedCast(value, c10::TensorType::get());
         }
         auto* replaced = insertFakeQuant(*graph, value, grid);
+        slotOf[replaced->node()] = -1; // no quantizer of the plan: the ONNX writers' slot order skips it
         node->output()->replaceAllUsesWith(replaced);
         node->destroy();
     }
@@ -108,6 +113,14 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
     }
     torch::jit::ConstantPropagation(graph);
     torch::jit::EliminateDeadCode(graph);
+    if (slotsInOrder) {
+        slotsInOrder->clear();
+        for (Node* node : model::allNodes(*graph)) {
+            if (const auto found = slotOf.find(node); found != slotOf.end()) {
+                slotsInOrder->push_back(found->second);
+            }
+        }
+    }
 
     at::NoGradGuard noGrad;
     for (const auto& site : model.sites()) {

@@ -2,6 +2,7 @@
 // The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
 #include "expected_layers.h"
 
+#include <QCryptographicHash>
 #include <QJsonArray>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -34,6 +35,21 @@ QString fixture(const QString& name)
     return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
+/// Starts qatwb with args and returns once it printed a training step (false if it never did).
+bool startUntilFirstStep(QProcess& process, const QStringList& args)
+{
+    process.setReadChannel(QProcess::StandardError);
+    process.start(QStringLiteral(QATWB_CLI), args);
+    QByteArray err;
+    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
+        err += process.readAllStandardError();
+    }
+    if (!err.contains("step ")) {
+        qWarning("%s", err.constData());
+    }
+    return err.contains("step ");
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -57,6 +73,8 @@ private Q_SLOTS:
     void trainStopsOnInterrupt();
     void trainSavesPlan();
     void runsListAndShow();
+    void killedRunReadsInterruptedWithoutWriting();
+    void sensitivityHasTwoModesStoredWithTheRun();
     void exportWritesFilesAndPythonAgrees();
     void dataInspectDescribesFolder();
     void trainOnJpegFolderStoresPreprocessing();
@@ -327,16 +345,10 @@ void TestCli::trainStopsOnInterrupt()
     auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
     args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--limit-train")
          << QStringLiteral("60000");
-    process.setReadChannel(QProcess::StandardError);
-    process.start(QStringLiteral(QATWB_CLI), args);
-    QByteArray err;
-    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
-        err += process.readAllStandardError();
-    }
-    QVERIFY2(err.contains("step "), err.constData());
+    QVERIFY(startUntilFirstStep(process, args));
     ::kill(pid_t(process.processId()), SIGINT);
     QVERIFY(process.waitForFinished(60000));
-    err += process.readAllStandardError();
+    const auto err = process.readAllStandardError();
     QCOMPARE(process.exitCode(), 130);
     QVERIFY2(err.contains("cancelled"), err.constData());
     QVERIFY(err.contains("stopped by the user"));
@@ -405,6 +417,145 @@ void TestCli::runsListAndShow()
     QVERIFY(noDb.err.contains("no run database here yet"));
 }
 
+// Issue #25 item 1: a `qatwb train` killed with SIGKILL leaves its run "running" in the
+// file; every reader must report it interrupted (its process on this host is gone), and a
+// reader that opened the file read-only must not write that down.
+void TestCli::killedRunReadsInterruptedWithoutWriting()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    QProcess process;
+    auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--db") << db;
+    QVERIFY(startUntilFirstStep(process, args));
+    auto runsCli = [&db](QStringList args) { return runCli(QStringList{QStringLiteral("runs")} << args << QStringLiteral("--db") << db); };
+    auto listed = [&](const QStringList& extra) {
+        return QJsonDocument::fromJson(runsCli(QStringList{QStringLiteral("list"), QStringLiteral("--json")} << extra).out).array();
+    };
+    QCOMPARE(listed({}).at(0).toObject()[QStringLiteral("state")].toString(), QStringLiteral("running"));
+    ::kill(pid_t(process.processId()), SIGKILL);
+    QVERIFY(process.waitForFinished(20000));
+
+    auto digest = [](const QString& path) {
+        QFile file(path);
+        return file.open(QIODevice::ReadOnly) ? QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256)
+                                              : QByteArray("absent");
+    };
+    const auto before = digest(db) + digest(db + QStringLiteral("-wal"));
+
+    const auto rows = listed({});
+    QCOMPARE(rows.size(), 1);
+    const auto row = rows[0].toObject();
+    QCOMPARE(row[QStringLiteral("state")].toString(), QStringLiteral("interrupted"));
+    QCOMPARE(row[QStringLiteral("message")].toString(),
+             QStringLiteral("the process recording this run ended without finishing it"));
+    QCOMPARE(listed({QStringLiteral("--state"), QStringLiteral("interrupted")}).size(), 1);
+    QCOMPARE(listed({QStringLiteral("--state"), QStringLiteral("running")}).size(), 0);
+    const auto table = runsCli({QStringLiteral("list")});
+    QVERIFY2(table.out.contains("interrupted") && !table.out.contains("running"), table.out.constData());
+    const auto shown = runsCli({QStringLiteral("show"), QStringLiteral("1")});
+    QVERIFY2(shown.out.contains("state      interrupted: the process recording this run ended without finishing it"),
+             shown.out.constData());
+    const auto shownJson = QJsonDocument::fromJson(runsCli({QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json")}).out).object();
+    QCOMPARE(shownJson[QStringLiteral("state")].toString(), QStringLiteral("interrupted"));
+    QCOMPARE(shownJson[QStringLiteral("message")].toString(), row[QStringLiteral("message")].toString());
+
+    // The readers opened the file read-only: not a byte of it changed.
+    QCOMPARE(digest(db) + digest(db + QStringLiteral("-wal")), before);
+}
+
+// Issue #25 item 7: the two per-layer measurements a user needs. `trained`: from the run,
+// each layer's quantizers off while the rest stay quantized (what each layer costs in this
+// run); `float`: from the float model's own weights, each layer alone quantized at the
+// plan's bits and calibrated as a run calibrates (what the plan costs before training).
+void TestCli::sensitivityHasTwoModesStoredWithTheRun()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    auto train = [&](int steps) {
+        const auto r = runCli({QStringLiteral("train"), QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+                               QStringLiteral("--preset"), QStringLiteral("w2a3"), QStringLiteral("--limit-train"),
+                               QStringLiteral("512"), QStringLiteral("--limit-test"), QStringLiteral("200"),
+                               QStringLiteral("--batch"), QStringLiteral("64"), QStringLiteral("--calibration-batches"),
+                               QStringLiteral("2"), QStringLiteral("--seed"), QStringLiteral("5"), QStringLiteral("--steps"),
+                               QString::number(steps), QStringLiteral("--db"), db, QStringLiteral("--json")});
+        return QJsonDocument::fromJson(r.out).object();
+    };
+    auto measure = [&](qint64 id, const QString& mode) {
+        QStringList args{QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(id), QStringLiteral("--json"),
+                         QStringLiteral("--db"), db};
+        if (!mode.isEmpty()) {
+            args << QStringLiteral("--mode") << mode;
+        }
+        const auto r = runCli(args);
+        if (r.exitCode != 0) {
+            qWarning("%s", r.err.constData());
+        }
+        return QJsonDocument::fromJson(r.out).object();
+    };
+    const auto shortRun = train(2);
+    const auto longRun = train(8);
+    const auto shortId = shortRun[QStringLiteral("run_id")].toInteger();
+    const auto longId = longRun[QStringLiteral("run_id")].toInteger();
+    QVERIFY(shortId > 0 && longId > shortId);
+    const double oneImage = 1.0 / 200;
+
+    QJsonObject floatMode[2];
+    int i = 0;
+    for (const auto& run : {shortRun, longRun}) {
+        const auto id = run[QStringLiteral("run_id")].toInteger();
+        // Default: the trained run, each layer's quantizers off in turn.
+        const auto trained = measure(id, QString());
+        QCOMPARE(trained[QStringLiteral("mode")].toString(), QStringLiteral("trained"));
+        QCOMPARE(trained[QStringLiteral("images")].toInt(), 200); // the run's own test subset
+        const double quantized = trained[QStringLiteral("quantized_top1")].toDouble();
+        QVERIFY2(std::abs(quantized - run[QStringLiteral("qat_top1")].toDouble()) <= oneImage,
+                 "all quantizers on is the run as trained");
+        QVERIFY(std::abs(trained[QStringLiteral("float_top1")].toDouble() - run[QStringLiteral("float_top1")].toDouble()) <= oneImage);
+        const auto layers = trained[QStringLiteral("layers")].toArray();
+        QCOMPARE(layers.size(), 5);
+        for (const auto& l : layers) {
+            const auto layer = l.toObject();
+            // drop: what this layer's quantizers cost the run (its top-1 with them off, minus the run's).
+            QVERIFY(std::abs(layer[QStringLiteral("top1")].toDouble() - layer[QStringLiteral("drop")].toDouble() - quantized) < 1e-9);
+        }
+        floatMode[i] = measure(id, QStringLiteral("float"));
+        QCOMPARE(floatMode[i][QStringLiteral("mode")].toString(), QStringLiteral("float"));
+        const double floatTop1 = floatMode[i][QStringLiteral("float_top1")].toDouble();
+        QVERIFY(std::abs(floatTop1 - run[QStringLiteral("float_top1")].toDouble()) <= oneImage);
+        for (const auto& l : floatMode[i][QStringLiteral("layers")].toArray()) {
+            const auto layer = l.toObject();
+            QVERIFY(std::abs(floatTop1 - layer[QStringLiteral("drop")].toDouble() - layer[QStringLiteral("top1")].toDouble()) < 1e-9);
+            QVERIFY(layer[QStringLiteral("quantizers")].toInt() >= 2); // its weights and its outputs
+        }
+        ++i;
+    }
+    // From the float weights, the measurement does not depend on how long the run trained.
+    const auto a = floatMode[0][QStringLiteral("layers")].toArray();
+    const auto b = floatMode[1][QStringLiteral("layers")].toArray();
+    QCOMPARE(a.size(), 5);
+    QCOMPARE(a, b);
+    // 2-bit weights and 3-bit activations cost the float model something somewhere.
+    QVERIFY(std::any_of(a.begin(), a.end(), [](const auto& l) { return l.toObject()[QStringLiteral("drop")].toDouble() > 0; }));
+
+    // Both are stored with the run, each with its mode.
+    const auto shown = QJsonDocument::fromJson(runCli({QStringLiteral("runs"), QStringLiteral("show"), QString::number(longId),
+                                                       QStringLiteral("--json"), QStringLiteral("--db"), db}).out).object();
+    QStringList modes;
+    for (const auto& row : shown[QStringLiteral("sensitivity")].toArray()) {
+        modes << row.toObject()[QStringLiteral("mode")].toString();
+    }
+    QCOMPARE(modes.count(QStringLiteral("trained")), 5);
+    QCOMPARE(modes.count(QStringLiteral("float")), 5);
+    const auto text = runCli({QStringLiteral("runs"), QStringLiteral("show"), QString::number(longId), QStringLiteral("--db"), db});
+    QVERIFY2(text.out.contains("each layer's quantizers off") && text.out.contains("each layer alone quantized"), text.out.constData());
+
+    const auto bad = runCli({QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(longId), QStringLiteral("--mode"),
+                             QStringLiteral("both"), QStringLiteral("--db"), db});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("trained") && bad.err.contains("float"), bad.err.constData());
+}
+
 // The acceptance of the export issue: a demo run exported to all three files; Python
 // PyTorch loads the TorchScript and gets the test accuracy the run reported; the parity
 // report is in `runs show`.
@@ -433,6 +584,21 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     QCOMPARE(parity[QStringLiteral("top1_agreement")].toDouble(), 1.0);
     QCOMPARE(parity[QStringLiteral("exported_top1")].toDouble(), qatTop1);
     QCOMPARE(result[QStringLiteral("qdq_pairs")].toInt(), 11);
+    // The ONNX file ran in ONNX Runtime (packaging/install-deps.sh installs it).
+    const auto runtime = parity[QStringLiteral("runtime")].toObject();
+    QVERIFY2(runtime[QStringLiteral("checked")].toBool(), qPrintable(runtime[QStringLiteral("note")].toString()));
+    QCOMPARE(runtime[QStringLiteral("images")].toInt(), 1000);
+    QVERIFY(runtime[QStringLiteral("runtime")].toString().startsWith(QStringLiteral("ONNX Runtime 1.30.0")));
+    QVERIFY(runtime[QStringLiteral("top1_agreement")].toDouble() >= 0.99);
+    QVERIFY(std::abs(runtime[QStringLiteral("runtime_top1")].toDouble() - qatTop1) <= 0.01);
+
+    // MCT's ONNX format, and the text report's runtime line.
+    const auto mctq = runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
+                              QStringLiteral("--db"), db, QStringLiteral("--format"), QStringLiteral("onnx,mctq-onnx")});
+    QVERIFY2(mctq.exitCode == 0, mctq.err.constData());
+    QVERIFY2(mctq.out.contains("wrote mctq-onnx: ") && mctq.out.contains("demo_cnn_run1.mctq.onnx")
+                 && mctq.out.contains("ONNX Runtime 1.30.0 (CPU, default optimizations) on 1000 test images: top-1"),
+             mctq.out.constData());
 
     QProcess python;
     python.start(QStringLiteral("/usr/bin/python3"),
@@ -452,7 +618,7 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     const auto detail = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
                                 QStringLiteral("--db"), db});
     const auto exports = QJsonDocument::fromJson(detail.out).object()[QStringLiteral("exports")].toArray();
-    QCOMPARE(exports.size(), 3);
+    QCOMPARE(exports.size(), 5); // spec, torchscript, onnx; then onnx, mctq-onnx
     QCOMPARE(exports[0].toObject()[QStringLiteral("parity")].toObject()[QStringLiteral("max_abs_diff")].toDouble(), 0.0);
 
     // Nothing to export: a run id that does not exist, no --out.

@@ -13,9 +13,11 @@
 #include "widgets/weight_histogram.h"
 
 #include <QAbstractItemModelTester>
+#include <QAbstractItemView>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QProgressBar>
@@ -85,10 +87,12 @@ private Q_SLOTS:
     void delegateEditsEverySelectedRow();
     void pluginQuantizersAreOffered();
     void rulesAndPresets();
+    void presetComboNamesThePresetUntilEdited();
     void planFilesRoundTrip();
     void planTableShowsEveryQuantizer();
     void shortRunPlotsAndRecords();
     void stopMidRun();
+    void plotsOpenOnAQuantizerThatLearns();
     void layoutPersists();
     void runOption();
 
@@ -268,6 +272,62 @@ void TestWorkbench::rulesAndPresets()
     QVERIFY(model->ruleTexts().isEmpty());
     window.undoStack()->undo();
     QCOMPARE(model->index(fc1, PlanTableModel::WeightBits).data().toInt(), 3);
+}
+
+// Issue #25 item 2: picking a preset in the combo (keyboard, through its list) shows that
+// preset's name, also for a preset with rules of its own (w2a3); "(edited)" appears once
+// the user changes something, goes again on undo, and is never an item to pick.
+void TestWorkbench::presetComboNamesThePresetUntilEdited()
+{
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    window.showPage(MainWindow::Page::Quantization);
+    auto* model = window.quantizationView()->planModel();
+    QComboBox* combo = nullptr;
+    for (auto* c : window.quantizationView()->findChildren<QComboBox*>()) {
+        if (c->findText(QStringLiteral("w2a3")) >= 0) {
+            combo = c;
+        }
+    }
+    QVERIFY(combo != nullptr);
+    auto shown = [combo] { return combo->currentIndex() >= 0 ? combo->currentText() : combo->placeholderText(); };
+    QCOMPARE(shown(), QStringLiteral("mct-default"));
+    for (int i = 0; i < combo->count(); ++i) {
+        QVERIFY2(combo->itemText(i) != QStringLiteral("(edited)"), "(edited) is a state, not a choice");
+    }
+
+    // Open the list, Down to w2a3, Return.
+    combo->setFocus();
+    combo->showPopup();
+    auto* list = combo->view();
+    QTRY_VERIFY(list->isVisible());
+    for (int i = 0; i < combo->count() && list->currentIndex().data().toString() != QStringLiteral("w2a3"); ++i) {
+        QTest::keyClick(list, Qt::Key_Down);
+    }
+    QTest::keyClick(list, Qt::Key_Return);
+    QTRY_VERIFY(!list->isVisible());
+    QCOMPARE(QString::fromStdString(model->plan().preset), QStringLiteral("w2a3"));
+    QVERIFY(!model->plan().rules.empty()); // the preset's own rules (first/last/depthwise at 8 bits)
+    QCOMPARE(shown(), QStringLiteral("w2a3"));
+    saveScreenshot(window, QStringLiteral("quantization_preset.png"));
+
+    QVERIFY(model->setColumn({1}, PlanTableModel::WeightBits, 5));
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    saveScreenshot(window, QStringLiteral("quantization_edited.png"));
+    window.undoStack()->undo();
+    QCOMPARE(shown(), QStringLiteral("w2a3"));
+    window.undoStack()->redo();
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    // A rule of the user's own is an edit too.
+    window.undoStack()->undo();
+    QVERIFY(model->addRule(QStringLiteral("linear"), QString(), PlanTableModel::WeightBits, 4));
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    window.undoStack()->undo();
+    window.undoStack()->undo(); // back to the first preset
+    QCOMPARE(shown(), QStringLiteral("mct-default"));
 }
 
 void TestWorkbench::planFilesRoundTrip()
@@ -499,8 +559,58 @@ void TestWorkbench::stopMidRun()
     QVERIFY(window.trainingView()->activity() == qat::ui::TrainingView::Activity::Idle);
     qat::store::RunStore store(m_dir.filePath(QStringLiteral("runs.sqlite")).toStdString(),
                                qat::store::RunStore::Access::ReadOnly);
-    QCOMPARE(QString::fromStdString(store.run(controller->runId())->state), QStringLiteral("cancelled"));
+    const auto stored = *store.run(controller->runId());
+    QCOMPARE(QString::fromStdString(stored.state), QStringLiteral("cancelled"));
+    // The Log and the status say what the database (and so `qatwb runs show`) says.
+    const auto line = QString::fromStdString(stored.state + ": " + stored.message);
+    QVERIFY2(window.logView()->toPlainText().contains(QStringLiteral("Run %1 %2").arg(stored.id).arg(line)),
+             qPrintable(window.logView()->toPlainText()));
+    QVERIFY2(window.statusBar()->currentMessage().contains(line), qPrintable(window.statusBar()->currentMessage()));
     saveScreenshot(window, QStringLiteral("workbench_stopped.png"));
+}
+
+// Issue #25 item 6: under mct-default the first quantizer is an STE weight threshold, which
+// its training method keeps at its calibrated value; the plots open on one that learns,
+// and say of a frozen one that it is frozen and why.
+void TestWorkbench::plotsOpenOnAQuantizerThatLearns()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QCOMPARE(QString::fromStdString(window.quantizationView()->planModel()->plan().preset), QStringLiteral("mct-default"));
+    window.trainingView()->setShortRun(12, 512, 100);
+    QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
+    QVERIFY(window.startTraining());
+    QVERIFY(finished.wait(180000));
+    auto* plots = window.livePlots();
+    window.showPage(MainWindow::Page::Plots);
+    auto notes = [plots] {
+        QStringList texts;
+        for (auto* label : plots->findChildren<QLabel*>()) {
+            if (label->isVisible()) {
+                texts << label->text();
+            }
+        }
+        return texts.join(QLatin1Char('\n'));
+    };
+    QCOMPARE(plots->quantizers().first(), QStringLiteral("features.0.weight"));
+    const auto opened = plots->selectedQuantizer();
+    QVERIFY2(opened.endsWith(QStringLiteral(":output")) || opened == QStringLiteral("input"), qPrintable(opened));
+    QVERIFY2(!notes().contains(QStringLiteral("frozen")), qPrintable(notes()));
+    // What it plots moves: a POT threshold's latent value (the POT value itself steps by 2x).
+    auto* line = plots->parametersPlot()->graph(0);
+    QVERIFY(line != nullptr && line->dataCount() >= 2);
+    QVERIFY(line->data()->at(0)->value != line->data()->at(line->dataCount() - 1)->value);
+    saveScreenshot(window, QStringLiteral("live_plots_learning.png"));
+
+    plots->selectQuantizer(QStringLiteral("features.0.weight"));
+    QVERIFY2(notes().contains(QStringLiteral("frozen by its training method (STE)")), qPrintable(notes()));
+    saveScreenshot(window, QStringLiteral("live_plots_frozen.png"));
+    plots->selectQuantizer(opened);
+    QVERIFY(!notes().contains(QStringLiteral("frozen")));
 }
 
 void TestWorkbench::layoutPersists()

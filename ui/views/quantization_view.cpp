@@ -61,12 +61,7 @@ QuantizationView::QuantizationView(QUndoStack* undoStack, QWidget* parent) : QWi
 
     connect(m_model, &PlanTableModel::editRefused, this, &QuantizationView::statusMessage);
     connect(m_model, &PlanTableModel::planChanged, this, [this] {
-        const auto preset = QString::fromStdString(m_model->plan().preset);
-        const QSignalBlocker block(m_preset);
-        const int found = m_preset->findText(preset);
-        m_preset->setCurrentIndex(found >= 0 && m_model->plan().layers.empty() && m_model->plan().rules.empty()
-                                      ? found
-                                      : m_preset->findData(QStringLiteral("custom")));
+        refreshPresetName();
         const QSignalBlocker blockTarget(m_target);
         m_target->setCurrentIndex(m_target->findData(QString::fromStdString(m_model->plan().target)));
         refreshRuleKinds();
@@ -89,13 +84,11 @@ QWidget* QuantizationView::createTopBar()
     for (const auto& name : engine::presetNames()) {
         m_preset->addItem(QString::fromStdString(name), QString::fromStdString(name));
     }
-    m_preset->addItem(tr("(edited)"), QStringLiteral("custom"));
+    // Shown, not offered: with no item current the combo shows this.
+    m_preset->setPlaceholderText(tr("(edited)"));
     m_preset->setToolTip(tr("Start the plan from a built-in preset (replaces the whole plan; Ctrl+Z undoes it)"));
     connect(m_preset, &QComboBox::activated, this, [this](int index) {
         const auto name = m_preset->itemData(index).toString();
-        if (name == QStringLiteral("custom")) {
-            return;
-        }
         m_model->replacePlan(engine::presetPlan(name.toStdString()), tr("Preset %1").arg(name));
     });
     m_target = new QComboBox(bar);
@@ -291,6 +284,17 @@ void QuantizationView::applyBulk()
     if (m_model->setColumn(rows, column, value)) {
         Q_EMIT statusMessage(m_undo->undoText());
     }
+}
+
+void QuantizationView::refreshPresetName()
+{
+    // The preset's name while the plan is exactly what choosing it gave (its own rules and
+    // overrides included), "(edited)" after any change, and the name again after undoing it.
+    const auto& plan = m_model->plan();
+    const int found = m_preset->findData(QString::fromStdString(plan.preset));
+    const bool asChosen = found >= 0 && engine::planToJson(plan) == engine::planToJson(engine::presetPlan(plan.preset));
+    const QSignalBlocker block(m_preset);
+    m_preset->setCurrentIndex(asChosen ? found : -1);
 }
 
 void QuantizationView::refreshRules()

@@ -65,6 +65,7 @@ private:
     void refreshRuleKinds();
     void applyBulk();
     void refreshRules();
+    void refreshPresetName();
     void choosePlanToLoad();
     void choosePlanToSave();
 
