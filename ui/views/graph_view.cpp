@@ -4,6 +4,7 @@
 #include "graph/graph_canvas.h"
 #include "graph/graph_items.h"
 #include "graph/graph_layout.h"
+#include "graph/node_content.h"
 #include "models/plan_table_model.h"
 #include "targets/target_registry.h"
 
@@ -14,137 +15,14 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
-#include <QMenu>
-#include <QMouseEvent>
 #include <QShortcut>
 #include <QStringListModel>
 #include <QToolButton>
 #include <QVBoxLayout>
 
 #include <algorithm>
-#include <numeric>
 
 namespace qat::ui {
-
-namespace {
-
-QString joined(const std::vector<int64_t>& shape)
-{
-    QStringList parts;
-    // The batch dimension says nothing about the model.
-    for (size_t i = shape.size() > 1 ? 1 : 0; i < shape.size(); ++i) {
-        parts << QString::number(shape[i]);
-    }
-    return parts.join(QChar(0x00d7));
-}
-
-QString layerTitle(const model::LayerInfo& layer)
-{
-    QString title = QString::fromStdString(layer.kind);
-    const auto& w = layer.weightShape;
-    if (w.size() > 2) {
-        QStringList kernel;
-        for (size_t i = 2; i < w.size(); ++i) {
-            kernel << QString::number(w[i]);
-        }
-        title += QLatin1Char(' ') + kernel.join(QChar(0x00d7));
-        if (layer.groups > 1 && w[1] == 1) {
-            title += QStringLiteral(" dw");
-        } else if (layer.groups > 1) {
-            title += QStringLiteral(" g%1").arg(layer.groups);
-        }
-    }
-    return title;
-}
-
-// Channels in and out (features for linear layers): the shape a reader compares along a path.
-QString layerChannels(const model::LayerInfo& layer)
-{
-    const auto& w = layer.weightShape;
-    if (w.size() < 2) {
-        return {};
-    }
-    const bool transposed = layer.channelAxis == 1;
-    const int64_t in = transposed ? w[0] : w[1] * layer.groups;
-    const int64_t out = transposed ? w[1] * layer.groups : w[0];
-    return QStringLiteral("%1 \u2192 %2").arg(in).arg(out);
-}
-
-QString weightShapeText(const model::LayerInfo& layer)
-{
-    QStringList parts;
-    for (auto d : layer.weightShape) parts << QString::number(d);
-    return parts.join(QChar(0x00d7));
-}
-
-QString methodOf(const engine::QuantizerChoice& choice)
-{
-    return QString::fromStdString(quant::toString(choice.key.method));
-}
-
-Badge badgeFor(const engine::QuantizerChoice& choice, QChar prefix, const QString& quantizer, const QString& what)
-{
-    Badge b;
-    b.present = true;
-    b.enabled = choice.enabled;
-    b.quantizer = quantizer;
-    b.color = graph_colors::forMethod(methodOf(choice));
-    b.text = choice.enabled ? QStringLiteral("%1%2").arg(prefix).arg(choice.config.bits) : QStringLiteral("%1 float").arg(prefix);
-    b.toolTip = choice.enabled ? QStringLiteral("%1: %2 %3, %4 bits%5\n%6")
-                                     .arg(what, QString::fromStdString(choice.key.training), methodOf(choice))
-                                     .arg(choice.config.bits)
-                                     .arg(prefix == QLatin1Char('W') ? (choice.config.perChannel ? QStringLiteral(", per channel")
-                                                                                                  : QStringLiteral(", per tensor"))
-                                                                      : QString(),
-                                          quantizer)
-                               : QStringLiteral("%1: not quantized (float)\n%2").arg(what, quantizer);
-    return b;
-}
-
-// A quantizer's current parameter as a short text: its threshold, else its step, else the first
-// one it has (the mean over channels when per channel).
-QString valueText(const quant::QuantizerSnapshot& snapshot, QString* tip)
-{
-    const std::vector<float>* values = nullptr;
-    for (const char* key : {"threshold", "step", "scale"}) {
-        const auto found = snapshot.values.find(key);
-        if (found != snapshot.values.end() && !found->second.empty()) {
-            values = &found->second;
-            *tip = QString::fromLatin1(key);
-            break;
-        }
-    }
-    if (!values && !snapshot.values.empty() && !snapshot.values.begin()->second.empty()) {
-        values = &snapshot.values.begin()->second;
-        *tip = QString::fromStdString(snapshot.values.begin()->first);
-    }
-    if (!values) {
-        return {};
-    }
-    const double mean = std::accumulate(values->begin(), values->end(), 0.0) / double(values->size());
-    *tip += values->size() > 1 ? QStringLiteral(" (mean of %1 channels) %2").arg(values->size()).arg(mean, 0, 'g', 4)
-                               : QStringLiteral(" %1").arg(mean, 0, 'g', 4);
-    return QString::number(mean, 'g', 2);
-}
-
-// The shape ops folded into an edge, as its label; ops that only unpack a list or copy
-// (ListUnpack, contiguous, to, ...) say nothing to a reader and are left out.
-QString foldedLabel(const std::vector<std::string>& folded)
-{
-    static const QStringList silent = {QStringLiteral("ListUnpack"), QStringLiteral("TupleUnpack"),
-                                       QStringLiteral("TupleIndex"), QStringLiteral("__getitem__"),
-                                       QStringLiteral("contiguous"), QStringLiteral("to"), QStringLiteral("detach"),
-                                       QStringLiteral("clone"), QStringLiteral("identity"), QStringLiteral("float"),
-                                       QStringLiteral("type_as")};
-    QStringList shown;
-    for (const auto& op : folded) {
-        const auto name = QString::fromStdString(op);
-        if (!silent.contains(name)) shown << name;
-    }
-    return shown.join(QChar(0x00b7));
-}
-
-} // namespace
 
 GraphView::GraphView(QWidget* parent) : QWidget(parent)
 {
@@ -281,6 +159,7 @@ void GraphView::refresh()
     if (signature != m_signature) {
         m_signature = signature;
         rebuildScene();
+        m_canvas->showStart(); // another model or target: the old view point means nothing
     }
     restyle();
 }
@@ -298,42 +177,13 @@ void GraphView::rebuildScene()
     const auto& points = m_model->points();
     for (size_t i = 0; i < m_graph.nodes.size(); ++i) {
         const auto& d = m_graph.nodes[i];
-        NodeContent c;
-        c.outputBadge = d.point >= 0;
-        QString pointName = d.point >= 0 ? QString::fromStdString(points[size_t(d.point)].name) : QString();
-        QStringList fused;
-        for (const auto& f : d.fused) {
-            fused << QString::fromStdString(f);
-        }
-        int row = -1;
-        QString weightShape;
-        if (d.kind == DisplayNode::Kind::Layer) {
-            c.shape = NodeContent::Shape::Box;
-            c.name = QString::fromStdString(d.layer);
-            const auto layer = std::find_if(layers.begin(), layers.end(), [&](const auto& l) { return l.name == d.layer; });
-            c.title = layer != layers.end() ? layerTitle(*layer) : QString::fromStdString(d.op);
-            c.detail = fused.isEmpty() ? QString() : QStringLiteral("+ ") + fused.join(QStringLiteral(" + "));
-            c.shapeText = d.shape.empty() && layer != layers.end() ? layerChannels(*layer) : joined(d.shape);
-            weightShape = layer != layers.end() ? weightShapeText(*layer) : QString();
-            row = m_model->rowOf(c.name);
-        } else if (d.kind == DisplayNode::Kind::Op) {
-            c.title = QString::fromStdString(d.op) + (fused.isEmpty() ? QString() : QLatin1Char('+') + fused.join(QLatin1Char('+')));
-            row = pointName.isEmpty() ? -1 : m_model->rowOf(pointName);
-        } else {
-            c.shape = NodeContent::Shape::Terminal;
-            c.title = d.kind == DisplayNode::Kind::Input ? tr("input") : tr("output");
-            c.shapeText = joined(d.shape);
-            row = d.kind == DisplayNode::Kind::Input ? m_model->rowOf(QStringLiteral("input")) : -1;
-        }
-        c.search = QStringList({c.name, pointName, QString::fromStdString(d.scope), QString::fromStdString(d.op)}).join(QLatin1Char('\n'));
+        QString tip;
+        const NodeContent c = nodeContent(d, layers, points, &tip);
+        const QString key = rowKey(d, points);
+        const int row = key.isEmpty() ? -1 : m_model->rowOf(key);
         auto* item = new NodeItem(c, font(), int(i));
         item->setRow(row);
         item->setFlag(QGraphicsItem::ItemIsSelectable, row >= 0);
-        QString tip = c.name.isEmpty() ? QString::fromStdString(d.op) : c.name;
-        if (!weightShape.isEmpty()) tip += QStringLiteral("\nweight: ") + weightShape;
-        if (!pointName.isEmpty()) tip += QStringLiteral("\noutput quantizer: ") + pointName;
-        if (!d.scope.empty()) tip += QStringLiteral("\nin module: ") + QString::fromStdString(d.scope);
-        if (!d.shape.empty()) tip += QStringLiteral("\noutput: ") + joined(d.shape);
         item->setNodeToolTip(tip);
         m_scene->addItem(item);
         m_nodes.push_back(item);
@@ -398,12 +248,12 @@ void GraphView::restyle()
             const auto layer = std::find_if(layers.begin(), layers.end(), [&](const auto& l) { return l.name == d.layer; });
             const auto index = size_t(layer - layers.begin());
             if (layer != layers.end() && index < resolved.size()) {
-                weight = badgeFor(resolved[index].weights, QLatin1Char('W'), QString::fromStdString(layer->weightPath), tr("weights"));
+                weight = quantizerBadge(resolved[index].weights, QLatin1Char('W'), QString::fromStdString(layer->weightPath), tr("weights"));
             }
         }
         Badge activation;
         if (d.point >= 0 && size_t(d.point) < pointPlans.size()) {
-            activation = badgeFor(pointPlans[size_t(d.point)].choice, QLatin1Char('A'),
+            activation = quantizerBadge(pointPlans[size_t(d.point)].choice, QLatin1Char('A'),
                                   QString::fromStdString(points[size_t(d.point)].name), tr("output"));
         }
         item->setWeightBadge(weight);
@@ -440,7 +290,7 @@ void GraphView::showTrainingEvents(const std::vector<train::TrainEvent>& events)
     for (const auto& event : events) {
         if (const auto* snap = std::get_if<train::SnapshotEvent>(&event)) {
             QString tip;
-            const auto text = valueText(snap->values, &tip);
+            const auto text = snapshotText(snap->values, &tip);
             if (!text.isEmpty()) {
                 const auto name = QString::fromStdString(snap->quantizer);
                 m_liveValues[name] = text;
@@ -494,133 +344,6 @@ bool GraphView::search(const QString& text)
         }
     }
     return false;
-}
-
-QList<int> GraphView::selectedRows() const
-{
-    QList<int> rows;
-    for (auto* item : m_nodes) {
-        if (item->isSelected() && item->row() >= 0 && !rows.contains(item->row())) {
-            rows << item->row();
-        }
-    }
-    std::sort(rows.begin(), rows.end());
-    return rows;
-}
-
-void GraphView::syncFromScene()
-{
-    if (m_syncing || !m_selection) {
-        return;
-    }
-    m_syncing = true;
-    QItemSelection selection;
-    const auto rows = selectedRows();
-    for (int row : rows) {
-        selection.select(m_model->index(row, 0), m_model->index(row, m_model->columnCount() - 1));
-    }
-    if (!rows.isEmpty()) {
-        // The current row is what the Live Plots follow.
-        m_selection->setCurrentIndex(m_model->index(rows.first(), 0), QItemSelectionModel::NoUpdate);
-    }
-    m_selection->select(selection, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-    // A layer called twice is two boxes: select both.
-    for (auto* item : m_nodes) {
-        item->setSelected(item->row() >= 0 && rows.contains(item->row()));
-    }
-    m_syncing = false;
-}
-
-void GraphView::syncFromTable()
-{
-    if (m_syncing || !m_selection) {
-        return;
-    }
-    m_syncing = true;
-    QList<int> rows;
-    for (const auto& index : m_selection->selectedRows()) {
-        rows << index.row();
-    }
-    for (auto* item : m_nodes) {
-        item->setSelected(item->row() >= 0 && rows.contains(item->row()));
-    }
-    m_syncing = false;
-}
-
-bool GraphView::applyToSelection(int column, const QVariant& value)
-{
-    const auto rows = selectedRows();
-    return !rows.isEmpty() && m_model->setColumn(rows, column, value);
-}
-
-NodeItem* GraphView::nodeAtViewPos(const QPoint& pos) const
-{
-    for (auto* item : m_canvas->items(pos)) {
-        if (item->type() == NodeItem::Type) {
-            return static_cast<NodeItem*>(item);
-        }
-    }
-    return nullptr;
-}
-
-bool GraphView::eventFilter(QObject* watched, QEvent* event)
-{
-    if (watched == m_canvas->viewport() && event->type() == QEvent::MouseButtonDblClick) {
-        auto* node = nodeAtViewPos(static_cast<QMouseEvent*>(event)->position().toPoint());
-        if (node && node->row() >= 0) {
-            Q_EMIT rowActivated(node->row());
-            return true;
-        }
-    }
-    return QWidget::eventFilter(watched, event);
-}
-
-// Right click: the editors of the Quantization table for the selected nodes.
-void GraphView::contextMenuEvent(QContextMenuEvent* event)
-{
-    if (!m_model) {
-        return;
-    }
-    auto* node = nodeAtViewPos(m_canvas->viewport()->mapFrom(this, event->pos()));
-    if (node && node->row() >= 0 && !node->isSelected()) {
-        m_scene->clearSelection();
-        node->setSelected(true);
-    }
-    const auto rows = selectedRows();
-    if (rows.isEmpty()) {
-        return;
-    }
-    QMenu menu(this);
-    menu.setToolTipsVisible(true);
-    auto addValues = [this](QMenu* into, int column) {
-        for (const auto& [label, value] : m_model->valueChoices(column)) {
-            into->addAction(label, this, [this, column, value = value] { applyToSelection(column, value); });
-        }
-    };
-    const bool anyLayer = std::any_of(rows.begin(), rows.end(), [this](int r) { return m_model->rowKind(r) == PlanTableModel::RowKind::Layer; });
-    const bool on = m_model->index(rows.first(), PlanTableModel::Enabled).data(Qt::CheckStateRole).toInt() == Qt::Checked;
-    menu.addSection(rows.size() == 1 ? m_model->rowName(rows.first()) : tr("%1 selected rows").arg(rows.size()));
-    auto* quantize = menu.addAction(tr("Quantize"), this, [this, on] { applyToSelection(PlanTableModel::Enabled, !on); });
-    quantize->setCheckable(true);
-    quantize->setChecked(on);
-    quantize->setEnabled(!m_model->isReadOnly());
-    if (anyLayer) {
-        auto* weights = menu.addMenu(tr("Weight quantizer"));
-        addValues(weights, PlanTableModel::WeightQuantizer);
-        addValues(menu.addMenu(tr("Weight bits")), PlanTableModel::WeightBits);
-        auto* perChannel = menu.addMenu(tr("Per channel"));
-        addValues(perChannel, PlanTableModel::PerChannel);
-        weights->setEnabled(!m_model->isReadOnly());
-    }
-    addValues(menu.addMenu(tr("Activation quantizer")), PlanTableModel::ActivationQuantizer);
-    addValues(menu.addMenu(tr("Activation bits")), PlanTableModel::ActivationBits);
-    menu.addSeparator();
-    menu.addAction(tr("Show in the Quantization table"), this, [this, rows] { Q_EMIT rowActivated(rows.first()); });
-    menu.addAction(tr("Plot in Live Plots"), this, [this, rows] { Q_EMIT quantizerActivated(m_model->quantizerName(rows.first())); });
-    for (auto* action : menu.actions()) {
-        if (action->menu()) action->menu()->setEnabled(!m_model->isReadOnly());
-    }
-    menu.exec(event->globalPos());
 }
 
 } // namespace qat::ui
