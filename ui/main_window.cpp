@@ -153,7 +153,12 @@ void MainWindow::connectGraph()
     graph->setPlanModel(m_quantView->planModel(), m_quantView->table()->selectionModel());
     connect(graph, &GraphView::quantizerActivated, this, [this](const QString& quantizer) {
         m_plots->selectQuantizer(quantizer);
-        showPage(Page::Plots);
+        // Before a run has values for it, the plots would be empty: say so instead.
+        if (m_plots->quantizers().contains(quantizer)) {
+            showPage(Page::Plots);
+        } else {
+            statusBar()->showMessage(tr("%1 has no values yet: the Live Plots show it once a run trains").arg(quantizer), 8000);
+        }
     });
     connect(graph, &GraphView::rowActivated, this, [this](int row) {
         showPage(Page::Quantization);

@@ -5,7 +5,9 @@
 #include "graph/graph_canvas.h"
 #include "main_window.h"
 #include "views/model_view.h"
+#include "controllers/training_controller.h"
 #include "views/quantization_view.h"
+#include "views/training_view.h"
 #include "widgets/live_plots.h"
 #include "window_test_util.h"
 #include "graph/graph_items.h"
@@ -16,6 +18,8 @@
 
 #include <QDir>
 #include <QProcess>
+#include <QStatusBar>
+#include <QTemporaryDir>
 #include <QGraphicsScene>
 #include <QItemSelectionModel>
 #include <QTableView>
@@ -91,6 +95,7 @@ private Q_SLOTS:
     void trainingValuesOnBadges();
     void searchFindsNodes();
     void windowWiresGraphToTableAndPlots();
+    void badgesFollowARun();
     void screenshotOptionRendersGraph();
 };
 
@@ -328,9 +333,11 @@ void TestGraphView::windowWiresGraphToTableAndPlots()
     window.showGraph();
     const QPoint badge = canvas->mapFromScene(pw->mapToScene(pw->activationBadgeRect().center()));
     QTest::mouseClick(canvas->viewport(), Qt::LeftButton, {}, badge);
-    QVERIFY(window.livePlots()->isVisible());
     QCOMPARE(opened.size(), 1);
     QCOMPARE(opened.first().first().toString(), QStringLiteral("block1.pw:output"));
+    // No run yet: nothing to plot, and the status bar says why instead of an empty page.
+    QVERIFY(graph->isVisible());
+    QVERIFY(window.statusBar()->currentMessage().contains(QStringLiteral("block1.pw:output")));
 
     // The README's picture: 4-bit LSQ power-of-two weights in the blocks, the add left float.
     QList<int> blocks;
@@ -345,6 +352,42 @@ void TestGraphView::windowWiresGraphToTableAndPlots()
     QTest::qWait(20);
     canvas->fitAll();
     saveScreenshot(window, QStringLiteral("graph_view.png"));
+}
+
+// A short real run on the demo model: the badges show the trained parameters, and a badge
+// click opens that quantizer in the Live Plots.
+void TestGraphView::badgesFollowARun()
+{
+    QTemporaryDir dir;
+    qat::ui::MainWindow window;
+    window.setRunDatabasePath(dir.filePath(QStringLiteral("runs.sqlite")));
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(qat::test::window::openAndWait(window, modelPath(QStringLiteral("demo"))));
+    window.trainingView()->setShortRun(4, 256, 64);
+    QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
+    QVERIFY(window.startTraining());
+    QVERIFY(finished.wait(180000));
+    window.showGraph();
+    auto* graph = window.modelView()->graphView();
+    auto* first = graph->nodeNamed(QStringLiteral("features.0"));
+    QVERIFY(first);
+    // "W8 0.42": the bits, then the threshold's mean over channels.
+    const auto weightText = first->weightBadge().text;
+    QVERIFY2(weightText.startsWith(QStringLiteral("W8 ")) && weightText.size() > 3, qPrintable(weightText));
+    QVERIFY2(first->activationBadge().text.startsWith(QStringLiteral("A8 ")), qPrintable(first->activationBadge().text));
+    QVERIFY(first->weightBadge().toolTip.contains(QStringLiteral("threshold")));
+    saveScreenshot(window, QStringLiteral("graph_after_run.png"));
+    auto* canvas = graph->canvas();
+    canvas->focusOn(first->sceneBoundingRect());
+    QTest::mouseClick(canvas->viewport(), Qt::LeftButton, {},
+                      canvas->mapFromScene(first->mapToScene(first->weightBadgeRect().center())));
+    QVERIFY(window.livePlots()->isVisible());
+    QCOMPARE(window.livePlots()->selectedQuantizer(), QStringLiteral("features.0.weight"));
+    // The next run starts without the old values.
+    QVERIFY(window.startTraining());
+    QCOMPARE(first->weightBadge().text, QStringLiteral("W8"));
+    QVERIFY(finished.wait(180000));
 }
 
 void TestGraphView::screenshotOptionRendersGraph()
