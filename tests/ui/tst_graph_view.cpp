@@ -16,7 +16,12 @@
 #include "quantizers/registry_facade.h"
 #include "views/graph_view.h"
 
+#include <QAction>
+#include <QApplication>
+#include <QContextMenuEvent>
 #include <QDir>
+#include <QMenu>
+#include <QTimer>
 #include <QProcess>
 #include <QStatusBar>
 #include <QTemporaryDir>
@@ -91,6 +96,7 @@ private Q_SLOTS:
     void laysOutWithoutOverlaps();
     void selectionIsSharedWithTheTable();
     void editThroughTheGraphUndoes();
+    void contextMenuEditsTheSelection();
     void floatEdgeFollowsThePlan();
     void trainingValuesOnBadges();
     void searchFindsNodes();
@@ -219,6 +225,47 @@ void TestGraphView::editThroughTheGraphUndoes()
     QVERIFY(!f.view.applyToSelection(PlanTableModel::ActivationBits, 3));
     QCOMPARE(refused.size(), 1);
     QCOMPARE(head->activationBadge().text, QStringLiteral("A8"));
+}
+
+// The right-click menu a user edits with: it names the node, offers the table's editors, and
+// an entry in a submenu changes the plan (one undoable step).
+void TestGraphView::contextMenuEditsTheSelection()
+{
+    Fixture f(QStringLiteral("residual_dw_traced"));
+    auto* stem = f.view.nodeNamed(QStringLiteral("stem"));
+    auto* canvas = f.view.canvas();
+    canvas->focusOn(stem->sceneBoundingRect());
+    const QPoint at = canvas->viewport()->mapTo(&f.view, canvas->mapFromScene(stem->mapToScene(stem->boxRect().center())));
+    QStringList entries;
+    bool triggered = false;
+    QTimer::singleShot(100, &f.view, [&] {
+        auto* menu = qobject_cast<QMenu*>(QApplication::activePopupWidget());
+        if (!menu) return;
+        for (auto* action : menu->actions()) {
+            entries << action->text();
+            if (action->menu() && action->text() == QStringLiteral("Weight bits")) {
+                for (auto* bits : action->menu()->actions()) {
+                    if (bits->text() == QStringLiteral("4 bits")) {
+                        bits->trigger();
+                        triggered = true;
+                    }
+                }
+            }
+        }
+        saveScreenshot(*menu, QStringLiteral("graph_context_menu.png"));
+        menu->close();
+    });
+    QContextMenuEvent event(QContextMenuEvent::Mouse, at, f.view.mapToGlobal(at));
+    QApplication::sendEvent(&f.view, &event);
+    QVERIFY2(triggered, qPrintable(entries.join(QStringLiteral(", "))));
+    QVERIFY(stem->isSelected()); // right-clicking a node selects it
+    QVERIFY(entries.contains(QStringLiteral("stem")));
+    QVERIFY(entries.contains(QStringLiteral("Quantize")));
+    QVERIFY(entries.contains(QStringLiteral("Activation quantizer")));
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W4"));
+    QCOMPARE(f.undo.count(), 1);
+    f.undo.undo();
+    QCOMPARE(stem->weightBadge().text, QStringLiteral("W8"));
 }
 
 void TestGraphView::floatEdgeFollowsThePlan()

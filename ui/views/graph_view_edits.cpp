@@ -112,7 +112,6 @@ void GraphView::contextMenuEvent(QContextMenuEvent* event)
         return;
     }
     QMenu menu(this);
-    menu.setToolTipsVisible(true);
     auto addValues = [this](QMenu* into, int column) {
         for (const auto& [label, value] : m_model->valueChoices(column)) {
             into->addAction(label, this, [this, column, value = value] { applyToSelection(column, value); });
@@ -126,18 +125,16 @@ void GraphView::contextMenuEvent(QContextMenuEvent* event)
     quantize->setChecked(on);
     quantize->setEnabled(!m_model->isReadOnly());
     if (anyLayer) {
-        auto* weights = menu.addMenu(tr("Weight quantizer"));
-        addValues(weights, PlanTableModel::WeightQuantizer);
+        addValues(menu.addMenu(tr("Weight quantizer")), PlanTableModel::WeightQuantizer);
         addValues(menu.addMenu(tr("Weight bits")), PlanTableModel::WeightBits);
-        auto* perChannel = menu.addMenu(tr("Per channel"));
-        addValues(perChannel, PlanTableModel::PerChannel);
-        weights->setEnabled(!m_model->isReadOnly());
+        addValues(menu.addMenu(tr("Per channel")), PlanTableModel::PerChannel);
     }
     addValues(menu.addMenu(tr("Activation quantizer")), PlanTableModel::ActivationQuantizer);
     addValues(menu.addMenu(tr("Activation bits")), PlanTableModel::ActivationBits);
     menu.addSeparator();
     menu.addAction(tr("Show in the Quantization table"), this, [this, rows] { Q_EMIT rowActivated(rows.first()); });
     menu.addAction(tr("Plot in Live Plots"), this, [this, rows] { Q_EMIT quantizerActivated(m_model->quantizerName(rows.first())); });
+    // While a run trains with this plan, the editors show but do not edit.
     for (auto* action : menu.actions()) {
         if (action->menu()) action->menu()->setEnabled(!m_model->isReadOnly());
     }
