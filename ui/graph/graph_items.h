@@ -32,6 +32,8 @@ struct NodeContent {
     QString detail;   ///< "+ batch_norm + relu"
     QString shapeText;///< "16x14x14"
     QString search;   ///< every name search matches (layer, point, scope)
+    QString layer;    ///< the layer drawn ("features.0"), or empty
+    QString point;    ///< the activation point of its output ("block1:add"), or empty
     bool outputBadge = false; ///< its output has an activation quantizer: room for the badge below
 };
 

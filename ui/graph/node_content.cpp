@@ -95,6 +95,8 @@ NodeContent nodeContent(const DisplayNode& d, const std::vector<model::LayerInfo
         c.title = d.kind == DisplayNode::Kind::Input ? QObject::tr("input") : QObject::tr("output");
         c.shapeText = joined(d.shape);
     }
+    c.layer = QString::fromStdString(d.layer);
+    c.point = pointName;
     c.search = QStringList({c.name, pointName, QString::fromStdString(d.scope), QString::fromStdString(d.op)}).join(QLatin1Char('\n'));
     QString tip = c.name.isEmpty() ? QString::fromStdString(d.op) : c.name;
     if (!weightShape.isEmpty()) tip += QStringLiteral("\nweight: ") + weightShape;

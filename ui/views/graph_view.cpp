@@ -133,10 +133,7 @@ void GraphView::setPlanModel(PlanTableModel* model, QItemSelectionModel* selecti
 void GraphView::showEvent(QShowEvent* event)
 {
     QWidget::showEvent(event);
-    if (m_dirty) {
-        refresh();
-        m_canvas->showStart();
-    }
+    refresh(); // what changed while hidden (a new model or target also resets the view point)
 }
 
 void GraphView::refresh()
@@ -149,9 +146,12 @@ void GraphView::refresh()
     m_graph = buildDisplayGraph(m_model->opGraph(), m_model->points(), target);
     // Lay out again only when what is drawn changed (a target with other points); an edit of
     // bits or methods only restyles.
+    // What is drawn: every node's texts (another model with the same ops differs there) and edges.
     QString signature;
     for (const auto& n : m_graph.nodes) {
-        signature += QString::fromStdString(n.op + '/' + n.layer + '/' + std::to_string(n.point) + ';');
+        QString tip;
+        const auto c = nodeContent(n, m_model->layers(), m_model->points(), &tip);
+        signature += tip + c.title + c.detail + c.shapeText + QLatin1Char(';');
     }
     for (const auto& e : m_graph.edges) {
         signature += QStringLiteral("%1>%2:%3;").arg(e.from).arg(e.to).arg(e.folded.size());
@@ -315,11 +315,8 @@ void GraphView::clearTrainingValues()
 
 NodeItem* GraphView::nodeNamed(const QString& name) const
 {
-    const auto& points = m_model->points();
     for (auto* item : m_nodes) {
-        const auto& d = m_graph.nodes[size_t(item->displayNode())];
-        if (QString::fromStdString(d.layer) == name
-            || (d.point >= 0 && QString::fromStdString(points[size_t(d.point)].name) == name)) {
+        if (item->content().layer == name || item->content().point == name) {
             return item;
         }
     }
