@@ -141,7 +141,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     }
     restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
     m_tabs->setCurrentIndex(settings.value(QStringLiteral("mainWindow/page"), 0).toInt());
-    statusBar()->showMessage(tr("Open a TorchScript model to begin"));
+    statusBar()->showMessage(tr("Open a model (TorchScript or ONNX) to begin"));
 }
 
 MainWindow::~MainWindow() = default;
@@ -234,7 +234,7 @@ void MainWindow::createMenus()
     help->addAction(tr("&About QAT Workbench"), this, [this] {
         QMessageBox::about(this, tr("About QAT Workbench"),
                            tr("<b>QAT Workbench %1</b><br>Quantization-aware training for TorchScript "
-                              "models.<br>LibTorch %2, Qt %3")
+                              "and ONNX models.<br>LibTorch %2, Qt %3")
                                .arg(QString::fromStdString(appVersion()),
                                     QString::fromStdString(torchVersion()), QString::fromLatin1(qVersion())));
     });
@@ -282,8 +282,9 @@ void MainWindow::chooseModelFile()
 {
     QSettings settings;
     const auto folder = settings.value(QString::fromLatin1(kLastFolderKey), QDir::homePath()).toString();
-    const auto path = QFileDialog::getOpenFileName(this, tr("Open TorchScript Model"), folder,
-                                                   tr("TorchScript models (*.pt *.pth *.ptl);;All files (*)"));
+    const auto path = QFileDialog::getOpenFileName(this, tr("Open Model"), folder,
+                                                   tr("Models (*.pt *.pth *.ptl *.onnx);;TorchScript (*.pt *.pth *.ptl);;"
+                                                      "ONNX (*.onnx);;All files (*)"));
     if (!path.isEmpty()) {
         settings.setValue(QString::fromLatin1(kLastFolderKey), QFileInfo(path).absolutePath());
         openModel(path);

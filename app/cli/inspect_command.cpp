@@ -19,7 +19,8 @@ namespace qat::cli {
 const char* const kInspectHelp =
     "usage: qatwb inspect MODEL [--json] [--target NAME] [--preset NAME | --plan FILE]\n"
     "\n"
-    "Loads a TorchScript model (scripted or traced) and lists its quantizable layers:\n"
+    "Loads a TorchScript model (scripted or traced) or an ONNX model (.onnx, opset 11 to 17,\n"
+    "converted to TorchScript and checked against the ONNX graph) and lists its quantizable layers:\n"
     "conv1d/2d/3d (grouped and depthwise too), conv_transpose1d/2d/3d and linear.\n"
     "For each: module path, kind, weight shape, groups, per-channel axis, bias,\n"
     "parameter count, how often forward() calls it, and the activation point (the op\n"
@@ -31,7 +32,7 @@ const char* const kInspectHelp =
     "  --target NAME   imx500 (default), tflite-int8, qnnpack, lowbit, generic\n"
     "  --preset NAME   the plan whose quantized / not quantized points are shown\n"
     "  --plan FILE     (default: mct-default; a plan's own target unless --target is given)\n"
-    "  --json   print one JSON object: {path, inputs, layers: [{name, weight, kind,\n"
+    "  --json   print one JSON object: {path, format, inputs, layers: [{name, weight, kind,\n"
     "           weight_shape, groups, channel_axis, out_channels, bias, parameters,\n"
     "           call_sites, activation_point, activation_points}], quantizers, target,\n"
     "           activation_points: [{name, op, after_layer, call_site, fused_ops,\n"
@@ -70,14 +71,19 @@ void printTable(const model::ModelInfo& info, const std::vector<engine::PointPla
                   << (input.type == "Tensor" ? " (quantized)" : "") << "\n";
     }
     std::cout << "\n";
+    // Names from other frameworks can be long (StatefulPartitionedCall.sequential.conv2d).
+    int nameWidth = 24;
+    for (const auto& l : info.layers) {
+        nameWidth = std::max(nameWidth, int(l.name.size()) + 2);
+    }
     std::ostringstream table;
-    table << std::left << std::setw(4) << "#" << std::setw(24) << "layer" << std::setw(18) << "kind"
+    table << std::left << std::setw(4) << "#" << std::setw(nameWidth) << "layer" << std::setw(18) << "kind"
           << std::setw(16) << "weight" << std::setw(7) << "groups" << std::setw(5) << "axis"
           << std::setw(5) << "bias" << std::setw(10) << "params" << std::setw(6) << "calls"
           << "activation point\n";
     int row = 0;
     for (const auto& l : info.layers) {
-        table << std::left << std::setw(4) << ++row << std::setw(24) << l.name << std::setw(18) << l.kind
+        table << std::left << std::setw(4) << ++row << std::setw(nameWidth) << l.name << std::setw(18) << l.kind
               << std::setw(16) << joined(l.weightShape) << std::setw(7) << l.groups << std::setw(5)
               << l.channelAxis << std::setw(5) << (l.hasBias ? "yes" : "no") << std::setw(10)
               << l.parameterCount << std::setw(6) << l.callSites;

@@ -23,11 +23,11 @@ namespace qat::cli {
 const char* const kTrainHelp =
     "usage: qatwb train --model MODEL [options]\n"
     "\n"
-    "Quantization-aware training of a TorchScript classifier, headless. Prints progress on\n"
+    "Quantization-aware training of a TorchScript or ONNX classifier, headless. Prints progress on\n"
     "stderr; Ctrl-C stops cleanly after the current step.\n"
     "\n"
     "data and model:\n"
-    "  --model FILE            TorchScript model (.pt), scripted or traced\n"
+    "  --model FILE            TorchScript model (.pt), scripted or traced, or ONNX (.onnx)\n"
     QATWB_DATA_OPTIONS_HELP
     "  --limit-train N         use the first N training images\n"
     "  --limit-test N          evaluate on the first N test images\n"

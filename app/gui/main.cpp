@@ -31,8 +31,8 @@ int main(int argc, char** argv)
     parser.setApplicationDescription(QStringLiteral("Quantization-aware training workbench"));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("TorchScript model to open"));
-    QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("TorchScript model to open"),
+    parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("TorchScript or ONNX model to open"));
+    QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("TorchScript or ONNX model to open"),
                                    QStringLiteral("file"));
     QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Render the window to a PNG once the model is "

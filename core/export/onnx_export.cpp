@@ -13,6 +13,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -142,26 +143,37 @@ void translate(OnnxContext& c, torch::jit::Graph& g, const std::vector<int64_t>&
     }
 }
 
-// Input checks (`assert x.dim() > 2`) become an output-less prim::If whose branches only
-// raise or do nothing: ONNX has no exceptions, and inference never takes that branch.
-void removeAssertions(torch::jit::Graph& graph)
+// An output-less prim::If whose every branch is empty or raises: an input check
+// (`assert x.dim() > 2`), which ONNX cannot express and inference never fails.
+bool isAssertion(Node* node)
 {
-    for (Node* node : model::allNodes(graph)) {
-        if (node->kind() != c10::prim::If || node->outputs().size() != 0) {
-            continue;
+    if (node->kind() != c10::prim::If || node->outputs().size() != 0) {
+        return false;
+    }
+    for (auto* block : node->blocks()) {
+        const auto nodes = block->nodes();
+        const bool raises = std::any_of(nodes.begin(), nodes.end(),
+                                        [](const Node* n) { return n->kind() == c10::prim::RaiseException; });
+        if (nodes.begin() != nodes.end() && !raises) {
+            return false;
         }
-        // Each branch is empty or raises (after formatting its message).
-        bool onlyChecks = true;
-        for (auto* block : node->blocks()) {
-            bool raises = false;
-            bool empty = true;
-            for (Node* inner : block->nodes()) {
-                empty = false;
-                raises = raises || inner->kind() == c10::prim::RaiseException;
-            }
-            onlyChecks = onlyChecks && (empty || raises);
+    }
+    return true;
+}
+
+// Drops input checks, bottom-up: destroying an If frees the nodes of its blocks, so a
+// walk must never visit them afterwards (issue #26: a list of all nodes made first did).
+// Nested checks go first; an `if` left holding only what a dropped `assert` computed is
+// then dead code for DCE.
+void removeAssertions(torch::jit::Block* block)
+{
+    for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+        Node* node = *it;
+        ++it; // before node may be destroyed
+        for (auto* sub : node->blocks()) {
+            removeAssertions(sub);
         }
-        if (onlyChecks) {
+        if (isAssertion(node)) {
             node->destroy();
         }
     }
@@ -200,7 +212,7 @@ OnnxWriteResult writeOnnxModel(const torch::jit::Module& module, const std::vect
     OnnxContext context(module, *graph, options);
     const auto g = module.get_method("forward").graph()->copy();
     matchQuantizers(context, *g, options);
-    removeAssertions(*g);
+    removeAssertions(g->block());
     torch::jit::EliminateDeadCode(g);
     if (g->inputs().size() != 2) {
         throw Error("ONNX export: the model's forward takes " + std::to_string(g->inputs().size() - 1)

@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "common/text.h"
 #include "model/model_file.h"
+#include "model/onnx_import.h"
 
 #include <torch/csrc/jit/serialization/import.h>
 
@@ -24,19 +25,30 @@ void detachTensors(torch::jit::Module& module)
     }
 }
 
-} // namespace
-
-LoadedModel loadModel(const std::string& path)
+void loadTorchScript(const std::string& path, LoadedModel& loaded)
 {
     checkModelFile(path);
-    LoadedModel loaded;
-    loaded.path = path;
     try {
         auto original = torch::jit::load(path, c10::Device(c10::kCPU));
         loaded.module = original.clone();
         detachTensors(loaded.module);
     } catch (const c10::Error& e) {
         throw ModelError(path + ": LibTorch cannot load it: " + firstLine(e.what_without_backtrace()));
+    }
+}
+
+} // namespace
+
+LoadedModel loadModel(const std::string& path)
+{
+    LoadedModel loaded;
+    loaded.path = path;
+    if (isOnnxPath(path)) {
+        auto imported = importOnnxModel(path);
+        loaded.module = imported.module;
+        loaded.notes = std::move(imported.notes);
+    } else {
+        loadTorchScript(path, loaded);
     }
     try {
         loaded.forward = prepareForwardGraph(loaded.module);

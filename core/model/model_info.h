@@ -40,6 +40,7 @@ struct InputInfo {
 /// What the import of a TorchScript file found. Plain data; any thread may read it.
 struct ModelInfo {
     std::string path;
+    std::string format;               ///< "torchscript" or "onnx" (converted to TorchScript on import)
     int64_t fileBytes = 0;
     std::vector<InputInfo> inputs;
     std::vector<LayerInfo> layers;

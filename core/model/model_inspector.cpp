@@ -3,6 +3,7 @@
 
 #include "model/layer_discovery.h"
 #include "model/loaded_model.h"
+#include "model/onnx_import.h"
 #include "model/op_graph_builder.h"
 #include "targets/point_placement.h"
 #include "targets/target_registry.h"
@@ -33,6 +34,8 @@ ModelInfo inspectModel(const std::string& path)
     auto loaded = loadModel(path);
     ModelInfo info;
     info.path = path;
+    info.format = isOnnxPath(path) ? "onnx" : "torchscript";
+    info.notes = loaded.notes;
     info.fileBytes = static_cast<int64_t>(std::filesystem::file_size(path));
     info.inputs = forwardInputs(loaded.module);
     info.batchNormTrainingFixes = loaded.forward.batchNormTrainingFixes;
@@ -99,6 +102,7 @@ std::string modelInfoToJson(const ModelInfo& info, const std::vector<ActivationP
         inputs.push_back({{"name", in.name}, {"type", in.type}, {"quantized", in.type == "Tensor"}});
     }
     json doc = {{"path", info.path},
+                {"format", info.format},
                 {"file_bytes", info.fileBytes},
                 {"inputs", inputs},
                 {"layers", layers},

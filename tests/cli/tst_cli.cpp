@@ -3,6 +3,7 @@
 #include "expected_layers.h"
 
 #include <QCryptographicHash>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -50,6 +51,11 @@ bool startUntilFirstStep(QProcess& process, const QStringList& args)
     return err.contains("step ");
 }
 
+QString onnxFixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -75,6 +81,7 @@ private Q_SLOTS:
     void runsListAndShow();
     void killedRunReadsInterruptedWithoutWriting();
     void sensitivityHasTwoModesStoredWithTheRun();
+    void onnxModelTrainsAndReruns();
     void exportWritesFilesAndPythonAgrees();
     void dataInspectDescribesFolder();
     void trainOnJpegFolderStoresPreprocessing();
@@ -128,15 +135,19 @@ void TestCli::inspectJsonMatchesFixture_data()
 {
     QTest::addColumn<QString>("expectedFile");
     for (const auto& file : qat::test::expectedFiles()) {
-        QTest::newRow(qPrintable(file)) << file;
+        QTest::newRow(qPrintable(file)) << fixture(file);
+    }
+    // ONNX files (converted on import) answer the same way.
+    for (const auto& file : QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).entryList({QStringLiteral("*.expected.json")})) {
+        QTest::newRow(qPrintable(file)) << onnxFixture(file);
     }
 }
 
 void TestCli::inspectJsonMatchesFixture()
 {
     QFETCH(QString, expectedFile);
-    const auto expected = readJsonFile(fixture(expectedFile));
-    const auto model = fixture(expected[QStringLiteral("model")].toString());
+    const auto expected = readJsonFile(expectedFile);
+    const auto model = QFileInfo(expectedFile).dir().filePath(expected[QStringLiteral("model")].toString());
     const auto r = runCli({QStringLiteral("inspect"), model, QStringLiteral("--json")});
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.err.isEmpty(), r.err.constData());
@@ -166,6 +177,8 @@ void TestCli::inspectJsonMatchesFixture()
     const auto generic = runCli({QStringLiteral("inspect"), model, QStringLiteral("--json"), QStringLiteral("--target"),
                                  QStringLiteral("generic")});
     QCOMPARE(QJsonDocument::fromJson(generic.out).object()[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers")]);
+    QCOMPARE(actual[QStringLiteral("format")].toString(),
+             model.endsWith(QStringLiteral(".onnx")) ? QStringLiteral("onnx") : QStringLiteral("torchscript"));
 }
 
 void TestCli::inspectTableListsLayers()
@@ -203,7 +216,16 @@ void TestCli::badFilesFailWithOneLine_data()
         }
         QTest::newRow(qPrintable(it.key())) << fixture(it.key()) << words;
     }
+    const auto onnxBad = readJsonFile(onnxFixture(QStringLiteral("bad_files.json")));
+    for (auto it = onnxBad.begin(); it != onnxBad.end(); ++it) {
+        QStringList words;
+        for (const auto& w : it.value().toArray()) {
+            words << w.toString();
+        }
+        QTest::newRow(qPrintable(it.key())) << onnxFixture(it.key()) << words;
+    }
     QTest::newRow("missing") << QStringLiteral("/no/such/model.pt") << QStringList{"no such file"};
+    QTest::newRow("missing onnx") << QStringLiteral("/no/such/model.onnx") << QStringList{"no such file"};
 }
 
 void TestCli::badFilesFailWithOneLine()
@@ -554,6 +576,32 @@ void TestCli::sensitivityHasTwoModesStoredWithTheRun()
                              QStringLiteral("both"), QStringLiteral("--db"), db});
     QCOMPARE(bad.exitCode, 2);
     QVERIFY2(bad.err.contains("trained") && bad.err.contains("float"), bad.err.constData());
+}
+
+// An ONNX model through the whole CLI: inspect tells what the import did, a run records
+// the .onnx file's hash, and the run can be re-run from the history.
+void TestCli::onnxModelTrainsAndReruns()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    const auto model = onnxFixture(QStringLiteral("keras_nhwc_opset13.onnx"));
+    const auto table = runCli({QStringLiteral("inspect"), model});
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.contains("sequential.dense  "), table.out.constData());
+    QVERIFY(table.out.contains("note: the ONNX input 'input_1' is channels-last [N, 28, 28, 1]"));
+    const auto trained = runCli(quickTrain(model) << QStringLiteral("--steps") << QStringLiteral("3") << QStringLiteral("--db")
+                                                  << db << QStringLiteral("--json"));
+    QVERIFY2(trained.exitCode == 0, trained.err.constData());
+    const auto show = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
+                              QStringLiteral("--db"), db});
+    QCOMPARE(show.exitCode, 0);
+    QFile file(model);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const auto hash = QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex();
+    QCOMPARE(QJsonDocument::fromJson(show.out).object()[QStringLiteral("model_hash")].toString(), QString::fromLatin1(hash));
+    const auto again = runCli({QStringLiteral("runs"), QStringLiteral("rerun"), QStringLiteral("1"), QStringLiteral("--db"), db});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    QVERIFY(again.err.contains("run 2 recorded in"));
 }
 
 // The acceptance of the export issue: a demo run exported to all three files; Python

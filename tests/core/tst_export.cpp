@@ -602,6 +602,50 @@ private Q_SLOTS:
         QCOMPARE(int(exporter::exportModel(q, m_registry).files.size()), 2);
     }
 
+    // Input checks, nested (a raising `if` in a raising `if`, an `assert` in a plain `if`),
+    // are left out of the ONNX graph and kept in the TorchScript. Leaving them out once
+    // visited nodes it had already freed (issue #26; the sanitizer stage runs this test).
+    void onnxDropsNestedAssertions()
+    {
+        exporter::ExportRequest q;
+        q.modelPath = QATWB_SOURCE_DIR "/tests/fixtures/export/nested_asserts_scripted.pt";
+        q.data = m_data.toStdString();
+        q.calibrationBatches = 2;
+        q.batch = 32;
+        q.outDir = m_dir.filePath(QStringLiteral("asserts")).toStdString();
+        q.baseName = "asserts";
+        q.formats = {exporter::Format::Onnx, exporter::Format::TorchScript};
+        exporter::ExportResult exported;
+        try {
+            exported = exporter::exportModel(q, m_registry);
+        } catch (const Error& e) {
+            QFAIL(e.what());
+        }
+        QCOMPARE(int(exported.files.size()), 2);
+        QVERIFY(exported.files[0].format == exporter::Format::Onnx);
+        QCOMPARE(exported.qdqPairs, int(exported.parity.sites.size())); // one Q/DQ pair per quantizer
+        QVERIFY(exported.parity.maxAbsDiff <= 1e-6);
+        auto module = torch::jit::load(exported.files[1].path);
+        try {
+            module.forward({at::zeros({1, 28, 28})});
+            QFAIL("the exported TorchScript accepted an image without a batch dimension");
+        } catch (const std::exception& e) { // the interpreter's JITException carries the model's message
+            QVERIFY2(std::string(e.what()).find("add a batch dimension") != std::string::npos, e.what());
+        }
+        if (!pythonHasTorch()) {
+            QSKIP("/usr/bin/python3 with torch and onnx is not installed (python3-torch, python3-onnx)");
+        }
+        const auto images = train::loadIdxDataset(q.data, "t10k", 64).images;
+        const auto ref = m_dir.filePath(QStringLiteral("asserts.ref.pt"));
+        const auto bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create({images, images}));
+        std::ofstream(ref.toStdString(), std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+        const auto ran = runPython({QStringLiteral("onnx-run"), QString::fromStdString(exported.files[0].path),
+                                    QString::fromStdString(exported.files[1].path), ref});
+        QVERIFY2(!ran.isEmpty(), "the ONNX graph could not be evaluated");
+        QVERIFY2(ran[QStringLiteral("max_abs_diff")].toDouble(1) <= 1e-4,
+                 qPrintable(QStringLiteral("ONNX differs from TorchScript by %1").arg(ran[QStringLiteral("max_abs_diff")].toDouble())));
+    }
+
     // A run whose model file changed since training is refused with a message.
     void changedModelIsRefused()
     {
