@@ -37,13 +37,16 @@ using qat::ui::PlanTableModel;
 
 namespace {
 
+// "demo", a fixture ("se_net_traced"), "tv/..." (torchvision, made by the build) or "onnx/..."
+// (ONNX fixtures); without an extension, ".pt".
 QString modelPath(const QString& name)
 {
     if (name == QLatin1String("demo")) return QStringLiteral(QATWB_DEMO_MODEL);
-    if (name.startsWith(QLatin1String("tv/"))) {
-        return QDir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(name.mid(3) + QStringLiteral(".pt"));
-    }
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name + QStringLiteral(".pt"));
+    const QString file = name.contains(QLatin1Char('.')) ? name.section(QLatin1Char('/'), -1)
+                                                          : name.section(QLatin1Char('/'), -1) + QStringLiteral(".pt");
+    if (name.startsWith(QLatin1String("tv/"))) return QDir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(file);
+    if (name.startsWith(QLatin1String("onnx/"))) return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(file);
+    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(file);
 }
 
 /// A plan model, its table's selection, and a graph view on them, as the main window wires them.
@@ -130,6 +133,9 @@ void TestGraphView::laysOutWithoutOverlaps_data()
     QTest::newRow("mobilenet_v3_small") << "tv/mobilenet_v3_small_scripted" << "graph_mobilenet_v3_small.png";
     QTest::newRow("squeezenet") << "tv/squeezenet1_1_traced" << "graph_squeezenet.png";
     QTest::newRow("regnet") << "tv/regnet_x_400mf_traced" << "graph_regnet.png";
+    // ONNX files open as TorchScript modules: the same graph view.
+    QTest::newRow("residual_dw_onnx") << "onnx/residual_dw_opset17.onnx" << "graph_residual_dw_onnx.png";
+    QTest::newRow("mobilenet_v2_onnx") << "tv/mobilenet_v2_opset17.onnx" << "graph_mobilenet_v2_onnx.png";
 }
 
 void TestGraphView::laysOutWithoutOverlaps()
