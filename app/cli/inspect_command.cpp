@@ -93,7 +93,7 @@ void printTable(const model::ModelInfo& info, const std::vector<engine::PointPla
         table << "\n";
     }
     // Column widths from the content: point names of real architectures are long.
-    size_t nameWidth = 18;
+    size_t pointWidth = 18;
     size_t opWidth = 4;
     size_t layerWidth = 13;
     std::vector<std::string> ops;
@@ -103,18 +103,18 @@ void printTable(const model::ModelInfo& info, const std::vector<engine::PointPla
             op += "+" + fused;
         }
         ops.push_back(op);
-        nameWidth = std::max(nameWidth, p.name.size() + 2);
+        pointWidth = std::max(pointWidth, p.name.size() + 2);
         opWidth = std::max(opWidth, op.size() + 2);
         layerWidth = std::max(layerWidth, p.afterLayer.size() + 2);
     }
     std::ostringstream pointTable;
-    pointTable << std::left << std::setw(4) << "#" << std::setw(int(nameWidth)) << "activation point"
+    pointTable << std::left << std::setw(4) << "#" << std::setw(int(pointWidth)) << "activation point"
                << std::setw(int(opWidth)) << "op" << std::setw(int(layerWidth)) << "after layer" << "quantized\n";
     row = 0;
     for (size_t i = 0; i < points.size(); ++i) {
         const auto& p = points[i];
         const auto& choice = plans[i].choice;
-        pointTable << std::left << std::setw(4) << ++row << std::setw(int(nameWidth)) << p.name
+        pointTable << std::left << std::setw(4) << ++row << std::setw(int(pointWidth)) << p.name
                    << std::setw(int(opWidth)) << ops[i] << std::setw(int(layerWidth))
                    << (p.afterLayer.empty() ? "-" : p.afterLayer)
                    << (choice.enabled ? std::to_string(choice.config.bits) + " bits" : std::string("no"))

@@ -16,7 +16,7 @@ if [ "${1:-}" = --presets ]; then PRESETS="$2"; shift 2; fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 export QATWB_RUNS_DB="$WORK/runs.sqlite"
-printf "%-28s %-18s %9s %9s %9s %9s %11s\n" model preset qat_top1 export_fw ort_top1 ort-qat agreement
+printf "%-28s %-18s %9s %9s %9s %9s %9s %11s\n" model preset float qat_top1 export_fw ort_top1 ort-qat agreement
 for model in "$@"; do
   for preset in ${PRESETS//,/ }; do
     run="$("$QATWB" train --model "$model" --preset "$preset" --epochs 1 ${QATWB_TRAIN_ARGS:-} \
@@ -31,7 +31,7 @@ rt = p["runtime"]
 if not rt["checked"]:
     print("%-28s %-18s not checked: %s" % (sys.argv[1], sys.argv[2], rt["note"]))
     sys.exit(0)
-print("%-28s %-18s %9.2f %9.2f %9.2f %+9.2f %10.2f%%" % (sys.argv[1], sys.argv[2], 100 * run["qat_top1"],
+print("%-28s %-18s %9.2f %9.2f %9.2f %9.2f %+9.2f %10.2f%%" % (sys.argv[1], sys.argv[2], 100 * run["float_top1"], 100 * run["qat_top1"],
       100 * p["training_top1"], 100 * rt["runtime_top1"], 100 * (rt["runtime_top1"] - run["qat_top1"]),
       100 * rt["top1_agreement"]))' "$(basename "$model")" "$preset" "$WORK/export.json"
   done
