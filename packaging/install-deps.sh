@@ -14,6 +14,8 @@ PACKAGES=(
   libgloo-dev
   # UI
   qt6-base-dev qt6-base-dev-tools libqt6opengl6-dev libqcustomplot-dev libqcustomplot2.1-qt6
+  # the graph view's layout (Graphviz's dot, as a library)
+  libgraphviz-dev
   # storage, formats
   libsqlite3-dev nlohmann-json3-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libonnx-dev libprotobuf-dev protobuf-compiler
   # demo data

@@ -10,6 +10,7 @@
 #include "storage/run_recorder.h"
 #include "storage/run_state.h"
 #include "views/data_view.h"
+#include "views/graph_view.h"
 #include "views/history_view.h"
 #include "models/run_table_model.h"
 #include "views/model_view.h"
@@ -40,6 +41,7 @@
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTableView>
 #include <QTabWidget>
 #include <QUndoStack>
 #include <QVBoxLayout>
@@ -131,6 +133,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_dataView, &DataView::errorMessage, this,
             [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
     connect(m_quantView, &QuantizationView::quantizerSelected, m_plots, &LivePlots::selectQuantizer);
+    connectGraph();
 
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray())) {
@@ -142,6 +145,28 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 }
 
 MainWindow::~MainWindow() = default;
+
+// The graph edits the Quantization page's plan and shares its table's selection.
+void MainWindow::connectGraph()
+{
+    auto* graph = m_modelView->graphView();
+    graph->setPlanModel(m_quantView->planModel(), m_quantView->table()->selectionModel());
+    connect(graph, &GraphView::quantizerActivated, this, [this](const QString& quantizer) {
+        m_plots->selectQuantizer(quantizer);
+        // Before a run has values for it, the plots would be empty: say so instead.
+        if (m_plots->quantizers().contains(quantizer)) {
+            showPage(Page::Plots);
+        } else {
+            statusBar()->showMessage(tr("%1 has no values yet: the Live Plots show it once a run trains").arg(quantizer), 8000);
+        }
+    });
+    connect(graph, &GraphView::rowActivated, this, [this](int row) {
+        showPage(Page::Quantization);
+        m_quantView->table()->scrollTo(m_quantView->planModel()->index(row, 0));
+    });
+    connect(m_training, &TrainingController::eventsArrived, graph, &GraphView::showTrainingEvents);
+    connect(m_training, &TrainingController::started, graph, &GraphView::clearTrainingValues);
+}
 
 void MainWindow::createDocks()
 {
@@ -199,6 +224,8 @@ void MainWindow::createMenus()
         auto* action = view->addAction(pages[i], this, [this, i] { showPage(Page(i)); });
         action->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
     }
+    auto* graph = view->addAction(tr("Model &Graph"), this, [this] { showGraph(); });
+    graph->setShortcut(QKeySequence(QStringLiteral("Ctrl+G")));
     view->addSeparator();
     view->addAction(m_trainingDock->toggleViewAction());
     view->addAction(m_logDock->toggleViewAction());
@@ -233,6 +260,12 @@ QWidget* MainWindow::createWelcomePage()
         openModel(demoModelPath());
     });
     return welcome;
+}
+
+void MainWindow::showGraph()
+{
+    showPage(Page::Model);
+    m_modelView->showGraph();
 }
 
 void MainWindow::showPage(Page page)

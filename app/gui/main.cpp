@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // qat-workbench: the desktop application.
-// `qat-workbench [MODEL | --demo] [--screenshot FILE [--run N]]`.
+// `qat-workbench [MODEL | --demo] [--page NAME] [--screenshot FILE [--run N]]`.
 #include "controllers/training_controller.h"
 #include "main_window.h"
 #include "resource_paths.h"
@@ -44,7 +44,7 @@ int main(int argc, char** argv)
                                  QStringLiteral("N"));
     QCommandLineOption demoOption(QStringLiteral("demo"), QStringLiteral("Open the bundled demo model"));
     QCommandLineOption pageOption(QStringLiteral("page"),
-                                  QStringLiteral("Open on a page: model, quantization, plots, history or data "
+                                  QStringLiteral("Open on a page: model, graph, quantization, plots, history or data "
                                                  "(with --screenshot: the page rendered)"),
                                   QStringLiteral("name"));
     parser.addOption(modelOption);
@@ -59,9 +59,11 @@ int main(int argc, char** argv)
         {QStringLiteral("plots"), qat::ui::MainWindow::Page::Plots},
         {QStringLiteral("history"), qat::ui::MainWindow::Page::History},
         {QStringLiteral("data"), qat::ui::MainWindow::Page::Data}};
-    const auto page = pages.find(parser.value(pageOption));
+    // The graph is a tab of the Model page.
+    const bool graphPage = parser.value(pageOption) == QStringLiteral("graph");
+    const auto page = pages.find(graphPage ? QStringLiteral("model") : parser.value(pageOption));
     if (parser.isSet(pageOption) && page == pages.end()) {
-        qCritical("qat-workbench: --page takes model, quantization, plots, history or data");
+        qCritical("qat-workbench: --page takes model, graph, quantization, plots, history or data");
         return 2;
     }
 
@@ -73,10 +75,14 @@ int main(int argc, char** argv)
     qat::setComputeThreads(1);
     qat::ui::MainWindow window;
     window.show();
-
-    if (page != pages.end()) {
-        window.showPage(page->second);
-    }
+    auto openPage = [&window, page, graphPage, &pages] {
+        if (graphPage) {
+            window.showGraph();
+        } else if (page != pages.end()) {
+            window.showPage(page->second);
+        }
+    };
+    openPage();
     QString model = parser.value(modelOption);
     if (model.isEmpty() && !parser.positionalArguments().isEmpty()) {
         model = parser.positionalArguments().first();
@@ -116,10 +122,8 @@ int main(int argc, char** argv)
         } else if (model.isEmpty()) {
             QTimer::singleShot(200, &window, grab);
         } else {
-            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, grab, page, &pages](bool) {
-                if (page != pages.end()) {
-                    window.showPage(page->second);
-                }
+            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [grab, openPage](bool) {
+                openPage();
                 QTimer::singleShot(100, grab);
             });
         }

@@ -375,6 +375,24 @@ std::vector<QuantizerOption> PlanTableModel::allOptions(int column) const
     return options;
 }
 
+std::vector<std::pair<QString, QVariant>> PlanTableModel::valueChoices(int column) const
+{
+    std::vector<std::pair<QString, QVariant>> values;
+    if (column == WeightQuantizer || column == ActivationQuantizer) {
+        for (const auto& o : allOptions(column)) {
+            values.emplace_back(o.label, o.value());
+        }
+    } else if (column == WeightBits || column == ActivationBits) {
+        for (int bits = 2; bits <= 16; ++bits) {
+            values.emplace_back(tr("%1 bits").arg(bits), bits);
+        }
+    } else {
+        values.emplace_back(tr("on"), true);
+        values.emplace_back(tr("off"), false);
+    }
+    return values;
+}
+
 std::vector<QuantizerOption> PlanTableModel::options(int row, int column) const
 {
     std::vector<QuantizerOption> legal;

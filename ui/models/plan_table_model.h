@@ -91,6 +91,9 @@ public:
     std::vector<QuantizerOption> options(int row, int column) const;
     /// Every registered choice for a target (weights: WeightQuantizer, else activations).
     std::vector<QuantizerOption> allOptions(int column) const;
+    /// What an editor of many rows offers for column, as (label, value for setColumn): the
+    /// quantizers, the bit widths, or on / off.
+    std::vector<std::pair<QString, QVariant>> valueChoices(int column) const;
     /// Applies plan without undo (used by the undo commands).
     void applyPlan(const engine::QuantizationPlan& plan);
     QString lastError() const { return m_lastError; }

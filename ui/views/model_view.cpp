@@ -2,6 +2,7 @@
 #include "views/model_view.h"
 
 #include "models/layer_table_model.h"
+#include "views/graph_view.h"
 
 #include <QEvent>
 #include <QFileInfo>
@@ -9,6 +10,7 @@
 #include <QLabel>
 #include <QMouseEvent>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableView>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -68,10 +70,21 @@ ModelView::ModelView(QWidget* parent) : QWidget(parent)
     splitter->setStretchFactor(0, 3);
     splitter->setStretchFactor(1, 2);
 
+    m_graph = new GraphView(this);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    m_tabs->addTab(m_graph, tr("Graph"));
+    m_tabs->addTab(splitter, tr("Layers"));
+
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(m_summary);
-    layout->addWidget(splitter, 1);
+    layout->addWidget(m_tabs, 1);
+}
+
+void ModelView::showGraph(bool graph)
+{
+    m_tabs->setCurrentIndex(graph ? 0 : 1);
 }
 
 void ModelView::showModel(const model::ModelInfo& info)

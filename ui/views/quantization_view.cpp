@@ -258,18 +258,11 @@ void QuantizationView::refreshBulkValues()
 {
     const int column = m_bulkColumn->currentData().toInt();
     m_bulkValue->clear();
-    if (column == PlanTableModel::WeightQuantizer || column == PlanTableModel::ActivationQuantizer) {
-        for (const auto& o : m_model->allOptions(column)) {
-            m_bulkValue->addItem(o.label, o.value());
-        }
-    } else if (column == PlanTableModel::WeightBits || column == PlanTableModel::ActivationBits) {
-        for (int bits = 2; bits <= 16; ++bits) {
-            m_bulkValue->addItem(tr("%1 bits").arg(bits), bits);
-        }
+    for (const auto& [label, value] : m_model->valueChoices(column)) {
+        m_bulkValue->addItem(label, value);
+    }
+    if (column == PlanTableModel::WeightBits || column == PlanTableModel::ActivationBits) {
         m_bulkValue->setCurrentIndex(m_bulkValue->findData(column == PlanTableModel::WeightBits ? 4 : 8));
-    } else {
-        m_bulkValue->addItem(tr("on"), true);
-        m_bulkValue->addItem(tr("off"), false);
     }
 }
 
