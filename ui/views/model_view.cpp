@@ -91,12 +91,11 @@ void ModelView::showModel(const model::ModelInfo& info)
 {
     m_model->setLayers(info.layers);
     m_table->resizeColumnsToContents();
-    QString text = tr("<b>%1</b> &nbsp; %2 layers to quantize, %3 parameters; a full "
-                      "weights + activations assignment creates %4 quantizers.")
+    // The number of quantizers depends on the plan's target: the Quantization page lists them.
+    QString text = tr("<b>%1</b> &nbsp; %2 layers to quantize, %3 parameters.")
                        .arg(QFileInfo(QString::fromStdString(info.path)).fileName().toHtmlEscaped())
                        .arg(info.layers.size())
-                       .arg(QLocale().toString(static_cast<qlonglong>(info.parameterCount)))
-                       .arg(info.quantizerCount);
+                       .arg(QLocale().toString(static_cast<qlonglong>(info.parameterCount)));
     for (const auto& note : info.notes) {
         text += QStringLiteral("<br><i>") + QString::fromStdString(note).toHtmlEscaped() + QStringLiteral("</i>");
     }
