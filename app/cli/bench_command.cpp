@@ -42,7 +42,8 @@ const char* const kBenchHelp =
     "  training throughput (images/s, global batch 128) with 1 process and with --local-ranks 2\n"
     "  data loader: a JPEG folder (512 images of 96x96, or --data DIR) decoded and cropped to the\n"
     "    RGB fixture model's 32x32 input: loader images/s vs QAT training images/s (batch 64), and\n"
-    "    the share of a loader-fed epoch spent waiting for data\n"
+    "    the share of a loader-fed epoch spent waiting for data: decoding every epoch, and with\n"
+    "    the in-memory cache in the first and the second epoch\n"
     "  --quick   fewer repeats (a few minutes)\n"
     "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks, data\n"
     "  --profile PRESET  profile a float and a QAT step (batch 256) op by op with LibTorch's\n"
@@ -262,7 +263,9 @@ int runBench(const std::vector<std::string>& args)
                       << dl["training_images_per_s"].get<double>() << " images/s (" << dl["steps_per_s"].get<double>()
                       << " steps/s at batch " << dl["batch"] << "), loader/training "
                       << dl["loader_over_training"].get<double>() << "; fed by the loader, steps waited "
-                      << 100 * dl["fed_wait_share"].get<double>() << " % of the time\n";
+                      << 100 * dl["fed_wait_share"].get<double>() << " % of the time decoding every epoch; with the\n"
+                      << "in-memory cache " << 100 * dl["wait_share_first_epoch"].get<double>() << " % in the first epoch, "
+                      << 100 * dl["wait_share_later_epochs"].get<double>() << " % in the second\n";
         }
     }
     return 0;
