@@ -2,6 +2,8 @@
 // `qatwb bench` as scripts use it: the JSON contract of the step part on a model that is not
 // the demo (an RGB model fed synthetic batches of its input shape), and the parts that do not
 // apply to it skipped with a note. Speed itself is measured by the bench, never asserted here.
+#include "run_process.h"
+
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -12,20 +14,7 @@
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Result runCli(const QStringList& args)
-{
-    QProcess process;
-    process.start(QStringLiteral(QATWB_CLI), args);
-    process.waitForFinished(600000);
-    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1, process.readAllStandardOutput(),
-            process.readAllStandardError()};
-}
+using qat::test::runCli;
 
 const QString kRgbModel = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt");
 
