@@ -90,12 +90,6 @@ std::vector<InitChoice> chooseInitialisations(QatModel& model, const std::vector
         wasEnabled.push_back(table.enabled(i));
         table.setEnabled(i, false);
     }
-    std::map<int64_t, at::Tensor> reference;
-    std::map<int64_t, at::Tensor> captured;
-    table.setCapture(&reference, measured);
-    const auto referenceOutput = model.forward(inputs);
-    table.setCapture(&captured, measured);
-
     auto restore = [&] {
         table.setCapture(nullptr);
         for (size_t i = 0; i < table.size(); ++i) {
@@ -104,6 +98,11 @@ std::vector<InitChoice> chooseInitialisations(QatModel& model, const std::vector
     };
     std::vector<InitChoice> choices;
     try {
+        std::map<int64_t, at::Tensor> reference;
+        std::map<int64_t, at::Tensor> captured;
+        table.setCapture(&reference, measured);
+        const auto referenceOutput = model.forward(inputs);
+        table.setCapture(&captured, measured);
         for (auto slot : slots) {
             const auto& site = *siteOf.at(slot);
             const auto point = measurementSlot(model, site);
