@@ -4,6 +4,7 @@
 #include "bench_command.h"
 
 #include "arguments.h"
+#include "bench_accuracy.h"
 #include "bench_data.h"
 #include "bench_measures.h"
 #include "bench_models.h"
@@ -11,12 +12,14 @@
 #include "bench_ranks.h"
 
 #include "common/text.h"
+#include "engine/quantization_plan.h"
 #include "training/tensor_dataset.h"
 
 #include <ATen/Parallel.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -25,6 +28,7 @@ namespace qat::cli {
 
 const char* const kBenchHelp =
     "usage: qatwb bench [--quick] [--json] [--model MODEL] [--only PARTS] [--profile PRESET]\n"
+    "       qatwb bench --only accuracy [--zoo DIR] [--epochs N] [--presets P,..] [--models M,..] [--init METHOD]\n"
     "\n"
     "Measures, on this machine, as ratios from one run (medians of repeats, pairs interleaved):\n"
     "  QAT step / float step (forward, loss, backward, optimizer) at batch 64 and 256 for the\n"
@@ -45,7 +49,16 @@ const char* const kBenchHelp =
     "    the share of a loader-fed epoch spent waiting for data: decoding every epoch, and with\n"
     "    the in-memory cache in the first and the second epoch\n"
     "  --quick   fewer repeats (a few minutes)\n"
-    "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks, data\n"
+    "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks, data,\n"
+    "            accuracy (not run by default: hours on a laptop)\n"
+    "  accuracy: every preset trained on every model of a zoo of trained float models\n"
+    "    (tests/bench/make_trained_zoo.py DIR), full Fashion-MNIST; prints top-1 vs float, the\n"
+    "    delta against issue #27's bound, and the seconds each run took\n"
+    "  --zoo DIR      the zoo's <name>_traced.pt files (default: $QATWB_ZOO, else ./zoo)\n"
+    "  --epochs N     epochs of every run (default: 1, w2a3 3)\n"
+    "  --presets P    only these presets; --models M only these zoo models (comma-separated)\n"
+    "  --init METHOD  every quantizer's initialisation (max, mse, percentile, auto; default: the preset's)\n"
+    "  --limit-train N, --limit-test N  the first N images (a quick look, not the table)\n"
     "  --profile PRESET  profile a float and a QAT step (batch 256) op by op with LibTorch's\n"
     "            profiler: self time per op (only that, unless --only names parts too)\n"
     "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
@@ -144,11 +157,36 @@ void printTable(const json& out)
     }
 }
 
+AccuracyOptions accuracyOptions(const Arguments& a)
+{
+    AccuracyOptions o;
+    const char* zoo = std::getenv("QATWB_ZOO");
+    o.zoo = a.value("--zoo", zoo != nullptr && *zoo != 0 ? zoo : "zoo");
+    o.epochs = int(a.integer("--epochs", 0));
+    o.presets = splitList(a.value("--presets", ""));
+    for (const auto& preset : o.presets) {
+        engine::presetPlan(preset); // an unknown name fails here, with the list
+    }
+    o.models = splitList(a.value("--models", ""));
+    if (!a.value("--init").empty()) {
+        o.init = quant::parseInitMethod(a.value("--init"));
+    }
+    o.limitTrain = a.integer("--limit-train", 0);
+    o.limitTest = a.integer("--limit-test", 0);
+    return o;
+}
+
 } // namespace
 
 int runBench(const std::vector<std::string>& args)
 {
-    const auto a = parseArguments({"bench", {"--model", "--only", "--data", "--profile"}, {"--quick", "--json"}, 0, 0}, args);
+    const auto a = parseArguments({"bench",
+                                   {"--model", "--only", "--data", "--profile", "--zoo", "--epochs", "--presets", "--models",
+                                    "--init", "--limit-train", "--limit-test"},
+                                   {"--quick", "--json"},
+                                   0,
+                                   0},
+                                  args);
     const bool quick = a.has("--quick");
     const int repeats = quick ? 9 : 25;
     const auto model = a.value("--model", QATWB_SOURCE_DIR "/resources/models/demo_cnn.pt");
@@ -157,8 +195,8 @@ int runBench(const std::vector<std::string>& args)
     if (a.values.count("--only") > 0) {
         parts = splitList(a.value("--only", ""));
         for (const auto& part : parts) {
-            if (std::find(kParts.begin(), kParts.end(), part) == kParts.end()) {
-                std::cerr << "qatwb bench: unknown part '" << part << "' in --only; the parts are steps, python, quantizers, gui, store, ranks, data\n";
+            if (part != "accuracy" && std::find(kParts.begin(), kParts.end(), part) == kParts.end()) {
+                std::cerr << "qatwb bench: unknown part '" << part << "' in --only; the parts are steps, python, quantizers, gui, store, ranks, data, accuracy\n";
                 return 2;
             }
         }
@@ -249,12 +287,18 @@ int runBench(const std::vector<std::string>& args)
         out["data_loader"] = dataLoaderBench(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt", a.value("--data"),
                                              quick ? 256 : 512, 96, 64);
     }
+    if (want("accuracy")) {
+        out["accuracy"] = accuracyTable(accuracyOptions(a), registry, progress);
+    }
     if (a.has("--json")) {
         std::cout << out.dump(2) << "\n";
     } else {
         printTable(out);
         if (out.contains("profile")) {
             printStepProfile(out["profile"]);
+        }
+        if (out.contains("accuracy")) {
+            printAccuracy(out["accuracy"]);
         }
         if (out.contains("data_loader")) {
             const auto& dl = out["data_loader"];

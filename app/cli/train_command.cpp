@@ -40,7 +40,8 @@ const char* const kTrainHelp =
     "                          are allowed: imx500 (default), tflite-int8, qnnpack, lowbit, generic\n"
     "  --weights SPEC          TRAINING:METHOD:BITS[:per-channel|per-tensor], e.g. lsq:symmetric:4:per-channel\n"
     "  --activations SPEC      TRAINING:METHOD:BITS, e.g. ste:power-of-two:8\n"
-    "  --init METHOD           max, mse or percentile, for every quantizer\n"
+    "  --init METHOD           max, mse, percentile or auto (chosen per quantizer by its output\n"
+    "                          error on calibration data), for every quantizer\n"
     "  --no-fold-bn            keep BatchNorm instead of folding it into the conv\n"
     "  --input-bits N          bits of the model input's quantizer (default: the activations')\n"
     "  --no-input-quant        do not quantize the model input\n"
@@ -122,15 +123,18 @@ nlohmann::json resultJson(const train::TrainResult& r)
     }
     nlohmann::json quantizers = nlohmann::json::array();
     for (const auto& q : r.quantizers) {
-        quantizers.push_back({{"name", q.name},
-                              {"layer", q.layer},
-                              {"target", quant::toString(q.target)},
-                              {"training", q.key.training},
-                              {"method", quant::toString(q.key.method)},
-                              {"bits", q.config.bits},
-                              {"per_channel", q.config.perChannel},
-                              {"initial", snapshotJson(q.initial)},
-                              {"final", snapshotJson(q.final)}});
+        nlohmann::json entry{{"name", q.name},
+                             {"layer", q.layer},
+                             {"target", quant::toString(q.target)},
+                             {"training", q.key.training},
+                             {"method", quant::toString(q.key.method)},
+                             {"bits", q.config.bits},
+                             {"per_channel", q.config.perChannel},
+                             {"init", quant::toString(q.config.init)},
+                             {"initial", snapshotJson(q.initial)},
+                             {"final", snapshotJson(q.final)}};
+        train::addInitChoice(entry, q);
+        quantizers.push_back(entry);
     }
     return {{"state", train::toString(r.state)},
             {"message", r.message},

@@ -60,7 +60,7 @@ ChoiceOverride parseOverride(const json& value, const std::string& origin, const
             else if (it.key() == "method") o.method = quant::parseMethod(field<std::string>(v, origin, at, "a method name"));
             else if (it.key() == "bits") o.bits = field<int>(v, origin, at, "an integer");
             else if (it.key() == "per_channel") o.perChannel = field<bool>(v, origin, at, "true or false");
-            else if (it.key() == "init") o.init = quant::parseInitMethod(field<std::string>(v, origin, at, "max, mse or percentile"));
+            else if (it.key() == "init") o.init = quant::parseInitMethod(field<std::string>(v, origin, at, "max, mse, percentile or auto"));
             else if (it.key() == "percentile") o.percentile = field<double>(v, origin, at, "a number");
             else if (it.key() == "freeze") o.freeze = field<bool>(v, origin, at, "true or false");
             else if (it.key() == "signed") o.isSigned = field<bool>(v, origin, at, "true or false");

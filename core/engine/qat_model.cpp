@@ -5,6 +5,7 @@
 #include "engine/bn_folding.h"
 #include "engine/integer_bias.h"
 #include "model/graph_util.h"
+#include "quantizers/builtin_quantizer_base.h"
 #include "model/layer_discovery.h"
 #include "model/loaded_model.h"
 #include "model/op_graph_builder.h"
@@ -35,7 +36,13 @@ std::unique_ptr<quant::TrainableQuantizer> makeQuantizer(const quant::QuantizerR
                                                          const QuantizerChoice& choice, const quant::LayerContext& context)
 {
     try {
-        auto quantizer = registry.create(choice.key, choice.config);
+        // A quantizer alone cannot see its layer's output: auto starts from mse, and the
+        // model replaces it with the best-scoring candidate after calibration.
+        auto config = choice.config;
+        if (config.init == quant::InitMethod::Auto) {
+            config.init = quant::InitMethod::Mse;
+        }
+        auto quantizer = registry.create(choice.key, config);
         quantizer->initialize(context);
         return quantizer;
     } catch (const quant::QuantizerError& e) {
@@ -70,6 +77,7 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
                                           const quant::QuantizerRegistry& registry)
 {
     std::unique_ptr<QatModel> qat(new QatModel());
+    qat->m_registry = &registry;
     auto loaded = model::loadModel(path);
     qat->m_float = model::loadModel(path).module;
     qat->m_module = loaded.module;
@@ -154,6 +162,7 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
                 if (found == weightSlots.end()) {
                     quant::LayerContext context{site.weightPath, site.kind, weight.sizes().vec()};
                     const auto slot = table.add(makeQuantizer(registry, lp.weights, context));
+                    noteAuto(slot, lp.weights);
                     found = weightSlots.emplace(site.weightPath, slot).first;
                     m_sites.push_back({site.weightPath, quant::Target::Weights, point.afterLayer, slot, weight});
                 }
@@ -166,6 +175,7 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
         }
         quant::LayerContext context{point.name, kind, {}};
         const auto slot = table.add(makeQuantizer(registry, pp.choice, context));
+        noteAuto(slot, pp.choice);
         m_sites.push_back({point.name, quant::Target::Activations, point.afterLayer, slot, {}});
         Node* last = ops.nodes[size_t(point.node)];
         Value* value = ops.values[size_t(point.node)];
@@ -176,6 +186,7 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
     auto inputs = graph.inputs();
     if (inputPlan != nullptr && inputPlan->choice.enabled) {
         const auto slot = table.add(makeQuantizer(registry, inputPlan->choice, {"input", "input", {}}));
+        noteAuto(slot, inputPlan->choice);
         m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}});
         torch::jit::WithInsertPoint guard(graph.nodes().front());
         auto* quantized = insertQuantize(graph, inputs[1], tableId, slot);
@@ -262,16 +273,41 @@ void QatModel::observeBatch(const at::Tensor& x)
 {
     at::NoGradGuard noGrad;
     forward(x);
+    if (!m_autoSlots.empty() && m_scoringCount < kScoringSamples && x.dim() > 0) {
+        const auto kept = x.slice(0, 0, std::min(x.size(0), kScoringSamples - m_scoringCount)).detach().clone();
+        m_scoringCount += kept.size(0);
+        m_scoringInputs.push_back(kept);
+    }
+}
+
+void QatModel::noteAuto(int64_t slot, const QuantizerChoice& choice)
+{
+    // Plugin quantizers keep mse: what they observe is their own business.
+    if (choice.config.init == quant::InitMethod::Auto
+        && dynamic_cast<const quant::BuiltinQuantizerBase*>(&m_table->at(size_t(slot))) != nullptr) {
+        m_autoSlots.push_back(slot);
+    }
 }
 
 void QatModel::finishActivationCalibration()
 {
     m_table->setMode(QuantizerTable::Mode::Quantize);
+    // finishCalibration() frees what a quantizer observed; the candidates need it.
+    std::map<int64_t, quant::calib::ValueSample> samples;
+    for (auto slot : m_autoSlots) {
+        if (auto* builtin = dynamic_cast<quant::BuiltinQuantizerBase*>(&m_table->at(size_t(slot)))) {
+            samples[slot] = builtin->activationSample();
+        }
+    }
     for (const auto& site : m_sites) {
         if (site.target == quant::Target::Activations) {
             m_table->at(size_t(site.slot)).finishCalibration();
         }
     }
+    if (!m_autoSlots.empty() && !m_scoringInputs.empty()) {
+        m_initChoices = chooseInitialisations(*this, m_autoSlots, samples, at::cat(m_scoringInputs), *m_registry);
+    }
+    m_scoringInputs.clear();
 }
 
 std::vector<at::Tensor> QatModel::modelParameters() const

@@ -3,6 +3,7 @@
 // A TorchScript model with trainable quantizers inserted into a private copy of its graph.
 // Internal to the core (torch types); the UI and CLI use the training facade.
 
+#include "engine/auto_init.h"
 #include "engine/quantization_plan.h"
 #include "engine/quantizer_table.h"
 #include "model/model_info.h"
@@ -61,10 +62,15 @@ public:
 
     /// Weights: observe the (folded) weights. Activations: run batches through the model
     /// in eval mode with quantizers observing (the float forward), then set parameters.
+    /// Quantizers configured with init auto are then chosen among candidates, scored on the
+    /// first kScoringSamples observed inputs (chooseInitialisations()).
     void calibrateWeights();
     void beginActivationCalibration();
     void observeBatch(const at::Tensor& x);
     void finishActivationCalibration();
+    /// What init: auto chose, one entry per auto quantizer (after finishActivationCalibration()).
+    const std::vector<InitChoice>& initChoices() const { return m_initChoices; }
+    static constexpr int64_t kScoringSamples = 128;
 
     std::vector<at::Tensor> modelParameters() const;
     std::vector<at::Tensor> quantizerParameters() const;
@@ -87,6 +93,7 @@ private:
                           const target::DeploymentTarget& target, const quant::QuantizerRegistry& registry);
     void insertIntegerBias(torch::jit::Graph& graph, const model::LayerSite& site,
                            const target::DeploymentTarget& target, int64_t weightSlot);
+    void noteAuto(int64_t slot, const QuantizerChoice& choice);
 
     std::unique_ptr<QuantizerTable> m_table;
     torch::jit::Module m_module;
@@ -98,6 +105,12 @@ private:
     int m_folded = 0;
     bool m_integerBias = false;
     std::vector<IntegerBiasSite> m_integerBiases;
+    // init: auto. The registry creates the candidates; it outlives calibration (the trainer's).
+    const quant::QuantizerRegistry* m_registry = nullptr;
+    std::vector<int64_t> m_autoSlots;
+    std::vector<at::Tensor> m_scoringInputs;
+    int64_t m_scoringCount = 0;
+    std::vector<InitChoice> m_initChoices;
 };
 
 } // namespace qat::engine

@@ -93,6 +93,13 @@ int64_t QuantizerTable::add(std::unique_ptr<quant::TrainableQuantizer> quantizer
     return static_cast<int64_t>(m_quantizers.size() - 1);
 }
 
+std::unique_ptr<quant::TrainableQuantizer> QuantizerTable::replace(size_t slot,
+                                                                   std::unique_ptr<quant::TrainableQuantizer> quantizer)
+{
+    std::swap(m_quantizers.at(slot), quantizer);
+    return quantizer;
+}
+
 at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
 {
     // Quantizers may come from plugins: keep what they throw, in their own words.
@@ -140,7 +147,7 @@ at::Tensor QuantizerTable::applyUnchecked(int64_t slot, const at::Tensor& x)
     if (m_mode == Mode::Observe) {
         quantizer.observe(x);
     }
-    if (m_capture != nullptr) {
+    if (m_capture != nullptr && (m_captureOnly.empty() || m_captureOnly.count(slot) != 0)) {
         (*m_capture)[slot] = x.detach().clone();
     }
     // A fresh tensor even when passing through: the op's schema promises no aliasing.

@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ public:
     Mode mode() const { return m_mode; }
     /// Per-slot switch (a disabled slot passes values through).
     void setEnabled(size_t slot, bool enabled) { m_enabled.at(slot) = enabled; }
+    bool enabled(size_t slot) const { return m_enabled.at(slot); }
+    /// Puts another quantizer in a slot (init: auto installs the candidate it keeps) and
+    /// returns the one that was there. Call before an optimizer holds the parameters.
+    std::unique_ptr<quant::TrainableQuantizer> replace(size_t slot, std::unique_ptr<quant::TrainableQuantizer> quantizer);
 
     at::Tensor apply(int64_t slot, const at::Tensor& x);
     /// A layer's bias on the int32 grid of its input and weight quantizers (integer kernels).
@@ -56,8 +61,13 @@ public:
     };
     const Failure& failure() const { return m_failure; }
 
-    /// While set, apply() keeps a copy of each slot's latest input (for per-layer parity).
-    void setCapture(std::map<int64_t, at::Tensor>* sink) { m_capture = sink; }
+    /// While set, apply() keeps a copy of each slot's latest input (for per-layer parity),
+    /// or only of the slots in `only` when it is not empty.
+    void setCapture(std::map<int64_t, at::Tensor>* sink, std::set<int64_t> only = {})
+    {
+        m_capture = sink;
+        m_captureOnly = std::move(only);
+    }
 
 private:
     at::Tensor applyUnchecked(int64_t slot, const at::Tensor& x);
@@ -67,6 +77,7 @@ private:
     std::vector<std::unique_ptr<quant::TrainableQuantizer>> m_quantizers;
     std::vector<bool> m_enabled;
     std::map<int64_t, at::Tensor>* m_capture = nullptr;
+    std::set<int64_t> m_captureOnly;
     Failure m_failure;
 };
 

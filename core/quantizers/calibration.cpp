@@ -144,7 +144,7 @@ std::pair<at::Tensor, at::Tensor> uniformRange(const at::Tensor& values, int bit
     if (method == InitMethod::Percentile) {
         lo = rowQuantile(values, 1.0 - percentile / 100.0).clamp_max(0);
         hi = rowQuantile(values, percentile / 100.0).clamp_min(0);
-    } else if (method == InitMethod::Mse) {
+    } else if (method == InitMethod::Mse || method == InitMethod::Auto) { // auto alone: as mse
         auto bestLo = lo;
         auto bestHi = hi;
         auto bestError = uniformError(values, lo, hi, bits);

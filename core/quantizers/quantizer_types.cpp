@@ -54,6 +54,7 @@ std::string toString(InitMethod method)
     case InitMethod::MaxAbs: return "max";
     case InitMethod::Mse: return "mse";
     case InitMethod::Percentile: return "percentile";
+    case InitMethod::Auto: return "auto";
     }
     return "?";
 }
@@ -81,7 +82,8 @@ InitMethod parseInitMethod(const std::string& text)
 {
     return parseName<InitMethod>(text, "initialisation method",
                                  {{"max", InitMethod::MaxAbs}, {"minmax", InitMethod::MaxAbs},
-                                  {"mse", InitMethod::Mse}, {"percentile", InitMethod::Percentile}});
+                                  {"mse", InitMethod::Mse}, {"percentile", InitMethod::Percentile},
+                                  {"auto", InitMethod::Auto}});
 }
 
 GradScale parseGradScale(const std::string& text)

@@ -15,8 +15,11 @@ enum class Target { Weights = 1, Activations };
 /// The quantization grid (mct_quantizers' QuantizationMethod, trainable subset).
 enum class Method { Symmetric = 1, PowerOfTwo, Uniform };
 
-/// How initial parameters are found from data (MCT's default is an MSE search).
-enum class InitMethod { MaxAbs = 1, Mse, Percentile };
+/// How initial parameters are found from data (MCT's default is an MSE search). Auto: the
+/// engine calibrates one quantizer per other method and keeps the one whose layer output
+/// (weights) or model output (activations) is closest to the float model's on calibration
+/// data (core/quantizers/README.md); a quantizer calibrated on its own treats it as Mse.
+enum class InitMethod { MaxAbs = 1, Mse, Percentile, Auto };
 
 /// LSQ's gradient scale g: MCT's 1/sqrt(Qp * #thresholds) (activations: Qp * channels), or
 /// the paper's 1/sqrt(Qp * elements per scale).
@@ -24,7 +27,7 @@ enum class GradScale { Mct = 1, Paper };
 
 std::string toString(Target target);       ///< "weights" / "activations"
 std::string toString(Method method);       ///< "symmetric" / "power-of-two" / "uniform"
-std::string toString(InitMethod method);   ///< "max" / "mse" / "percentile"
+std::string toString(InitMethod method);   ///< "max" / "mse" / "percentile" / "auto"
 std::string toString(GradScale scale);     ///< "mct" / "paper"
 /// Parsers accept the names above (case-insensitive) and common aliases ("pot", "minmax");
 /// they throw qat::quant::QuantizerError naming the accepted values.

@@ -27,8 +27,9 @@ std::string snapshotJson(const quant::QuantizerSnapshot& s)
     return j.dump();
 }
 
-std::string configJson(const quant::QuantizerConfig& c)
+std::string configJson(const train::QuantizerSummary& q)
 {
+    const auto& c = q.config;
     json j = {{"bits", c.bits},
               {"per_channel", c.perChannel},
               {"channel_axis", c.channelAxis},
@@ -38,6 +39,7 @@ std::string configJson(const quant::QuantizerConfig& c)
               {"grad_scale", quant::toString(c.gradScale)},
               {"freeze", c.freeze}};
     if (c.isSigned) j["signed"] = *c.isSigned;
+    train::addInitChoice(j, q);
     return j.dump();
 }
 
@@ -167,7 +169,7 @@ train::TrainResult RunRecorder::finish(train::TrainResult result)
         std::vector<QuantizerRow> rows;
         for (const auto& q : result.quantizers) {
             rows.push_back({q.name, q.layer, quant::toString(q.target), q.key.training, quant::toString(q.key.method),
-                            configJson(q.config), snapshotJson(q.initial), snapshotJson(q.final)});
+                            configJson(q), snapshotJson(q.initial), snapshotJson(q.final)});
         }
         m_store.saveQuantizers(m_runId, rows);
         if (result.steps > 0 || result.worldSize > 1) {

@@ -3,6 +3,8 @@
 
 #include "common/error.h"
 
+#include <nlohmann/json.hpp>
+
 namespace qat::train {
 
 std::string toString(RunState state)
@@ -53,6 +55,17 @@ Schedule parseSchedule(const std::string& text)
     if (text == "step") return Schedule::Step;
     if (text == "constant") return Schedule::Constant;
     throw Error("unknown schedule '" + text + "' (use cosine, step or constant)");
+}
+
+void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer)
+{
+    if (quantizer.config.init != quant::InitMethod::Auto || quantizer.initScores.empty()) {
+        return;
+    }
+    config["init_choice"] = quant::toString(quantizer.initChosen);
+    for (const auto& [method, score] : quantizer.initScores) {
+        config["init_scores"][quant::toString(method)] = score;
+    }
 }
 
 } // namespace qat::train

@@ -7,6 +7,8 @@
 #include "engine/quantization_plan.h"
 #include "quantizers/quantizer_types.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -155,7 +157,14 @@ struct QuantizerSummary {
     quant::QuantizerConfig config;
     quant::QuantizerSnapshot initial;
     quant::QuantizerSnapshot final;
+    /// init auto (config.init): the method it chose and each candidate's output error.
+    quant::InitMethod initChosen = quant::InitMethod::Mse;
+    std::map<quant::InitMethod, double> initScores;
 };
+
+/// Adds init auto's choice to a quantizer's config JSON (`init_choice`, `init_scores` per
+/// candidate), as runs store it and `qatwb train --json` prints it; nothing for other inits.
+void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer);
 
 /// The learning rate used when none is given: 1e-3 when any layer's weights have 3 bits or
 /// fewer (they must move across much coarser grids), else 1e-4 (measured on the demo, see README).

@@ -584,7 +584,15 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         for (size_t i = 0; i < model->sites().size(); ++i) {
             const auto& site = model->sites()[i];
             const auto& q = model->table().at(size_t(site.slot));
-            result.quantizers.push_back({site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot()});
+            train::QuantizerSummary summary{site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot()};
+            for (const auto& choice : model->initChoices()) {
+                if (choice.slot == site.slot) {
+                    summary.config.init = quant::InitMethod::Auto;
+                    summary.initChosen = choice.chosen;
+                    summary.initScores = choice.scores;
+                }
+            }
+            result.quantizers.push_back(std::move(summary));
         }
         try {
             result.checkpoint = engine::saveCheckpoint(*model);

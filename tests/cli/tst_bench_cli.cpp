@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // `qatwb bench` as scripts use it: the JSON contract of the step part on a model that is not
 // the demo (an RGB model fed synthetic batches of its input shape), and the parts that do not
-// apply to it skipped with a note. Speed itself is measured by the bench, never asserted here.
+// apply to it skipped with a note; the accuracy part's rows. Speed itself is measured by the
+// bench, never asserted here.
 #include "run_process.h"
 
 #include <QDir>
@@ -10,6 +11,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QSet>
+#include <QTemporaryDir>
 #include <QtTest>
 
 namespace {
@@ -26,6 +28,8 @@ class TestBenchCli : public QObject {
 private Q_SLOTS:
     void stepsOnAnRgbModel();
     void refusesAModelItCannotFeed();
+    void accuracyOnAZooModel();
+    void accuracyWithoutAZoo();
 };
 
 // Every preset at batch 64 and 256, each entry naming its model; the Python comparison (which
@@ -70,6 +74,44 @@ void TestBenchCli::refusesAModelItCannotFeed()
                            QStringLiteral("--model"), model});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("bad_two_inputs.pt") && r.err.contains("exactly one tensor"), r.err.constData());
+}
+
+// The accuracy part's JSON contract on one small model of a folder (the fixture MLP, a few
+// hundred images: the contract, not the accuracy), with init auto's choices counted.
+void TestBenchCli::accuracyOnAZooModel()
+{
+    const auto r = runCli({QStringLiteral("bench"), QStringLiteral("--only"), QStringLiteral("accuracy"),
+                           QStringLiteral("--zoo"), QStringLiteral(QATWB_FIXTURES_DIR), QStringLiteral("--models"),
+                           QStringLiteral("mlp"), QStringLiteral("--presets"), QStringLiteral("w4a8-lsq"),
+                           QStringLiteral("--init"), QStringLiteral("auto"), QStringLiteral("--limit-train"),
+                           QStringLiteral("256"), QStringLiteral("--limit-test"), QStringLiteral("256"),
+                           QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto rows = QJsonDocument::fromJson(r.out).object().value(QStringLiteral("accuracy")).toArray();
+    QCOMPARE(rows.size(), 1);
+    const auto row = rows.first().toObject();
+    QCOMPARE(row.value(QStringLiteral("model")).toString(), QStringLiteral("mlp"));
+    QCOMPARE(row.value(QStringLiteral("preset")).toString(), QStringLiteral("w4a8-lsq"));
+    QCOMPARE(row.value(QStringLiteral("epochs")).toInt(), 1);
+    QCOMPARE(row.value(QStringLiteral("state")).toString(), QStringLiteral("finished"));
+    const double delta = 100 * (row.value(QStringLiteral("qat_top1")).toDouble() - row.value(QStringLiteral("float_top1")).toDouble());
+    QVERIFY(qAbs(row.value(QStringLiteral("delta_points")).toDouble() - delta) < 1e-9);
+    QCOMPARE(row.value(QStringLiteral("bound_points")).toDouble(), -1.0);
+    QVERIFY(row.value(QStringLiteral("within_bound")).isBool());
+    int chosen = 0;
+    for (const auto& count : row.value(QStringLiteral("init_choices")).toObject()) {
+        chosen += count.toInt();
+    }
+    QVERIFY(chosen > 0);
+}
+
+void TestBenchCli::accuracyWithoutAZoo()
+{
+    QTemporaryDir empty;
+    const auto r = runCli({QStringLiteral("bench"), QStringLiteral("--only"), QStringLiteral("accuracy"),
+                           QStringLiteral("--zoo"), empty.path()});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("no trained zoo models") && r.err.contains("make_trained_zoo.py"), r.err.constData());
 }
 
 QTEST_GUILESS_MAIN(TestBenchCli)

@@ -71,7 +71,7 @@ private:
     QTemporaryDir m_dir;
     QString m_db;
     qint64 m_finishedA = 0; ///< mct-default
-    qint64 m_finishedB = 0; ///< w4a8-lsq
+    qint64 m_finishedB = 0; ///< w4a8-lsq, init auto
     qint64 m_diverged = 0;
     qint64 m_failed = 0;
     qint64 m_cancelled = 0;
@@ -89,7 +89,9 @@ void TestHistory::initTestCase()
     // The fixture: real CLI runs of every end state, in one database.
     m_finishedA = runCli(trainArgs(m_db, 16), 0);
     QVERIFY(m_finishedA > 0);
-    m_finishedB = runCli(trainArgs(m_db, 16) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq"), 0);
+    m_finishedB = runCli(trainArgs(m_db, 16) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq")
+                                              << QStringLiteral("--init") << QStringLiteral("auto"),
+                         0);
     QVERIFY(m_finishedB > 0);
     m_diverged = runCli(trainArgs(m_db, 10) << QStringLiteral("--inject-nan-at") << QStringLiteral("2"), 3);
     QVERIFY(m_diverged > 0);
@@ -187,8 +189,14 @@ void TestHistory::listsEveryStateFiltersAndSorts()
     QCOMPARE(weight.size(), 1);
     const int w = weight.front()->row();
     QVERIFY(quantizers->item(w, 3)->text().contains(QStringLiteral("4-bit")));
-    QVERIFY2(quantizers->item(w, 4)->text().contains(QStringLiteral("(16 ch)")), qPrintable(quantizers->item(w, 4)->text()));
+    // init auto: the method it chose, each candidate's output error in the tooltip.
+    QVERIFY2(quantizers->item(w, 4)->text().startsWith(QStringLiteral("auto: ")), qPrintable(quantizers->item(w, 4)->text()));
+    for (const char* candidate : {"max ", "mse ", "percentile "}) {
+        QVERIFY2(quantizers->item(w, 4)->toolTip().contains(QLatin1String(candidate)),
+                 qPrintable(quantizers->item(w, 4)->toolTip()));
+    }
     QVERIFY2(quantizers->item(w, 5)->text().contains(QStringLiteral("(16 ch)")), qPrintable(quantizers->item(w, 5)->text()));
+    QVERIFY2(quantizers->item(w, 6)->text().contains(QStringLiteral("(16 ch)")), qPrintable(quantizers->item(w, 6)->text()));
     history->selectRuns({m_failed});
     QVERIFY(history->details()->toPlainText().contains(QStringLiteral("no-such-data")));
 

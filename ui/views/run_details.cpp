@@ -159,19 +159,47 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
 
 }
 
+QString initText(const std::string& configJson, QString* detail)
+{
+    const auto config = json::parse(configJson, nullptr, false);
+    if (!config.is_object() || !config.contains("init") || !config["init"].is_string()) {
+        return {};
+    }
+    auto text = QString::fromStdString(config["init"].get<std::string>());
+    if (config.contains("init_choice") && config["init_choice"].is_string()) {
+        text += QStringLiteral(": ") + QString::fromStdString(config["init_choice"].get<std::string>());
+    }
+    if (detail != nullptr && config.contains("init_scores") && config["init_scores"].is_object()) {
+        QStringList scores;
+        for (const auto& [method, score] : config["init_scores"].items()) {
+            if (score.is_number()) {
+                scores << QStringLiteral("%1 %2").arg(QString::fromStdString(method)).arg(score.get<double>(), 0, 'e', 2);
+            }
+        }
+        *detail = tr("output error (lower is better): %1").arg(scores.join(QStringLiteral(", ")));
+    }
+    return text;
+}
+
 void fillQuantizerTable(QStandardItemModel* model, const std::vector<store::QuantizerRow>& rows)
 {
     model->setHorizontalHeaderLabels(
-        {tr("Quantizer"), tr("Layer"), tr("Target"), tr("Kind"), tr("Initial"), tr("Final")});
+        {tr("Quantizer"), tr("Layer"), tr("Target"), tr("Kind"), tr("Init"), tr("Initial"), tr("Final")});
     for (const auto& q : rows) {
+        QString initDetail;
+        auto* init = new QStandardItem(initText(q.config, &initDetail));
         QList<QStandardItem*> items{new QStandardItem(QString::fromStdString(q.name)),
                                     new QStandardItem(QString::fromStdString(q.layer)),
                                     new QStandardItem(QString::fromStdString(q.target)),
                                     new QStandardItem(describeQuantizer(q)),
+                                    init,
                                     new QStandardItem(snapshotText(q.initial)),
                                     new QStandardItem(snapshotText(q.final))};
         for (auto* item : items) {
             item->setToolTip(item->text());
+        }
+        if (!initDetail.isEmpty()) {
+            init->setToolTip(initDetail);
         }
         model->appendRow(items);
     }

@@ -17,8 +17,11 @@ namespace qat::ui {
 /// State and why, model and hash, data and seed, plan, times, top-1, hyperparameters,
 /// epoch results, exports with their parity reports (links open the folder), the plan JSON.
 QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& run);
-/// One row per quantizer: name, layer, target, kind, initial and final parameters.
+/// One row per quantizer: name, layer, target, kind, initialisation, initial and final parameters.
 void fillQuantizerTable(QStandardItemModel* model, const std::vector<store::QuantizerRow>& rows);
+/// "mse", or for init auto "auto: max" with each candidate's output error in `detail`
+/// ("output error (lower is better): max 1.2e-03, mse 3.4e-03, ..."), from a stored config.
+QString initText(const std::string& configJson, QString* detail);
 /// "threshold 0.532" or "threshold mean 0.41 [0.12 … 0.93] (32 ch)" from a stored snapshot.
 QString snapshotText(const std::string& json);
 /// One line: images, training and exported top-1, agreement, largest difference.

@@ -120,6 +120,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     m_calibration->addItem(tr("MSE search"), int(quant::InitMethod::Mse));
     m_calibration->addItem(tr("max"), int(quant::InitMethod::MaxAbs));
     m_calibration->addItem(tr("percentile (99.99)"), int(quant::InitMethod::Percentile));
+    m_calibration->addItem(tr("auto (per quantizer, by output error)"), int(quant::InitMethod::Auto));
     m_calibration->setToolTip(tr("How every quantizer's initial threshold is found from calibration batches"));
 
     m_start = new QAction(tr("&Start Training"), this);
