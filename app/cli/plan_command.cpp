@@ -116,14 +116,7 @@ int runPlan(const std::vector<std::string>& args)
         request.data = data;
         request.images = int(parsed.integer("--images", request.images));
         request.threads = int(parsed.integer("--threads", 0));
-        // An impossible budget is refused before the (slow) measurement: the same fit with
-        // every loss zero fails exactly when the real one would.
-        std::vector<analysis::LayerBitSensitivity> none;
-        const auto candidates = analysis::candidateBits(plan);
-        for (const auto& layer : info.layers) {
-            none.push_back({layer.name, candidates, std::vector<double>(candidates.size(), 0.0)});
-        }
-        analysis::fitToBudget(info, plan, *budget, none);
+        analysis::checkBudgetReachable(info, plan, *budget); // before the (slow) measurement
         std::cerr << "measuring each layer's sensitivity at " << analysis::candidateBits(plan).size()
                   << " bit widths on " << request.images << " calibration images...\n";
         const auto sensitivity = analysis::measureBitSensitivity(request, registry);

@@ -210,6 +210,16 @@ FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPl
     return fit;
 }
 
+void checkBudgetReachable(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget)
+{
+    const auto candidates = candidateBits(plan);
+    std::vector<LayerBitSensitivity> none;
+    for (const auto& layer : info.layers) {
+        none.push_back({layer.name, candidates, std::vector<double>(candidates.size(), 0.0)});
+    }
+    fitToBudget(info, plan, budget, none);
+}
+
 std::string fitToJson(const FitResult& fit, int indent)
 {
     using nlohmann::json;

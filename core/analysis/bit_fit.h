@@ -85,6 +85,10 @@ struct FitResult {
 FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
                       const std::vector<LayerBitSensitivity>& sensitivity);
 
+/// Throws what fitToBudget throws for a budget no choice of bits meets, without measuring
+/// anything (a fit with every loss zero fails exactly when the real one would).
+void checkBudgetReachable(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget);
+
 /// The JSON of `qatwb plan --json`: {resources, budget: {spec, limit, figure}, predicted_loss,
 /// sensitivity: [{layer, bits: {"2": loss, ...}, chosen}]}.
 std::string fitToJson(const FitResult& fit, int indent = 2);

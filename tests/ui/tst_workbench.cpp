@@ -40,6 +40,17 @@ using namespace qat::test::window;
 
 namespace {
 
+/// The window at a fixed size on the demo model's Quantization page.
+bool showDemoPlan(MainWindow& window)
+{
+    window.resize(1280, 800);
+    window.show();
+    if (!QTest::qWaitForWindowExposed(&window) || !openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL))) {
+        return false;
+    }
+    window.showPage(MainWindow::Page::Quantization);
+    return true;
+}
 
 
 /// Measures the longest gap between two turns of the event loop (a 5 ms timer).
@@ -285,11 +296,7 @@ void TestWorkbench::rulesAndPresets()
 void TestWorkbench::presetComboNamesThePresetUntilEdited()
 {
     MainWindow window;
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
-    window.showPage(MainWindow::Page::Quantization);
+    QVERIFY(showDemoPlan(window));
     auto* model = window.quantizationView()->planModel();
     QComboBox* combo = nullptr;
     for (auto* c : window.quantizationView()->findChildren<QComboBox*>()) {
@@ -372,20 +379,12 @@ void TestWorkbench::planFilesRoundTrip()
     QVERIFY2(problem.contains(QStringLiteral("missing.json")), qPrintable(problem));
 }
 
-// Every quantizer the plan creates has a row with the value training will use: the input and
-// the logits at 8 bits under w2a3 (the preset's input and output settings), the residual add
-// and the mean at 3 bits like the other activations; edits of those rows go where they take
-// effect, and the target decides which rows exist.
 // The Memory / BOPs columns and the summary line are the core's figures for the plan shown,
 // and follow every edit and its undo.
 void TestWorkbench::resourceFiguresFollowEdits()
 {
     MainWindow window;
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
-    window.showPage(MainWindow::Page::Quantization);
+    QVERIFY(showDemoPlan(window));
     auto* view = window.quantizationView();
     auto* model = view->planModel();
     const auto info = qat::model::inspectModel(QATWB_DEMO_MODEL);
@@ -426,11 +425,7 @@ void TestWorkbench::resourceFiguresFollowEdits()
 void TestWorkbench::fitToBudgetIsOneUndoStep()
 {
     MainWindow window;
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
-    window.showPage(MainWindow::Page::Quantization);
+    QVERIFY(showDemoPlan(window));
     auto* view = window.quantizationView();
     auto* model = view->planModel();
     const auto all8 = model->resources().weightsBytes8bit;
@@ -468,6 +463,10 @@ void TestWorkbench::fitToBudgetIsOneUndoStep()
     QCOMPARE(model->resources().weightsBytes, all8);
 }
 
+// Every quantizer the plan creates has a row with the value training will use: the input and
+// the logits at 8 bits under w2a3 (the preset's input and output settings), the residual add
+// and the mean at 3 bits like the other activations; edits of those rows go where they take
+// effect, and the target decides which rows exist.
 void TestWorkbench::planTableShowsEveryQuantizer()
 {
     MainWindow window;

@@ -157,15 +157,8 @@ void FitBudgetDialog::fit()
         refit();
         return;
     }
-    // An impossible budget is refused before the measurement: a fit with every loss zero
-    // fails exactly when the real one would.
-    try {
-        const auto candidates = analysis::candidateBits(m_plan);
-        std::vector<analysis::LayerBitSensitivity> none;
-        for (const auto& layer : m_info.layers) {
-            none.push_back({layer.name, candidates, std::vector<double>(candidates.size(), 0.0)});
-        }
-        analysis::fitToBudget(m_info, m_plan, analysis::parseBudget(budgetSpec().toStdString()), none);
+    try { // an impossible budget is refused before the measurement
+        analysis::checkBudgetReachable(m_info, m_plan, analysis::parseBudget(budgetSpec().toStdString()));
     } catch (const std::exception& e) {
         showError(QString::fromStdString(e.what()));
         return;
