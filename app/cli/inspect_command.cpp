@@ -4,10 +4,13 @@
 #include "arguments.h"
 #include "train_command.h"
 
+#include "analysis/resources.h"
 #include "engine/quantization_plan.h"
 #include "model/model_inspector.h"
 #include "targets/point_placement.h"
 #include "targets/target_registry.h"
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <iomanip>
@@ -17,7 +20,7 @@
 namespace qat::cli {
 
 const char* const kInspectHelp =
-    "usage: qatwb inspect MODEL [--json] [--target NAME] [--preset NAME | --plan FILE]\n"
+    "usage: qatwb inspect MODEL [--json] [--target NAME] [--preset NAME | --plan FILE] [--input CxHxW]\n"
     "\n"
     "Loads a TorchScript model (scripted or traced) or an ONNX model (.onnx, opset 11 to 17,\n"
     "converted to TorchScript and checked against the ONNX graph) and lists its quantizable layers:\n"
@@ -32,11 +35,20 @@ const char* const kInspectHelp =
     "  --target NAME   imx500 (default), tflite-int8, qnnpack, lowbit, generic\n"
     "  --preset NAME   the plan whose quantized / not quantized points are shown\n"
     "  --plan FILE     (default: mct-default; a plan's own target unless --target is given)\n"
+    "  --input CxHxW   the input size of the probe forward that measures tensor shapes\n"
+    "                  (default: the first that works of 1x28x28, 3x28x28, 1x32x32, 3x32x32, ...)\n"
+    "Then what the plan costs: weights memory at each layer's bits (float layers at 32),\n"
+    "activation memory (largest and total quantized tensor, one sample) and BOPs\n"
+    "(MACs x weight bits x input bits).\n"
     "  --json   print one JSON object: {path, format, inputs, layers: [{name, weight, kind,\n"
     "           weight_shape, groups, channel_axis, out_channels, bias, parameters,\n"
     "           call_sites, activation_point, activation_points}], quantizers, target,\n"
     "           activation_points: [{name, op, after_layer, call_site, fused_ops,\n"
-    "           model_output, quantized}], notes}\n";
+    "           model_output, quantized}], input_shape, notes, resources: {weights_bytes,\n"
+    "           weights_bytes_float32, weights_bytes_8bit, bias_bytes, activation_bytes_max,\n"
+    "           activation_bytes_total, macs, bops, layers: [{name, weight_bits, weights_bytes,\n"
+    "           bias_bytes, activation_bits, macs, bops}], activations: [{name, bits, elements,\n"
+    "           bytes}]}} (figures that need shapes are null when no probe forward worked)\n";
 
 namespace {
 
@@ -130,11 +142,38 @@ void printTable(const model::ModelInfo& info, const std::vector<engine::PointPla
 
 } // namespace
 
+std::vector<int64_t> probeInputOf(const Arguments& parsed)
+{
+    const auto text = parsed.value("--input");
+    return text.empty() ? std::vector<int64_t>{} : model::parseInputShape(text);
+}
+
+void printResources(const model::ModelInfo& info, const analysis::Resources& r)
+{
+    std::cout << "\nResources";
+    if (!info.probeInput.empty()) {
+        std::cout << " (input " << model::inputShapeText(info.probeInput) << ", one sample)";
+    }
+    std::cout << ": " << analysis::describeResources(r) << "\n";
+    size_t nameWidth = 24;
+    for (const auto& l : r.layers) {
+        nameWidth = std::max(nameWidth, l.name.size() + 2);
+    }
+    std::cout << std::left << std::setw(int(nameWidth)) << "layer" << std::setw(6) << "bits" << std::setw(12)
+              << "weights" << std::setw(8) << "in bits" << std::setw(12) << "MACs" << "BOPs\n";
+    for (const auto& l : r.layers) {
+        std::cout << std::left << std::setw(int(nameWidth)) << l.name << std::setw(6)
+                  << (l.weightBits == 32 ? std::string("float") : std::to_string(l.weightBits)) << std::setw(12)
+                  << analysis::formatBytes(l.weightsBytes) << std::setw(8) << l.activationBits << std::setw(12)
+                  << analysis::formatCount(l.macs) << analysis::formatCount(l.bops) << "\n";
+    }
+}
+
 int runInspect(const std::vector<std::string>& args)
 {
-    const CommandSpec spec{"inspect", {"--target", "--preset", "--plan"}, {"--json"}, 1, 1};
+    const CommandSpec spec{"inspect", {"--target", "--preset", "--plan", "--input"}, {"--json"}, 1, 1};
     const auto parsed = parseArguments(spec, args);
-    auto info = model::inspectModel(parsed.positional.front());
+    auto info = model::inspectModel(parsed.positional.front(), probeInputOf(parsed));
     const auto plan = buildPlan(parsed);
     const auto& target = target::builtinTargets().find(plan.target);
     const auto points = target::placeActivationPoints(info.opGraph, target);
@@ -150,10 +189,15 @@ int runInspect(const std::vector<std::string>& args)
         quantizers += lp.weights.enabled ? 1 : 0;
     }
     info.quantizerCount = quantizers;
+    const auto resources =
+        analysis::computeResources(info.layers, info.opGraph, target.name, plan.foldBatchNorm, layerPlans, points, plans);
     if (parsed.has("--json")) {
-        std::cout << model::modelInfoToJson(info, points, quantized, target.name) << "\n";
+        auto doc = nlohmann::json::parse(model::modelInfoToJson(info, points, quantized, target.name));
+        doc["resources"] = nlohmann::json::parse(analysis::resourcesToJson(resources));
+        std::cout << doc.dump(2) << "\n";
     } else {
         printTable(info, plans, points, target.name, quantizers);
+        printResources(info, resources);
     }
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "data_command.h"
 #include "export_command.h"
 #include "inspect_command.h"
+#include "plan_command.h"
 #include "quantizers_command.h"
 #include "runs_command.h"
 #include "train_command.h"
@@ -27,6 +28,7 @@ const char* const kUsage =
     "\n"
     "commands:\n"
     "  inspect MODEL [--json]   list a model's quantizable layers (.pt or .onnx)\n"
+    "  plan --model MODEL ...   what a plan costs (memory, BOPs); --fit bits to a budget\n"
     "  quantizers [--json]      list the registered trainable quantizers (plugins included)\n"
     "  train --model MODEL ...  quantization-aware training, recorded in the run history\n"
     "  data inspect PATH        what a data set holds and how it will be fed to a model\n"
@@ -46,6 +48,7 @@ const std::map<std::string, Command>& commands()
 {
     static const std::map<std::string, Command> kCommands = {
         {"inspect", {qat::cli::kInspectHelp, qat::cli::runInspect}},
+        {"plan", {qat::cli::kPlanHelp, qat::cli::runPlan}},
         {"quantizers", {qat::cli::kQuantizersHelp, qat::cli::runQuantizers}},
         {"train", {qat::cli::kTrainHelp, qat::cli::runTrain}},
         {"data", {qat::cli::kDataHelp, qat::cli::runData}},

@@ -76,7 +76,8 @@ const char* const kTrainHelp =
     "output:\n"
     "  --json                  print a JSON result on stdout: run_id, state, float_top1,\n"
     "                          qat_top1, steps, seconds, message, epochs, quantizers,\n"
-    "                          world_size, samples_per_second (per rank)\n"
+    "                          world_size, samples_per_second (per rank), resources (what\n"
+    "                          the plan costs, as `qatwb inspect --json`; null when unknown)\n"
     "\n"
     "exit codes: 0 finished, 1 failed, 2 usage error, 3 diverged, 130 cancelled\n";
 
@@ -309,9 +310,11 @@ int executeTraining(const train::TrainConfig& request, const std::vector<std::st
     // Every rank resolves the same data the same way.
     auto config = request;
     std::string dataError;
+    std::vector<int64_t> modelInput;
     try {
         const auto report = data::inspectData(config.data, config.dataOptions, config.modelPath, 0);
         config.dataOptions = report.resolved;
+        modelInput = report.modelInput;
         if (config.distributed.rank == 0) {
             std::cerr << data::reportToText(report);
         }
@@ -327,7 +330,7 @@ int executeTraining(const train::TrainConfig& request, const std::vector<std::st
     }
     // The run is recorded before training starts; a database that cannot take it stops here.
     store::RunStore runs(dbPath.empty() ? store::defaultDatabasePath() : dbPath);
-    auto record = store::describeRun(config);
+    auto record = store::describeRun(config, modelInput);
     const auto runId = runs.createRun(record);
     std::cerr << "run " << runId << " recorded in " << runs.path() << "\n";
     store::RunRecorder recorder(runs, runId, config.snapshotEvery);
@@ -352,6 +355,7 @@ int executeTraining(const train::TrainConfig& request, const std::vector<std::st
     if (json) {
         auto out = resultJson(result);
         out["run_id"] = runId;
+        out["resources"] = record.resources.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(record.resources);
         std::cout << out.dump(2) << "\n";
     }
     return exitCodeOf(result.state);

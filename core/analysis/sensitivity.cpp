@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "analysis/sensitivity.h"
 
+#include "analysis/float_calibration.h"
+
 #include "common/error.h"
 #include "common/sha256.h"
 #include "common/version.h"
@@ -33,11 +35,17 @@ double top1(const train::ForwardFn& forward, const train::TensorDataset& test)
 }
 
 // The quantizers from the float weights, as a run initialises them before its first step.
-void calibrateFromFloat(engine::QatModel& model, const SensitivityRequest& r)
+void calibrateForRequest(engine::QatModel& model, const SensitivityRequest& r)
 {
-    const auto batches = train::loadCalibrationBatches(
-        r.data, r.dataOptions, [&](const at::Tensor& x) { return model.floatForward(x); }, r.seed, r.calibrationBatches,
-        r.batch, r.limitTrain);
+    calibrateFromFloat(model, train::loadCalibrationBatches(
+                                  r.data, r.dataOptions, [&](const at::Tensor& x) { return model.floatForward(x); },
+                                  r.seed, r.calibrationBatches, r.batch, r.limitTrain));
+}
+
+} // namespace
+
+void calibrateFromFloat(engine::QatModel& model, const std::vector<at::Tensor>& batches)
+{
     model.calibrateWeights();
     model.beginActivationCalibration();
     for (const auto& batch : batches) {
@@ -45,8 +53,6 @@ void calibrateFromFloat(engine::QatModel& model, const SensitivityRequest& r)
     }
     model.finishActivationCalibration();
 }
-
-} // namespace
 
 std::string toString(SensitivityMode mode)
 {
@@ -137,7 +143,7 @@ SensitivityResult analyzeSensitivity(const SensitivityRequest& r, const quant::Q
     if (trained) {
         engine::loadCheckpoint(*model, r.checkpoint);
     } else {
-        calibrateFromFloat(*model, r);
+        calibrateForRequest(*model, r);
     }
     model->train(false);
     const auto test = train::loadEvaluationData(r.data, r.dataOptions, floatForward, r.images);

@@ -49,6 +49,9 @@ struct ModelInfo {
     int quantizerCount = 0;           ///< weights + activation call sites + tensor inputs (`generic`)
     std::vector<std::string> notes;   ///< things the user should know (skipped ops, ...)
     OpGraph opGraph;                  ///< the forward's data flow: where targets place quantizers
+    /// The input (batch 1) of the probe forward that gave opGraph its shapes; empty when no
+    /// probe ran or none worked (then resource figures have no activation memory or BOPs).
+    std::vector<int64_t> probeInput;
 };
 
 } // namespace qat::model

@@ -5,11 +5,15 @@
 #include "model/loaded_model.h"
 #include "model/onnx_import.h"
 #include "model/op_graph_builder.h"
+#include "model/shape_probe.h"
 #include "targets/point_placement.h"
 #include "targets/target_registry.h"
 
 #include <nlohmann/json.hpp>
 
+#include "common/error.h"
+
+#include <algorithm>
 #include <filesystem>
 
 namespace qat::model {
@@ -29,7 +33,34 @@ std::vector<InputInfo> forwardInputs(const torch::jit::Module& module)
 
 } // namespace
 
-ModelInfo inspectModel(const std::string& path)
+std::string inputShapeText(const std::vector<int64_t>& shape)
+{
+    std::string text;
+    for (size_t i = 1; i < shape.size(); ++i) {
+        text += (text.empty() ? "" : "x") + std::to_string(shape[i]);
+    }
+    return text;
+}
+
+std::vector<int64_t> parseInputShape(const std::string& text)
+{
+    std::vector<int64_t> shape{1};
+    size_t start = 0;
+    while (start <= text.size()) {
+        const auto end = std::min(text.find('x', start), text.size());
+        const auto part = text.substr(start, end - start);
+        if (part.empty() || part.size() > 6 || part.find_first_not_of("0123456789") != std::string::npos
+            || std::stoll(part) <= 0) {
+            throw Error("input shape '" + text + "' is not sizes joined by x without the batch (e.g. 1x28x28, "
+                        "3x32x32)");
+        }
+        shape.push_back(std::stoll(part));
+        start = end + 1;
+    }
+    return shape;
+}
+
+ModelInfo inspectModel(const std::string& path, const std::vector<int64_t>& probeInput)
 {
     auto loaded = loadModel(path);
     ModelInfo info;
@@ -43,9 +74,27 @@ ModelInfo inspectModel(const std::string& path)
         info.parameterCount += p.numel();
     }
     auto sites = findLayerSites(*loaded.forward.graph, loaded.module, &info.notes);
-    info.opGraph = buildOpGraph(*loaded.forward.graph, sites).graph;
+    auto ops = buildOpGraph(*loaded.forward.graph, sites);
+    info.opGraph = ops.graph;
     const auto& legacy = target::builtinTargets().find(target::kLegacyTarget);
     info.layers = summariseLayers(sites, loaded.module, target::placeActivationPoints(info.opGraph, legacy));
+    // Last: the probe switches the (private) module to eval mode.
+    const auto shapes = probeInput.empty() ? usualInputShapes() : std::vector<std::vector<int64_t>>{probeInput};
+    for (const auto& shape : shapes) {
+        if (probeShapes(loaded.module, *loaded.forward.graph, ops, shape)) {
+            info.opGraph = ops.graph;
+            info.probeInput = shape;
+            break;
+        }
+    }
+    if (info.probeInput.empty()) {
+        if (!probeInput.empty()) {
+            throw ModelError(path + " does not take an input of shape " + inputShapeText(probeInput)
+                             + " (batch left out); give the size the model was made for");
+        }
+        info.notes.push_back("no forward on a usual input size (28 to 384 pixels, 1 or 3 channels) worked: "
+                             "activation memory and BOPs are unknown");
+    }
     int tensorInputs = 0;
     for (const auto& input : info.inputs) {
         tensorInputs += input.type == "Tensor" ? 1 : 0;
@@ -111,6 +160,7 @@ std::string modelInfoToJson(const ModelInfo& info, const std::vector<ActivationP
                 {"target", target},
                 {"activation_points", pointsJson},
                 {"batch_norm_training_fixes", info.batchNormTrainingFixes},
+                {"input_shape", info.probeInput},
                 {"notes", info.notes}};
     return doc.dump(indent);
 }

@@ -4,6 +4,7 @@
 #include "common/sha256.h"
 #include "common/version.h"
 #include "data/data_options.h"
+#include "analysis/resources.h"
 #include "model/model_inspector.h"
 
 #include <nlohmann/json.hpp>
@@ -43,18 +44,27 @@ std::string configJson(const train::QuantizerSummary& q)
     return j.dump();
 }
 
-std::string layerSummary(const std::string& modelPath)
+// The layer summary and the plan's resource figures, from one inspection of the model.
+void describeModel(RunRecord& run, const train::TrainConfig& config, const std::vector<int64_t>& modelInput)
 {
     json layers = json::array();
     try {
-        for (const auto& l : model::inspectModel(modelPath).layers) {
+        std::vector<int64_t> probe;
+        if (!modelInput.empty()) {
+            probe = {1};
+            probe.insert(probe.end(), modelInput.begin(), modelInput.end());
+        }
+        const auto info = model::inspectModel(config.modelPath, probe);
+        for (const auto& l : info.layers) {
             layers.push_back({{"name", l.name}, {"kind", l.kind}, {"weight_shape", l.weightShape},
                               {"parameters", l.parameterCount}});
         }
+        run.resources = analysis::resourcesToJson(analysis::computeResources(info, config.plan));
     } catch (const Error&) {
-        // The trainer reports an unreadable model itself; the run row still gets written.
+        // The trainer reports an unreadable model or a plan that does not fit it itself;
+        // the run row still gets written.
     }
-    return layers.dump();
+    run.layerSummary = layers.dump();
 }
 
 } // namespace
@@ -246,7 +256,7 @@ std::string hyperparametersJson(const train::TrainConfig& c)
     return h.dump();
 }
 
-RunRecord describeRun(const train::TrainConfig& config)
+RunRecord describeRun(const train::TrainConfig& config, const std::vector<int64_t>& modelInput)
 {
     RunRecord run;
     const auto stem = std::filesystem::path(config.modelPath).stem().string();
@@ -257,7 +267,7 @@ RunRecord describeRun(const train::TrainConfig& config)
     } catch (const Error&) {
         run.modelHash = "";
     }
-    run.layerSummary = layerSummary(config.modelPath);
+    describeModel(run, config, modelInput);
     run.dataset = config.data;
     run.plan = engine::planToJson(config.plan);
     run.hyperparameters = hyperparametersJson(config);

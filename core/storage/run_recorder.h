@@ -53,8 +53,9 @@ private:
 };
 
 /// The run row for config before training starts: model path and hash, layer summary,
-/// plan, hyperparameters, seed, app version, host.
-RunRecord describeRun(const train::TrainConfig& config);
+/// plan, hyperparameters, seed, app version, host, and the plan's resource figures for
+/// modelInput ([C, H, W] the data feeds, data::DataReport::modelInput; empty: the usual sizes).
+RunRecord describeRun(const train::TrainConfig& config, const std::vector<int64_t>& modelInput = {});
 
 /// Hyperparameters as stored (JSON) and back.
 std::string hyperparametersJson(const train::TrainConfig& config);

@@ -24,7 +24,7 @@ constexpr int kBusyTimeoutMs = 3000;
 const char* const kRunColumns =
     "id, name, created, finished, state, message, model_path, model_hash, layer_summary, dataset, plan, "
     "hyperparameters, seed, app_version, host, pid, notes, tags, float_top1, qat_top1, float_loss, qat_loss, "
-    "steps, seconds";
+    "steps, seconds, resources";
 
 RunRecord readRun(const Statement& s)
 {
@@ -55,6 +55,7 @@ RunRecord readRun(const Statement& s)
     r.qatLoss = s.optionalReal(21);
     r.steps = s.integer(22);
     r.seconds = s.real(23);
+    r.resources = s.text(24);
     settleState(r);
     return r;
 }
@@ -160,13 +161,13 @@ int64_t RunStore::createRun(const RunRecord& r)
 {
     Statement s(m_db, m_path,
                 "INSERT INTO runs (name, created, state, message, model_path, model_hash, layer_summary, dataset, "
-                "plan, hyperparameters, seed, app_version, host, pid, notes, tags) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                "plan, hyperparameters, seed, app_version, host, pid, notes, tags, resources) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     s.bind(1, r.name).bind(2, r.created.empty() ? nowIso8601() : r.created).bind(3, r.state).bind(4, r.message);
     s.bind(5, r.modelPath).bind(6, r.modelHash).bind(7, r.layerSummary).bind(8, r.dataset).bind(9, r.plan);
     s.bind(10, r.hyperparameters).bind(11, r.seed).bind(12, r.appVersion);
     s.bind(13, r.host.empty() ? thisHost() : r.host).bind(14, r.pid > 0 ? r.pid : int64_t(getpid()));
-    s.bind(15, r.notes).bind(16, nlohmann::json(r.tags).dump());
+    s.bind(15, r.notes).bind(16, nlohmann::json(r.tags).dump()).bind(17, r.resources);
     s.run();
     return sqlite3_last_insert_rowid(m_db);
 }
@@ -288,6 +289,8 @@ const char* orderExpression(RunFilter::Order order)
     case RunFilter::Order::QatTop1: return "qat_top1";
     case RunFilter::Order::Seconds: return "seconds";
     case RunFilter::Order::Tags: return "tags";
+    case RunFilter::Order::WeightsBytes:
+        return "CASE WHEN json_valid(resources) THEN json_extract(resources, '$.weights_bytes') END";
     }
     return "id";
 }

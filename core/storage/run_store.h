@@ -33,6 +33,9 @@ struct RunRecord {
     std::string modelPath;
     std::string modelHash; ///< SHA-256 of the model file
     std::string layerSummary = "[]";
+    /// What the plan costs (analysis/resources.h, resourcesToJson); empty: not known (a run
+    /// recorded before schema version 5, or a model that could not be inspected).
+    std::string resources;
     std::string dataset;
     std::string plan = "{}";
     std::string hyperparameters = "{}";
@@ -106,7 +109,8 @@ struct SensitivityRow {
 
 /// Which runs listRuns returns and in what order.
 struct RunFilter {
-    enum class Order { Id = 1, Name, Model, Preset, WeightBits, State, Created, FloatTop1, QatTop1, Seconds, Tags };
+    enum class Order { Id = 1, Name, Model, Preset, WeightBits, State, Created, FloatTop1, QatTop1, Seconds, Tags,
+                       WeightsBytes };
 
     std::string state;  ///< empty: any; matched against the state as true now
     std::string model;  ///< substring of the model path; empty: any
@@ -143,7 +147,7 @@ public:
     enum class Access { ReadWrite = 1, ReadOnly };
 
     /// 2: checkpoints, 3: per-layer sensitivity, 4: sensitivity in two modes
-    static constexpr int kSchemaVersion = 4;
+    static constexpr int kSchemaVersion = 5;
 
     explicit RunStore(const std::string& path, Access access = Access::ReadWrite);
     ~RunStore();

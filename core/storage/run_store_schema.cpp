@@ -98,6 +98,12 @@ DROP TABLE sensitivity;
 ALTER TABLE sensitivity_v4 RENAME TO sensitivity;
 )sql";
 
+// Version 5: what each run's plan costs (weights / activation memory, BOPs) as JSON;
+// empty for runs recorded before.
+const char* const kSchemaV5 = R"sql(
+ALTER TABLE runs ADD COLUMN resources TEXT NOT NULL DEFAULT '';
+)sql";
+
 void exec(sqlite3* db, const std::string& path, const char* sql, const char* doing)
 {
     const int code = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
@@ -155,7 +161,10 @@ void RunStore::migrate()
     if (version < 4) {
         exec(m_db, m_path, kSchemaV4, "adding sensitivity modes to the schema");
     }
-    // Future versions: if (version < 5) { ... } and so on, each step kept forever.
+    if (version < 5) {
+        exec(m_db, m_path, kSchemaV5, "adding resource figures to the schema");
+    }
+    // Future versions: if (version < 6) { ... } and so on, each step kept forever.
     exec(m_db, m_path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "setting the version");
     transaction.commit();
 }

@@ -63,6 +63,7 @@ private Q_SLOTS:
     void quantizersLoadsPluginsAndWarns();
     void quantizersTable();
     void trainPrintsJsonResult();
+    void planReportsAndFitsBudget();
     void trainFailuresHaveExitCodes_data();
     void trainFailuresHaveExitCodes();
     void trainStopsOnInterrupt();
@@ -328,6 +329,67 @@ void TestCli::trainPrintsJsonResult()
     // Six layers' weights, their outputs, the residual add, the mean and the input (imx500).
     QCOMPARE(result[QStringLiteral("quantizers")].toArray().size(), 6 + 6 + 2 + 1);
     QVERIFY(r.err.contains("finished: float top-1"));
+    // What the plan costs, as `inspect --json` reports it for the same plan and input size.
+    const auto resources = result[QStringLiteral("resources")].toObject();
+    const auto inspected = runCli({QStringLiteral("inspect"), fixture(QStringLiteral("residual_dw_scripted.pt")),
+                                   QStringLiteral("--preset"), QStringLiteral("w4a8-lsq"), QStringLiteral("--json")});
+    QVERIFY2(inspected.exitCode == 0, inspected.err.constData());
+    const auto expected = QJsonDocument::fromJson(inspected.out).object()[QStringLiteral("resources")].toObject();
+    QVERIFY(resources[QStringLiteral("weights_bytes")].toInteger() > 0);
+    QVERIFY(resources[QStringLiteral("weights_bytes")].toInteger() < resources[QStringLiteral("weights_bytes_8bit")].toInteger());
+    QCOMPARE(resources, expected);
+}
+
+// `qatwb plan`: the figures of a plan, a plan fitted to a budget (written as a plan file that
+// inspect reads back with the same figures), and budgets that cannot be met.
+void TestCli::planReportsAndFitsBudget()
+{
+    const auto demo = QStringLiteral(QATWB_DEMO_MODEL);
+    auto r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto uniform = QJsonDocument::fromJson(r.out).object()[QStringLiteral("resources")].toObject();
+    const auto all8 = uniform[QStringLiteral("weights_bytes_8bit")].toInteger();
+    QCOMPARE(uniform[QStringLiteral("weights_bytes")].toInteger(), all8); // mct-default: 8 bits everywhere
+    QCOMPARE(uniform[QStringLiteral("weights_bytes_float32")].toInteger(), 4 * all8);
+
+    QTemporaryDir dir;
+    const auto planFile = dir.filePath(QStringLiteral("fitted.json"));
+    r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"),
+                QStringLiteral("weights=50%"), QStringLiteral("--images"), QStringLiteral("128"),
+                QStringLiteral("--out"), planFile, QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto fit = QJsonDocument::fromJson(r.out).object();
+    const auto budget = fit[QStringLiteral("budget")].toObject();
+    QCOMPARE(budget[QStringLiteral("limit")].toInteger(), all8 / 2);
+    const auto fitted = fit[QStringLiteral("resources")].toObject();
+    QCOMPARE(fitted[QStringLiteral("weights_bytes")].toInteger(), budget[QStringLiteral("figure")].toInteger());
+    QVERIFY(budget[QStringLiteral("figure")].toInteger() <= all8 / 2);
+    QVERIFY(fit[QStringLiteral("predicted_loss")].toDouble() >= 0);
+    QSet<int> bits;
+    for (const auto& layer : fitted[QStringLiteral("layers")].toArray()) {
+        bits << layer.toObject()[QStringLiteral("weight_bits")].toInt();
+    }
+    QVERIFY(QSet<int>({2, 4, 8}).contains(bits));
+    const auto sensitivity = fit[QStringLiteral("sensitivity")].toArray();
+    QCOMPARE(sensitivity.size(), 5);
+    for (const auto& s : sensitivity) {
+        const auto loss = s.toObject()[QStringLiteral("loss")].toObject();
+        QVERIFY2(loss[QStringLiteral("2")].toDouble() > loss[QStringLiteral("8")].toDouble(),
+                 qPrintable(s.toObject()[QStringLiteral("layer")].toString()));
+    }
+    r = runCli({QStringLiteral("inspect"), demo, QStringLiteral("--plan"), planFile, QStringLiteral("--json")});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    QCOMPARE(QJsonDocument::fromJson(r.out).object()[QStringLiteral("resources")].toObject(), fitted);
+
+    // Below every layer at 2 bits (a quarter of 8 bits): refused, with the smallest figure.
+    r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"),
+                QStringLiteral("weights=20%"), QStringLiteral("--images"), QStringLiteral("64")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("cannot be met: the smallest reachable is"), r.err.constData());
+    QCOMPARE(r.err.count('\n'), 1); // one line, before any measurement
+    r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"), QStringLiteral("size=3")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("unknown budget 'size'"), r.err.constData());
 }
 
 void TestCli::trainFailuresHaveExitCodes_data()

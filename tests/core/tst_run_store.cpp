@@ -49,6 +49,7 @@ store::RunRecord sampleRun(const std::string& name, const std::string& model = "
     r.appVersion = "0.1.0";
     r.notes = "first try";
     r.tags = {"4bit", "baseline"};
+    r.resources = R"({"weights_bytes":1234})";
     return r;
 }
 
@@ -128,6 +129,7 @@ void TestRunStore::roundTrip()
     QCOMPARE(r.state, std::string("finished"));
     QCOMPARE(r.modelHash, std::string("abc123"));
     QCOMPARE(r.plan, std::string(R"({"preset":"w4a8-lsq"})"));
+    QCOMPARE(r.resources, std::string(R"({"weights_bytes":1234})"));
     QCOMPARE(r.seed, 42);
     QCOMPARE(*r.floatTop1, 0.93);
     QCOMPARE(*r.qatTop1, 0.92);
@@ -347,6 +349,7 @@ void TestRunStore::versionOneFixtureOpens()
         QVERIFY(!runs.metrics(r.id, "loss").empty());
         QVERIFY(!runs.quantizers(r.id).empty());
         QVERIFY(runs.traceSteps(r.id) > 0);
+        QCOMPARE(r.resources, std::string()); // recorded before version 5: not known
     }
     QCOMPARE(runs.integrityCheck(), std::string("ok"));
 }

@@ -2,6 +2,7 @@
 // The History page against a run database that the real CLI filled with runs of every
 // state (finished, failed, cancelled, diverged, interrupted): listing, filtering, sorting,
 // lazy loading, notes, compare, re-run, export, sensitivity, delete, and refreshes.
+#include "analysis/resources.h"
 #include "history_test_util.h"
 
 #include "controllers/history_controller.h"
@@ -182,6 +183,18 @@ void TestHistory::listsEveryStateFiltersAndSorts()
     history->selectRuns({m_finishedB});
     QCOMPARE(history->currentRunId(), m_finishedB);
     QVERIFY(history->details()->toPlainText().contains(QStringLiteral("w4a8-lsq")));
+    // What each plan costs, stored with the run: 4-bit weights take half the 8-bit run's bytes.
+    {
+        qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+        const auto a = qat::analysis::resourcesFromJson(store.run(m_finishedA)->resources);
+        const auto b = qat::analysis::resourcesFromJson(store.run(m_finishedB)->resources);
+        QCOMPARE(a.weightsBytes, a.weightsBytes8bit);
+        QVERIFY(b.weightsBytes < a.weightsBytes);
+        QCOMPARE(model->index(model->rowOf(m_finishedB), RunTableModel::Weights).data().toString(),
+                 QString::fromStdString(qat::analysis::formatBytes(b.weightsBytes)));
+        const auto line = QString::fromStdString(qat::analysis::describeResources(b));
+        QVERIFY2(history->details()->toPlainText().contains(line), qPrintable(history->details()->toPlainText()));
+    }
     auto* quantizers = history->quantizerModel();
     QAbstractItemModelTester quantizerTester(quantizers, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QCOMPARE(quantizers->rowCount(), 11);

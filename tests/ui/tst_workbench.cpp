@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 // The workbench window with real widgets, the real importer, the real trainer and a real
 // (temporary) run database: the plan table, short runs, stopping, layout persistence.
+#include "analysis/resources.h"
 #include "controllers/training_controller.h"
 #include "main_window.h"
 #include "window_test_util.h"
 #include "models/plan_table_model.h"
+#include "model/model_inspector.h"
 #include "storage/run_store.h"
+#include "views/fit_budget_dialog.h"
 #include "views/plan_item_delegate.h"
 #include "views/quantization_view.h"
 #include "views/training_view.h"
@@ -37,6 +40,17 @@ using namespace qat::test::window;
 
 namespace {
 
+/// The window at a fixed size on the demo model's Quantization page.
+bool showDemoPlan(MainWindow& window)
+{
+    window.resize(1280, 800);
+    window.show();
+    if (!QTest::qWaitForWindowExposed(&window) || !openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL))) {
+        return false;
+    }
+    window.showPage(MainWindow::Page::Quantization);
+    return true;
+}
 
 
 /// Measures the longest gap between two turns of the event loop (a 5 ms timer).
@@ -90,6 +104,8 @@ private Q_SLOTS:
     void presetComboNamesThePresetUntilEdited();
     void planFilesRoundTrip();
     void planTableShowsEveryQuantizer();
+    void resourceFiguresFollowEdits();
+    void fitToBudgetIsOneUndoStep();
     void shortRunPlotsAndRecords();
     void stopMidRun();
     void plotsOpenOnAQuantizerThatLearns();
@@ -280,11 +296,7 @@ void TestWorkbench::rulesAndPresets()
 void TestWorkbench::presetComboNamesThePresetUntilEdited()
 {
     MainWindow window;
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
-    window.showPage(MainWindow::Page::Quantization);
+    QVERIFY(showDemoPlan(window));
     auto* model = window.quantizationView()->planModel();
     QComboBox* combo = nullptr;
     for (auto* c : window.quantizationView()->findChildren<QComboBox*>()) {
@@ -365,6 +377,90 @@ void TestWorkbench::planFilesRoundTrip()
     QVERIFY2(problem.contains(QStringLiteral("no.such.layer")), qPrintable(problem));
     QVERIFY(!view->loadPlan(m_dir.filePath(QStringLiteral("missing.json")), &problem));
     QVERIFY2(problem.contains(QStringLiteral("missing.json")), qPrintable(problem));
+}
+
+// The Memory / BOPs columns and the summary line are the core's figures for the plan shown,
+// and follow every edit and its undo.
+void TestWorkbench::resourceFiguresFollowEdits()
+{
+    MainWindow window;
+    QVERIFY(showDemoPlan(window));
+    auto* view = window.quantizationView();
+    auto* model = view->planModel();
+    const auto info = qat::model::inspectModel(QATWB_DEMO_MODEL);
+    auto expected = qat::analysis::computeResources(info, model->plan());
+    QVERIFY(expected.bops > 0 && expected.activationBytesMax > 0);
+    QCOMPARE(model->resources().weightsBytes, expected.weightsBytes);
+    QCOMPARE(model->resources().activationBytesTotal, expected.activationBytesTotal);
+    QCOMPARE(model->resources().bops, expected.bops);
+    auto* line = view->findChild<QLabel*>(QStringLiteral("resourceSummary"));
+    QVERIFY(line);
+    const auto before = line->text();
+    QCOMPARE(before, QStringLiteral("Resources: ") + QString::fromStdString(qat::analysis::describeResources(expected)));
+    QVERIFY2(before.contains(QStringLiteral("100% of 8-bit")), qPrintable(before));
+
+    const int fc = model->rowOf(QStringLiteral("classifier.1"));
+    const auto fcBefore = model->index(fc, PlanTableModel::Memory).data().toString();
+    QVERIFY(model->setData(model->index(fc, PlanTableModel::WeightBits), 4));
+    expected = qat::analysis::computeResources(info, model->plan());
+    QCOMPARE(model->resources().weightsBytes, expected.weightsBytes);
+    QCOMPARE(model->resources().bops, expected.bops);
+    const auto& fcFigures = expected.layers[size_t(model->layerIndex(fc))];
+    QCOMPARE(fcFigures.weightBits, 4);
+    QCOMPARE(model->index(fc, PlanTableModel::Memory).data().toString(),
+             QString::fromStdString(qat::analysis::formatBytes(fcFigures.weightsBytes)));
+    QCOMPARE(model->index(fc, PlanTableModel::Bops).data().toString(),
+             QString::fromStdString(qat::analysis::formatCount(fcFigures.bops)));
+    QVERIFY(line->text() != before);
+    QCOMPARE(line->text(), QStringLiteral("Resources: ") + QString::fromStdString(qat::analysis::describeResources(expected)));
+    saveScreenshot(window, QStringLiteral("quantization_resources.png"));
+    window.undoStack()->undo();
+    QCOMPARE(line->text(), before);
+    QCOMPARE(model->index(fc, PlanTableModel::Memory).data().toString(), fcBefore);
+}
+
+// Fit to Budget: an impossible budget says what is reachable without measuring; a fit to half
+// the 8-bit weights measures once, refits at once for another budget, and applies as one
+// undoable step whose figures the summary line shows.
+void TestWorkbench::fitToBudgetIsOneUndoStep()
+{
+    MainWindow window;
+    QVERIFY(showDemoPlan(window));
+    auto* view = window.quantizationView();
+    auto* model = view->planModel();
+    const auto all8 = model->resources().weightsBytes8bit;
+    const int undoBefore = window.undoStack()->count();
+    auto* dialog = view->openFitDialog();
+    QVERIFY(dialog);
+    QVERIFY(dialog->setBudget(QStringLiteral("weights=10%")));
+    QSignalSpy failed(dialog, &qat::ui::FitBudgetDialog::failed);
+    dialog->fit();
+    QCOMPARE(failed.size(), 1);
+    QVERIFY(!dialog->isMeasuring());
+    QVERIFY2(failed.first().at(0).toString().contains(QStringLiteral("smallest reachable")),
+             qPrintable(failed.first().at(0).toString()));
+
+    QVERIFY(dialog->setBudget(QStringLiteral("weights=50%")));
+    QCOMPARE(dialog->budgetSpec(), QStringLiteral("weights=50%"));
+    QSignalSpy fitted(dialog, &qat::ui::FitBudgetDialog::fitted);
+    dialog->fit();
+    QVERIFY(fitted.wait(600000));
+    QVERIFY(dialog->result());
+    QVERIFY(dialog->result()->figure <= all8 / 2);
+    QVERIFY(dialog->statusText().contains(QStringLiteral("Fitted")));
+    // Another budget refits from the same measurement, without measuring again.
+    QVERIFY(dialog->setBudget(QStringLiteral("weights=35%")));
+    QVERIFY(!dialog->isMeasuring());
+    QVERIFY(dialog->result() && dialog->result()->figure <= all8 * 35 / 100);
+    QVERIFY(dialog->setBudget(QStringLiteral("weights=50%")));
+    saveScreenshot(*dialog, QStringLiteral("fit_to_budget.png"));
+    const auto fittedBytes = dialog->result()->figure;
+    dialog->accept();
+    QCOMPARE(window.undoStack()->count(), undoBefore + 1);
+    QCOMPARE(model->resources().weightsBytes, fittedBytes);
+    QVERIFY(window.undoStack()->undoText().startsWith(QStringLiteral("Fit to budget weights=50%")));
+    window.undoStack()->undo();
+    QCOMPARE(model->resources().weightsBytes, all8);
 }
 
 // Every quantizer the plan creates has a row with the value training will use: the input and

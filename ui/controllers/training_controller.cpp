@@ -105,13 +105,16 @@ bool TrainingController::start(const train::TrainConfig& config,
             // run stores what is fed; a data mistake becomes a failed run with its reason.
             auto config = request;
             std::string dataError;
+            std::vector<int64_t> modelInput;
             try {
-                config.dataOptions = data::inspectData(config.data, config.dataOptions, config.modelPath, 0).resolved;
+                const auto report = data::inspectData(config.data, config.dataOptions, config.modelPath, 0);
+                config.dataOptions = report.resolved;
+                modelInput = report.modelInput;
             } catch (const Error& e) {
                 dataError = e.what();
             }
             store::RunStore runs(shared->databasePath);
-            const auto id = runs.createRun(store::describeRun(config));
+            const auto id = runs.createRun(store::describeRun(config, modelInput));
             {
                 const std::lock_guard<std::mutex> lock(shared->mutex);
                 shared->runId = id;

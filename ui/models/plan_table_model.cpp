@@ -113,6 +113,11 @@ void PlanTableModel::rebuild()
     m_points = std::move(r.points);
     m_pointPlans = std::move(r.pointPlans);
     m_rows.clear();
+    m_resources = {};
+    if (m_resolved.size() == m_layers.size() && m_pointPlans.size() == m_points.size()) {
+        m_resources = analysis::computeResources(m_layers, m_graph, m_plan.target, m_plan.foldBatchNorm, m_resolved,
+                                                 m_points, m_pointPlans);
+    }
     if (m_resolved.size() != m_layers.size()) {
         return;
     }
@@ -247,6 +252,9 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
     const int row = index.row();
     const auto& r = m_rows[size_t(row)];
     const int column = index.column();
+    if (column == Memory || column == Bops) {
+        return resourceData(row, column, role);
+    }
     const auto& activations = activationChoice(row);
     const engine::LayerPlan* lp = r.kind == RowKind::Layer ? &m_resolved[size_t(r.layer)] : nullptr;
     const bool enabled = activations.enabled || (lp != nullptr && lp->weights.enabled);
@@ -367,6 +375,8 @@ QString PlanTableModel::columnName(int column)
     case ActivationQuantizer: return tr("Activation quantizer");
     case ActivationBits: return tr("A bits");
     case Enabled: return tr("Quantize");
+    case Memory: return tr("Memory");
+    case Bops: return tr("BOPs");
     default: return {};
     }
 }
@@ -390,6 +400,9 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
                                             "(after its BatchNorm and activation) or at the op's output");
         case ActivationBits: return tr("Bits of the activation quantizer (2 to 16)");
         case Enabled: return tr("Quantize this row at all (a layer: weights and output)");
+        case Memory: return tr("A layer: its weights at their bits (float: 32 bits). Other rows: the tensor the "
+                               "quantizer stores, at its bits, for one sample");
+        case Bops: return tr("Bit operations of a layer for one sample: MACs x weight bits x input bits");
         default: return {};
         }
     }

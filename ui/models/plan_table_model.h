@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "analysis/resources.h"
 #include "engine/quantization_plan.h"
 #include "model/model_info.h"
 
@@ -38,7 +39,7 @@ class PlanTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
     enum Column { Layer, Kind, WeightQuantizer, WeightBits, PerChannel, ActivationQuantizer, ActivationBits,
-                  Enabled, ColumnCount };
+                  Enabled, Memory, Bops, ColumnCount };
     enum class RowKind { Input = 1, Layer, Point };
 
     PlanTableModel(QUndoStack* undoStack, QObject* parent = nullptr);
@@ -57,6 +58,9 @@ public:
     /// The activation points of the plan's target and the choice each gets.
     const std::vector<model::ActivationPointInfo>& points() const { return m_points; }
     const std::vector<engine::PointPlan>& pointPlans() const { return m_pointPlans; }
+    /// What the current plan costs (weights / activation memory, BOPs); recomputed with every
+    /// edit, undo and redo. Activation figures and BOPs are unknown (-1) without op graph shapes.
+    const analysis::Resources& resources() const { return m_resources; }
 
     RowKind rowKind(int row) const;
     /// The layer name, the point name ("block1:add") or "input".
@@ -139,6 +143,8 @@ private:
     bool applyToRow(engine::QuantizationPlan& candidate, int row, int column, const QVariant& value) const;
     const engine::QuantizerChoice& activationChoice(int row) const;
     bool refuse(const QString& reason);
+    /// The Memory and Bops cells (plan_table_resources.cpp).
+    QVariant resourceData(int row, int column, int role) const;
 
     QUndoStack* m_undo;
     std::shared_ptr<const quant::QuantizerRegistry> m_registry;
@@ -149,6 +155,7 @@ private:
     std::vector<model::ActivationPointInfo> m_points;
     std::vector<engine::PointPlan> m_pointPlans;
     std::vector<Row> m_rows;
+    analysis::Resources m_resources;
     QString m_lastError;
     bool m_readOnly = false;
 };

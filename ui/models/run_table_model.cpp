@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "models/run_table_model.h"
 
+#include "analysis/resources.h"
+#include "common/error.h"
 #include "engine/quantization_plan.h"
 #include "storage/run_state.h"
 
@@ -43,6 +45,21 @@ QColor stateColor(const std::string& state)
     return QColor(0x15, 0x65, 0xc0);
 }
 
+// The weights memory of a run's plan (or, long, every figure); empty for runs recorded
+// before resources were stored.
+QString resourceFigure(const std::string& json, bool whole)
+{
+    if (json.empty()) {
+        return whole ? RunTableModel::tr("Recorded before resource figures were stored") : QString();
+    }
+    try {
+        const auto r = analysis::resourcesFromJson(json);
+        return QString::fromStdString(whole ? analysis::describeResources(r) : analysis::formatBytes(r.weightsBytes));
+    } catch (const Error&) {
+        return {};
+    }
+}
+
 store::RunFilter::Order orderOf(int column)
 {
     using O = store::RunFilter::Order;
@@ -50,6 +67,7 @@ store::RunFilter::Order orderOf(int column)
     case RunTableModel::Model: return O::Model;
     case RunTableModel::Plan: return O::Preset;
     case RunTableModel::Bits: return O::WeightBits;
+    case RunTableModel::Weights: return O::WeightsBytes;
     case RunTableModel::State: return O::State;
     case RunTableModel::Created: return O::Created;
     case RunTableModel::FloatTop1: return O::FloatTop1;
@@ -258,6 +276,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
         case Model: return QFileInfo(QString::fromStdString(r.modelPath)).fileName();
         case Plan: return planPreset(r.plan);
         case Bits: return planBits(r.plan);
+        case Weights: return resourceFigure(r.resources, false);
         case State: return QString::fromStdString(r.state);
         case Created: {
             const auto when = QDateTime::fromString(QString::fromStdString(r.created), Qt::ISODate);
@@ -281,7 +300,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
         return QBrush(stateColor(r.state));
     }
     if (role == Qt::TextAlignmentRole
-        && (index.column() == Id || index.column() == FloatTop1 || index.column() == QatTop1 || index.column() == Duration)) {
+        && (index.column() == Id || index.column() == Weights || index.column() == FloatTop1 || index.column() == QatTop1 || index.column() == Duration)) {
         return QVariant(Qt::AlignRight | Qt::AlignVCenter);
     }
     if (role == Qt::ToolTipRole) {
@@ -289,6 +308,7 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
         case Model: return QString::fromStdString(r.modelPath);
         case State: return QString::fromStdString(store::stateLine(r.state, r.message));
         case Duration: return tr("%n step(s)", nullptr, int(r.steps));
+        case Weights: return resourceFigure(r.resources, true);
         case QatTop1:
             return store::isTraining(r.state) && r.qatTop1 ? tr("the latest epoch's (the run is still training)")
                                                             : QString::fromStdString(r.name);
@@ -308,6 +328,7 @@ QVariant RunTableModel::headerData(int section, Qt::Orientation orientation, int
     case Model: return tr("Model");
     case Plan: return tr("Plan");
     case Bits: return tr("Bits");
+    case Weights: return tr("Weights");
     case State: return tr("State");
     case Created: return tr("Started");
     case FloatTop1: return tr("Float top-1");

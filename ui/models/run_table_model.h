@@ -18,7 +18,7 @@ namespace qat::ui {
 class RunTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Id, Model, Plan, Bits, State, Created, FloatTop1, QatTop1, Duration, Tags, ColumnCount };
+    enum Column { Id, Model, Plan, Bits, Weights, State, Created, FloatTop1, QatTop1, Duration, Tags, ColumnCount };
     enum Role { RunIdRole = Qt::UserRole + 1 };
     static constexpr int kPageSize = 200;
 

@@ -2,6 +2,7 @@
 #include "views/quantization_view.h"
 
 #include "models/plan_table_model.h"
+#include "views/fit_budget_dialog.h"
 #include "targets/target_registry.h"
 #include "views/plan_item_delegate.h"
 
@@ -50,6 +51,13 @@ QuantizationView::QuantizationView(QUndoStack* undoStack, QWidget* parent) : QWi
     layout->setContentsMargins(0, 0, 0, 0);
     layout->addWidget(createTopBar());
     layout->addWidget(m_table, 1);
+    m_resources = new QLabel(this);
+    m_resources->setObjectName(QStringLiteral("resourceSummary"));
+    m_resources->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_resources->setToolTip(tr("What this plan costs on the chip: the layers' weights at their bits (against float32 "
+                               "and every layer at 8 bits), the quantized tensors of one sample (the largest and "
+                               "all of them), and bit operations (MACs x weight bits x input bits)"));
+    layout->addWidget(m_resources);
     auto* hint = new QLabel(tr("Double-click a cell to change it; with several rows selected, all of them change. "
                                "Bold values are set for that row alone. Italic rows are tensors the target stores "
                                "between operators (adds, pools, concatenations, ...)."), this);
@@ -61,6 +69,7 @@ QuantizationView::QuantizationView(QUndoStack* undoStack, QWidget* parent) : QWi
 
     connect(m_model, &PlanTableModel::editRefused, this, &QuantizationView::statusMessage);
     connect(m_model, &PlanTableModel::planChanged, this, [this] {
+        m_resources->setText(resourceSummary());
         refreshPresetName();
         const QSignalBlocker blockTarget(m_target);
         m_target->setCurrentIndex(m_target->findData(QString::fromStdString(m_model->plan().target)));
@@ -104,6 +113,12 @@ QWidget* QuantizationView::createTopBar()
             m_target->setCurrentIndex(m_target->findData(QString::fromStdString(m_model->plan().target)));
         }
     });
+    m_fitButton = new QPushButton(tr("Fit to Budget..."), bar);
+    m_fitButton->setToolTip(tr("Choose each layer's weight bits among the target's so that weights memory or BOPs "
+                               "fit a budget with the least predicted accuracy loss"));
+    m_fitButton->setEnabled(false);
+    connect(m_fitButton, &QPushButton::clicked, this, &QuantizationView::openFitDialog);
+    row->addWidget(m_fitButton);
     auto* load = new QPushButton(tr("Load Plan..."), bar);
     auto* save = new QPushButton(tr("Save Plan..."), bar);
     connect(load, &QPushButton::clicked, this, &QuantizationView::choosePlanToLoad);
@@ -141,7 +156,7 @@ QWidget* QuantizationView::createBulkBar()
 {
     auto* box = new QGroupBox(tr("Change many layers"), this);
     m_bulkColumn = new QComboBox(box);
-    for (int c = PlanTableModel::WeightQuantizer; c < PlanTableModel::ColumnCount; ++c) {
+    for (int c = PlanTableModel::WeightQuantizer; c <= PlanTableModel::Enabled; ++c) {
         m_bulkColumn->addItem(PlanTableModel::columnName(c), c);
     }
     m_bulkValue = new QComboBox(box);
@@ -201,15 +216,42 @@ QWidget* QuantizationView::createRulesBox()
     return box;
 }
 
+FitBudgetDialog* QuantizationView::openFitDialog()
+{
+    if (m_info.layers.empty() || m_model->isReadOnly()) {
+        return nullptr;
+    }
+    auto* dialog = new FitBudgetDialog(m_info, m_model->plan(), m_registry, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &QDialog::accepted, this, [this, dialog] {
+        if (dialog->result()) {
+            m_model->replacePlan(dialog->result()->plan, tr("Fit to budget %1").arg(dialog->budgetSpec()));
+        }
+    });
+    dialog->open();
+    return dialog;
+}
+
+QString QuantizationView::resourceSummary() const
+{
+    if (m_model->layers().empty()) {
+        return {};
+    }
+    return tr("Resources: %1").arg(QString::fromStdString(analysis::describeResources(m_model->resources())));
+}
+
 void QuantizationView::setRegistry(std::shared_ptr<const quant::QuantizerRegistry> registry)
 {
+    m_registry = registry;
     m_model->setRegistry(std::move(registry));
     refreshBulkValues();
 }
 
 void QuantizationView::showModel(const model::ModelInfo& info)
 {
+    m_info = info;
     m_model->setModel(info.layers, info.opGraph);
+    m_fitButton->setEnabled(!info.layers.empty() && !m_model->isReadOnly());
     refreshRuleKinds();
     m_table->resizeColumnsToContents();
     m_table->horizontalHeader()->setSectionResizeMode(PlanTableModel::Layer, QHeaderView::Stretch);
@@ -387,6 +429,7 @@ void QuantizationView::setLocked(bool locked)
     }
     // Check boxes edit without an editor: the model's flags block them.
     m_model->setReadOnly(locked);
+    m_fitButton->setEnabled(!locked && !m_info.layers.empty());
     m_undoButton->setEnabled(!locked && m_undo->canUndo());
     m_redoButton->setEnabled(!locked && m_undo->canRedo());
 }

@@ -8,6 +8,7 @@
 #include <memory>
 
 class QAction;
+class QLabel;
 class QComboBox;
 class QLineEdit;
 class QListWidget;
@@ -22,6 +23,7 @@ class QuantizerRegistry;
 
 namespace qat::ui {
 
+class FitBudgetDialog;
 class PlanTableModel;
 
 /// The per-layer quantization plan: preset, the plan table (edit cells; an edit on a
@@ -47,6 +49,11 @@ public:
     bool savePlan(const QString& path, QString* problem = nullptr);
     /// While a run trains, the plan it uses must stay what the user sees.
     void setLocked(bool locked);
+    /// The line under the table: what the plan costs (updated with every edit and undo).
+    QString resourceSummary() const;
+    /// "Fit to Budget...": opens the dialog (window-modal) for the current model and plan;
+    /// accepting it replaces the plan as one undoable step. nullptr without a model.
+    FitBudgetDialog* openFitDialog();
 
 Q_SIGNALS:
     /// A message for the status bar (refused edits, saved files).
@@ -72,6 +79,10 @@ private:
     QUndoStack* m_undo;
     PlanTableModel* m_model = nullptr;
     QTableView* m_table = nullptr;
+    QLabel* m_resources = nullptr;
+    QPushButton* m_fitButton = nullptr;
+    model::ModelInfo m_info;
+    std::shared_ptr<const quant::QuantizerRegistry> m_registry;
     QComboBox* m_preset = nullptr;
     QComboBox* m_target = nullptr;
     QComboBox* m_bulkColumn = nullptr;

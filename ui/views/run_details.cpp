@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "views/run_details.h"
 
+#include "analysis/resources.h"
+#include "common/error.h"
 #include "data/data_options.h"
 #include "storage/run_state.h"
 
@@ -112,6 +114,13 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
     row(tr("Data"), tr("%1, seed %2").arg(html(r.dataset)).arg(r.seed));
     row(tr("Plan"), tr("%1, %2").arg(planPreset(r.plan), planBits(r.plan)));
     row(tr("Target"), planTarget(r.plan));
+    if (!r.resources.empty()) {
+        try {
+            row(tr("Resources"), html(analysis::describeResources(analysis::resourcesFromJson(r.resources))));
+        } catch (const Error&) {
+            // A damaged figure says nothing; the rest of the run still shows.
+        }
+    }
     row(tr("Started"), html(r.created) + (r.finished.empty() ? QString() : tr(", finished %1").arg(html(r.finished))));
     row(tr("Top-1"), store::isTraining(r.state)
                          ? tr("float %1, QAT %2 at the latest epoch (still training)").arg(percent(r.floatTop1), percent(r.qatTop1))

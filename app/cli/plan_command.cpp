@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+#include "plan_command.h"
+
+#include "arguments.h"
+#include "inspect_command.h"
+#include "registry_setup.h"
+#include "train_command.h"
+
+#include "analysis/bit_fit.h"
+#include "analysis/resources.h"
+#include "data/data_report.h"
+#include "model/model_inspector.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+#include <iostream>
+#include <optional>
+
+namespace qat::cli {
+
+const char* const kPlanHelp =
+    "usage: qatwb plan --model MODEL [--preset NAME | --plan FILE] [--target NAME] [--fit SPEC]\n"
+    "                  [--out PLAN.json] [--json] [--input CxHxW] [--data PATH] [--images N]\n"
+    "\n"
+    "What a quantization plan costs on the chip: weights memory at each layer's bits (float\n"
+    "layers at 32), activation memory (largest and total quantized tensor for one sample) and\n"
+    "BOPs (MACs x weight bits x input bits). With --fit, each layer's weight bits are chosen among\n"
+    "the target's candidates (imx500: 8, 4, 2) so that the budget holds and the predicted loss is\n"
+    "smallest: each layer's sensitivity at each candidate is measured first (the mean squared\n"
+    "change of the logits with only that layer's weights quantized, on calibration images), then\n"
+    "an exact dynamic program picks the bits. The result is an ordinary plan (per-layer weight bits).\n"
+    "\n"
+    "  --weights SPEC, --activations SPEC   change the plan's defaults as train does\n"
+    "                  (TRAINING:METHOD:BITS[:per-channel|per-tensor])\n"
+    "  --fit SPEC      weights=60% (of every layer at 8 bits), weights-kb=120, bops=1.5G\n"
+    "  --out FILE      write the plan (fitted or as given) as a plan file (train --plan FILE)\n"
+    "  --input CxHxW   the model's input size (default: the data's, else the first usual size)\n"
+    "  --data PATH     calibration data for --fit (default: fashion-mnist)\n"
+    "  --images N      calibration images the logits are compared on (default 512)\n"
+    "  --plugin PATH   load a quantizer plugin (repeatable)\n"
+    "  --threads N     compute threads (default: one per core)\n"
+    "  --json          print {resources: {weights_bytes, weights_bytes_float32, weights_bytes_8bit,\n"
+    "                  bias_bytes, activation_bytes_max, activation_bytes_total, macs, bops,\n"
+    "                  layers: [{name, weight_bits, weights_bytes, bops, ...}], activations},\n"
+    "                  and when fitting budget: {spec, kind, limit, figure}, predicted_loss,\n"
+    "                  sensitivity: [{layer, loss: {BITS: value}, chosen}], plan}\n"
+    "\n"
+    "An impossible budget (below every layer at its fewest bits) is refused with the smallest\n"
+    "reachable figure.\n";
+
+namespace {
+
+void printFit(const analysis::FitResult& fit)
+{
+    const bool bops = fit.budget.kind == analysis::BudgetKind::Bops;
+    auto show = [&](int64_t v) { return bops ? analysis::formatCount(v) + " BOPs" : analysis::formatBytes(v); };
+    std::cout << "\nBudget " << fit.budget.text << ": " << show(fit.limit) << "; fitted plan: " << show(fit.figure)
+              << "; predicted loss " << fit.predictedLoss << "\n";
+    size_t width = 24;
+    for (const auto& s : fit.sensitivity) {
+        width = std::max(width, s.layer.size() + 2);
+    }
+    std::cout << std::left << std::setw(int(width)) << "layer" << std::setw(6) << "bits"
+              << "sensitivity (logit MSE) per candidate\n";
+    for (const auto& s : fit.sensitivity) {
+        int chosen = 32;
+        for (const auto& l : fit.resources.layers) {
+            if (l.name == s.layer) chosen = l.weightBits;
+        }
+        std::cout << std::left << std::setw(int(width)) << s.layer << std::setw(6) << chosen;
+        for (size_t i = 0; i < s.bits.size(); ++i) {
+            std::cout << (i ? "  " : "") << s.bits[i] << ": " << std::setprecision(4) << s.loss[i];
+        }
+        std::cout << "\n";
+    }
+}
+
+} // namespace
+
+int runPlan(const std::vector<std::string>& args)
+{
+    const CommandSpec spec{"plan",
+                           {"--model", "--preset", "--plan", "--target", "--weights", "--activations", "--fit",
+                            "--out", "--input", "--data",
+                            "--images", "--plugin", "--threads"},
+                           {"--json"},
+                           0,
+                           0};
+    const auto parsed = parseArguments(spec, args);
+    const auto modelPath = parsed.value("--model");
+    if (modelPath.empty()) {
+        throw UsageError("--model MODEL is required");
+    }
+    auto plan = buildPlan(parsed);
+    const auto data = parsed.value("--data", "fashion-mnist");
+    auto input = probeInputOf(parsed);
+    std::optional<analysis::Budget> budget;
+    if (!parsed.value("--fit").empty()) {
+        budget = analysis::parseBudget(parsed.value("--fit"));
+        if (input.empty()) {
+            // The sensitivity runs on this data: measure the shapes at its size too.
+            const auto report = data::inspectData(data, {}, modelPath, 0);
+            input = {1};
+            input.insert(input.end(), report.modelInput.begin(), report.modelInput.end());
+        }
+    }
+    const auto info = model::inspectModel(modelPath, input);
+    nlohmann::json doc;
+    if (budget) {
+        quant::QuantizerRegistry registry;
+        setUpRegistry(registry, parsed.all("--plugin"));
+        analysis::BitSensitivityRequest request;
+        request.modelPath = modelPath;
+        request.plan = plan;
+        request.data = data;
+        request.images = int(parsed.integer("--images", request.images));
+        request.threads = int(parsed.integer("--threads", 0));
+        analysis::checkBudgetReachable(info, plan, *budget); // before the (slow) measurement
+        std::cerr << "measuring each layer's sensitivity at " << analysis::candidateBits(plan).size()
+                  << " bit widths on " << request.images << " calibration images...\n";
+        const auto sensitivity = analysis::measureBitSensitivity(request, registry);
+        const auto fit = analysis::fitToBudget(info, plan, *budget, sensitivity);
+        plan = fit.plan;
+        doc = nlohmann::json::parse(analysis::fitToJson(fit));
+        if (!parsed.has("--json")) {
+            printResources(info, fit.resources);
+            printFit(fit);
+        }
+    } else {
+        const auto resources = analysis::computeResources(info, plan);
+        doc["resources"] = nlohmann::json::parse(analysis::resourcesToJson(resources));
+        if (!parsed.has("--json")) {
+            printResources(info, resources);
+        }
+    }
+    if (!parsed.value("--out").empty()) {
+        engine::savePlanFile(plan, parsed.value("--out"));
+        std::cerr << "plan written to " << parsed.value("--out") << "\n";
+    }
+    if (parsed.has("--json")) {
+        std::cout << doc.dump(2) << "\n";
+    }
+    return 0;
+}
+
+} // namespace qat::cli

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Mixed precision under a budget: each layer's weight bits chosen among the target's
+// candidates so that a resource budget holds and the predicted loss is smallest.
+// Plain data (no torch): the CLI's `qatwb plan --fit` and the Quantization page share it.
+
+#include "analysis/resources.h"
+#include "engine/quantization_plan.h"
+#include "model/model_info.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace qat::quant {
+class QuantizerRegistry;
+}
+
+namespace qat::analysis {
+
+enum class BudgetKind { WeightsPercent = 1, WeightsKb, Bops };
+
+/// `weights=60%` (of all layers at 8 bits), `weights-kb=120`, `bops=1.5G` (k, M, G, T
+/// suffixes: powers of 1000) as on the command line.
+struct Budget {
+    BudgetKind kind = BudgetKind::WeightsPercent;
+    double value = 0; ///< percent, KB (1024 bytes) or BOPs as given
+    std::string text; ///< as given
+};
+/// Throws qat::Error naming the accepted forms.
+Budget parseBudget(const std::string& text);
+/// The budget in the unit the fit adds up: weights bytes, or BOPs.
+int64_t budgetLimit(const Budget& budget, const Resources& reference);
+/// The figure a budget bounds: r.weightsBytes or r.bops.
+int64_t budgetFigure(const Budget& budget, const Resources& r);
+
+/// The predicted loss of each layer at each candidate bit width: the mean squared change of
+/// the model's logits with only that layer's weights quantized (calibrated from the float
+/// weights), on calibration images. Lower is better; additive over layers as a prediction.
+struct LayerBitSensitivity {
+    std::string layer;
+    std::vector<int> bits;      ///< candidates, ascending
+    std::vector<double> loss;   ///< one per candidate
+};
+
+struct BitSensitivityRequest {
+    std::string modelPath;
+    engine::QuantizationPlan plan; ///< its quantizer kinds are measured; bits replaced by each candidate
+    std::vector<int> candidates;   ///< empty: the target's weight bits (8, 4, 2 when it allows any)
+    std::string data = "fashion-mnist";
+    int images = 512;              ///< calibration images the logits are compared on
+    int calibrationBatches = 8;
+    int batch = 128;
+    uint64_t seed = 0;
+    int threads = 0;
+};
+
+/// Called after each evaluation with (done, total); false cancels (qat::Error "cancelled").
+using FitProgress = std::function<bool(int done, int total)>;
+
+/// Blocking (seconds on small models; one model build per candidate): off the UI thread.
+/// Layers whose weights the plan keeps float are left out. Throws qat::Error.
+std::vector<LayerBitSensitivity> measureBitSensitivity(const BitSensitivityRequest& request,
+                                                       const quant::QuantizerRegistry& registry,
+                                                       const FitProgress& progress = {});
+
+/// The target's weight bit candidates, ascending (8, 4, 2 when the target allows any).
+std::vector<int> candidateBits(const engine::QuantizationPlan& plan);
+
+struct FitResult {
+    engine::QuantizationPlan plan;   ///< the input plan with per-layer weight bits
+    Resources resources;             ///< of plan
+    Budget budget;
+    int64_t limit = 0;               ///< the budget in bytes or BOPs
+    int64_t figure = 0;              ///< what plan reaches
+    double predictedLoss = 0;        ///< sum of the chosen sensitivities
+    std::vector<LayerBitSensitivity> sensitivity;
+};
+
+/// Chooses each measured layer's weight bits so that budgetFigure <= limit with the smallest
+/// summed loss: exact, by dynamic programming over layers keeping every (cost, loss) pair
+/// that no other pair beats on both. Throws qat::Error for an impossible budget, naming the
+/// smallest reachable figure.
+FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
+                      const std::vector<LayerBitSensitivity>& sensitivity);
+
+/// Throws what fitToBudget throws for a budget no choice of bits meets, without measuring
+/// anything (a fit with every loss zero fails exactly when the real one would).
+void checkBudgetReachable(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget);
+
+/// The JSON of `qatwb plan --json`: {resources, budget: {spec, limit, figure}, predicted_loss,
+/// sensitivity: [{layer, bits: {"2": loss, ...}, chosen}]}.
+std::string fitToJson(const FitResult& fit, int indent = 2);
+
+} // namespace qat::analysis

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT
+// Resource figures (weights memory, activation memory, BOPs) against values computed by hand
+// from the fixture models' definitions in tests/fixtures/make_fixtures.py.
+#include "analysis/resources.h"
+#include "common/error.h"
+#include "engine/quantization_plan.h"
+#include "model/model_inspector.h"
+
+#include <QtTest>
+
+using qat::analysis::computeResources;
+using qat::engine::presetPlan;
+
+namespace {
+
+std::string fixture(const char* name) { return std::string(QATWB_FIXTURES_DIR) + "/" + name; }
+
+const qat::analysis::LayerResources& layer(const qat::analysis::Resources& r, const std::string& name)
+{
+    for (const auto& l : r.layers) {
+        if (l.name == name) return l;
+    }
+    throw std::runtime_error("no layer " + name);
+}
+
+} // namespace
+
+class TestResources : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    // CnnBnRelu on 1x28x28: features.0 conv 1->8 3x3 (72 weights, out 8x28x28), features.3
+    // conv 8->16 groups 2 (576 weights, out 16x28x28, no bias but a folded BN), max-pool,
+    // features.7 conv 16->16 (2304 weights, out 16x14x14), avg-pool, fc 16->10 (160 weights).
+    void cnnAllEightBits_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::newRow("scripted") << "cnn_bn_relu_scripted.pt";
+        QTest::newRow("traced") << "cnn_bn_relu_traced.pt";
+    }
+    void cnnAllEightBits()
+    {
+        QFETCH(QString, file);
+        const auto info = qat::model::inspectModel(fixture(file.toStdString().c_str()));
+        QCOMPARE(info.probeInput, (std::vector<int64_t>{1, 1, 28, 28}));
+        const auto r = computeResources(info, presetPlan("mct-default")); // imx500, w8a8
+        QCOMPARE(r.weightsBytesFloat32, int64_t(4 * 3112));
+        QCOMPARE(r.weightsBytes8bit, int64_t(3112));
+        QCOMPARE(r.weightsBytes, int64_t(3112));
+        QCOMPARE(r.biasBytes, int64_t(4 * (8 + 16 + 16 + 10)));
+        QCOMPARE(layer(r, "features.0").macs, int64_t(8 * 28 * 28 * 9));
+        QCOMPARE(layer(r, "features.3").macs, int64_t(16 * 28 * 28 * 36));
+        QCOMPARE(layer(r, "features.7").macs, int64_t(16 * 14 * 14 * 144));
+        QCOMPARE(layer(r, "fc").macs, int64_t(160));
+        QCOMPARE(r.macs, int64_t(56448 + 451584 + 451584 + 160));
+        QCOMPARE(r.bops, r.macs * 64);
+        // input 784, features.0 6272, features.3 12544, features.7 3136, the pool 16, fc 10
+        QCOMPARE(r.activationBytesMax, int64_t(12544));
+        QCOMPARE(r.activationBytesTotal, int64_t(784 + 6272 + 12544 + 3136 + 16 + 10));
+        QCOMPARE(int(r.points.size()), 6);
+    }
+
+    // Per-layer bits change each layer's own figures and the BOPs of the layer that reads it.
+    void cnnMixedBits()
+    {
+        const auto info = qat::model::inspectModel(fixture("cnn_bn_relu_traced.pt"));
+        auto plan = presetPlan("mct-default");
+        plan.layers["features.3"].weights.bits = 4;
+        plan.layers["features.3"].activations.bits = 4;
+        plan.layers["features.7"].weights.enabled = false;
+        plan.layers["fc"].weights.bits = 2;
+        plan.quantizeInput = false;
+        const auto r = computeResources(info, plan);
+        QCOMPARE(r.weightsBytes, int64_t(72 + 576 / 2 + 2304 * 4 + 160 / 4));
+        QCOMPARE(layer(r, "features.7").weightBits, 32);
+        QCOMPARE(layer(r, "features.0").activationBits, 32); // the float input
+        QCOMPARE(layer(r, "features.7").activationBits, 4);  // through the max-pool
+        QCOMPARE(r.bops, int64_t(56448) * 8 * 32 + int64_t(451584) * 4 * 8 + int64_t(451584) * 32 * 4
+                             + int64_t(160) * 2 * 8);
+        QCOMPARE(r.activationBytesMax, int64_t(6272));
+        QCOMPARE(r.activationBytesTotal, int64_t(6272 + 6272 + 3136 + 16 + 10));
+    }
+
+    // Transposed convs cost per input element; a layer called twice counts its weights once
+    // and its MACs twice; the probe shape can be given.
+    void otherLayers()
+    {
+        auto info = qat::model::inspectModel(fixture("conv_transpose_net_scripted.pt"));
+        auto r = computeResources(info, presetPlan("mct-default"));
+        // down: 1->8 3x3 s2 -> 8x14x14; up: ConvTranspose 8->4 k2 s2 reads 8x14x14, weight [8,4,2,2]
+        QCOMPARE(layer(r, "down").macs, int64_t(8 * 14 * 14 * 9));
+        QCOMPARE(layer(r, "up").macs, int64_t(8 * 14 * 14 * 16));
+        QCOMPARE(layer(r, "up").weightElements, int64_t(128));
+        info = qat::model::inspectModel(fixture("shared_linear_traced.pt"));
+        r = computeResources(info, presetPlan("mct-default"));
+        QCOMPARE(layer(r, "fc").weightsBytes, int64_t(32 * 32));
+        QCOMPARE(layer(r, "fc").macs, int64_t(2 * 32 * 32));
+        info = qat::model::inspectModel(fixture("cnn_bn_relu_scripted.pt"), {1, 1, 56, 56});
+        r = computeResources(info, presetPlan("mct-default"));
+        QCOMPARE(layer(r, "features.0").macs, int64_t(8 * 56 * 56 * 9));
+        QCOMPARE(layer(r, "fc").macs, int64_t(160)); // after the adaptive pool
+    }
+
+    // Whole bytes per layer: 3 weights at 3 bits are 9 bits, 2 bytes. A hand-made model
+    // without shapes has weights but no activation figures.
+    void roundingAndUnknownShapes()
+    {
+        qat::model::ModelInfo info;
+        qat::model::LayerInfo l;
+        l.name = "tiny";
+        l.weightPath = "tiny.weight";
+        l.kind = "linear";
+        l.weightShape = {3, 1};
+        l.outChannels = 3;
+        l.activationPoints = {{"linear", {}}};
+        info.layers = {l};
+        info.opGraph.nodes = {{0, "input", "", "", {}, {}}, {1, "linear", "", "tiny", {0}, {}}, {2, "output", "", "", {1}, {}}};
+        auto plan = presetPlan("mct-default");
+        plan.layers["tiny"].weights.bits = 3;
+        const auto r = computeResources(info, plan);
+        QCOMPARE(r.weightsBytes, int64_t(2));
+        QCOMPARE(r.activationBytesMax, int64_t(-1));
+        QCOMPARE(r.bops, int64_t(-1));
+        const auto back = qat::analysis::resourcesFromJson(qat::analysis::resourcesToJson(r));
+        QCOMPARE(back.weightsBytes, int64_t(2));
+        QCOMPARE(back.bops, int64_t(-1));
+        QCOMPARE(back.layers.front().weightBits, 3);
+    }
+
+    void badInputShape()
+    {
+        QVERIFY_THROWS_EXCEPTION(qat::Error, qat::model::parseInputShape("28x"));
+        QVERIFY_THROWS_EXCEPTION(qat::Error, qat::model::parseInputShape("0x28"));
+        QCOMPARE(qat::model::parseInputShape("3x32x32"), (std::vector<int64_t>{1, 3, 32, 32}));
+        try {
+            qat::model::inspectModel(fixture("mlp_scripted.pt"), {1, 1, 5, 5});
+            QFAIL("a shape the model refuses was accepted");
+        } catch (const qat::ModelError& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("1x5x5")), e.what());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestResources)
+#include "tst_resources.moc"
