@@ -91,7 +91,7 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     std::map<std::string, int64_t> weightSlots;
     std::map<std::string, int> callIndex;
     for (auto& site : sites) {
-        auto layerName = site.weightPath.substr(0, site.weightPath.rfind('.'));
+        const auto layerName = model::layerName(site.weightPath);
         const auto& lp = *planByLayer.at(layerName);
         const auto weight = model::attributeValue(qat->m_module, *model::attributePath(site.weight))->toTensor();
         if (lp.weights.enabled) {
