@@ -8,7 +8,9 @@
 #include "quantizers/registry_facade.h"
 #include "resource_paths.h"
 #include "storage/run_recorder.h"
+#include "storage/run_state.h"
 #include "views/data_view.h"
+#include "views/graph_view.h"
 #include "views/history_view.h"
 #include "models/run_table_model.h"
 #include "views/model_view.h"
@@ -39,6 +41,7 @@
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
+#include <QTableView>
 #include <QTabWidget>
 #include <QUndoStack>
 #include <QVBoxLayout>
@@ -129,8 +132,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_dataView->setDataPath(QString::fromStdString(m_trainingView->config().data));
     connect(m_dataView, &DataView::errorMessage, this,
             [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
-    connect(m_quantView, &QuantizationView::layerSelected, this,
-            [this](const QString& layer) { m_plots->selectQuantizer(layer + QStringLiteral(".weight")); });
+    connect(m_quantView, &QuantizationView::quantizerSelected, m_plots, &LivePlots::selectQuantizer);
+    connectGraph();
 
     QSettings settings;
     if (!restoreGeometry(settings.value(QStringLiteral("mainWindow/geometry")).toByteArray())) {
@@ -138,10 +141,32 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     }
     restoreState(settings.value(QStringLiteral("mainWindow/state")).toByteArray());
     m_tabs->setCurrentIndex(settings.value(QStringLiteral("mainWindow/page"), 0).toInt());
-    statusBar()->showMessage(tr("Open a TorchScript model to begin"));
+    statusBar()->showMessage(tr("Open a model (TorchScript or ONNX) to begin"));
 }
 
 MainWindow::~MainWindow() = default;
+
+// The graph edits the Quantization page's plan and shares its table's selection.
+void MainWindow::connectGraph()
+{
+    auto* graph = m_modelView->graphView();
+    graph->setPlanModel(m_quantView->planModel(), m_quantView->table()->selectionModel());
+    connect(graph, &GraphView::quantizerActivated, this, [this](const QString& quantizer) {
+        m_plots->selectQuantizer(quantizer);
+        // Before a run has values for it, the plots would be empty: say so instead.
+        if (m_plots->quantizers().contains(quantizer)) {
+            showPage(Page::Plots);
+        } else {
+            statusBar()->showMessage(tr("%1 has no values yet: the Live Plots show it once a run trains").arg(quantizer), 8000);
+        }
+    });
+    connect(graph, &GraphView::rowActivated, this, [this](int row) {
+        showPage(Page::Quantization);
+        m_quantView->table()->scrollTo(m_quantView->planModel()->index(row, 0));
+    });
+    connect(m_training, &TrainingController::eventsArrived, graph, &GraphView::showTrainingEvents);
+    connect(m_training, &TrainingController::started, graph, &GraphView::clearTrainingValues);
+}
 
 void MainWindow::createDocks()
 {
@@ -199,6 +224,8 @@ void MainWindow::createMenus()
         auto* action = view->addAction(pages[i], this, [this, i] { showPage(Page(i)); });
         action->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
     }
+    auto* graph = view->addAction(tr("Model &Graph"), this, [this] { showGraph(); });
+    graph->setShortcut(QKeySequence(QStringLiteral("Ctrl+G")));
     view->addSeparator();
     view->addAction(m_trainingDock->toggleViewAction());
     view->addAction(m_logDock->toggleViewAction());
@@ -207,7 +234,7 @@ void MainWindow::createMenus()
     help->addAction(tr("&About QAT Workbench"), this, [this] {
         QMessageBox::about(this, tr("About QAT Workbench"),
                            tr("<b>QAT Workbench %1</b><br>Quantization-aware training for TorchScript "
-                              "models.<br>LibTorch %2, Qt %3")
+                              "and ONNX models.<br>LibTorch %2, Qt %3")
                                .arg(QString::fromStdString(appVersion()),
                                     QString::fromStdString(torchVersion()), QString::fromLatin1(qVersion())));
     });
@@ -235,6 +262,12 @@ QWidget* MainWindow::createWelcomePage()
     return welcome;
 }
 
+void MainWindow::showGraph()
+{
+    showPage(Page::Model);
+    m_modelView->showGraph();
+}
+
 void MainWindow::showPage(Page page)
 {
     if (page == Page::History) {
@@ -249,8 +282,9 @@ void MainWindow::chooseModelFile()
 {
     QSettings settings;
     const auto folder = settings.value(QString::fromLatin1(kLastFolderKey), QDir::homePath()).toString();
-    const auto path = QFileDialog::getOpenFileName(this, tr("Open TorchScript Model"), folder,
-                                                   tr("TorchScript models (*.pt *.pth *.ptl);;All files (*)"));
+    const auto path = QFileDialog::getOpenFileName(this, tr("Open Model"), folder,
+                                                   tr("Models (*.pt *.pth *.ptl *.onnx);;TorchScript (*.pt *.pth *.ptl);;"
+                                                      "ONNX (*.onnx);;All files (*)"));
     if (!path.isEmpty()) {
         settings.setValue(QString::fromLatin1(kLastFolderKey), QFileInfo(path).absolutePath());
         openModel(path);
@@ -286,8 +320,11 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
         m_tabs->setCurrentWidget(m_modelView); // plots of another model's run would mislead
     }
     setWindowTitle(tr("%1 \u2014 QAT Workbench").arg(QFileInfo(result.path).fileName()));
+    const auto* plan = m_quantView->planModel();
     const auto text = tr("Loaded %1: %n quantizable layer(s)", nullptr, static_cast<int>(result.info.layers.size()))
-                          .arg(QFileInfo(result.path).fileName());
+                          .arg(QFileInfo(result.path).fileName())
+                      + tr(", %n activation point(s) under target %1", nullptr, static_cast<int>(plan->points().size()))
+                            .arg(QString::fromStdString(plan->plan().target));
     statusBar()->showMessage(text);
     appendLog(text);
     if (result.info.layers.empty()) {
@@ -432,7 +469,6 @@ void MainWindow::connectTraining()
                     m_firstStep = step->step;
                 }
             } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
-                const auto name = QString::fromStdString(train::toString(state->state));
                 if (state->state == train::RunState::Paused) {
                     m_trainingView->setActivity(TrainingView::Activity::Paused);
                 } else if (state->state == train::RunState::Running
@@ -443,8 +479,12 @@ void MainWindow::connectTraining()
                     m_trainingView->setStatus(tr("Calibrating the quantizers..."));
                     m_eta->setText(tr("calibrating..."));
                 }
-                appendLog(tr("state: %1%2").arg(name, state->message.empty() ? QString()
-                                                                              : QStringLiteral(" (") + QString::fromStdString(state->message) + QLatin1Char(')')));
+                // How the run ended is logged once it is recorded (onTrainingFinished), in the
+                // words the database keeps.
+                const auto line = store::stateLine(train::toString(state->state), state->message);
+                if (store::isTraining(train::toString(state->state))) {
+                    appendLog(tr("run %1 %2").arg(m_training->runId()).arg(QString::fromStdString(line)));
+                }
             } else if (const auto* log = std::get_if<train::LogEvent>(&event)) {
                 appendLog(QString::fromStdString(log->text));
             } else if (const auto* epoch = std::get_if<train::EpochEvent>(&event)) {
@@ -477,18 +517,18 @@ void MainWindow::onTrainingFinished(const train::TrainResult& result)
     if (result.floatTop1 >= 0 && m_plots->floatTop1() < 0) {
         m_plots->setFloatTop1(result.floatTop1);
     }
-    const auto state = QString::fromStdString(train::toString(result.state));
-    QString text = tr("Run %1 %2 after %n step(s)", nullptr, int(result.steps)).arg(m_training->runId()).arg(state);
+    // The state and message as recorded (RunRecorder::finish), worded as `qatwb runs show`
+    // and the History word them.
+    QString text = tr("Run %1 %2").arg(m_training->runId()).arg(
+        QString::fromStdString(store::stateLine(train::toString(result.state), result.message)));
     if (result.qatTop1 >= 0) {
-        text += tr(": QAT top-1 %1").arg(percent(result.qatTop1));
+        text += tr("; QAT top-1 %1").arg(percent(result.qatTop1));
         if (result.floatTop1 >= 0) {
             text += tr(" (float %1)").arg(percent(result.floatTop1));
         }
     }
-    if (!result.message.empty()) {
-        auto message = QString::fromStdString(result.message);
-        message[0] = message[0].toUpper();
-        text += QStringLiteral(". ") + message;
+    if (result.steps > 0) {
+        text += tr(" after %n step(s)", nullptr, int(result.steps));
     }
     m_trainingView->setStatus(text);
     appendLog(text);

@@ -61,6 +61,8 @@ public:
     void setRunDatabasePath(const QString& path);
     /// Shows page; the History page also shows before any model is open.
     void showPage(Page page);
+    /// Shows the Model page's graph of the model with its quantizers.
+    void showGraph();
     /// Loads a stored run's plan and training settings into the Quantization page and the
     /// Training dock (opening its model first if another one is shown), ready to run again
     /// or to change; false (and a banner) when the run's model is gone or changed, or a run
@@ -97,6 +99,7 @@ private:
     void createDocks();
     void createStatusBar();
     void connectTraining();
+    void connectGraph();
     QWidget* createWelcomePage();
     void chooseModelFile();
     void onLoaded(const ModelLoadResult& result);

@@ -18,7 +18,7 @@ const char* const kDataHelp =
     "classes and their counts, sample shapes, value range, and the preprocessing (with --model,\n"
     "the automatic choices are made for that model's input, as `qatwb train` makes them).\n"
     "\n"
-    "  --model FILE            check against this TorchScript model (input size, class count)\n"
+    "  --model FILE            check against this model (.pt or .onnx) (input size, class count)\n"
     "  --json                  one JSON object: path, format, labelled, train_samples,\n"
     "                          test_samples, test_source, classes [{name, train, test}], shapes,\n"
     "                          value_type, value_range, skipped, preprocessing, pipeline, model\n"

@@ -27,18 +27,24 @@ const char* const kExportHelp =
     "  torchscript  <model>_run<ID>.pt     the model with quantized weights and LibTorch's own\n"
     "                                      fake_quantize ops; stock PyTorch loads it\n"
     "  onnx         <model>_run<ID>.onnx   QuantizeLinear/DequantizeLinear pairs, opset 17\n"
+    "  mctq-onnx    <model>_run<ID>.mctq.onnx  MCT's own format: mct_quantizers-domain quantizer\n"
+    "                                      nodes (what Sony's IMX500 converter reads)\n"
     "Every export reloads the TorchScript file and compares it with the training forward on the\n"
-    "test images (end to end and per quantizer); the report is printed and stored with the run\n"
+    "test images (end to end and per quantizer); an ONNX file is also run in ONNX Runtime (its\n"
+    "default optimizations: integer kernels) when Node.js and onnxruntime-node are installed\n"
+    "(packaging/install-deps.sh). The report is printed and stored with the run\n"
     "(`qatwb runs show ID`). Without a run id, the plan's quantizers are calibrated on training\n"
     "images (no training) and exported, for scripting.\n"
     "\n"
     "  --out DIR            folder for the files (created if needed)\n"
-    "  --format LIST        comma-separated: spec,torchscript,onnx (default: all three)\n"
+    "  --format LIST        comma-separated: spec,torchscript,onnx,mctq-onnx\n"
+    "                       (default: spec,torchscript,onnx)\n"
     "  --limit-test N       parity check on the first N test images (default: the run's test set)\n"
     "  --data NAME|DIR      data for the parity check and calibration (default: the run's)\n"
     "  --plugin PATH        load a quantizer plugin the run used (repeatable)\n"
     "  --db FILE            run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite)\n"
-    "  --json               print {files: {spec, torchscript, onnx}, parity: {...}, qdq_pairs} on stdout\n"
+    "  --json               print {files: {spec, torchscript, onnx, mctq-onnx}, parity: {..., runtime},\n"
+    "                       qdq_pairs, mctq_nodes, run_id} on stdout\n"
     "Plan options without a run: --preset, --plan, --weights, --activations (as for `qatwb train`).\n"
     "\n"
     "exit codes: 0 written, 1 failed (nothing half-written is left), 2 usage error\n";
@@ -69,6 +75,15 @@ void printReport(const exporter::ExportResult& result)
     for (const auto& n : p.notes) {
         std::cout << "note: " << n << "\n";
     }
+    const auto& rt = p.runtime;
+    if (rt.checked) {
+        std::cout << std::fixed << std::setprecision(2) << rt.runtime << " on " << rt.images << " test images: top-1 "
+                  << rt.runtimeTop1 * 100 << " % (training " << p.trainingTop1 * 100 << " %), same class "
+                  << rt.top1Agreement * 100 << " %, max |diff| " << std::scientific << std::setprecision(3)
+                  << rt.maxAbsDiff << "\n";
+    } else if (!rt.note.empty()) {
+        std::cout << "onnx: " << rt.note << "\n";
+    }
 }
 
 } // namespace
@@ -76,7 +91,7 @@ void printReport(const exporter::ExportResult& result)
 int runExport(const std::vector<std::string>& args)
 {
     const auto a = parseArguments({"export",
-                                   {"--out", "--format", "--db", "--model", "--preset", "--plan", "--weights",
+                                   {"--out", "--format", "--db", "--model", "--preset", "--plan", "--target", "--weights",
                                     "--activations", "--limit-test", "--data", "--plugin", "--threads"},
                                    {"--json"},
                                    0,
@@ -120,7 +135,7 @@ int runExport(const std::vector<std::string>& args)
             files[exporter::toString(f.format)] = f.path;
         }
         json out{{"files", files}, {"parity", json::parse(exporter::parityToJson(result.parity))},
-                 {"qdq_pairs", result.qdqPairs}};
+                 {"qdq_pairs", result.qdqPairs}, {"mctq_nodes", result.mctqNodes}};
         out["run_id"] = request.runId > 0 ? json(request.runId) : json(nullptr);
         std::cout << out.dump(2) << "\n";
     } else {

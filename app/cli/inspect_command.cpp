@@ -2,9 +2,14 @@
 #include "inspect_command.h"
 
 #include "arguments.h"
+#include "train_command.h"
 
+#include "engine/quantization_plan.h"
 #include "model/model_inspector.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -12,17 +17,26 @@
 namespace qat::cli {
 
 const char* const kInspectHelp =
-    "usage: qatwb inspect MODEL [--json]\n"
+    "usage: qatwb inspect MODEL [--json] [--target NAME] [--preset NAME | --plan FILE]\n"
     "\n"
-    "Loads a TorchScript model (scripted or traced) and lists its quantizable layers:\n"
+    "Loads a TorchScript model (scripted or traced) or an ONNX model (.onnx, opset 11 to 17,\n"
+    "converted to TorchScript and checked against the ONNX graph) and lists its quantizable layers:\n"
     "conv1d/2d/3d (grouped and depthwise too), conv_transpose1d/2d/3d and linear.\n"
     "For each: module path, kind, weight shape, groups, per-channel axis, bias,\n"
     "parameter count, how often forward() calls it, and the activation point (the op\n"
     "after which its output is quantized: after a following BatchNorm and activation).\n"
+    "Then every activation point the deployment target places: layer outputs and, on\n"
+    "targets that quantize every tensor the chip stores, the outputs of add, cat, pools,\n"
+    "mean, sigmoid, mul, ... (grid-preserving ops such as view or max-pool get none).\n"
     "\n"
-    "  --json   print one JSON object: {path, inputs, layers: [{name, weight, kind,\n"
+    "  --target NAME   imx500 (default), tflite-int8, qnnpack, lowbit, generic\n"
+    "  --preset NAME   the plan whose quantized / not quantized points are shown\n"
+    "  --plan FILE     (default: mct-default; a plan's own target unless --target is given)\n"
+    "  --json   print one JSON object: {path, format, inputs, layers: [{name, weight, kind,\n"
     "           weight_shape, groups, channel_axis, out_channels, bias, parameters,\n"
-    "           call_sites, activation_point, activation_points}], quantizers, notes}\n";
+    "           call_sites, activation_point, activation_points}], quantizers, target,\n"
+    "           activation_points: [{name, op, after_layer, call_site, fused_ops,\n"
+    "           model_output, quantized}], notes}\n";
 
 namespace {
 
@@ -47,7 +61,8 @@ std::string chainText(const model::ActivationPoint& point)
     return text;
 }
 
-void printTable(const model::ModelInfo& info)
+void printTable(const model::ModelInfo& info, const std::vector<engine::PointPlan>& plans,
+                const std::vector<model::ActivationPointInfo>& points, const std::string& target, int quantizers)
 {
     std::cout << "Model:  " << info.path << " (" << info.fileBytes << " bytes, "
               << info.parameterCount << " parameters)\n";
@@ -56,14 +71,19 @@ void printTable(const model::ModelInfo& info)
                   << (input.type == "Tensor" ? " (quantized)" : "") << "\n";
     }
     std::cout << "\n";
+    // Names from other frameworks can be long (StatefulPartitionedCall.sequential.conv2d).
+    int nameWidth = 24;
+    for (const auto& l : info.layers) {
+        nameWidth = std::max(nameWidth, int(l.name.size()) + 2);
+    }
     std::ostringstream table;
-    table << std::left << std::setw(4) << "#" << std::setw(24) << "layer" << std::setw(18) << "kind"
+    table << std::left << std::setw(4) << "#" << std::setw(nameWidth) << "layer" << std::setw(18) << "kind"
           << std::setw(16) << "weight" << std::setw(7) << "groups" << std::setw(5) << "axis"
           << std::setw(5) << "bias" << std::setw(10) << "params" << std::setw(6) << "calls"
           << "activation point\n";
     int row = 0;
     for (const auto& l : info.layers) {
-        table << std::left << std::setw(4) << ++row << std::setw(24) << l.name << std::setw(18) << l.kind
+        table << std::left << std::setw(4) << ++row << std::setw(nameWidth) << l.name << std::setw(18) << l.kind
               << std::setw(16) << joined(l.weightShape) << std::setw(7) << l.groups << std::setw(5)
               << l.channelAxis << std::setw(5) << (l.hasBias ? "yes" : "no") << std::setw(10)
               << l.parameterCount << std::setw(6) << l.callSites;
@@ -72,9 +92,37 @@ void printTable(const model::ModelInfo& info)
         }
         table << "\n";
     }
-    std::cout << table.str() << "\n"
-              << info.layers.size() << " layers; a full weights + activations assignment creates "
-              << info.quantizerCount << " quantizers.\n";
+    // Column widths from the content: point names of real architectures are long.
+    size_t pointWidth = 18;
+    size_t opWidth = 4;
+    size_t layerWidth = 13;
+    std::vector<std::string> ops;
+    for (const auto& p : points) {
+        std::string op = p.op;
+        for (const auto& fused : p.fusedOps) {
+            op += "+" + fused;
+        }
+        ops.push_back(op);
+        pointWidth = std::max(pointWidth, p.name.size() + 2);
+        opWidth = std::max(opWidth, op.size() + 2);
+        layerWidth = std::max(layerWidth, p.afterLayer.size() + 2);
+    }
+    std::ostringstream pointTable;
+    pointTable << std::left << std::setw(4) << "#" << std::setw(int(pointWidth)) << "activation point"
+               << std::setw(int(opWidth)) << "op" << std::setw(int(layerWidth)) << "after layer" << "quantized\n";
+    row = 0;
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
+        const auto& choice = plans[i].choice;
+        pointTable << std::left << std::setw(4) << ++row << std::setw(int(pointWidth)) << p.name
+                   << std::setw(int(opWidth)) << ops[i] << std::setw(int(layerWidth))
+                   << (p.afterLayer.empty() ? "-" : p.afterLayer)
+                   << (choice.enabled ? std::to_string(choice.config.bits) + " bits" : std::string("no"))
+                   << (p.isModelOutput ? " (model output)" : "") << "\n";
+    }
+    std::cout << table.str() << "\nTarget " << target << ": " << points.size() << " activation points\n"
+              << pointTable.str() << "\n"
+              << info.layers.size() << " layers; this plan creates " << quantizers << " quantizers.\n";
     for (const auto& note : info.notes) {
         std::cout << "note: " << note << "\n";
     }
@@ -84,13 +132,28 @@ void printTable(const model::ModelInfo& info)
 
 int runInspect(const std::vector<std::string>& args)
 {
-    const CommandSpec spec{"inspect", {}, {"--json"}, 1, 1};
+    const CommandSpec spec{"inspect", {"--target", "--preset", "--plan"}, {"--json"}, 1, 1};
     const auto parsed = parseArguments(spec, args);
-    const auto info = model::inspectModel(parsed.positional.front());
+    auto info = model::inspectModel(parsed.positional.front());
+    const auto plan = buildPlan(parsed);
+    const auto& target = target::builtinTargets().find(plan.target);
+    const auto points = target::placeActivationPoints(info.opGraph, target);
+    const auto layerPlans = engine::resolvePlan(plan, info.layers);
+    const auto plans = engine::resolvePoints(plan, layerPlans, points);
+    std::vector<bool> quantized;
+    int quantizers = 0;
+    for (const auto& p : plans) {
+        quantized.push_back(p.choice.enabled);
+        quantizers += p.choice.enabled ? 1 : 0;
+    }
+    for (const auto& lp : layerPlans) {
+        quantizers += lp.weights.enabled ? 1 : 0;
+    }
+    info.quantizerCount = quantizers;
     if (parsed.has("--json")) {
-        std::cout << model::modelInfoToJson(info) << "\n";
+        std::cout << model::modelInfoToJson(info, points, quantized, target.name) << "\n";
     } else {
-        printTable(info);
+        printTable(info, plans, points, target.name, quantizers);
     }
     return 0;
 }

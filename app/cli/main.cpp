@@ -27,7 +27,7 @@ const char* const kUsage =
     "Quantization-aware training workbench, headless.\n"
     "\n"
     "commands:\n"
-    "  inspect MODEL [--json]   list a TorchScript model's quantizable layers\n"
+    "  inspect MODEL [--json]   list a model's quantizable layers (.pt or .onnx)\n"
     "  quantizers [--json]      list the registered trainable quantizers (plugins included)\n"
     "  train --model MODEL ...  quantization-aware training, recorded in the run history\n"
     "  data inspect PATH        what a data set holds and how it will be fed to a model\n"

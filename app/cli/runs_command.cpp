@@ -9,6 +9,7 @@
 #include "analysis/sensitivity.h"
 #include "quantizers/quantizer_registry.h"
 #include "storage/run_recorder.h"
+#include "storage/run_state.h"
 
 #include <nlohmann/json.hpp>
 
@@ -24,19 +25,28 @@ const char* const kRunsHelp =
     "       qatwb runs show ID [--json] [--db FILE]\n"
     "       qatwb runs delete ID [--db FILE]\n"
     "       qatwb runs rerun ID [--json] [--plugin PATH]... [--db FILE]\n"
-    "       qatwb runs sensitivity ID [--limit-test N] [--json] [--plugin PATH]... [--db FILE]\n"
+    "       qatwb runs sensitivity ID [--mode trained|float] [--limit-test N] [--json] [--plugin PATH]...\n"
+    "                                 [--db FILE]\n"
     "\n"
     "The history of QAT runs recorded by `qatwb train` (and the workbench window).\n"
     "  list     every run, oldest first; --state and --model (a substring of the model\n"
-    "           path) filter. JSON: [{id, name, state, model, float_top1, qat_top1, created, ...}]\n"
+    "           path) filter. JSON: [{id, name, state, message, model, float_top1, qat_top1,\n"
+    "           created, ...}]. States: created, calibrating, running, paused, finished,\n"
+    "           cancelled, diverged, failed, interrupted (a run recorded as training whose\n"
+    "           process on this host is gone reads interrupted)\n"
     "  show     a run's configuration, per-layer quantizers (initial and final parameters),\n"
     "           epoch results, final metrics, and its exports with their parity reports\n"
     "  delete   remove a run with its metrics and traces\n"
     "  rerun    train again with the same model, data, plan, hyperparameters and seed (a new run)\n"
-    "  sensitivity  per-layer sensitivity of a trained run: each layer quantized alone (the rest\n"
-    "           float) and scored on the first N test images (default: the run's test subset);\n"
-    "           stored with the run. JSON: {float_top1, quantized_top1, images, layers: [{layer,\n"
-    "           kind, top1, drop}]}\n"
+    "  sensitivity  per-layer sensitivity, scored on the first N test images (default: the run's\n"
+    "           test subset) and stored with the run, one result per mode:\n"
+    "           --mode trained (default): from the trained run, each layer's quantizers turned off\n"
+    "             while the rest stay quantized; drop = the top-1 that layer costs the run\n"
+    "           --mode float: from the float model's own weights, each layer alone quantized at the\n"
+    "             plan's bits, calibrated as the run was (not trained); drop = the top-1 it loses\n"
+    "             against the float model: what the plan costs before training (mixed precision)\n"
+    "           JSON: {mode, float_top1, quantized_top1, images, layers: [{layer, kind, quantizers,\n"
+    "           top1, drop}]}\n"
     "  --db FILE   run database (default $XDG_DATA_HOME/qat-workbench/runs.sqlite)\n";
 
 namespace {
@@ -110,6 +120,13 @@ int list(const Arguments& a)
     store::RunStore runs(databasePath(a), store::RunStore::Access::ReadOnly);
     store::RunFilter filter;
     filter.state = a.value("--state");
+    if (!filter.state.empty() && !store::isKnownState(filter.state)) {
+        std::string names;
+        for (const auto& s : store::runStates()) {
+            names += (names.empty() ? "" : ", ") + s.name;
+        }
+        throw UsageError("runs list: unknown state '" + filter.state + "' (states: " + names + ")");
+    }
     filter.model = a.value("--model");
     const auto rows = runs.listRuns(filter);
     if (a.has("--json")) {
@@ -186,7 +203,9 @@ int show(const Arguments& a)
         out["exports"] = xs;
         json sens = json::array();
         for (const auto& row : runs.sensitivity(run.id)) {
-            sens.push_back({{"layer", row.layer}, {"top1", row.top1}, {"drop", row.drop}, {"images", row.images}});
+            sens.push_back({{"mode", row.mode}, {"layer", row.layer}, {"kind", row.kind}, {"top1", row.top1},
+                            {"drop", row.drop}, {"images", row.images}, {"float_top1", optional(row.floatTop1)},
+                            {"quantized_top1", optional(row.quantizedTop1)}});
         }
         out["sensitivity"] = sens;
         out["has_checkpoint"] = !runs.checkpoint(run.id).empty();
@@ -196,7 +215,7 @@ int show(const Arguments& a)
         return 0;
     }
     std::cout << "run " << run.id << ": " << run.name << "\n"
-              << "  state      " << run.state << (run.message.empty() ? "" : " (" + run.message + ")") << "\n"
+              << "  state      " << store::stateLine(run.state, run.message) << "\n"
               << "  model      " << run.modelPath << "\n  hash       " << run.modelHash << "\n"
               << "  data       " << run.dataset << ", seed " << run.seed << "\n"
               << "  created    " << run.created << (run.finished.empty() ? "" : ", finished " + run.finished) << "\n"
@@ -213,9 +232,15 @@ int show(const Arguments& a)
     }
     std::cout << "  plan       " << json::parse(run.plan).dump() << "\n";
     printExports(runs.exports(run.id));
+    std::string mode;
     for (const auto& row : runs.sensitivity(run.id)) {
-        std::cout << "  sensitivity " << std::left << std::setw(26) << row.layer << "top-1 " << percent(row.top1)
-                  << " %, drop " << percent(row.drop) << " % (" << row.images << " images)\n";
+        if (row.mode != mode) {
+            mode = row.mode;
+            std::cout << "  sensitivity (" << mode << ", " << row.images << " images) "
+                      << analysis::describeStoredMode(mode) << "\n";
+        }
+        std::cout << "    " << std::left << std::setw(28) << row.layer << "top-1 " << percent(row.top1) << " %, costs "
+                  << percent(row.drop) << " points\n";
     }
     return 0;
 }
@@ -246,34 +271,41 @@ int sensitivity(const Arguments& a)
 {
     quant::QuantizerRegistry registry;
     setUpRegistry(registry, a.all("--plugin"));
+    analysis::SensitivityMode mode = analysis::SensitivityMode::Trained;
+    try {
+        mode = analysis::parseSensitivityMode(a.value("--mode", "trained"));
+    } catch (const Error& e) {
+        throw UsageError(std::string("runs sensitivity: ") + e.what());
+    }
     store::RunStore runs(databasePath(a));
     const auto id = parseId(a.positional.at(1));
-    auto request = analysis::sensitivityRequestForRun(runs, id, a.integer("--limit-test", 0));
+    auto request = analysis::sensitivityRequestForRun(runs, id, a.integer("--limit-test", 0), mode);
     request.threads = int(a.integer("--threads", 0));
     const auto result = analysis::analyzeSensitivity(request, registry, [](int done, int total) {
         std::cerr << "\rsensitivity: " << done << " / " << total << " evaluations" << std::flush;
         return true;
     });
     std::cerr << "\n";
-    runs.saveSensitivity(id, analysis::toRows(result));
+    runs.saveSensitivity(id, analysis::toString(mode), analysis::toRows(result));
     if (a.has("--json")) {
         json layers = json::array();
         for (const auto& l : result.layers) {
             layers.push_back({{"layer", l.layer}, {"kind", l.kind}, {"quantizers", l.quantizers}, {"top1", l.top1},
                               {"drop", l.drop}});
         }
-        std::cout << json{{"run_id", id}, {"images", result.images}, {"float_top1", result.floatTop1},
-                          {"quantized_top1", result.quantizedTop1}, {"layers", layers}}
+        std::cout << json{{"run_id", id}, {"mode", analysis::toString(mode)}, {"images", result.images},
+                          {"float_top1", result.floatTop1}, {"quantized_top1", result.quantizedTop1}, {"layers", layers}}
                          .dump(2)
                   << "\n";
         return 0;
     }
-    std::cout << std::fixed << std::setprecision(2) << "run " << id << " on " << result.images
-              << " test images: float " << result.floatTop1 * 100 << " %, all quantized " << result.quantizedTop1 * 100
-              << " %\n";
+    std::cout << std::fixed << std::setprecision(2) << "run " << id << " on " << result.images << " test images, "
+              << analysis::describeMode(mode) << "\n  float model " << result.floatTop1 * 100 << " %, all quantized "
+              << result.quantizedTop1 * 100 << " %" << (mode == analysis::SensitivityMode::Trained ? " (the run)" : " (calibrated, untrained)")
+              << "\n";
     for (const auto& l : result.layers) {
         std::cout << "  " << std::left << std::setw(28) << l.layer << std::setw(10) << l.kind << std::right
-                  << std::setw(7) << l.top1 * 100 << " %  drop " << std::setw(6) << l.drop * 100 << " %\n";
+                  << std::setw(7) << l.top1 * 100 << " %  costs " << std::setw(6) << l.drop * 100 << " points\n";
     }
     return 0;
 }
@@ -300,7 +332,7 @@ int runRuns(const std::vector<std::string>& args)
     }
     if (verb == "sensitivity") {
         return sensitivity(
-            parseArguments({"runs sensitivity", {"--db", "--plugin", "--limit-test", "--threads"}, {"--json"}, 2, 2}, args));
+            parseArguments({"runs sensitivity", {"--db", "--plugin", "--limit-test", "--threads", "--mode"}, {"--json"}, 2, 2}, args));
     }
     throw UsageError("runs: unknown action '" + verb + "' (list, show, delete, rerun, sensitivity)");
 }

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "data/data_report.h"
 #include "storage/run_recorder.h"
+#include "targets/target_registry.h"
 #include "training/trainer.h"
 
 #include <nlohmann/json.hpp>
@@ -22,23 +23,27 @@ namespace qat::cli {
 const char* const kTrainHelp =
     "usage: qatwb train --model MODEL [options]\n"
     "\n"
-    "Quantization-aware training of a TorchScript classifier, headless. Prints progress on\n"
+    "Quantization-aware training of a TorchScript or ONNX classifier, headless. Prints progress on\n"
     "stderr; Ctrl-C stops cleanly after the current step.\n"
     "\n"
     "data and model:\n"
-    "  --model FILE            TorchScript model (.pt), scripted or traced\n"
+    "  --model FILE            TorchScript model (.pt), scripted or traced, or ONNX (.onnx)\n"
     QATWB_DATA_OPTIONS_HELP
     "  --limit-train N         use the first N training images\n"
     "  --limit-test N          evaluate on the first N test images\n"
     "quantization plan (later options refine earlier ones):\n"
     "  --preset NAME           mct-default (default), w8a8-lsq, w4a8-lsq, w2a3, w4a4-lsq-uniform\n"
     "  --plan FILE             a plan file (JSON, see README)\n"
+    "  --target NAME           deployment target: where tensors are quantized and which formats\n"
+    "                          are allowed: imx500 (default), tflite-int8, qnnpack, lowbit, generic\n"
     "  --weights SPEC          TRAINING:METHOD:BITS[:per-channel|per-tensor], e.g. lsq:symmetric:4:per-channel\n"
     "  --activations SPEC      TRAINING:METHOD:BITS, e.g. ste:power-of-two:8\n"
     "  --init METHOD           max, mse or percentile, for every quantizer\n"
     "  --no-fold-bn            keep BatchNorm instead of folding it into the conv\n"
     "  --input-bits N          bits of the model input's quantizer (default: the activations')\n"
     "  --no-input-quant        do not quantize the model input\n"
+    "  --no-integer-bias       keep biases float (by default, where the target computes in integers,\n"
+    "                          a layer's bias trains on the int32 grid s_in * s_w its kernel adds)\n"
     "  --save-plan FILE        write the plan used to FILE\n"
     "training:\n"
     "  --epochs N              (default 1)       --steps N     stop after N steps\n"
@@ -153,6 +158,10 @@ engine::QuantizationPlan buildPlan(const Arguments& a)
         plan.weights = preset.weights;
         plan.activations = preset.activations;
         plan.preset = preset.preset;
+        plan.target = preset.target;
+    }
+    if (!a.value("--target").empty()) {
+        plan.target = target::builtinTargets().find(a.value("--target")).name;
     }
     if (!a.value("--weights").empty()) {
         engine::parseChoiceSpec(a.value("--weights"), "--weights").applyTo(plan.weights);
@@ -175,20 +184,21 @@ engine::QuantizationPlan buildPlan(const Arguments& a)
     if (!a.value("--input-bits").empty()) plan.input.bits = int(a.integer("--input-bits", 8));
     if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
     if (a.has("--no-input-quant")) plan.quantizeInput = false;
+    if (a.has("--no-integer-bias")) plan.integerBias = false;
     return plan;
 }
 
 int runTrain(const std::vector<std::string>& args)
 {
     const CommandSpec spec{"train",
-                           {"--model", "--data", "--preset", "--plan", "--weights", "--activations", "--init",
+                           {"--model", "--data", "--preset", "--plan", "--target", "--weights", "--activations", "--init",
                             "--save-plan", "--epochs", "--steps", "--batch", "--lr", "--qlr", "--optimizer",
                             "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
                             "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
                             "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
                             "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
                             "--split-seed", "--bad-images"},
-                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant"},
+                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant", "--no-integer-bias"},
                            0,
                            0};
     const auto a = parseArguments(spec, args);
@@ -329,16 +339,7 @@ int executeTraining(const train::TrainConfig& request, const std::vector<std::st
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     g_token = nullptr;
-    try {
-        recorder.finish(result);
-    } catch (const Error& e) {
-        result.state = train::RunState::Failed;
-        result.message = std::string("the run could not be recorded completely: ") + e.what();
-    }
-    if (!recorder.writeError().empty() && result.state != train::RunState::Failed) {
-        result.state = train::RunState::Failed;
-        result.message = recorder.writeError();
-    }
+    result = recorder.finish(std::move(result));
     progress.finish(result);
     if (json) {
         auto out = resultJson(result);

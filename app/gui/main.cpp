@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // qat-workbench: the desktop application.
-// `qat-workbench [MODEL | --demo] [--screenshot FILE [--run N]]`.
+// `qat-workbench [MODEL | --demo] [--page NAME] [--screenshot FILE [--run N]]`.
 #include "controllers/training_controller.h"
 #include "main_window.h"
 #include "resource_paths.h"
@@ -13,6 +13,8 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
+
+#include <map>
 
 int main(int argc, char** argv)
 {
@@ -29,8 +31,8 @@ int main(int argc, char** argv)
     parser.setApplicationDescription(QStringLiteral("Quantization-aware training workbench"));
     parser.addHelpOption();
     parser.addVersionOption();
-    parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("TorchScript model to open"));
-    QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("TorchScript model to open"),
+    parser.addPositionalArgument(QStringLiteral("model"), QStringLiteral("TorchScript or ONNX model to open"));
+    QCommandLineOption modelOption(QStringLiteral("model"), QStringLiteral("TorchScript or ONNX model to open"),
                                    QStringLiteral("file"));
     QCommandLineOption screenshotOption(QStringLiteral("screenshot"),
                                         QStringLiteral("Render the window to a PNG once the model is "
@@ -41,11 +43,29 @@ int main(int argc, char** argv)
                                                 "(1024 training, 256 test images), then render the live plots"),
                                  QStringLiteral("N"));
     QCommandLineOption demoOption(QStringLiteral("demo"), QStringLiteral("Open the bundled demo model"));
+    QCommandLineOption pageOption(QStringLiteral("page"),
+                                  QStringLiteral("Open on a page: model, graph, quantization, plots, history or data "
+                                                 "(with --screenshot: the page rendered)"),
+                                  QStringLiteral("name"));
     parser.addOption(modelOption);
     parser.addOption(demoOption);
     parser.addOption(screenshotOption);
     parser.addOption(runOption);
+    parser.addOption(pageOption);
     parser.process(app);
+    const std::map<QString, qat::ui::MainWindow::Page> pages = {
+        {QStringLiteral("model"), qat::ui::MainWindow::Page::Model},
+        {QStringLiteral("quantization"), qat::ui::MainWindow::Page::Quantization},
+        {QStringLiteral("plots"), qat::ui::MainWindow::Page::Plots},
+        {QStringLiteral("history"), qat::ui::MainWindow::Page::History},
+        {QStringLiteral("data"), qat::ui::MainWindow::Page::Data}};
+    // The graph is a tab of the Model page.
+    const bool graphPage = parser.value(pageOption) == QStringLiteral("graph");
+    const auto page = pages.find(graphPage ? QStringLiteral("model") : parser.value(pageOption));
+    if (parser.isSet(pageOption) && page == pages.end()) {
+        qCritical("qat-workbench: --page takes model, graph, quantization, plots, history or data");
+        return 2;
+    }
 
     // The UI thread's own LibTorch work (opening a model, previews) runs on one thread: a
     // second OpenMP team kept alive by this thread would make the training thread's team
@@ -55,7 +75,14 @@ int main(int argc, char** argv)
     qat::setComputeThreads(1);
     qat::ui::MainWindow window;
     window.show();
-
+    auto openPage = [&window, page, graphPage, &pages] {
+        if (graphPage) {
+            window.showGraph();
+        } else if (page != pages.end()) {
+            window.showPage(page->second);
+        }
+    };
+    openPage();
     QString model = parser.value(modelOption);
     if (model.isEmpty() && !parser.positionalArguments().isEmpty()) {
         model = parser.positionalArguments().first();
@@ -95,8 +122,10 @@ int main(int argc, char** argv)
         } else if (model.isEmpty()) {
             QTimer::singleShot(200, &window, grab);
         } else {
-            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window,
-                             [grab](bool) { QTimer::singleShot(100, grab); });
+            QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [grab, openPage](bool) {
+                openPage();
+                QTimer::singleShot(100, grab);
+            });
         }
     }
     if (!model.isEmpty()) {

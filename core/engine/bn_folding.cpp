@@ -89,11 +89,6 @@ int foldBatchNorms(torch::jit::Graph& graph, torch::jit::Module& module, std::ve
             site.node->replaceInput(2, graph.insertGetAttr(graph.inputs()[0], name));
         }
         bn->output()->replaceAllUsesWith(site.node->output());
-        if (site.activationNode == bn) {
-            site.activationNode = site.node;
-        }
-        site.activation.chain.erase(site.activation.chain.begin());
-        site.activation.op = site.activation.chain.empty() ? site.kind : site.activation.chain.back();
         bn->destroy();
         site.batchNormNode = nullptr;
         ++folded;

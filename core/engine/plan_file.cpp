@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "common/json_number.h"
 #include "quantizers/quantizer_error.h"
+#include "targets/target_registry.h"
 
 #include <nlohmann/json.hpp>
 
@@ -104,7 +105,21 @@ json choiceToJson(const QuantizerChoice& c)
     return j;
 }
 
+PointRule parsePointRule(const json& r, const std::string& origin, const std::string& where)
+{
+    PointRule rule;
+    if (!r.is_object()) fail(origin, where, "expected an object");
+    for (auto f = r.begin(); f != r.end(); ++f) {
+        if (f.key() == "op") rule.op = field<std::string>(f.value(), origin, where + ".op", "an op name such as add");
+        else if (f.key() == "name") rule.namePattern = field<std::string>(f.value(), origin, where + ".name", "a regular expression");
+        else if (f.key() == "activations") rule.activations = parseOverride(f.value(), origin, where + ".activations");
+        else fail(origin, where + "." + f.key(), "unknown field (known: op, name, activations)");
+    }
+    return rule;
+}
+
 } // namespace
+
 QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
 {
     json doc;
@@ -122,7 +137,8 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
     const auto versionField = doc.find("version");
     const int64_t version = versionField != doc.end() && versionField->is_number_integer() ? versionField->get<int64_t>() : 0;
     if (format == doc.end() || !format->is_string() || *format != "qat-workbench-plan" || version < 1) {
-        throw Error(origin + ": not a QAT Workbench plan (needs \"format\": \"qat-workbench-plan\", \"version\": 1)");
+        throw Error(origin + ": not a QAT Workbench plan (needs \"format\": \"qat-workbench-plan\", \"version\": "
+                    + std::to_string(QuantizationPlan::kFormatVersion) + ")");
     }
     if (version > QuantizationPlan::kFormatVersion) {
         throw Error(origin + ": plan format version " + std::to_string(version)
@@ -134,11 +150,33 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
     if (!doc.contains("preset")) {
         plan.preset.clear();
     }
+    // Plans written before deployment targets existed keep their meaning: layer outputs only.
+    if (version < 2) {
+        plan.target = target::kLegacyTarget;
+    }
     for (auto it = doc.begin(); it != doc.end(); ++it) {
         const auto& key = it.key();
         const auto& v = it.value();
         if (key == "format" || key == "version" || key == "preset") {
             continue;
+        } else if (key == "target") {
+            plan.target = field<std::string>(v, origin, key, "a deployment target name");
+            try {
+                target::builtinTargets().find(plan.target);
+            } catch (const Error& e) {
+                fail(origin, key, e.what());
+            }
+        } else if (key == "points") {
+            if (!v.is_array()) fail(origin, key, "expected a list of point rules");
+            plan.points.clear(); // as with rules: the file's replace the preset's
+            for (size_t i = 0; i < v.size(); ++i) {
+                plan.points.push_back(parsePointRule(v[i], origin, "points[" + std::to_string(i) + "]"));
+            }
+        } else if (key == "point_overrides") {
+            if (!v.is_object()) fail(origin, key, "expected an object keyed by activation point name");
+            for (auto p = v.begin(); p != v.end(); ++p) {
+                plan.pointOverrides[p.key()] = parseOverride(p.value(), origin, "point_overrides." + p.key());
+            }
         } else if (key == "weights") {
             parseOverride(v, origin, "weights").applyTo(plan.weights);
         } else if (key == "activations") {
@@ -151,6 +189,8 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
             plan.quantizeInput = field<bool>(v, origin, key, "true or false");
         } else if (key == "fold_batch_norm") {
             plan.foldBatchNorm = field<bool>(v, origin, key, "true or false");
+        } else if (key == "integer_bias") {
+            plan.integerBias = field<bool>(v, origin, key, "true or false");
         } else if (key == "rules") {
             if (!v.is_array()) fail(origin, key, "expected a list of rules");
             // The file's rules replace the preset's (a saved plan lists them all, and plans
@@ -184,8 +224,8 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
                 plan.layers[l.key()] = o;
             }
         } else {
-            fail(origin, key, "unknown field (known: format, version, preset, weights, activations, input, output, quantize_input, "
-                              "fold_batch_norm, rules, layers)");
+            fail(origin, key, "unknown field (known: format, version, preset, target, weights, activations, input, output, "
+                              "quantize_input, fold_batch_norm, integer_bias, rules, layers, points, point_overrides)");
         }
     }
     return plan;
@@ -195,12 +235,14 @@ std::string planToJson(const QuantizationPlan& plan)
 {
     json doc = {{"format", "qat-workbench-plan"},
                 {"version", QuantizationPlan::kFormatVersion},
+                {"target", plan.target},
                 {"weights", choiceToJson(plan.weights)},
                 {"activations", choiceToJson(plan.activations)},
                 {"input", overrideToJson(plan.input)},
                 {"output", overrideToJson(plan.output)},
                 {"quantize_input", plan.quantizeInput},
-                {"fold_batch_norm", plan.foldBatchNorm}};
+                {"fold_batch_norm", plan.foldBatchNorm},
+                {"integer_bias", plan.integerBias}};
     if (!plan.preset.empty()) {
         doc["preset"] = plan.preset;
     }
@@ -222,6 +264,20 @@ std::string planToJson(const QuantizationPlan& plan)
         layers[name] = l;
     }
     doc["layers"] = layers;
+    json points = json::array();
+    for (const auto& rule : plan.points) {
+        json r = json::object();
+        if (!rule.op.empty()) r["op"] = rule.op;
+        if (!rule.namePattern.empty()) r["name"] = rule.namePattern;
+        r["activations"] = overrideToJson(rule.activations);
+        points.push_back(r);
+    }
+    doc["points"] = points;
+    json pointOverrides = json::object();
+    for (const auto& [name, o] : plan.pointOverrides) {
+        pointOverrides[name] = overrideToJson(o);
+    }
+    doc["point_overrides"] = pointOverrides;
     return doc.dump(2);
 }
 

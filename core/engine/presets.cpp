@@ -43,6 +43,7 @@ QuantizationPlan presetPlan(const std::string& name)
 {
     const auto W = Target::Weights;
     const auto A = Target::Activations;
+    // Presets name their deployment target; the default plan's is imx500 (MCT's default target).
     // MCT's default target platform: 8-bit symmetric per-channel weights, 8-bit POT activations.
     if (name == "mct-default") {
         return makePreset(name, makeChoice(W, Method::Symmetric, "STE", 8, true),
@@ -66,6 +67,7 @@ QuantizationPlan presetPlan(const std::string& name)
     if (name == "w2a3") {
         auto plan = makePreset(name, makeChoice(W, Method::Symmetric, "LSQ", 2, true),
                                makeChoice(A, Method::PowerOfTwo, "LSQ", 3, false));
+        plan.target = "lowbit"; // 3-bit activations: below what the IMX500 runs
         plan.input.bits = 8;
         plan.output.bits = 8;
         for (const char* kind : {"first", "last", "depthwise"}) {
@@ -77,8 +79,10 @@ QuantizationPlan presetPlan(const std::string& name)
         return plan;
     }
     if (name == "w4a4-lsq-uniform") {
-        return makePreset(name, makeChoice(W, Method::Uniform, "LSQ", 4, true),
-                          makeChoice(A, Method::Uniform, "LSQ", 4, false));
+        auto plan = makePreset(name, makeChoice(W, Method::Uniform, "LSQ", 4, true),
+                               makeChoice(A, Method::Uniform, "LSQ", 4, false));
+        plan.target = "lowbit"; // uniform 4-bit grids: no shipping target in the list runs them
+        return plan;
     }
     std::string names;
     for (const auto& n : presetNames()) {

@@ -3,11 +3,15 @@
 
 #include "common/error.h"
 #include "engine/bn_folding.h"
+#include "engine/integer_bias.h"
 #include "model/graph_util.h"
 #include "model/layer_discovery.h"
 #include "model/loaded_model.h"
+#include "model/op_graph_builder.h"
 #include "quantizers/quantizer_error.h"
 #include "quantizers/quantizer_registry.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
@@ -39,17 +43,19 @@ std::unique_ptr<quant::TrainableQuantizer> makeQuantizer(const quant::QuantizerR
     }
 }
 
-// True when value is what forward() returns (directly, or as an element of a returned tuple).
-bool isModelOutput(Graph& graph, Value* value)
+// The slot of the quantizer whose output a value is, through grid-preserving ops; -1 when
+// the value is not quantized.
+int64_t inputSlot(torch::jit::Value* value, const target::DeploymentTarget& target)
 {
-    for (const auto& use : value->uses()) {
-        if (use.user == graph.return_node()
-            || (use.user->kind() == c10::prim::TupleConstruct && use.user->output()->uses().size() == 1
-                && use.user->output()->uses()[0].user == graph.return_node())) {
-            return true;
+    const auto quantizeOp = c10::Symbol::fromQualString(kQuantizeOp);
+    for (Node* n = value->node();; n = n->input(0)->node()) {
+        if (n->kind() == quantizeOp) {
+            return torch::jit::toIValue(n->input(2))->toInt();
+        }
+        if (n->inputs().empty() || !n->blocks().empty() || target.passThrough.count(model::normalisedOpName(n)) == 0) {
+            return -1;
         }
     }
-    return false;
 }
 
 bool isBatchNormModule(const torch::jit::Module& m)
@@ -70,66 +76,26 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     auto& graph = *loaded.forward.graph;
     auto sites = model::findLayerSites(graph, qat->m_module, &qat->m_info.notes);
     qat->m_info.path = path;
-    qat->m_info.layers = model::summariseLayers(sites, qat->m_module);
+    qat->m_info.opGraph = model::buildOpGraph(graph, sites).graph;
+    qat->m_info.layers = model::summariseLayers(
+        sites, qat->m_module,
+        target::placeActivationPoints(qat->m_info.opGraph, target::builtinTargets().find(target::kLegacyTarget)));
     if (qat->m_info.layers.empty()) {
         throw ModelError(path + ": no quantizable layer (conv, conv_transpose or linear) was found; there is "
                                 "nothing to train with quantizers");
     }
+    const auto& target = target::builtinTargets().find(plan.target);
+    // Names and choices come from the graph as the user sees it (before BatchNorm folding).
     qat->m_layerPlans = resolvePlan(plan, qat->m_info.layers);
     validatePlan(qat->m_layerPlans, plan, registry);
+    qat->m_pointPlans = resolvePoints(plan, qat->m_layerPlans, target::placeActivationPoints(qat->m_info.opGraph, target));
+    validatePoints(qat->m_pointPlans, registry);
+    checkTarget(plan, qat->m_layerPlans, qat->m_pointPlans);
     if (plan.foldBatchNorm) {
         qat->m_folded = foldBatchNorms(graph, qat->m_module, sites);
     }
-    std::map<std::string, const LayerPlan*> planByLayer;
-    for (const auto& lp : qat->m_layerPlans) {
-        planByLayer[lp.layer] = &lp;
-    }
-    qat->m_table = std::make_unique<QuantizerTable>();
-    auto& table = *qat->m_table;
-    const auto tableId = table.id();
-
-    std::map<std::string, int64_t> weightSlots;
-    std::map<std::string, int> callIndex;
-    for (auto& site : sites) {
-        const auto layerName = model::layerName(site.weightPath);
-        const auto& lp = *planByLayer.at(layerName);
-        const auto weight = model::attributeValue(qat->m_module, *model::attributePath(site.weight))->toTensor();
-        if (lp.weights.enabled) {
-            auto found = weightSlots.find(site.weightPath);
-            if (found == weightSlots.end()) {
-                quant::LayerContext context{site.weightPath, site.kind, weight.sizes().vec()};
-                const auto slot = table.add(makeQuantizer(registry, lp.weights, context));
-                found = weightSlots.emplace(site.weightPath, slot).first;
-                qat->m_sites.push_back({site.weightPath, quant::Target::Weights, layerName, slot, weight});
-            }
-            torch::jit::WithInsertPoint guard(site.node);
-            site.node->replaceInput(1, insertQuantize(graph, site.node->input(1), tableId, found->second));
-        }
-        auto activations = lp.activations;
-        if (isModelOutput(graph, site.activationNode->output())) {
-            plan.output.applyTo(activations);
-        }
-        if (activations.enabled) {
-            const int call = callIndex[layerName]++;
-            const auto name = layerName + ":output" + (call > 0 ? "#" + std::to_string(call + 1) : "");
-            quant::LayerContext context{name, site.kind, {}};
-            const auto slot = table.add(makeQuantizer(registry, activations, context));
-            qat->m_sites.push_back({name, quant::Target::Activations, layerName, slot, {}});
-            Node* last = site.activationNode;
-            torch::jit::WithInsertPoint guard(last->next());
-            auto* quantized = insertQuantize(graph, last->output(), tableId, slot);
-            last->output()->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
-        }
-    }
-    auto inputs = graph.inputs();
-    const auto input = inputChoice(plan);
-    if (input.enabled && inputs.size() > 1 && inputs[1]->type()->kind() == c10::TypeKind::TensorType) {
-        const auto slot = table.add(makeQuantizer(registry, input, {"input", "input", {}}));
-        qat->m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}});
-        torch::jit::WithInsertPoint guard(graph.nodes().front());
-        auto* quantized = insertQuantize(graph, inputs[1], tableId, slot);
-        inputs[1]->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
-    }
+    qat->m_integerBias = plan.integerBias && target.integerBias;
+    qat->insertQuantizers(graph, sites, target, registry);
     torch::jit::EliminateDeadCode(loaded.forward.graph);
     auto* cu = qat->m_module._ivalue()->compilation_unit().get();
     auto* fn = cu->create_function(c10::QualifiedName(*qat->m_module.type()->name(), kMethodName),
@@ -138,8 +104,116 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     for (auto p : qat->m_module.parameters()) {
         p.set_requires_grad(true);
     }
-    qat->m_info.quantizerCount = static_cast<int>(table.size());
+    qat->m_info.quantizerCount = static_cast<int>(qat->m_table->size());
     return qat;
+}
+
+void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<model::LayerSite>& sites,
+                                const target::DeploymentTarget& target, const quant::QuantizerRegistry& registry)
+{
+    m_table = std::make_unique<QuantizerTable>();
+    auto& table = *m_table;
+    const auto tableId = table.id();
+    // Placed again on the folded graph: a unit that ended at a folded BatchNorm now ends at its
+    // conv. Names do not change (folding only removes BatchNorms inside layer units).
+    const auto ops = model::buildOpGraph(graph, sites);
+    const auto points = target::placeActivationPoints(ops.graph, target);
+    if (points.size() != m_pointPlans.size()) {
+        throw Error("internal error: BatchNorm folding changed the activation points");
+    }
+    std::map<const Node*, const model::LayerSite*> siteOf;
+    for (const auto& site : sites) {
+        siteOf[site.node] = &site;
+    }
+    std::map<std::string, const LayerPlan*> planByLayer;
+    for (const auto& lp : m_layerPlans) {
+        planByLayer[lp.layer] = &lp;
+    }
+    std::map<std::string, int64_t> weightSlots;
+    std::map<const Node*, bool> outputQuantized;
+    const PointPlan* inputPlan = nullptr;
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& point = points[i];
+        const auto& pp = m_pointPlans[i];
+        if (pp.name != point.name) {
+            throw Error("internal error: activation point " + pp.name + " moved to " + point.name + " after folding");
+        }
+        if (point.isInput) {
+            inputPlan = &pp;
+            continue;
+        }
+        std::string kind = point.op;
+        if (!point.afterLayer.empty()) {
+            const auto& site = *siteOf.at(ops.nodes[size_t(point.root)]);
+            kind = site.kind;
+            outputQuantized[site.node] = pp.choice.enabled;
+            const auto& lp = *planByLayer.at(point.afterLayer);
+            const auto weight = model::attributeValue(m_module, *model::attributePath(site.weight))->toTensor();
+            if (lp.weights.enabled) {
+                auto found = weightSlots.find(site.weightPath);
+                if (found == weightSlots.end()) {
+                    quant::LayerContext context{site.weightPath, site.kind, weight.sizes().vec()};
+                    const auto slot = table.add(makeQuantizer(registry, lp.weights, context));
+                    found = weightSlots.emplace(site.weightPath, slot).first;
+                    m_sites.push_back({site.weightPath, quant::Target::Weights, point.afterLayer, slot, weight});
+                }
+                torch::jit::WithInsertPoint guard(site.node);
+                site.node->replaceInput(1, insertQuantize(graph, site.node->input(1), tableId, found->second));
+            }
+        }
+        if (!pp.choice.enabled) {
+            continue;
+        }
+        quant::LayerContext context{point.name, kind, {}};
+        const auto slot = table.add(makeQuantizer(registry, pp.choice, context));
+        m_sites.push_back({point.name, quant::Target::Activations, point.afterLayer, slot, {}});
+        Node* last = ops.nodes[size_t(point.node)];
+        Value* value = ops.values[size_t(point.node)];
+        torch::jit::WithInsertPoint guard(last->next());
+        auto* quantized = insertQuantize(graph, value, tableId, slot);
+        value->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
+    }
+    auto inputs = graph.inputs();
+    if (inputPlan != nullptr && inputPlan->choice.enabled) {
+        const auto slot = table.add(makeQuantizer(registry, inputPlan->choice, {"input", "input", {}}));
+        m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}});
+        torch::jit::WithInsertPoint guard(graph.nodes().front());
+        auto* quantized = insertQuantize(graph, inputs[1], tableId, slot);
+        inputs[1]->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
+    }
+    if (m_integerBias) {
+        for (const auto& site : sites) {
+            const auto weight = weightSlots.find(site.weightPath);
+            if (weight != weightSlots.end() && outputQuantized[site.node]) {
+                insertIntegerBias(graph, site, target, weight->second);
+            }
+        }
+    }
+}
+
+void QatModel::insertIntegerBias(torch::jit::Graph& graph, const model::LayerSite& site,
+                                 const target::DeploymentTarget& target, int64_t weightSlot)
+{
+    Value* bias = site.node->input(2);
+    if (bias->type()->kind() == c10::TypeKind::NoneType || !model::attributePath(bias)) {
+        return; // no bias (or one computed in forward()): nothing to put on a grid
+    }
+    const auto input = inputSlot(site.node->input(0), target);
+    if (input < 0) {
+        return; // a float input: the runtime runs this layer in float
+    }
+    // int32 accumulators are what 8-bit kernels use; wider operands have no such kernel.
+    constexpr int kIntegerKernelBits = 8;
+    if (m_table->at(size_t(input)).config().bits > kIntegerKernelBits
+        || m_table->at(size_t(weightSlot)).config().bits > kIntegerKernelBits) {
+        return;
+    }
+    torch::jit::WithInsertPoint guard(site.node);
+    auto* quantized = graph.insert(c10::Symbol::fromQualString(kQuantizeBiasOp),
+                                   {bias, graph.insertConstant(m_table->id()), graph.insertConstant(input),
+                                    graph.insertConstant(weightSlot)});
+    site.node->replaceInput(2, quantized);
+    m_integerBiases.push_back({site.weightPath, input, weightSlot});
 }
 
 at::Tensor QatModel::forward(const at::Tensor& x)

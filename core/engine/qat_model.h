@@ -16,6 +16,12 @@
 namespace qat::quant {
 class QuantizerRegistry;
 }
+namespace qat::target {
+struct DeploymentTarget;
+}
+namespace qat::model {
+struct LayerSite;
+}
 
 namespace qat::engine {
 
@@ -23,9 +29,16 @@ namespace qat::engine {
 struct QuantizerSite {
     std::string name;   ///< "features.0.weight", "features.0:output", "input"
     quant::Target target = quant::Target::Weights;
-    std::string layer;  ///< layer name, or "input"
+    std::string layer;  ///< layer name, "input", or empty for other activation points (add, pools)
     int64_t slot = 0;   ///< index in the model's QuantizerTable
     at::Tensor weight;  ///< the weight parameter (weight quantizers)
+};
+
+/// A layer whose bias is put on its integer kernel's int32 grid.
+struct IntegerBiasSite {
+    std::string weight;      ///< the layer's weight path ("features.0.weight")
+    int64_t inputSlot = 0;   ///< the quantizer of the layer's input
+    int64_t weightSlot = 0;  ///< the layer's weight quantizer
 };
 
 /// A quantized model: its own clone of the module with a `qat_forward` method whose graph
@@ -59,13 +72,21 @@ public:
     QuantizerTable& table() { return *m_table; }
     const model::ModelInfo& info() const { return m_info; }
     const std::vector<LayerPlan>& layerPlans() const { return m_layerPlans; }
+    /// Every activation point under the plan's target with the choice training uses.
+    const std::vector<PointPlan>& pointPlans() const { return m_pointPlans; }
     int foldedBatchNorms() const { return m_folded; }
+    /// The layers whose bias trains on the int32 grid (plan.integerBias and the target's).
+    const std::vector<IntegerBiasSite>& integerBiases() const { return m_integerBiases; }
     torch::jit::Module& module() { return m_module; }
     /// The method whose graph calls qat::quantize (the training forward).
     static constexpr const char* kMethodName = "qat_forward";
 
 private:
     QatModel() = default;
+    void insertQuantizers(torch::jit::Graph& graph, const std::vector<model::LayerSite>& sites,
+                          const target::DeploymentTarget& target, const quant::QuantizerRegistry& registry);
+    void insertIntegerBias(torch::jit::Graph& graph, const model::LayerSite& site,
+                           const target::DeploymentTarget& target, int64_t weightSlot);
 
     std::unique_ptr<QuantizerTable> m_table;
     torch::jit::Module m_module;
@@ -73,7 +94,10 @@ private:
     std::vector<QuantizerSite> m_sites;
     model::ModelInfo m_info;
     std::vector<LayerPlan> m_layerPlans;
+    std::vector<PointPlan> m_pointPlans;
     int m_folded = 0;
+    bool m_integerBias = false;
+    std::vector<IntegerBiasSite> m_integerBiases;
 };
 
 } // namespace qat::engine

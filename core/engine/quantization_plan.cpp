@@ -2,8 +2,10 @@
 #include "engine/quantization_plan.h"
 
 #include "common/error.h"
+#include "model/layer_kind.h"
 #include "quantizers/quantizer_error.h"
 #include "quantizers/quantizer_registry.h"
+#include "targets/target_registry.h"
 
 #include <regex>
 
@@ -33,18 +35,11 @@ void ChoiceOverride::applyTo(QuantizerChoice& choice) const
 
 namespace {
 
-// A depthwise convolution: one input channel per group, more than one group.
-bool isDepthwise(const model::LayerInfo& layer)
-{
-    return layer.groups > 1 && layer.weightShape.size() > 2 && layer.weightShape[1] == 1
-           && layer.kind.rfind("conv", 0) == 0 && layer.kind.rfind("conv_transpose", 0) != 0;
-}
-
 // `kind` is a layer kind, or one of the selectors "depthwise", "first", "last" (in graph order).
 bool matchesKind(const std::string& kind, const model::LayerInfo& layer, size_t index, size_t count)
 {
     if (kind.empty()) return true;
-    if (kind == "depthwise") return isDepthwise(layer);
+    if (kind == "depthwise") return model::isDepthwise(layer);
     if (kind == "first") return index == 0;
     if (kind == "last") return index + 1 == count;
     return kind == layer.kind;
@@ -59,24 +54,39 @@ bool matchesRule(const PlanRule& rule, const model::LayerInfo& layer, size_t ind
     return pattern == nullptr || std::regex_match(layer.name, *pattern);
 }
 
-} // namespace
-
-std::vector<LayerPlan> resolvePlan(const QuantizationPlan& plan, const std::vector<model::LayerInfo>& layers)
+// The rules' name patterns compiled; what names the rule in messages ("plan rule 2").
+template <typename Rule>
+std::vector<std::optional<std::regex>> compilePatterns(const std::vector<Rule>& rules, const std::string& what)
 {
     std::vector<std::optional<std::regex>> patterns;
-    for (size_t i = 0; i < plan.rules.size(); ++i) {
-        const auto& rule = plan.rules[i];
-        if (rule.namePattern.empty()) {
+    for (size_t i = 0; i < rules.size(); ++i) {
+        const auto& pattern = rules[i].namePattern;
+        if (pattern.empty()) {
             patterns.emplace_back();
             continue;
         }
         try {
-            patterns.emplace_back(std::regex(rule.namePattern, std::regex::ECMAScript));
+            patterns.emplace_back(std::regex(pattern, std::regex::ECMAScript));
         } catch (const std::regex_error& e) {
-            throw Error("plan rule " + std::to_string(i + 1) + ": name pattern '" + rule.namePattern
+            throw Error(what + " " + std::to_string(i + 1) + ": name pattern '" + pattern
                         + "' is not a valid regular expression (" + e.what() + ")");
         }
     }
+    return patterns;
+}
+
+std::string targetHint(const std::string& target)
+{
+    return target == "lowbit" || target == "generic"
+               ? "change it"
+               : "change it, or choose a target that offers it (lowbit takes any quantizer at any bit width)";
+}
+
+} // namespace
+
+std::vector<LayerPlan> resolvePlan(const QuantizationPlan& plan, const std::vector<model::LayerInfo>& layers)
+{
+    const auto patterns = compilePatterns(plan.rules, "plan rule");
     for (const auto& entry : plan.layers) {
         const auto& name = entry.first; // a plain reference: clang 14 cannot capture a structured binding
         const bool known = std::any_of(layers.begin(), layers.end(), [&](const auto& l) { return l.name == name; });
@@ -141,6 +151,110 @@ void validatePlan(const std::vector<LayerPlan>& layers, const QuantizationPlan& 
         check(layer.activations, "layer " + layer.layer + " activations");
     }
     check(inputChoice(plan), "model input");
+}
+
+std::vector<PointPlan> resolvePoints(const QuantizationPlan& plan, const std::vector<LayerPlan>& layers,
+                                     const std::vector<model::ActivationPointInfo>& points)
+{
+    const auto patterns = compilePatterns(plan.points, "plan point rule");
+    for (const auto& entry : plan.pointOverrides) {
+        const auto& name = entry.first;
+        const bool known = std::any_of(points.begin(), points.end(),
+                                       [&](const auto& p) { return p.name == name && p.afterLayer.empty(); });
+        if (!known) {
+            std::string names;
+            for (const auto& p : points) {
+                if (p.afterLayer.empty() && !p.isInput) {
+                    names += (names.empty() ? "" : ", ") + p.name;
+                }
+            }
+            throw Error("plan overrides activation point '" + name + "', which the model does not have under target "
+                        + plan.target + "; rename or remove that entry (its points: "
+                        + (names.empty() ? "none besides layer outputs" : names) + ")");
+        }
+    }
+    std::vector<PointPlan> resolved;
+    for (const auto& point : points) {
+        PointPlan pp{point.name, point.op, point.afterLayer, plan.activations, point.isInput, point.isModelOutput};
+        if (point.isInput) {
+            pp.choice = inputChoice(plan);
+        } else if (!point.afterLayer.empty()) {
+            const auto found = std::find_if(layers.begin(), layers.end(),
+                                            [&](const auto& l) { return l.layer == point.afterLayer; });
+            if (found == layers.end()) {
+                throw Error("internal error: no plan for layer " + point.afterLayer);
+            }
+            pp.choice = found->activations;
+        } else {
+            for (size_t i = 0; i < plan.points.size(); ++i) {
+                const auto& rule = plan.points[i];
+                if ((rule.op.empty() || rule.op == point.op)
+                    && (!patterns[i] || std::regex_match(point.name, *patterns[i]))) {
+                    rule.activations.applyTo(pp.choice);
+                }
+            }
+            if (auto found = plan.pointOverrides.find(point.name); found != plan.pointOverrides.end()) {
+                found->second.applyTo(pp.choice);
+            }
+        }
+        if (point.isModelOutput && !point.isInput) {
+            plan.output.applyTo(pp.choice);
+        }
+        pp.choice.key.target = Target::Activations;
+        pp.choice.config.perChannel = false;
+        resolved.push_back(std::move(pp));
+    }
+    return resolved;
+}
+
+void validatePoints(const std::vector<PointPlan>& points, const quant::QuantizerRegistry& registry)
+{
+    for (const auto& point : points) {
+        if (!point.choice.enabled) {
+            continue;
+        }
+        try {
+            registry.find(point.choice.key);
+            quant::validateConfig(point.choice.key, point.choice.config);
+        } catch (const quant::QuantizerError& e) {
+            throw Error((point.isInput ? std::string("model input") : "activation point " + point.name) + ": "
+                        + e.what());
+        }
+    }
+}
+
+void checkTarget(const QuantizationPlan& plan, const std::vector<LayerPlan>& layers,
+                 const std::vector<PointPlan>& points)
+{
+    const auto& target = target::builtinTargets().find(plan.target);
+    auto check = [&](const QuantizerChoice& choice, const target::NumberFormats& formats, bool weights,
+                     const std::string& where) {
+        if (!choice.enabled) {
+            return;
+        }
+        std::string problem;
+        if (!formats.allows(choice.key.method)) {
+            problem = "the " + quant::toString(choice.key.method) + " grid is";
+        } else if (!formats.allowsBits(choice.config.bits)) {
+            problem = std::to_string(choice.config.bits) + " bits are";
+        } else if (weights && choice.config.perChannel && !formats.perChannel) {
+            problem = "per-channel scales are";
+        } else if (weights && !choice.config.perChannel && !formats.perTensor) {
+            problem = "a per-tensor scale is";
+        }
+        if (!problem.empty()) {
+            throw Error(where + ": " + problem + " not offered by deployment target " + target.name + " ("
+                        + (weights ? "weights: " : "activations: ") + formats.describe(weights) + "); "
+                        + targetHint(target.name));
+        }
+    };
+    for (const auto& layer : layers) {
+        check(layer.weights, target.weights, true, "layer " + layer.layer + " weights");
+    }
+    for (const auto& point : points) {
+        check(point.choice, target.activations, false,
+              point.isInput ? std::string("model input") : "activation point " + point.name);
+    }
 }
 
 } // namespace qat::engine

@@ -55,10 +55,20 @@ struct LayerOverride {
     ChoiceOverride activations;
 };
 
+/// Applies to every activation point that is not a layer's output (add, cat, pools, sigmoid,
+/// ...) whose op equals `op` (empty: any) and whose name fully matches `namePattern` (empty: any).
+struct PointRule {
+    std::string op;
+    std::string namePattern;
+    ChoiceOverride activations;
+};
+
 /// A whole plan: global defaults, then rules in order, then explicit per-layer overrides.
 struct QuantizationPlan {
-    static constexpr int kFormatVersion = 1;
+    /// 2 added deployment targets; version-1 files mean target `generic` (their behaviour).
+    static constexpr int kFormatVersion = 2;
     std::string preset;              ///< the preset it started from, if any
+    std::string target = "imx500";   ///< deployment target (targets/): where tensors are quantized
     QuantizerChoice weights;         ///< default for every layer's weights
     QuantizerChoice activations;     ///< default for every activation point
     bool quantizeInput = true;       ///< MCT quantizes the model input with the activation quantizer
@@ -66,8 +76,13 @@ struct QuantizationPlan {
     ChoiceOverride output;           ///< changes for activation points that are the model's output
                                      ///< (applied last, after rules and per-layer overrides)
     bool foldBatchNorm = true;       ///< fold BN into the preceding conv before QAT (as MCT)
+    /// Where the target computes in integers (its integerBias) and a layer's input, weights
+    /// and output are quantized: the bias on the int32 s_in * s_w grid, as integer kernels add it.
+    bool integerBias = true;
     std::vector<PlanRule> rules;
     std::map<std::string, LayerOverride> layers; ///< by layer name ("features.0")
+    std::vector<PointRule> points;   ///< rules for activation points other than layer outputs
+    std::map<std::string, ChoiceOverride> pointOverrides; ///< by point name ("block1:add")
 };
 
 /// The choices for one layer after defaults, rules and overrides.
@@ -78,9 +93,27 @@ struct LayerPlan {
     QuantizerChoice activations;
 };
 
+/// The activation quantizer of one point, as training will use it.
+struct PointPlan {
+    std::string name;      ///< "features.0:output", "block1:add", "input"
+    std::string op;        ///< the point's first op ("conv2d", "add", "input")
+    std::string layer;     ///< for a layer's output: the layer; else empty
+    QuantizerChoice choice;
+    bool isInput = false;
+    bool isOutput = false; ///< the plan's `output` changes applied last
+};
+
 /// The quantizer for the model input: the activation default with plan.input applied,
 /// disabled when plan.quantizeInput is false.
 QuantizerChoice inputChoice(const QuantizationPlan& plan);
+
+/// The choice of every activation point (points from target::placeActivationPoints):
+/// the input's from inputChoice; a layer output's from its layer plan; other points from the
+/// activation default, then plan.points rules in order, then plan.pointOverrides; the
+/// plan's `output` changes last for points whose value forward() returns. Throws qat::Error
+/// for an override naming a point the model does not have, or a bad regex.
+std::vector<PointPlan> resolvePoints(const QuantizationPlan& plan, const std::vector<LayerPlan>& layers,
+                                     const std::vector<model::ActivationPointInfo>& points);
 
 /// Resolves plan for the layers of a model. Throws qat::Error naming the layer or rule
 /// (an override for a layer the model does not have, a bad regex).
@@ -90,6 +123,12 @@ std::vector<LayerPlan> resolvePlan(const QuantizationPlan& plan, const std::vect
 /// once, config legal); the message names the layer and the field.
 void validatePlan(const std::vector<LayerPlan>& layers, const QuantizationPlan& plan,
                   const quant::QuantizerRegistry& registry);
+/// The same for every activation point.
+void validatePoints(const std::vector<PointPlan>& points, const quant::QuantizerRegistry& registry);
+/// Checks that every enabled quantizer uses a method, bit width and granularity that
+/// plan.target offers; the message names the quantizer, what the target offers and what to do.
+void checkTarget(const QuantizationPlan& plan, const std::vector<LayerPlan>& layers,
+                 const std::vector<PointPlan>& points);
 
 /// Built-in presets: mct-default, w8a8-lsq, w4a8-lsq, w2a3, w4a4-lsq-uniform.
 std::vector<std::string> presetNames();

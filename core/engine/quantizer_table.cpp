@@ -2,6 +2,7 @@
 #include "engine/quantizer_table.h"
 
 #include "common/error.h"
+#include "engine/integer_bias.h"
 
 #include <torch/library.h>
 
@@ -29,7 +30,7 @@ std::atomic<int64_t> nextId{1};
 
 // The kernel is CompositeImplicitAutograd: autograd records whatever the quantizer does,
 // including its own parameter tensors, so no backward needs writing here.
-at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
+QuantizerTable& tableOf(int64_t table)
 {
     QuantizerTable* found = nullptr;
     {
@@ -41,7 +42,22 @@ at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
         throw Error("qat::quantize: quantizer table " + std::to_string(table)
                     + " no longer exists (the QAT model was destroyed)");
     }
-    return found->apply(slot, x);
+    return *found;
+}
+
+at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
+{
+    return tableOf(table).apply(slot, x);
+}
+
+// Biases are Optional[Tensor] attributes in scripted modules; the op passes None through.
+c10::optional<at::Tensor> quantizeBiasKernel(const c10::optional<at::Tensor>& bias, int64_t table, int64_t inputSlot,
+                                             int64_t weightSlot)
+{
+    if (!bias || !bias->defined()) {
+        return bias;
+    }
+    return tableOf(table).applyBias(inputSlot, weightSlot, *bias);
 }
 
 } // namespace
@@ -49,11 +65,13 @@ at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
 TORCH_LIBRARY(qat, m)
 {
     m.def("quantize(Tensor x, int table, int slot) -> Tensor");
+    m.def("quantize_bias(Tensor? bias, int table, int input_slot, int weight_slot) -> Tensor?");
 }
 
 TORCH_LIBRARY_IMPL(qat, CompositeImplicitAutograd, m)
 {
     m.impl("quantize", &quantizeKernel);
+    m.impl("quantize_bias", &quantizeBiasKernel);
 }
 
 QuantizerTable::QuantizerTable() : m_id(nextId++)
@@ -88,6 +106,29 @@ at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
     } catch (const std::exception& e) {
         if (m_failure.slot < 0) {
             m_failure = {slot, e.what()};
+        }
+        throw;
+    }
+}
+
+quant::FakeQuantSpec QuantizerTable::biasGrid(int64_t inputSlot, int64_t weightSlot, int64_t channels) const
+{
+    const auto input = at(size_t(inputSlot)).convertToInferable()->fakeQuant();
+    const auto weights = at(size_t(weightSlot)).convertToInferable()->fakeQuant();
+    return engine::biasGrid(input, weights, channels);
+}
+
+at::Tensor QuantizerTable::applyBias(int64_t inputSlot, int64_t weightSlot, const at::Tensor& bias)
+{
+    // Before calibration (and for the float model) the grids do not exist yet.
+    if (m_mode != Mode::Quantize || !m_enabled.at(size_t(inputSlot)) || !m_enabled.at(size_t(weightSlot))) {
+        return bias.clone();
+    }
+    try {
+        return quantizeBias(bias, biasGrid(inputSlot, weightSlot, bias.size(0)));
+    } catch (const std::exception& e) {
+        if (m_failure.slot < 0) {
+            m_failure = {weightSlot, std::string("integer bias: ") + e.what()};
         }
         throw;
     }

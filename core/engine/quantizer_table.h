@@ -3,6 +3,7 @@
 // The quantizers of one QAT model, reachable from its graph through the custom op
 // qat::quantize(Tensor x, int table, int slot). Internal to the core.
 
+#include "quantizers/inferable_quantizer.h"
 #include "quantizers/trainable_quantizer.h"
 
 #include <ATen/ATen.h>
@@ -42,6 +43,10 @@ public:
     void setEnabled(size_t slot, bool enabled) { m_enabled.at(slot) = enabled; }
 
     at::Tensor apply(int64_t slot, const at::Tensor& x);
+    /// A layer's bias on the int32 grid of its input and weight quantizers (integer kernels).
+    at::Tensor applyBias(int64_t inputSlot, int64_t weightSlot, const at::Tensor& bias);
+    /// That grid now (for export).
+    quant::FakeQuantSpec biasGrid(int64_t inputSlot, int64_t weightSlot, int64_t channels) const;
 
     /// The first error a quantizer threw inside apply(): the TorchScript interpreter rewraps
     /// exceptions in a traceback of its own, so the trainer reports this one instead.

@@ -13,8 +13,9 @@
 namespace qat::exporter {
 
 /// spec: the inferable quantizers in mct_quantizers' vocabulary (.json); torchscript: a
-/// model stock PyTorch loads (.pt); onnx: QuantizeLinear/DequantizeLinear (.onnx).
-enum class Format { Spec = 1, TorchScript, Onnx };
+/// model stock PyTorch loads (.pt); onnx: QuantizeLinear/DequantizeLinear (.onnx);
+/// mctq-onnx: MCT's own ONNX format, quantizers as mct_quantizers-domain nodes (.mctq.onnx).
+enum class Format { Spec = 1, TorchScript, Onnx, MctqOnnx };
 std::string toString(Format format);
 std::string extension(Format format);
 /// "spec,torchscript,onnx" -> formats; throws qat::Error for an unknown name.
@@ -45,6 +46,22 @@ struct SiteParity {
     std::string className;  ///< the inferable class written
     double maxAbsDiff = 0;
     std::string note;       ///< why numbers changed at conversion, when they did
+    /// Weights: mct_quantizers' own arithmetic, rebuilt from the spec's arguments and applied to
+    /// the exported (already quantized) weights, vs those weights; 0 = a consumer leaves them
+    /// unchanged. -1: not checked (activations, plugin classes).
+    double rebuildMaxAbsDiff = -1;
+};
+
+/// The ONNX file run in ONNX Runtime with its default optimizations (integer kernels, as a
+/// deployment runs it) vs the training forward on the same images.
+struct RuntimeParity {
+    bool checked = false;
+    std::string runtime;    ///< "ONNX Runtime 1.30.0 (CPU, default optimizations)"
+    std::string note;       ///< not checked: why, and how to enable it
+    int64_t images = 0;
+    double maxAbsDiff = 0;
+    double top1Agreement = 0;
+    double runtimeTop1 = -1;
 };
 
 /// Exported TorchScript (loaded back from its file) vs the training forward on real images.
@@ -56,6 +73,7 @@ struct ParityReport {
     double exportedTop1 = -1;
     std::vector<SiteParity> sites;
     std::vector<std::string> notes;
+    RuntimeParity runtime;  ///< only for an ONNX export
 };
 
 struct ExportedFile {
@@ -67,6 +85,7 @@ struct ExportResult {
     std::vector<ExportedFile> files;
     ParityReport parity;
     int qdqPairs = 0; ///< written to the ONNX file (one per quantizer)
+    int mctqNodes = 0; ///< mct_quantizers nodes written to the mctq-onnx file (one per quantizer)
 };
 
 std::string parityToJson(const ParityReport& report);

@@ -7,7 +7,9 @@
 #include "common/version.h"
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
+#include "export/mct_arithmetic.h"
 #include "export/onnx_export.h"
+#include "export/onnx_runtime_check.h"
 #include "export/spec_file.h"
 #include "export/torchscript_export.h"
 #include "quantizers/quantizer_error.h"
@@ -139,6 +141,18 @@ std::vector<SiteParity> siteParity(QatModel& model, const Inferables& inferables
                 p.note = describeChange(trainable.snapshot(), inferable);
             }
         }
+        if (site.target == quant::Target::Weights) {
+            // A consumer rebuilds the quantizer from the spec and applies it to the exported
+            // weights: they must come back unchanged (uniform ranges that it would not move).
+            const auto exported = inferable.forward(site.weight.detach());
+            if (const auto rebuilt = mctInferableForward(inferable.className(), inferable.arguments(), exported)) {
+                p.rebuildMaxAbsDiff = (*rebuilt - exported).abs().max().item<double>();
+                if (p.rebuildMaxAbsDiff > 0) {
+                    p.note += std::string(p.note.empty() ? "" : "; ") + "mct_quantizers' arithmetic moves the exported "
+                              + "weights by up to " + std::to_string(p.rebuildMaxAbsDiff);
+                }
+            }
+        }
         sites.push_back(p);
     }
     return sites;
@@ -161,6 +175,33 @@ void fillParity(ParityReport& parity, const at::Tensor& trained, const at::Tenso
             parity.notes.push_back(s.name + ": " + s.note);
         }
     }
+}
+
+// The ONNX file in ONNX Runtime (default optimizations) vs the training forward, when the
+// runtime is installed; otherwise the report says how to get it.
+RuntimeParity runtimeParity(const std::string& onnxPath, const at::Tensor& images, const at::Tensor& trained,
+                            const at::Tensor& labels)
+{
+    RuntimeParity r;
+    std::string reason;
+    const auto setup = findOnnxRuntime(&reason);
+    if (!setup) {
+        r.note = "not checked in ONNX Runtime: " + reason;
+        return r;
+    }
+    try {
+        const auto run = runOnnxRuntime(*setup, onnxPath, images);
+        r.checked = true;
+        r.runtime = "ONNX Runtime " + run.version + " (CPU, default optimizations)";
+        r.images = images.size(0);
+        r.maxAbsDiff = (run.outputs - trained).abs().max().item<double>();
+        const auto predicted = run.outputs.argmax(1);
+        r.top1Agreement = predicted.eq(trained.argmax(1)).to(at::kDouble).mean().item<double>();
+        r.runtimeTop1 = predicted.eq(labels).to(at::kDouble).mean().item<double>();
+    } catch (const Error& e) {
+        r.note = std::string("not checked in ONNX Runtime: ") + e.what();
+    }
+    return r;
 }
 
 void writeText(const std::string& path, const std::string& text)
@@ -212,16 +253,29 @@ ExportResult exportModel(const ExportRequest& r, const quant::QuantizerRegistry&
             spec.entries.push_back({site.name, site.layer, site.target, key.training, quant::toString(key.method),
                                     inferable.className(), inferable.arguments(), nullptr});
         }
-        auto module = makeExportModule(*model, inferables);
+        std::vector<int64_t> slotsInOrder;
+        auto module = makeExportModule(*model, inferables, &slotsInOrder);
         if (const auto foreign = foreignOps(module); !foreign.empty()) {
             throw Error("internal error: the exported model still calls " + foreign.front());
         }
         // ONNX first: an unsupported op stops the export before any file is written.
+        const auto inputShape = test.images.slice(0, 0, 1).sizes().vec();
+        const auto outputShape = trained.slice(0, 0, 1).sizes().vec();
         if (wants(Format::Onnx)) {
-            const auto onnx = writeOnnxModel(module, test.images.slice(0, 0, 1).sizes().vec(),
-                                             trained.slice(0, 0, 1).sizes().vec(), base + ".onnx");
-            result.qdqPairs = onnx.qdqPairs;
+            result.qdqPairs = writeOnnxModel(module, inputShape, outputShape, base + ".onnx").quantizers;
             result.files.push_back({Format::Onnx, base + ".onnx"});
+        }
+        if (wants(Format::MctqOnnx)) {
+            OnnxWriteOptions mctq;
+            mctq.quantizers = OnnxQuantizers::Mctq;
+            mctq.quantizerSlots = slotsInOrder;
+            for (const auto& q : inferables) mctq.inferables.push_back(q.get());
+            mctq.metadata = {{"producer", "qat-workbench"}, {"qat_workbench_version", appVersion()},
+                             {"run_id", std::to_string(r.runId)}, {"model_sha256", hash},
+                             {"mctq_version", kMctqVersion}};
+            const auto path = base + extension(Format::MctqOnnx);
+            result.mctqNodes = writeOnnxModel(module, inputShape, outputShape, path, mctq).quantizers;
+            result.files.push_back({Format::MctqOnnx, path});
         }
         if (wants(Format::Spec)) {
             writeText(base + ".json", specToJson(spec).dump(2) + "\n");
@@ -240,6 +294,9 @@ ExportResult exportModel(const ExportRequest& r, const quant::QuantizerRegistry&
             result.files.pop_back();
         }
         fillParity(parity, trained, exported, test.labels);
+        if (wants(Format::Onnx)) {
+            parity.runtime = runtimeParity(base + ".onnx", test.images, trained, test.labels);
+        }
     } catch (...) {
         // Nothing half-done stays behind.
         for (const auto& f : result.files) {

@@ -2,6 +2,7 @@
 #include "export/torchscript_export.h"
 
 #include "common/error.h"
+#include "engine/integer_bias.h"
 #include "engine/qat_model.h"
 #include "engine/quantizer_table.h"
 #include "model/graph_util.h"
@@ -9,6 +10,7 @@
 #include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <map>
 #include <set>
 
 namespace qat::exporter {
@@ -56,11 +58,13 @@ void removeMethod(torch::jit::Module& module, const std::string& name)
 } // namespace
 
 torch::jit::Module makeExportModule(engine::QatModel& model,
-                                    const std::vector<std::unique_ptr<quant::InferableQuantizer>>& inferables)
+                                    const std::vector<std::unique_ptr<quant::InferableQuantizer>>& inferables,
+                                    std::vector<int64_t>* slotsInOrder)
 {
     auto module = model.module();
     auto graph = module.get_method(engine::QatModel::kMethodName).graph()->copy();
     const auto quantizeOp = c10::Symbol::fromQualString(engine::kQuantizeOp);
+    std::map<Node*, int64_t> slotOf;
     for (Node* node : model::allNodes(*graph)) {
         if (node->kind() != quantizeOp) {
             continue;
@@ -72,6 +76,29 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
         }
         torch::jit::WithInsertPoint guard(node);
         auto* replaced = insertFakeQuant(*graph, node->input(0), inferable->fakeQuant());
+        slotOf[replaced->node()] = slot;
+        node->output()->replaceAllUsesWith(replaced);
+        node->destroy();
+    }
+    // Integer biases: the same int32 grid training used, as LibTorch's own fake-quant op.
+    const auto biasOp = c10::Symbol::fromQualString(engine::kQuantizeBiasOp);
+    for (Node* node : model::allNodes(*graph)) {
+        if (node->kind() != biasOp) {
+            continue;
+        }
+        const auto input = torch::jit::toIValue(node->input(2))->toInt();
+        const auto weight = torch::jit::toIValue(node->input(3))->toInt();
+        const auto bias = model::attributeValue(module, *model::attributePath(node->input(0)))->toTensor();
+        const auto grid = engine::biasGrid(inferables.at(size_t(input))->fakeQuant(),
+                                           inferables.at(size_t(weight))->fakeQuant(), bias.size(0));
+        torch::jit::WithInsertPoint guard(node);
+        // A scripted module's bias is Optional[Tensor]; the fake-quant op takes a Tensor.
+        auto* value = node->input(0);
+        if (value->type()->kind() != c10::TypeKind::TensorType) {
+            value = graph->insertUncheckedCast(value, c10::TensorType::get());
+        }
+        auto* replaced = insertFakeQuant(*graph, value, grid);
+        slotOf[replaced->node()] = -1; // no quantizer of the plan: the ONNX writers' slot order skips it
         node->output()->replaceAllUsesWith(replaced);
         node->destroy();
     }
@@ -86,6 +113,14 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
     }
     torch::jit::ConstantPropagation(graph);
     torch::jit::EliminateDeadCode(graph);
+    if (slotsInOrder) {
+        slotsInOrder->clear();
+        for (Node* node : model::allNodes(*graph)) {
+            if (const auto found = slotOf.find(node); found != slotOf.end()) {
+                slotsInOrder->push_back(found->second);
+            }
+        }
+    }
 
     at::NoGradGuard noGrad;
     for (const auto& site : model.sites()) {

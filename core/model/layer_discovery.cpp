@@ -57,16 +57,8 @@ bool isShapeQuery(const Node* n)
     return kQueries.count(normalisedOpName(n)) > 0;
 }
 
-bool isElementwiseActivation(const std::string& op)
-{
-    static const std::set<std::string> kActivations = {
-        "relu", "relu6", "hardtanh", "hardswish", "hardsigmoid", "gelu", "silu", "sigmoid",
-        "tanh", "leaky_relu", "elu", "selu", "celu", "mish", "softplus", "prelu"};
-    return kActivations.count(op) > 0;
-}
-
-// The single consumer of value that takes it as its first input, or nullptr.
-Node* soleConsumer(Value* value)
+// The BatchNorm that is the only reader of the layer's output (folded into the layer later).
+Node* soleBatchNorm(Value* value)
 {
     Node* consumer = nullptr;
     for (const auto& use : value->uses()) {
@@ -78,45 +70,7 @@ Node* soleConsumer(Value* value)
         }
         consumer = use.user;
     }
-    return consumer;
-}
-
-std::string displayName(const Node* n, const std::string& op)
-{
-    if (op == "hardtanh" && n->inputs().size() >= 3) {
-        auto lo = torch::jit::toIValue(n->input(1));
-        auto hi = torch::jit::toIValue(n->input(2));
-        if (lo && hi && lo->isScalar() && hi->isScalar() && lo->toScalar().toDouble() == 0.0
-            && hi->toScalar().toDouble() == 6.0) {
-            return "relu6";
-        }
-    }
-    return op;
-}
-
-// MCT quantizes a conv/linear output after the BatchNorm and elementwise activation that
-// follow it (one fused unit), as long as nothing else reads the intermediate values.
-void followFusedUnit(LayerSite& site)
-{
-    Node* last = site.node;
-    bool sawBatchNorm = false;
-    while (Node* next = soleConsumer(last->output())) {
-        const auto op = normalisedOpName(next);
-        if (op == "batch_norm" && !sawBatchNorm) {
-            sawBatchNorm = true;
-            site.batchNormNode = next;
-        } else if (isElementwiseActivation(op)) {
-            site.activation.chain.push_back(displayName(next, op));
-            last = next;
-            break;
-        } else {
-            break;
-        }
-        site.activation.chain.push_back(op);
-        last = next;
-    }
-    site.activationNode = last;
-    site.activation.op = site.activation.chain.empty() ? site.kind : site.activation.chain.back();
+    return consumer != nullptr && normalisedOpName(consumer) == "batch_norm" ? consumer : nullptr;
 }
 
 int64_t numel(const at::Tensor& t) { return t.defined() ? t.numel() : 0; }
@@ -146,7 +100,7 @@ std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit
         }
         site.weightPath = joinPath(*path);
         site.kind = layerKind(n, op->transposed, weight->toTensor().dim());
-        followFusedUnit(site);
+        site.batchNormNode = soleBatchNorm(n->output());
         sites.push_back(std::move(site));
     });
     return sites;
@@ -158,17 +112,15 @@ std::string layerName(const std::string& weightPath)
     return dot == std::string::npos ? weightPath : weightPath.substr(0, dot);
 }
 
-std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites,
-                                       const torch::jit::Module& module)
+std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites, const torch::jit::Module& module,
+                                       const std::vector<ActivationPointInfo>& points)
 {
     std::vector<LayerInfo> layers;
     std::map<std::string, size_t> index;
     for (const auto& site : sites) {
         auto found = index.find(site.weightPath);
         if (found != index.end()) {
-            auto& layer = layers[found->second];
-            ++layer.callSites;
-            layer.activationPoints.push_back(site.activation);
+            ++layers[found->second].callSites;
             continue;
         }
         LayerInfo layer;
@@ -189,9 +141,17 @@ std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites,
         auto bias = biasPath ? attributeValue(module, *biasPath) : std::nullopt;
         layer.hasBias = bias && bias->isTensor();
         layer.parameterCount = numel(weight) + (layer.hasBias ? numel(bias->toTensor()) : 0);
-        layer.activationPoints.push_back(site.activation);
         index[site.weightPath] = layers.size();
         layers.push_back(std::move(layer));
+    }
+    std::map<std::string, LayerInfo*> byName;
+    for (auto& layer : layers) {
+        byName[layer.name] = &layer;
+    }
+    for (const auto& p : points) {
+        if (auto found = byName.find(p.afterLayer); found != byName.end()) {
+            found->second->activationPoints.push_back({p.fusedOps.empty() ? p.op : p.fusedOps.back(), p.fusedOps});
+        }
     }
     return layers;
 }

@@ -15,11 +15,9 @@ namespace qat::model {
 struct LayerSite {
     torch::jit::Node* node = nullptr;        ///< the conv / linear node
     torch::jit::Value* weight = nullptr;     ///< its weight input
-    torch::jit::Node* activationNode = nullptr; ///< last node of the fused unit (node itself when none)
-    torch::jit::Node* batchNormNode = nullptr;  ///< the BatchNorm right after the layer, if any
+    torch::jit::Node* batchNormNode = nullptr;  ///< the BatchNorm that alone reads the layer's output, if any
     std::string weightPath;
     std::string kind;
-    ActivationPoint activation;
 };
 
 /// Every call of conv1d/2d/3d, conv_transpose1d/2d/3d, linear and traced _convolution
@@ -32,8 +30,9 @@ std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit
 /// functional `F.conv2d(x, self.conv_weight)`), so every layer has a distinct, usable name.
 std::string layerName(const std::string& weightPath);
 
-/// Groups sites by weight path (one LayerInfo per parameter) and fills shapes from module.
-std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites,
-                                       const torch::jit::Module& module);
+/// Groups sites by weight path (one LayerInfo per parameter), fills shapes from module and
+/// each layer's activation points from points (the `generic` target's placement).
+std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites, const torch::jit::Module& module,
+                                       const std::vector<ActivationPointInfo>& points);
 
 } // namespace qat::model

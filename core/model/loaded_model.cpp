@@ -5,6 +5,7 @@
 #include "common/text.h"
 #include "common/version.h"
 #include "model/model_file.h"
+#include "model/onnx_import.h"
 
 #include <torch/csrc/jit/serialization/import.h>
 
@@ -25,13 +26,9 @@ void detachTensors(torch::jit::Module& module)
     }
 }
 
-} // namespace
-
-LoadedModel loadModel(const std::string& path)
+void loadTorchScript(const std::string& path, LoadedModel& loaded)
 {
     checkModelFile(path);
-    LoadedModel loaded;
-    loaded.path = path;
     try {
         auto original = torch::jit::load(path, c10::Device(c10::kCPU));
         loaded.module = original.clone();
@@ -44,6 +41,21 @@ LoadedModel loadModel(const std::string& path)
         throw ModelError(path + ": LibTorch " + torchVersion() + " cannot compile the code inside it ("
                          + firstLine(e.what()) + "); a model saved by a newer PyTorch may use ops this version "
                            "lacks: save it with PyTorch " + torchVersion() + ", or script it without that op");
+    }
+}
+
+} // namespace
+
+LoadedModel loadModel(const std::string& path)
+{
+    LoadedModel loaded;
+    loaded.path = path;
+    if (isOnnxPath(path)) {
+        auto imported = importOnnxModel(path);
+        loaded.module = imported.module;
+        loaded.notes = std::move(imported.notes);
+    } else {
+        loadTorchScript(path, loaded);
     }
     try {
         loaded.forward = prepareForwardGraph(loaded.module);

@@ -7,6 +7,7 @@
 #include <torch/csrc/jit/api/module.h>
 
 #include <string>
+#include <vector>
 
 namespace qat::model {
 
@@ -16,9 +17,11 @@ struct LoadedModel {
     std::string path;
     torch::jit::Module module;  ///< deep clone: parameters are not shared with the file's module
     PreparedGraph forward;
+    std::vector<std::string> notes; ///< what the user should know about the import (ONNX files)
 };
 
-/// Loads path on the CPU. Throws qat::ModelError with a message naming the file.
+/// Loads path on the CPU: a TorchScript file, or an ONNX file (.onnx) converted to the same
+/// kind of module. Throws qat::ModelError with a message naming the file.
 LoadedModel loadModel(const std::string& path);
 
 } // namespace qat::model

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include "model/op_graph.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,7 +28,7 @@ struct LayerInfo {
     bool hasBias = false;
     int64_t parameterCount = 0; ///< weight + bias elements
     int callSites = 1;          ///< how often forward calls this layer
-    std::vector<ActivationPoint> activationPoints; ///< one per call site, graph order
+    std::vector<ActivationPoint> activationPoints; ///< one per call site, graph order (`generic` target)
 };
 
 /// One argument of forward() after self.
@@ -38,13 +40,15 @@ struct InputInfo {
 /// What the import of a TorchScript file found. Plain data; any thread may read it.
 struct ModelInfo {
     std::string path;
+    std::string format;               ///< "torchscript" or "onnx" (converted to TorchScript on import)
     int64_t fileBytes = 0;
     std::vector<InputInfo> inputs;
     std::vector<LayerInfo> layers;
     int64_t parameterCount = 0;       ///< all parameters of the module
     int batchNormTrainingFixes = 0;   ///< traced BatchNorms whose constant training flag was rewired
-    int quantizerCount = 0;           ///< weights + activation call sites + tensor inputs
+    int quantizerCount = 0;           ///< weights + activation call sites + tensor inputs (`generic`)
     std::vector<std::string> notes;   ///< things the user should know (skipped ops, ...)
+    OpGraph opGraph;                  ///< the forward's data flow: where targets place quantizers
 };
 
 } // namespace qat::model

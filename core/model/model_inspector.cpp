@@ -3,6 +3,10 @@
 
 #include "model/layer_discovery.h"
 #include "model/loaded_model.h"
+#include "model/onnx_import.h"
+#include "model/op_graph_builder.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +34,8 @@ ModelInfo inspectModel(const std::string& path)
     auto loaded = loadModel(path);
     ModelInfo info;
     info.path = path;
+    info.format = isOnnxPath(path) ? "onnx" : "torchscript";
+    info.notes = loaded.notes;
     info.fileBytes = static_cast<int64_t>(std::filesystem::file_size(path));
     info.inputs = forwardInputs(loaded.module);
     info.batchNormTrainingFixes = loaded.forward.batchNormTrainingFixes;
@@ -37,7 +43,9 @@ ModelInfo inspectModel(const std::string& path)
         info.parameterCount += p.numel();
     }
     auto sites = findLayerSites(*loaded.forward.graph, loaded.module, &info.notes);
-    info.layers = summariseLayers(sites, loaded.module);
+    info.opGraph = buildOpGraph(*loaded.forward.graph, sites).graph;
+    const auto& legacy = target::builtinTargets().find(target::kLegacyTarget);
+    info.layers = summariseLayers(sites, loaded.module, target::placeActivationPoints(info.opGraph, legacy));
     int tensorInputs = 0;
     for (const auto& input : info.inputs) {
         tensorInputs += input.type == "Tensor" ? 1 : 0;
@@ -55,7 +63,8 @@ ModelInfo inspectModel(const std::string& path)
     return info;
 }
 
-std::string modelInfoToJson(const ModelInfo& info, int indent)
+std::string modelInfoToJson(const ModelInfo& info, const std::vector<ActivationPointInfo>& points,
+                            const std::vector<bool>& quantized, const std::string& target, int indent)
 {
     using nlohmann::json;
     json layers = json::array();
@@ -77,16 +86,30 @@ std::string modelInfoToJson(const ModelInfo& info, int indent)
                           {"activation_point", l.activationPoints.front().op},
                           {"activation_points", points}});
     }
+    json pointsJson = json::array();
+    for (size_t i = 0; i < points.size(); ++i) {
+        const auto& p = points[i];
+        pointsJson.push_back({{"name", p.name},
+                              {"op", p.op},
+                              {"after_layer", p.afterLayer.empty() ? json(nullptr) : json(p.afterLayer)},
+                              {"call_site", p.callSite},
+                              {"fused_ops", p.fusedOps},
+                              {"model_output", p.isModelOutput},
+                              {"quantized", i < quantized.size() && quantized[i]}});
+    }
     json inputs = json::array();
     for (const auto& in : info.inputs) {
         inputs.push_back({{"name", in.name}, {"type", in.type}, {"quantized", in.type == "Tensor"}});
     }
     json doc = {{"path", info.path},
+                {"format", info.format},
                 {"file_bytes", info.fileBytes},
                 {"inputs", inputs},
                 {"layers", layers},
                 {"parameters", info.parameterCount},
                 {"quantizers", info.quantizerCount},
+                {"target", target},
+                {"activation_points", pointsJson},
                 {"batch_norm_training_fixes", info.batchNormTrainingFixes},
                 {"notes", info.notes}};
     return doc.dump(indent);

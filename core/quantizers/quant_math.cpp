@@ -3,6 +3,7 @@
 
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace qat::quant::math {
@@ -47,6 +48,13 @@ std::pair<at::Tensor, at::Tensor> adjustRangeToIncludeZero(const at::Tensor& lo,
     return {low, high};
 }
 
+at::Tensor representableStep(const at::Tensor& step, int bits)
+{
+    const int keep = std::max(1, 24 - bits);
+    const auto [mantissa, exponent] = at::frexp(step);
+    return at::ldexp(at::round(mantissa * double(int64_t(1) << keep)), exponent - keep);
+}
+
 UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits)
 {
     const double levels = std::pow(2.0, bits) - 1.0;
@@ -54,8 +62,21 @@ UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits)
     auto step = (high - low) / levels;
     // A collapsed range would divide by zero; keep the step at least MCT's minimum.
     step = step + (step.clamp_min(kMinThreshold) - step).detach();
+    // Value only: the step keeps 24 - bits significant bits, so every grid point and both ends
+    // of the grid, (k - zero point) * step, are exact float32 numbers; exported as (min, max),
+    // they are then a fixed point of the zero-on-grid adjustment that consumers (mct_quantizers)
+    // apply, in float32 and float64 alike (targets.md section 4).
+    step = step + (representableStep(step.detach(), bits) - step.detach());
     auto zeroPoint = at::round(-low.detach() / step.detach()).clamp(0, levels);
     return {step, zeroPoint, low};
+}
+
+std::pair<at::Tensor, at::Tensor> gridEnds(const UniformGrid& grid, int bits)
+{
+    const double levels = std::pow(2.0, bits) - 1.0;
+    const auto step = grid.step.detach();
+    const auto zero = grid.zeroPoint.detach();
+    return {-zero * step, (levels - zero) * step};
 }
 
 at::Tensor fakeQuantValue(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& zeroPoint,

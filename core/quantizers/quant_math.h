@@ -32,14 +32,22 @@ at::Tensor effectiveThreshold(const at::Tensor& threshold, bool keepPositive, bo
 /// MCT's differentiable adjust_range_to_include_zero (torch version).
 std::pair<at::Tensor, at::Tensor> adjustRangeToIncludeZero(const at::Tensor& lo, const at::Tensor& hi, int bits);
 
+/// step rounded to 24 - bits significant bits (no gradient): with it, (k - zero point) * step
+/// is an exact float32 number for every code k of a bits-wide grid.
+at::Tensor representableStep(const at::Tensor& step, int bits);
+
 /// A uniform grid from raw (min, max): step (differentiable), zero point (detached, float,
-/// integer-valued) and the adjusted low end (differentiable).
+/// integer-valued) and the adjusted low end (differentiable). The step's value is
+/// representableStep's, so gridEnds() are exact.
 struct UniformGrid {
     at::Tensor step;
     at::Tensor zeroPoint;
     at::Tensor low;
 };
 UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits);
+/// The grid's own ends, -zero point * step and (2^bits - 1 - zero point) * step (no gradient):
+/// the (min, max) to export, which uniformGrid and mct_quantizers map back to the same grid.
+std::pair<at::Tensor, at::Tensor> gridEnds(const UniformGrid& grid, int bits);
 
 /// LibTorch's fake_quantize_per_channel_affine (axis >= 0) or _per_tensor_affine (axis < 0)
 /// on x, without autograd. scale and zeroPoint hold one value per channel (any shape).

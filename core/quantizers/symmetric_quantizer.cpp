@@ -66,7 +66,14 @@ QuantizerSnapshot SymmetricQuantizer::snapshot() const
     at::NoGradGuard noGrad;
     const auto t = effectiveThreshold();
     const auto range = math::symmetricRange(config().bits, m_signed);
-    return {{{"threshold", math::toFloats(t)}, {"step", math::toFloats(t / range.divisor)}}};
+    QuantizerSnapshot snap{{{"threshold", math::toFloats(t)}, {"step", math::toFloats(t / range.divisor)}}};
+    if (m_pot && config().potDuringTraining) {
+        // The threshold training moves: the one above only changes when this crosses a power
+        // of two, so a plot of it alone is flat for most of a run.
+        snap.values["latent_threshold"] =
+            math::toFloats(math::effectiveThreshold(m_threshold, config().keepThresholdPositive, false));
+    }
+    return snap;
 }
 
 std::unique_ptr<InferableQuantizer> SymmetricQuantizer::convertToInferable() const

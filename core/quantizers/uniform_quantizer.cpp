@@ -85,9 +85,11 @@ std::unique_ptr<InferableQuantizer> UniformQuantizer::convertToInferable() const
     requireCalibrated();
     at::NoGradGuard noGrad;
     const auto [lo, hi] = range();
-    // The raw range goes out; the inferable quantizer applies the same zero fix as training.
-    return std::make_unique<UniformInferableQuantizer>(key().target, config().bits, math::toFloats(lo),
-                                                       math::toFloats(hi), isPerChannel(),
+    // The grid's own ends go out, not the raw range: a consumer that moves (min, max) so that
+    // zero is on the grid (mct_quantizers does) finds nothing to move and quantizes as trained.
+    const auto [low, high] = math::gridEnds(math::uniformGrid(lo, hi, config().bits), config().bits);
+    return std::make_unique<UniformInferableQuantizer>(key().target, config().bits, math::toFloats(low),
+                                                       math::toFloats(high), isPerChannel(),
                                                        isPerChannel() ? config().channelAxis : 0);
 }
 

@@ -127,6 +127,8 @@ void RunRecorder::record(const train::TrainEvent& event)
     } else if (const auto* epoch = std::get_if<train::EpochEvent>(&event)) {
         flush();
         m_store.saveEpoch(m_runId, {epoch->epoch, epoch->top1, epoch->loss});
+    } else if (const auto* baseline = std::get_if<train::FloatModelEvent>(&event)) {
+        m_store.saveFloatResult(m_runId, baseline->top1, baseline->loss); // the History shows it while the run trains
     } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
         flush();
         m_store.setState(m_runId, train::toString(state->state), state->message);
@@ -152,7 +154,7 @@ void RunRecorder::flush()
     m_lastFlush = std::chrono::steady_clock::now();
 }
 
-void RunRecorder::finish(const train::TrainResult& result)
+train::TrainResult RunRecorder::finish(train::TrainResult result)
 {
     RunRecord run;
     run.id = m_runId;
@@ -191,6 +193,10 @@ void RunRecorder::finish(const train::TrainResult& result)
         run.message = (result.message.empty() || result.message == m_writeError ? "" : result.message + "; ")
                       + m_writeError;
     }
+    if (!m_writeError.empty() && run.state != train::toString(train::RunState::Failed)) {
+        run.state = train::toString(train::RunState::Failed);
+        run.message = m_writeError;
+    }
     auto measured = [](double v) { return v < 0 ? std::optional<double>() : std::optional<double>(v); };
     run.floatTop1 = measured(result.floatTop1);
     run.qatTop1 = measured(result.qatTop1);
@@ -198,7 +204,18 @@ void RunRecorder::finish(const train::TrainResult& result)
     run.qatLoss = measured(result.qatLoss);
     run.steps = result.steps;
     run.seconds = result.seconds;
-    m_store.finishRun(run);
+    try {
+        m_store.finishRun(run);
+    } catch (const Error& e) {
+        run.state = train::toString(train::RunState::Failed);
+        run.message = std::string("the run could not be recorded completely: ") + e.what();
+    }
+    // What the caller reports is what a reader of the database will read.
+    if (run.state != train::toString(result.state)) {
+        result.state = train::RunState::Failed;
+    }
+    result.message = run.message;
+    return result;
 }
 
 std::string hyperparametersJson(const train::TrainConfig& c)

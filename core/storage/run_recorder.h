@@ -32,8 +32,10 @@ public:
     void flush();
     /// Final metrics, per-quantizer initial/final parameters, state. When a write failed
     /// (now or during the run) the run is stored as failed with that message, keeping
-    /// what was written; throws StoreError only when even that cannot be stored.
-    void finish(const train::TrainResult& result);
+    /// what was written. Returns result with the state and message as stored (or, when
+    /// even that could not be stored, failed and why), for the caller to report: the CLI
+    /// and the window then say what `qatwb runs show` says. Does not throw.
+    train::TrainResult finish(train::TrainResult result);
     /// The first write the database refused, "" if none.
     const std::string& writeError() const { return m_writeError; }
 

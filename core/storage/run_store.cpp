@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 #include "storage/run_store.h"
 
+#include "storage/run_state.h"
 #include "storage/sqlite_statement.h"
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -20,78 +20,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int kBusyTimeoutMs = 3000;
-
-// Version 1 of the schema. Later versions add a migration step in migrate().
-const char* const kSchemaV1 = R"sql(
-CREATE TABLE runs (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  created TEXT NOT NULL,
-  finished TEXT NOT NULL DEFAULT '',
-  state TEXT NOT NULL,
-  message TEXT NOT NULL DEFAULT '',
-  model_path TEXT NOT NULL,
-  model_hash TEXT NOT NULL,
-  layer_summary TEXT NOT NULL,
-  dataset TEXT NOT NULL,
-  plan TEXT NOT NULL,
-  hyperparameters TEXT NOT NULL,
-  seed INTEGER NOT NULL,
-  app_version TEXT NOT NULL,
-  host TEXT NOT NULL,
-  pid INTEGER NOT NULL,
-  notes TEXT NOT NULL DEFAULT '',
-  tags TEXT NOT NULL DEFAULT '[]',
-  float_top1 REAL, qat_top1 REAL, float_loss REAL, qat_loss REAL,
-  steps INTEGER NOT NULL DEFAULT 0,
-  seconds REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE quantizers (
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  name TEXT NOT NULL, layer TEXT NOT NULL, target TEXT NOT NULL, training TEXT NOT NULL,
-  method TEXT NOT NULL, config TEXT NOT NULL, initial TEXT NOT NULL, final TEXT NOT NULL,
-  PRIMARY KEY (run_id, name)
-);
-CREATE TABLE metrics (
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  step INTEGER NOT NULL, name TEXT NOT NULL, value REAL NOT NULL
-);
-CREATE INDEX metrics_by_run ON metrics(run_id, name, step);
-CREATE TABLE traces (
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  step INTEGER NOT NULL, quantizer TEXT NOT NULL, parameter TEXT NOT NULL,
-  channel INTEGER NOT NULL, value REAL NOT NULL
-);
-CREATE INDEX traces_by_run ON traces(run_id, quantizer, step);
-CREATE TABLE epochs (
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  epoch INTEGER NOT NULL, top1 REAL NOT NULL, loss REAL NOT NULL,
-  PRIMARY KEY (run_id, epoch)
-);
-CREATE TABLE exports (
-  id INTEGER PRIMARY KEY,
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  created TEXT NOT NULL, format TEXT NOT NULL, path TEXT NOT NULL, parity TEXT NOT NULL DEFAULT '{}'
-);
-)sql";
-
-// Version 2: each run's trained state, for export and re-runs.
-const char* const kSchemaV2 = R"sql(
-CREATE TABLE checkpoints (
-  run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
-  created TEXT NOT NULL, step INTEGER NOT NULL, data BLOB NOT NULL
-);
-)sql";
-
-// Version 3: per-layer sensitivity (one layer quantized at a time). "drop" is an SQL
-// keyword, hence top1_drop.
-const char* const kSchemaV3 = R"sql(
-CREATE TABLE sensitivity (
-  run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-  layer TEXT NOT NULL, top1 REAL NOT NULL, top1_drop REAL NOT NULL, images INTEGER NOT NULL, created TEXT NOT NULL,
-  PRIMARY KEY (run_id, layer)
-);
-)sql";
 
 const char* const kRunColumns =
     "id, name, created, finished, state, message, model_path, model_hash, layer_summary, dataset, plan, "
@@ -127,27 +55,32 @@ RunRecord readRun(const Statement& s)
     r.qatLoss = s.optionalReal(21);
     r.steps = s.integer(22);
     r.seconds = s.real(23);
+    settleState(r);
     return r;
 }
 
-std::string hostName()
+// qat_state(state, host, pid): the state that is true now (run_state.h), so that filters,
+// sorting and the change stamp see a killed run as interrupted on a read-only connection too.
+void sqlCurrentState(sqlite3_context* context, int, sqlite3_value** args)
 {
-    char name[256] = {0};
-    gethostname(name, sizeof name - 1);
-    return name;
+    auto text = [&](int i) {
+        const auto* t = sqlite3_value_text(args[i]);
+        return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
+    };
+    const auto state = currentState(text(0), text(1), sqlite3_value_int64(args[2]));
+    sqlite3_result_text(context, state.c_str(), int(state.size()), SQLITE_TRANSIENT);
 }
 
-bool processAlive(int64_t pid)
+// SQL for "the record says it is training": state IN ('created', ...).
+std::string trainingStatesSql()
 {
-    return pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM);
-}
-
-void exec(sqlite3* db, const std::string& path, const char* sql, const char* doing)
-{
-    const int code = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-    if (code != SQLITE_OK) {
-        throwSqlite(db, code, path, doing);
+    std::string list;
+    for (const auto& s : runStates()) {
+        if (s.kind == StateKind::Training) {
+            list += (list.empty() ? "'" : ", '") + s.name + "'";
+        }
     }
+    return "state IN (" + list + ")";
 }
 
 } // namespace
@@ -189,6 +122,7 @@ RunStore::RunStore(const std::string& path, Access access) : m_path(path)
                          + "); check that the folder exists and is writable, or pass another file with --db");
     }
     sqlite3_busy_timeout(m_db, kBusyTimeoutMs);
+    sqlite3_create_function_v2(m_db, "qat_state", 3, SQLITE_UTF8, nullptr, sqlCurrentState, nullptr, nullptr, nullptr);
     try {
         migrate();
         if (access == Access::ReadWrite) {
@@ -206,70 +140,18 @@ RunStore::~RunStore()
     sqlite3_close(m_db);
 }
 
-void RunStore::migrate()
-{
-    // Read before writing anything: a foreign, damaged or newer file must stay untouched.
-    int version = 0;
-    int64_t objects = 0;
-    {
-        Statement s(m_db, m_path, "PRAGMA user_version");
-        if (s.step()) version = int(s.integer(0));
-    }
-    {
-        Statement s(m_db, m_path, "SELECT count(*) FROM sqlite_master");
-        if (s.step()) objects = s.integer(0);
-    }
-    if (version > kSchemaVersion) {
-        throw StoreError(m_path + ": written by a newer QAT Workbench (schema version " + std::to_string(version)
-                         + ", this one knows up to " + std::to_string(kSchemaVersion)
-                         + "); it was left untouched: update QAT Workbench or pass another file with --db");
-    }
-    if (version == 0 && objects > 0) {
-        throw StoreError(m_path + ": an SQLite file that is not a QAT Workbench run database; it was left "
-                                  "untouched: pass another file with --db");
-    }
-    exec(m_db, m_path, "PRAGMA foreign_keys = ON", "enabling foreign keys");
-    if (sqlite3_db_readonly(m_db, "main") == 1) {
-        if (version < kSchemaVersion) {
-            throw StoreError(m_path + ": the run database is read-only and needs upgrading or creating; "
-                                      "make it writable");
-        }
-        return;
-    }
-    exec(m_db, m_path, "PRAGMA journal_mode = WAL", "switching to WAL mode");
-    if (version == kSchemaVersion) {
-        return;
-    }
-    Transaction transaction(m_db, m_path);
-    if (version < 1) {
-        exec(m_db, m_path, kSchemaV1, "creating the schema");
-    }
-    if (version < 2) {
-        exec(m_db, m_path, kSchemaV2, "adding checkpoints to the schema");
-    }
-    if (version < 3) {
-        exec(m_db, m_path, kSchemaV3, "adding per-layer sensitivity to the schema");
-    }
-    // Future versions: if (version < 4) { ... } and so on, each step kept forever.
-    exec(m_db, m_path, ("PRAGMA user_version = " + std::to_string(kSchemaVersion)).c_str(), "setting the version");
-    transaction.commit();
-}
-
 int RunStore::markInterrupted()
 {
     std::vector<int64_t> lost;
     {
         Statement s(m_db, m_path,
-                    "SELECT id, pid FROM runs WHERE state IN ('created', 'calibrating', 'running', 'paused') AND host = ?");
-        s.bind(1, hostName());
+                    ("SELECT id FROM runs WHERE " + trainingStatesSql() + " AND qat_state(state, host, pid) = 'interrupted'").c_str());
         while (s.step()) {
-            if (!processAlive(s.integer(1))) {
-                lost.push_back(s.integer(0));
-            }
+            lost.push_back(s.integer(0));
         }
     }
     for (auto id : lost) {
-        setState(id, "interrupted", "the process recording this run ended without finishing it");
+        setState(id, "interrupted", kInterruptedMessage);
     }
     return int(lost.size());
 }
@@ -283,7 +165,7 @@ int64_t RunStore::createRun(const RunRecord& r)
     s.bind(1, r.name).bind(2, r.created.empty() ? nowIso8601() : r.created).bind(3, r.state).bind(4, r.message);
     s.bind(5, r.modelPath).bind(6, r.modelHash).bind(7, r.layerSummary).bind(8, r.dataset).bind(9, r.plan);
     s.bind(10, r.hyperparameters).bind(11, r.seed).bind(12, r.appVersion);
-    s.bind(13, r.host.empty() ? hostName() : r.host).bind(14, r.pid > 0 ? r.pid : int64_t(getpid()));
+    s.bind(13, r.host.empty() ? thisHost() : r.host).bind(14, r.pid > 0 ? r.pid : int64_t(getpid()));
     s.bind(15, r.notes).bind(16, nlohmann::json(r.tags).dump());
     s.run();
     return sqlite3_last_insert_rowid(m_db);
@@ -332,8 +214,19 @@ void RunStore::saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows)
 
 void RunStore::saveEpoch(int64_t id, const EpochRow& e)
 {
+    Transaction transaction(m_db, m_path);
     Statement s(m_db, m_path, "INSERT OR REPLACE INTO epochs (run_id, epoch, top1, loss) VALUES (?, ?, ?, ?)");
     s.bind(1, id).bind(2, int64_t(e.epoch)).bind(3, e.top1).bind(4, e.loss).run();
+    // Until the run ends (finishRun sets the final result), its QAT result is its latest epoch's.
+    Statement latest(m_db, m_path, "UPDATE runs SET qat_top1 = ?, qat_loss = ? WHERE id = ? AND finished = ''");
+    latest.bind(1, e.top1).bind(2, e.loss).bind(3, id).run();
+    transaction.commit();
+}
+
+void RunStore::saveFloatResult(int64_t id, double top1, double loss)
+{
+    Statement s(m_db, m_path, "UPDATE runs SET float_top1 = ?, float_loss = ? WHERE id = ?");
+    s.bind(1, top1).bind(2, loss).bind(3, id).run();
 }
 
 void RunStore::appendMetrics(int64_t id, const std::vector<MetricPoint>& points)
@@ -375,8 +268,8 @@ namespace {
 
 // Shared by listRuns and countRuns: ?1 state, ?2 model substring, ?3 text.
 const char* const kRunWhere =
-    " WHERE (?1 = '' OR state = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) AND (?3 = '' OR instr(lower("
-    "name || ' ' || model_path || ' ' || state || ' ' || tags || ' ' || notes || ' ' || "
+    " WHERE (?1 = '' OR qat_state(state, host, pid) = ?1) AND (?2 = '' OR instr(model_path, ?2) > 0) AND (?3 = '' OR "
+    "instr(lower(name || ' ' || model_path || ' ' || qat_state(state, host, pid) || ' ' || tags || ' ' || notes || ' ' || "
     "coalesce(CASE WHEN json_valid(plan) THEN json_extract(plan, '$.preset') END, '')), lower(?3)) > 0)";
 
 const char* orderExpression(RunFilter::Order order)
@@ -389,7 +282,7 @@ const char* orderExpression(RunFilter::Order order)
     case RunFilter::Order::WeightBits:
         return "CASE WHEN json_valid(plan) THEN json_extract(plan, '$.weights.bits') * 100 + "
                "json_extract(plan, '$.activations.bits') END";
-    case RunFilter::Order::State: return "state";
+    case RunFilter::Order::State: return "qat_state(state, host, pid)";
     case RunFilter::Order::Created: return "created";
     case RunFilter::Order::FloatTop1: return "float_top1";
     case RunFilter::Order::QatTop1: return "qat_top1";
@@ -427,10 +320,12 @@ int64_t RunStore::countRuns(const RunFilter& filter) const
 
 ChangeStamp RunStore::changeStamp() const
 {
-    Statement s(m_db, m_path,
-                "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), "
-                "coalesce((SELECT group_concat(id || ':' || state) FROM runs WHERE finished = '' AND state IN "
-                "('created', 'calibrating', 'running', 'paused')), '') FROM runs");
+    // Runs still training contribute their state as true now and the results a reader can
+    // already show (float top-1 before the first step, the latest epoch's top-1).
+    const auto sql = "SELECT count(*), coalesce(max(id), 0), coalesce(max(finished), ''), coalesce((SELECT "
+                     "group_concat(id || ':' || qat_state(state, host, pid) || ':' || coalesce(float_top1, '') || ':' || "
+                     "coalesce(qat_top1, '')) FROM runs WHERE finished = '' AND " + trainingStatesSql() + "), '') FROM runs";
+    Statement s(m_db, m_path, sql.c_str());
     ChangeStamp stamp;
     if (s.step()) {
         stamp = {s.integer(0), s.integer(1), s.text(2), s.text(3)};
@@ -542,28 +437,33 @@ std::vector<ExportRow> RunStore::exports(int64_t id) const
     return rows;
 }
 
-void RunStore::saveSensitivity(int64_t id, const std::vector<SensitivityRow>& rows)
+void RunStore::saveSensitivity(int64_t id, const std::string& mode, const std::vector<SensitivityRow>& rows)
 {
     Transaction transaction(m_db, m_path);
-    Statement clear(m_db, m_path, "DELETE FROM sensitivity WHERE run_id = ?");
-    clear.bind(1, id).run();
+    Statement clear(m_db, m_path, "DELETE FROM sensitivity WHERE run_id = ? AND mode = ?");
+    clear.bind(1, id).bind(2, mode).run();
     Statement s(m_db, m_path,
-                "INSERT INTO sensitivity (run_id, layer, top1, top1_drop, images, created) VALUES (?, ?, ?, ?, ?, ?)");
+                "INSERT INTO sensitivity (run_id, mode, layer, kind, top1, top1_drop, float_top1, quantized_top1, images, "
+                "created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     const auto now = nowIso8601();
     for (const auto& r : rows) {
-        s.bind(1, id).bind(2, r.layer).bind(3, r.top1).bind(4, r.drop).bind(5, r.images).bind(6, now).run();
+        s.bind(1, id).bind(2, mode).bind(3, r.layer).bind(4, r.kind).bind(5, r.top1).bind(6, r.drop);
+        s.bind(7, r.floatTop1).bind(8, r.quantizedTop1).bind(9, r.images).bind(10, now).run();
     }
     transaction.commit();
 }
 
-std::vector<SensitivityRow> RunStore::sensitivity(int64_t id) const
+std::vector<SensitivityRow> RunStore::sensitivity(int64_t id, const std::string& mode) const
 {
     Statement s(m_db, m_path,
-                "SELECT layer, top1, top1_drop, images, created FROM sensitivity WHERE run_id = ? ORDER BY rowid");
-    s.bind(1, id);
+                "SELECT mode, layer, kind, top1, top1_drop, images, float_top1, quantized_top1, created FROM sensitivity "
+                "WHERE run_id = ?1 AND (?2 = '' OR mode = ?2) ORDER BY CASE mode WHEN 'trained' THEN 0 WHEN 'float' THEN 1 ELSE 2 "
+                "END, rowid");
+    s.bind(1, id).bind(2, mode);
     std::vector<SensitivityRow> rows;
     while (s.step()) {
-        rows.push_back({s.text(0), s.real(1), s.real(2), s.integer(3), s.text(4)});
+        rows.push_back({s.text(0), s.text(1), s.text(2), s.real(3), s.real(4), s.integer(5), s.optionalReal(6),
+                        s.optionalReal(7), s.text(8)});
     }
     return rows;
 }

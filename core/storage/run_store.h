@@ -90,13 +90,17 @@ struct ExportRow {
     std::string parity = "{}";
 };
 
-/// One layer's accuracy with only its quantizers on (the rest of the model float), on
-/// `images` test images: AIMET QuantAnalyzer's per-layer sensitivity.
+/// One layer's per-layer sensitivity (analysis/sensitivity.h), measured in one mode on
+/// `images` test images.
 struct SensitivityRow {
+    std::string mode;    ///< "trained", "float", or "legacy" (an older version's measurement)
     std::string layer;
+    std::string kind;    ///< "" for legacy rows
     double top1 = 0;
-    double drop = 0;     ///< the float top-1 (all quantizers off) minus top1
+    double drop = 0;     ///< the top-1 this layer costs (see analysis::LayerSensitivity::drop)
     int64_t images = 0;
+    std::optional<double> floatTop1;     ///< the float model (legacy rows: unset)
+    std::optional<double> quantizedTop1; ///< every quantizer on (legacy rows: unset)
     std::string created; ///< ISO 8601, UTC (set by the store)
 };
 
@@ -104,7 +108,7 @@ struct SensitivityRow {
 struct RunFilter {
     enum class Order { Id = 1, Name, Model, Preset, WeightBits, State, Created, FloatTop1, QatTop1, Seconds, Tags };
 
-    std::string state;  ///< empty: any
+    std::string state;  ///< empty: any; matched against the state as true now
     std::string model;  ///< substring of the model path; empty: any
     std::string text;   ///< case-insensitive substring of name, model, state, preset, tags or notes
     Order order = Order::Id;
@@ -113,8 +117,9 @@ struct RunFilter {
     int64_t offset = 0; ///< with limit: skip this many first
 };
 
-/// Changes whenever a run is added, deleted, changes state or finishes (also from another
-/// process), but not on every metric written: cheap to read, so a window can poll it.
+/// Changes whenever a run is added, deleted, changes state (also by its process dying),
+/// finishes, or a training run gets its float or epoch top-1 (also from another process),
+/// but not on every metric written: cheap to read, so a window can poll it.
 struct ChangeStamp {
     int64_t runs = 0;
     int64_t maxId = 0;
@@ -128,14 +133,17 @@ struct ChangeStamp {
 };
 
 /// One connection to a run database. Opening creates the file and schema if needed,
-/// migrates older schemas forward, and marks runs whose process on this host is gone as
-/// "interrupted". A connection belongs to one thread; use one per thread (WAL lets readers
-/// and the one writer work side by side).
+/// migrates older schemas forward, and (read-write only) writes down as "interrupted" the
+/// runs whose process on this host is gone. Every read reports states as true now
+/// (run_state.h: settleState), so a read-only connection sees those runs interrupted too,
+/// without writing. A connection belongs to one thread; use one per thread (WAL lets
+/// readers and the one writer work side by side).
 class RunStore {
 public:
     enum class Access { ReadWrite = 1, ReadOnly };
 
-    static constexpr int kSchemaVersion = 3; ///< 2: checkpoints, 3: per-layer sensitivity
+    /// 2: checkpoints, 3: per-layer sensitivity, 4: sensitivity in two modes
+    static constexpr int kSchemaVersion = 4;
 
     explicit RunStore(const std::string& path, Access access = Access::ReadWrite);
     ~RunStore();
@@ -153,7 +161,10 @@ public:
     /// throughput of each rank of a distributed run).
     void updateHyperparameters(int64_t id, const std::string& json);
     void saveQuantizers(int64_t id, const std::vector<QuantizerRow>& rows);
+    /// Also the run's QAT top-1 and loss until the run ends (so a reader shows the latest).
     void saveEpoch(int64_t id, const EpochRow& epoch);
+    /// The float model's top-1 and loss, measured before the first step.
+    void saveFloatResult(int64_t id, double top1, double loss);
     /// Appends in one transaction.
     void appendMetrics(int64_t id, const std::vector<MetricPoint>& points);
     void appendTraces(int64_t id, const std::vector<TracePoint>& points);
@@ -179,10 +190,10 @@ public:
     bool hasCheckpoint(int64_t id) const; ///< without reading the blob
     void saveExport(int64_t id, const ExportRow& row);
     std::vector<ExportRow> exports(int64_t id) const;
-    /// Replaces the run's per-layer sensitivity (rows in layer order).
-    void saveSensitivity(int64_t id, const std::vector<SensitivityRow>& rows);
-    /// In the order saved; empty when it was never measured.
-    std::vector<SensitivityRow> sensitivity(int64_t id) const;
+    /// Replaces the run's per-layer sensitivity of one mode (rows in layer order).
+    void saveSensitivity(int64_t id, const std::string& mode, const std::vector<SensitivityRow>& rows);
+    /// Every mode measured (ordered by mode, then as saved), or only `mode`; empty when never measured.
+    std::vector<SensitivityRow> sensitivity(int64_t id, const std::string& mode = {}) const;
     /// Removes the run and everything recorded for it. Returns false when there was none.
     bool deleteRun(int64_t id);
     /// Marks runs still training on this host whose process is gone as "interrupted" (done

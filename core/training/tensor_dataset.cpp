@@ -63,9 +63,10 @@ TensorDataset loadEvaluationData(const std::string& path, const data::DataOption
 }
 
 std::vector<at::Tensor> loadCalibrationBatches(const std::string& path, const data::DataOptions& options,
-                                               const ForwardFn& floatForward, uint64_t seed, int batches, int batch)
+                                               const ForwardFn& floatForward, uint64_t seed, int batches, int batch,
+                                               int64_t limitTrain)
 {
-    const auto prepared = data::prepareData(path, options, floatForward, 0, 1);
+    const auto prepared = data::prepareData(path, options, floatForward, limitTrain, 1);
     const auto& train = prepared.data.train;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
     const auto perm = at::randperm(train.size(), generator);

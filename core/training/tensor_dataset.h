@@ -36,8 +36,11 @@ using ForwardFn = std::function<at::Tensor(const at::Tensor&)>;
 TensorDataset loadEvaluationData(const std::string& data, const data::DataOptions& options, const ForwardFn& floatForward,
                                  int64_t limit);
 
-/// `batches` random training batches (seeded), preprocessed, for calibrating quantizers.
+/// `batches` random training batches (seeded), preprocessed, for calibrating quantizers: the
+/// images a single-process run with this seed calibrates on (from the first `limitTrain`
+/// training samples when limitTrain > 0, as the run's --limit-train).
 std::vector<at::Tensor> loadCalibrationBatches(const std::string& data, const data::DataOptions& options,
-                                               const ForwardFn& floatForward, uint64_t seed, int batches, int batch);
+                                               const ForwardFn& floatForward, uint64_t seed, int batches, int batch,
+                                               int64_t limitTrain = 0);
 
 } // namespace qat::train

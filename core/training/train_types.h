@@ -116,8 +116,21 @@ struct WeightHistogramEvent {
     std::vector<float> counts;
 };
 
-using TrainEvent =
-    std::variant<StepEvent, SnapshotEvent, EpochEvent, StateEvent, LogEvent, FloatModelEvent, WeightHistogramEvent>;
+/// Whether one quantizer of the run learns, for plots that would otherwise draw a flat line.
+struct QuantizerLearning {
+    std::string quantizer;     ///< site name, as in SnapshotEvent
+    std::string training;      ///< training method id ("STE", "LSQ", ...)
+    bool learns = true;        ///< some parameter of it is trained
+    bool frozenByPlan = false; ///< its training method would train it; the plan's `freeze` holds it
+};
+
+/// Once, when calibration is done: every quantizer of the run, in site order.
+struct QuantizersEvent {
+    std::vector<QuantizerLearning> quantizers;
+};
+
+using TrainEvent = std::variant<StepEvent, SnapshotEvent, EpochEvent, StateEvent, LogEvent, FloatModelEvent,
+                                WeightHistogramEvent, QuantizersEvent>;
 
 /// Receives events on the training thread; implementations must be quick or hand off.
 class TrainObserver {

@@ -16,6 +16,7 @@
 #include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -128,6 +129,20 @@ std::vector<quant::QuantizerSnapshot> snapshots(engine::QatModel& model)
         all.push_back(model.table().at(size_t(site.slot)).snapshot());
     }
     return all;
+}
+
+// Which quantizers learn (a parameter that requires a gradient), so the plots can open on
+// one that does and say why another stays flat (STE weight thresholds, `freeze`).
+QuantizersEvent quantizerLearning(engine::QatModel& model)
+{
+    QuantizersEvent event;
+    for (const auto& site : model.sites()) {
+        const auto& q = model.table().at(size_t(site.slot));
+        const auto params = q.parameters();
+        const bool learns = std::any_of(params.begin(), params.end(), [](const auto& p) { return p.tensor.requires_grad(); });
+        event.quantizers.push_back({site.name, q.key().training, learns, !learns && q.config().freeze});
+    }
+    return event;
 }
 
 // A quantizer whose threshold or step is no longer a positive number has diverged.
@@ -352,6 +367,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         model->finishActivationCalibration();
         dist::shareQuantizerParameters(*model, comm);
         initial = snapshots(*model);
+        emit(quantizerLearning(*model));
         std::vector<bool> checkEachStep;
         for (const auto& site : model->sites()) {
             checkEachStep.push_back(needsPositivityCheck(*model, site, registry));

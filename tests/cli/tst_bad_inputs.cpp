@@ -152,6 +152,19 @@ void TestBadInputs::trainRefuses_data()
                                 << QStringList{"List[Tensor]", "exactly one tensor"};
     QTest::newRow("no quantizable layer") << quickTrain(fixture(QStringLiteral("no_layers_scripted.pt")), db)
                                           << QStringList{"no quantizable layer"};
+    // ONNX files: refused on import, before anything trains.
+    const auto onnx = [](const char* name) { return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(QString::fromLatin1(name)); };
+    QTest::newRow("onnx truncated") << quickTrain(onnx("bad_truncated.onnx"), db)
+                                    << QStringList{"damaged or truncated", "export it again"};
+    QTest::newRow("onnx unsupported op") << quickTrain(onnx("bad_unsupported_op.onnx"), db)
+                                         << QStringList{"unsupported ONNX op: node 'attention/einsum' (Einsum)",
+                                                        "nothing was imported"};
+    QTest::newRow("onnx external data missing") << quickTrain(onnx("bad_external_data.onnx"), db)
+                                                << QStringList{"'bad_external_data.weights' is missing", "copy it next to"};
+    QTest::newRow("onnx opset 18") << quickTrain(onnx("bad_opset18.onnx"), db)
+                                   << QStringList{"ONNX opset 18", "opset_version=17"};
+    QTest::newRow("onnx no layers") << quickTrain(onnx("no_layers_opset17.onnx"), db)
+                                    << QStringList{"no quantizable layer"};
     // --resize none: the pipeline would otherwise resize the 10x10 images to the model's 28x28.
     QTest::newRow("shape does not fit") << (quickTrain(mlp, db) << data("idx-small") << QStringLiteral("--resize")
                                                                 << QStringLiteral("none"))

@@ -2,6 +2,8 @@
 // The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
 #include "expected_layers.h"
 
+#include <QCryptographicHash>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -34,6 +36,26 @@ QString fixture(const QString& name)
     return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
+/// Starts qatwb with args and returns once it printed a training step (false if it never did).
+bool startUntilFirstStep(QProcess& process, const QStringList& args)
+{
+    process.setReadChannel(QProcess::StandardError);
+    process.start(QStringLiteral(QATWB_CLI), args);
+    QByteArray err;
+    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
+        err += process.readAllStandardError();
+    }
+    if (!err.contains("step ")) {
+        qWarning("%s", err.constData());
+    }
+    return err.contains("step ");
+}
+
+QString onnxFixture(const QString& name)
+{
+    return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -57,6 +79,9 @@ private Q_SLOTS:
     void trainStopsOnInterrupt();
     void trainSavesPlan();
     void runsListAndShow();
+    void killedRunReadsInterruptedWithoutWriting();
+    void sensitivityHasTwoModesStoredWithTheRun();
+    void onnxModelTrainsAndReruns();
     void exportWritesFilesAndPythonAgrees();
     void dataInspectDescribesFolder();
     void trainOnJpegFolderStoresPreprocessing();
@@ -110,15 +135,19 @@ void TestCli::inspectJsonMatchesFixture_data()
 {
     QTest::addColumn<QString>("expectedFile");
     for (const auto& file : qat::test::expectedFiles()) {
-        QTest::newRow(qPrintable(file)) << file;
+        QTest::newRow(qPrintable(file)) << fixture(file);
+    }
+    // ONNX files (converted on import) answer the same way.
+    for (const auto& file : QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).entryList({QStringLiteral("*.expected.json")})) {
+        QTest::newRow(qPrintable(file)) << onnxFixture(file);
     }
 }
 
 void TestCli::inspectJsonMatchesFixture()
 {
     QFETCH(QString, expectedFile);
-    const auto expected = readJsonFile(fixture(expectedFile));
-    const auto model = fixture(expected[QStringLiteral("model")].toString());
+    const auto expected = readJsonFile(expectedFile);
+    const auto model = QFileInfo(expectedFile).dir().filePath(expected[QStringLiteral("model")].toString());
     const auto r = runCli({QStringLiteral("inspect"), model, QStringLiteral("--json")});
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.err.isEmpty(), r.err.constData());
@@ -130,7 +159,40 @@ void TestCli::inspectJsonMatchesFixture()
     const auto problems = compareLayers(expected[QStringLiteral("layers")].toArray(),
                                         actual[QStringLiteral("layers")].toArray());
     QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
-    QCOMPARE(actual[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers")]);
+    // The plan decides what is quantized; generic places layer outputs only, as before targets.
+    const auto generic = runCli({QStringLiteral("inspect"), model, QStringLiteral("--json"), QStringLiteral("--target"),
+                                 QStringLiteral("generic")});
+    QCOMPARE(QJsonDocument::fromJson(generic.out).object()[QStringLiteral("quantizers")], expected[QStringLiteral("quantizers")]);
+    QCOMPARE(actual[QStringLiteral("format")].toString(),
+             model.endsWith(QStringLiteral(".onnx")) ? QStringLiteral("onnx") : QStringLiteral("torchscript"));
+    // The default plan (mct-default on the imx500 target): every layer's weights and every
+    // activation point the target places, each listed by name. An ONNX file's points are its
+    // TorchScript twin's (same layers, same ops; names of non-layer ops come from the ONNX
+    // node scopes, so only the layers they follow are compared).
+    auto reference = expected;
+    const bool onnx = model.endsWith(QStringLiteral(".onnx"));
+    if (onnx) {
+        const auto stem = QFileInfo(expectedFile).fileName().section(QStringLiteral("_opset"), 0, 0);
+        const auto twin = fixture(stem + QStringLiteral("_scripted.expected.json"));
+        if (!QFileInfo::exists(twin)) {
+            return; // graphs in other exporters' style have no TorchScript twin
+        }
+        reference = readJsonFile(twin);
+    }
+    QCOMPARE(actual[QStringLiteral("quantizers")], reference[QStringLiteral("quantizers_imx500")]);
+    QCOMPARE(actual[QStringLiteral("target")].toString(), QStringLiteral("imx500"));
+    const auto points = actual[QStringLiteral("activation_points")].toArray();
+    const auto wanted = reference[QStringLiteral("activation_points")].toArray();
+    QCOMPARE(points.size(), wanted.size());
+    for (qsizetype i = 0; i < points.size(); ++i) {
+        const auto p = points[i].toObject();
+        if (!onnx || !p[QStringLiteral("after_layer")].toString().isEmpty()) {
+            QCOMPARE(p[QStringLiteral("name")], wanted[i].toObject()[QStringLiteral("name")]);
+        }
+        QCOMPARE(p[QStringLiteral("after_layer")], wanted[i].toObject()[QStringLiteral("after_layer")]);
+        QVERIFY(p[QStringLiteral("quantized")].toBool());
+        QVERIFY(p.contains(QStringLiteral("call_site")));
+    }
 }
 
 void TestCli::inspectTableListsLayers()
@@ -141,7 +203,19 @@ void TestCli::inspectTableListsLayers()
         QVERIFY2(r.out.contains(name), name);
     }
     QVERIFY(r.out.contains("batch_norm+relu"));
-    QVERIFY(r.out.contains("5 layers; a full weights + activations assignment creates 11 quantizers."));
+    QVERIFY(r.out.contains("Target imx500: 6 activation points"));
+    QVERIFY(r.out.contains("(model output)"));
+    QVERIFY(r.out.contains("5 layers; this plan creates 11 quantizers."));
+    // A plan's own choices show: w2a3 keeps the model input and output at 8 bits.
+    const auto w2a3 = runCli({QStringLiteral("inspect"), fixture(QStringLiteral("residual_dw_traced.pt")),
+                              QStringLiteral("--preset"), QStringLiteral("w2a3")});
+    QVERIFY2(w2a3.out.contains("Target lowbit: 9 activation points"), w2a3.out.constData());
+    QVERIFY(w2a3.out.contains("block1:add"));
+    QVERIFY(w2a3.out.contains("3 bits"));
+    const auto bad = runCli({QStringLiteral("inspect"), QStringLiteral(QATWB_DEMO_MODEL), QStringLiteral("--target"),
+                             QStringLiteral("npu")});
+    QCOMPARE(bad.exitCode, 1);
+    QVERIFY2(bad.err.contains("unknown deployment target 'npu'"), bad.err.constData());
 }
 
 void TestCli::badFilesFailWithOneLine_data()
@@ -156,7 +230,16 @@ void TestCli::badFilesFailWithOneLine_data()
         }
         QTest::newRow(qPrintable(it.key())) << fixture(it.key()) << words;
     }
+    const auto onnxBad = readJsonFile(onnxFixture(QStringLiteral("bad_files.json")));
+    for (auto it = onnxBad.begin(); it != onnxBad.end(); ++it) {
+        QStringList words;
+        for (const auto& w : it.value().toArray()) {
+            words << w.toString();
+        }
+        QTest::newRow(qPrintable(it.key())) << onnxFixture(it.key()) << words;
+    }
     QTest::newRow("missing") << QStringLiteral("/no/such/model.pt") << QStringList{"no such file"};
+    QTest::newRow("missing onnx") << QStringLiteral("/no/such/model.onnx") << QStringList{"no such file"};
 }
 
 void TestCli::badFilesFailWithOneLine()
@@ -253,7 +336,8 @@ void TestCli::trainPrintsJsonResult()
     QVERIFY(result[QStringLiteral("float_top1")].toDouble() >= 0);
     QVERIFY(result[QStringLiteral("qat_top1")].toDouble() >= 0);
     QVERIFY(result[QStringLiteral("seconds")].toDouble() > 0);
-    QCOMPARE(result[QStringLiteral("quantizers")].toArray().size(), 6 + 6 + 1);
+    // Six layers' weights, their outputs, the residual add, the mean and the input (imx500).
+    QCOMPARE(result[QStringLiteral("quantizers")].toArray().size(), 6 + 6 + 2 + 1);
     QVERIFY(r.err.contains("finished: float top-1"));
 }
 
@@ -297,16 +381,10 @@ void TestCli::trainStopsOnInterrupt()
     auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
     args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--limit-train")
          << QStringLiteral("60000");
-    process.setReadChannel(QProcess::StandardError);
-    process.start(QStringLiteral(QATWB_CLI), args);
-    QByteArray err;
-    while (!err.contains("step ") && process.waitForReadyRead(60000)) {
-        err += process.readAllStandardError();
-    }
-    QVERIFY2(err.contains("step "), err.constData());
+    QVERIFY(startUntilFirstStep(process, args));
     ::kill(pid_t(process.processId()), SIGINT);
     QVERIFY(process.waitForFinished(60000));
-    err += process.readAllStandardError();
+    const auto err = process.readAllStandardError();
     QCOMPARE(process.exitCode(), 130);
     QVERIFY2(err.contains("cancelled"), err.constData());
     QVERIFY(err.contains("stopped by the user"));
@@ -375,6 +453,171 @@ void TestCli::runsListAndShow()
     QVERIFY(noDb.err.contains("no run database here yet"));
 }
 
+// Issue #25 item 1: a `qatwb train` killed with SIGKILL leaves its run "running" in the
+// file; every reader must report it interrupted (its process on this host is gone), and a
+// reader that opened the file read-only must not write that down.
+void TestCli::killedRunReadsInterruptedWithoutWriting()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    QProcess process;
+    auto args = quickTrain(fixture(QStringLiteral("cnn_bn_relu_traced.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("100000") << QStringLiteral("--db") << db;
+    QVERIFY(startUntilFirstStep(process, args));
+    auto runsCli = [&db](QStringList args) { return runCli(QStringList{QStringLiteral("runs")} << args << QStringLiteral("--db") << db); };
+    auto listed = [&](const QStringList& extra) {
+        return QJsonDocument::fromJson(runsCli(QStringList{QStringLiteral("list"), QStringLiteral("--json")} << extra).out).array();
+    };
+    QCOMPARE(listed({}).at(0).toObject()[QStringLiteral("state")].toString(), QStringLiteral("running"));
+    ::kill(pid_t(process.processId()), SIGKILL);
+    QVERIFY(process.waitForFinished(20000));
+
+    auto digest = [](const QString& path) {
+        QFile file(path);
+        return file.open(QIODevice::ReadOnly) ? QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256)
+                                              : QByteArray("absent");
+    };
+    const auto before = digest(db) + digest(db + QStringLiteral("-wal"));
+
+    const auto rows = listed({});
+    QCOMPARE(rows.size(), 1);
+    const auto row = rows[0].toObject();
+    QCOMPARE(row[QStringLiteral("state")].toString(), QStringLiteral("interrupted"));
+    QCOMPARE(row[QStringLiteral("message")].toString(),
+             QStringLiteral("the process recording this run ended without finishing it"));
+    QCOMPARE(listed({QStringLiteral("--state"), QStringLiteral("interrupted")}).size(), 1);
+    QCOMPARE(listed({QStringLiteral("--state"), QStringLiteral("running")}).size(), 0);
+    const auto table = runsCli({QStringLiteral("list")});
+    QVERIFY2(table.out.contains("interrupted") && !table.out.contains("running"), table.out.constData());
+    const auto shown = runsCli({QStringLiteral("show"), QStringLiteral("1")});
+    QVERIFY2(shown.out.contains("state      interrupted: the process recording this run ended without finishing it"),
+             shown.out.constData());
+    const auto shownJson = QJsonDocument::fromJson(runsCli({QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json")}).out).object();
+    QCOMPARE(shownJson[QStringLiteral("state")].toString(), QStringLiteral("interrupted"));
+    QCOMPARE(shownJson[QStringLiteral("message")].toString(), row[QStringLiteral("message")].toString());
+
+    // The readers opened the file read-only: not a byte of it changed.
+    QCOMPARE(digest(db) + digest(db + QStringLiteral("-wal")), before);
+}
+
+// Issue #25 item 7: the two per-layer measurements a user needs. `trained`: from the run,
+// each layer's quantizers off while the rest stay quantized (what each layer costs in this
+// run); `float`: from the float model's own weights, each layer alone quantized at the
+// plan's bits and calibrated as a run calibrates (what the plan costs before training).
+void TestCli::sensitivityHasTwoModesStoredWithTheRun()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    auto train = [&](int steps) {
+        const auto r = runCli({QStringLiteral("train"), QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+                               QStringLiteral("--preset"), QStringLiteral("w2a3"), QStringLiteral("--limit-train"),
+                               QStringLiteral("512"), QStringLiteral("--limit-test"), QStringLiteral("200"),
+                               QStringLiteral("--batch"), QStringLiteral("64"), QStringLiteral("--calibration-batches"),
+                               QStringLiteral("2"), QStringLiteral("--seed"), QStringLiteral("5"), QStringLiteral("--steps"),
+                               QString::number(steps), QStringLiteral("--db"), db, QStringLiteral("--json")});
+        return QJsonDocument::fromJson(r.out).object();
+    };
+    auto measure = [&](qint64 id, const QString& mode) {
+        QStringList args{QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(id), QStringLiteral("--json"),
+                         QStringLiteral("--db"), db};
+        if (!mode.isEmpty()) {
+            args << QStringLiteral("--mode") << mode;
+        }
+        const auto r = runCli(args);
+        if (r.exitCode != 0) {
+            qWarning("%s", r.err.constData());
+        }
+        return QJsonDocument::fromJson(r.out).object();
+    };
+    const auto shortRun = train(2);
+    const auto longRun = train(8);
+    const auto shortId = shortRun[QStringLiteral("run_id")].toInteger();
+    const auto longId = longRun[QStringLiteral("run_id")].toInteger();
+    QVERIFY(shortId > 0 && longId > shortId);
+    const double oneImage = 1.0 / 200;
+
+    QJsonObject floatMode[2];
+    int i = 0;
+    for (const auto& run : {shortRun, longRun}) {
+        const auto id = run[QStringLiteral("run_id")].toInteger();
+        // Default: the trained run, each layer's quantizers off in turn.
+        const auto trained = measure(id, QString());
+        QCOMPARE(trained[QStringLiteral("mode")].toString(), QStringLiteral("trained"));
+        QCOMPARE(trained[QStringLiteral("images")].toInt(), 200); // the run's own test subset
+        const double quantized = trained[QStringLiteral("quantized_top1")].toDouble();
+        QVERIFY2(std::abs(quantized - run[QStringLiteral("qat_top1")].toDouble()) <= oneImage,
+                 "all quantizers on is the run as trained");
+        QVERIFY(std::abs(trained[QStringLiteral("float_top1")].toDouble() - run[QStringLiteral("float_top1")].toDouble()) <= oneImage);
+        const auto layers = trained[QStringLiteral("layers")].toArray();
+        QCOMPARE(layers.size(), 5);
+        for (const auto& l : layers) {
+            const auto layer = l.toObject();
+            // drop: what this layer's quantizers cost the run (its top-1 with them off, minus the run's).
+            QVERIFY(std::abs(layer[QStringLiteral("top1")].toDouble() - layer[QStringLiteral("drop")].toDouble() - quantized) < 1e-9);
+        }
+        floatMode[i] = measure(id, QStringLiteral("float"));
+        QCOMPARE(floatMode[i][QStringLiteral("mode")].toString(), QStringLiteral("float"));
+        const double floatTop1 = floatMode[i][QStringLiteral("float_top1")].toDouble();
+        QVERIFY(std::abs(floatTop1 - run[QStringLiteral("float_top1")].toDouble()) <= oneImage);
+        for (const auto& l : floatMode[i][QStringLiteral("layers")].toArray()) {
+            const auto layer = l.toObject();
+            QVERIFY(std::abs(floatTop1 - layer[QStringLiteral("drop")].toDouble() - layer[QStringLiteral("top1")].toDouble()) < 1e-9);
+            QVERIFY(layer[QStringLiteral("quantizers")].toInt() >= 2); // its weights and its outputs
+        }
+        ++i;
+    }
+    // From the float weights, the measurement does not depend on how long the run trained.
+    const auto a = floatMode[0][QStringLiteral("layers")].toArray();
+    const auto b = floatMode[1][QStringLiteral("layers")].toArray();
+    QCOMPARE(a.size(), 5);
+    QCOMPARE(a, b);
+    // 2-bit weights and 3-bit activations cost the float model something somewhere.
+    QVERIFY(std::any_of(a.begin(), a.end(), [](const auto& l) { return l.toObject()[QStringLiteral("drop")].toDouble() > 0; }));
+
+    // Both are stored with the run, each with its mode.
+    const auto shown = QJsonDocument::fromJson(runCli({QStringLiteral("runs"), QStringLiteral("show"), QString::number(longId),
+                                                       QStringLiteral("--json"), QStringLiteral("--db"), db}).out).object();
+    QStringList modes;
+    for (const auto& row : shown[QStringLiteral("sensitivity")].toArray()) {
+        modes << row.toObject()[QStringLiteral("mode")].toString();
+    }
+    QCOMPARE(modes.count(QStringLiteral("trained")), 5);
+    QCOMPARE(modes.count(QStringLiteral("float")), 5);
+    const auto text = runCli({QStringLiteral("runs"), QStringLiteral("show"), QString::number(longId), QStringLiteral("--db"), db});
+    QVERIFY2(text.out.contains("each layer's quantizers off") && text.out.contains("each layer alone quantized"), text.out.constData());
+
+    const auto bad = runCli({QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(longId), QStringLiteral("--mode"),
+                             QStringLiteral("both"), QStringLiteral("--db"), db});
+    QCOMPARE(bad.exitCode, 2);
+    QVERIFY2(bad.err.contains("trained") && bad.err.contains("float"), bad.err.constData());
+}
+
+// An ONNX model through the whole CLI: inspect tells what the import did, a run records
+// the .onnx file's hash, and the run can be re-run from the history.
+void TestCli::onnxModelTrainsAndReruns()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    const auto model = onnxFixture(QStringLiteral("keras_nhwc_opset13.onnx"));
+    const auto table = runCli({QStringLiteral("inspect"), model});
+    QCOMPARE(table.exitCode, 0);
+    QVERIFY2(table.out.contains("sequential.dense  "), table.out.constData());
+    QVERIFY(table.out.contains("note: the ONNX input 'input_1' is channels-last [N, 28, 28, 1]"));
+    const auto trained = runCli(quickTrain(model) << QStringLiteral("--steps") << QStringLiteral("3") << QStringLiteral("--db")
+                                                  << db << QStringLiteral("--json"));
+    QVERIFY2(trained.exitCode == 0, trained.err.constData());
+    const auto show = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
+                              QStringLiteral("--db"), db});
+    QCOMPARE(show.exitCode, 0);
+    QFile file(model);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const auto hash = QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex();
+    QCOMPARE(QJsonDocument::fromJson(show.out).object()[QStringLiteral("model_hash")].toString(), QString::fromLatin1(hash));
+    const auto again = runCli({QStringLiteral("runs"), QStringLiteral("rerun"), QStringLiteral("1"), QStringLiteral("--db"), db});
+    QVERIFY2(again.exitCode == 0, again.err.constData());
+    QVERIFY(again.err.contains("run 2 recorded in"));
+}
+
 // The acceptance of the export issue: a demo run exported to all three files; Python
 // PyTorch loads the TorchScript and gets the test accuracy the run reported; the parity
 // report is in `runs show`.
@@ -403,6 +646,21 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     QCOMPARE(parity[QStringLiteral("top1_agreement")].toDouble(), 1.0);
     QCOMPARE(parity[QStringLiteral("exported_top1")].toDouble(), qatTop1);
     QCOMPARE(result[QStringLiteral("qdq_pairs")].toInt(), 11);
+    // The ONNX file ran in ONNX Runtime (packaging/install-deps.sh installs it).
+    const auto runtime = parity[QStringLiteral("runtime")].toObject();
+    QVERIFY2(runtime[QStringLiteral("checked")].toBool(), qPrintable(runtime[QStringLiteral("note")].toString()));
+    QCOMPARE(runtime[QStringLiteral("images")].toInt(), 1000);
+    QVERIFY(runtime[QStringLiteral("runtime")].toString().startsWith(QStringLiteral("ONNX Runtime 1.30.0")));
+    QVERIFY(runtime[QStringLiteral("top1_agreement")].toDouble() >= 0.99);
+    QVERIFY(std::abs(runtime[QStringLiteral("runtime_top1")].toDouble() - qatTop1) <= 0.01);
+
+    // MCT's ONNX format, and the text report's runtime line.
+    const auto mctq = runCli({QStringLiteral("export"), QStringLiteral("1"), QStringLiteral("--out"), out,
+                              QStringLiteral("--db"), db, QStringLiteral("--format"), QStringLiteral("onnx,mctq-onnx")});
+    QVERIFY2(mctq.exitCode == 0, mctq.err.constData());
+    QVERIFY2(mctq.out.contains("wrote mctq-onnx: ") && mctq.out.contains("demo_cnn_run1.mctq.onnx")
+                 && mctq.out.contains("ONNX Runtime 1.30.0 (CPU, default optimizations) on 1000 test images: top-1"),
+             mctq.out.constData());
 
     QProcess python;
     python.start(QStringLiteral("/usr/bin/python3"),
@@ -422,7 +680,7 @@ void TestCli::exportWritesFilesAndPythonAgrees()
     const auto detail = runCli({QStringLiteral("runs"), QStringLiteral("show"), QStringLiteral("1"), QStringLiteral("--json"),
                                 QStringLiteral("--db"), db});
     const auto exports = QJsonDocument::fromJson(detail.out).object()[QStringLiteral("exports")].toArray();
-    QCOMPARE(exports.size(), 3);
+    QCOMPARE(exports.size(), 5); // spec, torchscript, onnx; then onnx, mctq-onnx
     QCOMPARE(exports[0].toObject()[QStringLiteral("parity")].toObject()[QStringLiteral("max_abs_diff")].toDouble(), 0.0);
 
     // Nothing to export: a run id that does not exist, no --out.
@@ -490,7 +748,8 @@ void TestCli::dataMistakesHaveExitCodes_data()
     const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
     const QStringList train{QStringLiteral("train"), QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"),
                             QStringLiteral("--steps"), QStringLiteral("1"), QStringLiteral("--db"),
-                            QDir::temp().filePath(QStringLiteral("qatwb-tst-cli-data.sqlite"))};
+                            // One file per test process: other checkouts' tests share /tmp.
+                            QDir::temp().filePath(QStringLiteral("qatwb-tst-cli-data-%1.sqlite").arg(QCoreApplication::applicationPid()))};
     QTest::newRow("unreadable") << (QStringList(train) << "--data" << data + "bad/unreadable") << 1
                                 << "truncated.jpg: unreadable image";
     QTest::newRow("mixed sizes") << (QStringList(train) << "--data" << data + "rgb_jpeg_split" << "--resize" << "none") << 1

@@ -8,7 +8,10 @@
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "export/exporter.h"
+#include "export/mct_arithmetic.h"
+#include "export/onnx_runtime_check.h"
 #include "export/spec_file.h"
+#include "quantizers/builtin_inferable.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/idx_reader.h"
 #include "training/tensor_dataset.h"
@@ -25,6 +28,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 using namespace qat;
 
@@ -104,6 +108,7 @@ std::vector<Kind> kindsFor(const QString& model, const std::vector<Kind>& all)
 engine::QuantizationPlan planFor(const Kind& kind)
 {
     auto plan = engine::presetPlan("mct-default");
+    plan.target = "lowbit"; // every quantizer kind, on every tensor an integer chip stores
     engine::parseChoiceSpec(kind.weights, "weights").applyTo(plan.weights);
     auto activations = engine::parseChoiceSpec(kind.activations, "activations");
     activations.perChannel.reset();
@@ -112,15 +117,50 @@ engine::QuantizationPlan planFor(const Kind& kind)
     return plan;
 }
 
-QJsonObject runPython(const QStringList& args)
+// Runs a Python script of the tests; its JSON output, or {} when it failed.
+QJsonObject runScript(const QString& script, const QStringList& args)
 {
     QProcess p;
-    p.start(QString::fromLatin1(kPython), QStringList{QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py")} + args);
+    p.start(QString::fromLatin1(kPython), QStringList{script} + args);
     if (!p.waitForFinished(600000) || p.exitCode() != 0) {
         qWarning().noquote() << p.readAllStandardError();
         return {};
     }
     return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+}
+
+QJsonObject runPython(const QStringList& args)
+{
+    return runScript(QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py"), args);
+}
+
+std::string pathOf(const exporter::ExportResult& result, exporter::Format format)
+{
+    for (const auto& f : result.files) {
+        if (f.format == format) return f.path;
+    }
+    return {};
+}
+
+// ONNX Runtime as packaging/install-deps.sh installs it (Node.js + onnxruntime-node).
+std::optional<exporter::OnnxRuntimeSetup> onnxRuntime()
+{
+    std::string reason;
+    auto setup = exporter::findOnnxRuntime(&reason);
+    if (!setup) {
+        qWarning("ONNX Runtime is not available: %s", reason.c_str());
+    }
+    return setup;
+}
+
+// The first n images of the export's test data, preprocessed for the model.
+at::Tensor testImages(const std::string& modelPath, const std::string& data, int64_t n)
+{
+    auto loaded = torch::jit::load(modelPath);
+    loaded.eval();
+    return train::loadEvaluationData(
+               data, {}, [&](const at::Tensor& x) { return loaded.forward({x}).toTensor(); }, n)
+        .images;
 }
 
 bool pythonHasTorch()
@@ -166,6 +206,46 @@ private:
         q.formats = std::move(formats);
         return q;
     }
+
+    // The ONNX file in ONNX Runtime: the export's own report (default optimizations, integer
+    // kernels) says it ran; with optimizations off (float kernels between exact Q/DQ) it
+    // computes what the TorchScript export computes; with otherBatch, 3 images run too (the
+    // writer probed with 2, the report ran the parity images: the batch stays free).
+    void checkInOnnxRuntime(const QString& what, const exporter::ExportResult& exported, const std::string& onnx,
+                            const std::string& pt, const at::Tensor& images, bool otherBatch = false)
+    {
+        const auto& rt = exported.parity.runtime;
+        QVERIFY2(rt.checked, qPrintable(what + QStringLiteral(": ") + QString::fromStdString(rt.note)));
+        QCOMPARE(rt.images, exported.parity.images);
+        const auto setup = onnxRuntime();
+        QVERIFY(setup);
+        auto module = torch::jit::load(pt);
+        module.eval();
+        at::Tensor expected;
+        {
+            at::NoGradGuard noGrad;
+            expected = module.forward({images}).toTensor();
+        }
+        const auto plain = exporter::runOnnxRuntime(*setup, onnx, images, exporter::OrtOptimization::Disabled).outputs;
+        const double diff = (plain - expected).abs().max().item<double>();
+        const double agree = plain.argmax(1).eq(expected.argmax(1)).to(at::kDouble).mean().item<double>();
+        m_worstOrt = std::max(m_worstOrt, diff);
+        // Float kernels sum in another order, so a value on a rounding boundary may land one
+        // grid step away; a wrong translation is off by far more than that. (The models are
+        // barely trained, with logits close together: class agreement is not a fair measure.)
+        const double range = (expected.max() - expected.min()).item<double>();
+        QVERIFY2(at::isfinite(plain).all().item<bool>() && diff <= 0.05 * range,
+                 qPrintable(what + QStringLiteral(": ONNX Runtime (no optimizations) vs TorchScript: max |diff| %1 "
+                                                  "(logits span %2), same class %3").arg(diff).arg(range).arg(agree)));
+        if (otherBatch) {
+            const auto three = exporter::runOnnxRuntime(*setup, onnx, images.slice(0, 0, 3)).outputs;
+            QCOMPARE(three.size(0), int64_t(3));
+        }
+        ++m_ortRuns;
+    }
+
+    double m_worstOrt = 0;
+    int m_ortRuns = 0;
 
 private Q_SLOTS:
     void initTestCase()
@@ -352,6 +432,12 @@ private Q_SLOTS:
                 QCOMPARE(onnx[QStringLiteral("q")].toInt(), onnx[QStringLiteral("quantizers")].toInt());
                 QCOMPARE(onnx[QStringLiteral("dq")].toInt(), onnx[QStringLiteral("quantizers")].toInt());
                 QCOMPARE(exported.qdqPairs, onnx[QStringLiteral("quantizers")].toInt());
+                // Every layer with a bias and quantized input, weights and output: the bias as
+                // int32 on the s_in * s_w grid, as integer kernels add it.
+                {
+                    auto qat = engine::QatModel::build(c.modelPath, c.plan, m_registry);
+                    QCOMPARE(onnx[QStringLiteral("int32_biases")].toInt(), int(qat->integerBiases().size()));
+                }
                 QVERIFY2(onnx[QStringLiteral("unmatched")].toArray().isEmpty(),
                          qPrintable(what + QStringLiteral(": grids differ from the spec for ")
                                     + QJsonDocument(onnx[QStringLiteral("unmatched")].toArray()).toJson(QJsonDocument::Compact)));
@@ -366,11 +452,143 @@ private Q_SLOTS:
                 worst = std::max(worst, ran[QStringLiteral("max_abs_diff")].toDouble());
                 QVERIFY2(ran[QStringLiteral("max_abs_diff")].toDouble(1) <= 1e-4,
                          qPrintable(what + QStringLiteral(": ONNX differs from TorchScript by %1").arg(ran[QStringLiteral("max_abs_diff")].toDouble())));
+                checkInOnnxRuntime(what, exported, exported.files[0].path, exported.files[2].path, images);
                 ++written;
             }
         }
         QVERIFY(written > 0);
         qInfo("%d ONNX exports checked; largest |diff| vs TorchScript: %g", written, worst);
+    }
+
+    // Every torchvision classification architecture of the fixture set, scripted and traced,
+    // calibrated (no training) at mct-default, exports to ONNX and runs in ONNX Runtime.
+    void torchvisionModelsRunInOnnxRuntime_data()
+    {
+        QTest::addColumn<QString>("file");
+        QFile manifest(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR "/manifest.json"));
+        if (!manifest.open(QIODevice::ReadOnly)) {
+            QTest::newRow("manifest missing") << QString();
+            return;
+        }
+        for (const auto& item : QJsonDocument::fromJson(manifest.readAll()).array()) {
+            const auto file = item.toObject()[QStringLiteral("file")].toString();
+            if (file.endsWith(QStringLiteral(".pt"))) {
+                QTest::newRow(qPrintable(file)) << file;
+            }
+        }
+    }
+    void torchvisionModelsRunInOnnxRuntime()
+    {
+        QFETCH(QString, file);
+        QVERIFY2(!file.isEmpty(), "build/fixtures/torchvision/manifest.json is missing (target torchvision_fixtures)");
+        exporter::ExportRequest q;
+        q.modelPath = QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR "/%1").arg(file).toStdString();
+        q.data = m_data.toStdString();
+        q.plan = engine::presetPlan("mct-default");
+        q.parityImages = 16;
+        q.calibrationBatches = 1;
+        q.batch = 8;
+        q.outDir = m_dir.filePath(QStringLiteral("torchvision")).toStdString();
+        q.baseName = QFileInfo(file).completeBaseName().toStdString();
+        q.formats = {exporter::Format::Onnx, exporter::Format::TorchScript};
+        exporter::ExportResult exported;
+        try {
+            exported = exporter::exportModel(q, m_registry);
+        } catch (const Error& e) {
+            QFAIL(e.what());
+        }
+        QVERIFY(exported.qdqPairs > 0);
+        checkInOnnxRuntime(file, exported, pathOf(exported, exporter::Format::Onnx),
+                           pathOf(exported, exporter::Format::TorchScript), testImages(q.modelPath, q.data, 16), true);
+        qInfo("%s: %d Q/DQ pairs; ONNX Runtime (default optimizations) same class %.2f, max |diff| %.3g", qPrintable(file),
+              exported.qdqPairs, exported.parity.runtime.top1Agreement, exported.parity.runtime.maxAbsDiff);
+    }
+
+    // MCT's own format: mct_quantizers-domain nodes (declared in the opset imports, each with
+    // mctq_version), run id and app version in metadata_props; evaluated with the nodes'
+    // documented arithmetic (targets.md section 3) it matches the TorchScript export.
+    void mctqOnnxMatchesTorchScript()
+    {
+        if (!pythonHasTorch()) {
+            QSKIP("/usr/bin/python3 with torch and onnx is not installed (python3-torch, python3-onnx)");
+        }
+        int k = 0;
+        for (const auto& model : {QStringLiteral("cnn_bn_relu_scripted.pt"), QStringLiteral("residual_dw_traced.pt"),
+                                  QStringLiteral("mlp_scripted.pt")}) {
+            for (const auto& kind : {kinds()[0], kinds()[1], kinds()[5]}) {
+                const auto c = config(model, planFor(kind));
+                const auto result = train::runTraining(c, m_registry);
+                QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+                const auto base = QStringLiteral("mctq%1").arg(k++);
+                const auto exported = exporter::exportModel(
+                    request(c, result, base, {exporter::Format::Spec, exporter::Format::MctqOnnx, exporter::Format::TorchScript}),
+                    m_registry);
+                const auto mctq = pathOf(exported, exporter::Format::MctqOnnx);
+                QVERIFY(QFileInfo(QString::fromStdString(mctq)).fileName().endsWith(QStringLiteral(".mctq.onnx")));
+                const auto spec = exporter::readSpecFile(pathOf(exported, exporter::Format::Spec));
+                const auto images = train::loadIdxDataset(c.data, "t10k", 64).images;
+                const auto ref = m_dir.filePath(base + QStringLiteral(".ref.pt"));
+                const auto bytes = torch::jit::pickle_save(c10::ivalue::Tuple::create({images, images}));
+                std::ofstream(ref.toStdString(), std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+                const auto r = runPython({QStringLiteral("mctq"), QString::fromStdString(mctq),
+                                          QString::fromStdString(pathOf(exported, exporter::Format::TorchScript)), ref});
+                const auto what = model + QStringLiteral(" ") + kind.weights;
+                QVERIFY2(!r.isEmpty(), qPrintable(what + QStringLiteral(": the mctq-onnx check failed")));
+                QVERIFY(r[QStringLiteral("domain_declared")].toBool());
+                QVERIFY(r[QStringLiteral("every_node_versioned")].toBool());
+                QCOMPARE(r[QStringLiteral("nodes")].toInt(), int(spec.entries.size()));
+                QCOMPARE(exported.mctqNodes, int(spec.entries.size()));
+                QCOMPARE(r[QStringLiteral("qdq_nodes")].toInt(), 0);
+                QCOMPARE(r[QStringLiteral("mctq_versions")].toArray(), QJsonArray{QStringLiteral("1.6.0")});
+                const auto meta = r[QStringLiteral("metadata")].toObject();
+                QCOMPARE(meta[QStringLiteral("run_id")].toString(), QStringLiteral("1"));
+                QVERIFY(!meta[QStringLiteral("qat_workbench_version")].toString().isEmpty());
+                QVERIFY2(r[QStringLiteral("max_abs_diff")].toDouble(1) <= 1e-4,
+                         qPrintable(what + QStringLiteral(": mctq-onnx differs from TorchScript by %1").arg(r[QStringLiteral("max_abs_diff")].toDouble())));
+                QCOMPARE(r[QStringLiteral("top1_agreement")].toDouble(), 1.0);
+            }
+        }
+    }
+
+    // Uniform ranges consumers do not move: a W4A4 uniform run's spec, rebuilt with
+    // mct_quantizers' arithmetic (in the report, and independently in Python), leaves every
+    // exported weight unchanged; a raw (min, max) would not.
+    void uniformRangesAreFixedPoints()
+    {
+        for (const auto& model : trainableFixtures()) {
+            auto c = config(model, engine::presetPlan("w4a4-lsq-uniform"));
+            const auto result = train::runTraining(c, m_registry);
+            QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+            const auto exported = exporter::exportModel(
+                request(c, result, QStringLiteral("uniform"), {exporter::Format::Spec, exporter::Format::TorchScript}),
+                m_registry);
+            int weights = 0;
+            for (const auto& site : exported.parity.sites) {
+                if (site.target != "weights") continue;
+                QVERIFY2(site.rebuildMaxAbsDiff == 0, qPrintable(model + QStringLiteral(" ") + QString::fromStdString(site.name)
+                                                                 + QStringLiteral(": moved by %1").arg(site.rebuildMaxAbsDiff)));
+                ++weights;
+            }
+            QVERIFY(weights > 0);
+            if (pythonHasTorch()) {
+                const auto r = runPython({QStringLiteral("mct-rebuild"), QString::fromStdString(pathOf(exported, exporter::Format::Spec)),
+                                          QString::fromStdString(pathOf(exported, exporter::Format::TorchScript))});
+                QCOMPARE(r.size(), weights);
+                for (const auto& name : r.keys()) {
+                    QVERIFY2(r[name].toObject()[QStringLiteral("changed")].toInt(-1) == 0,
+                             qPrintable(model + QStringLiteral(" ") + name + QStringLiteral(": Python's mct_quantizers arithmetic changed ")
+                                        + QString::number(r[name].toObject()[QStringLiteral("changed")].toInt()) + QStringLiteral(" weights")));
+                }
+            }
+        }
+        // The control: a raw range (what was exported before) is moved by the consumer.
+        const auto w = at::randn({16, 8}) * 0.3;
+        quant::UniformInferableQuantizer raw(quant::Target::Weights, 4, std::vector<float>(16, -0.37f),
+                                             std::vector<float>(16, 0.52f), true, 0);
+        const auto exported = raw.forward(w);
+        const auto rebuilt = exporter::mctInferableForward(raw.className(), raw.arguments(), exported);
+        QVERIFY(rebuilt);
+        QVERIFY2(!at::equal(*rebuilt, exported), "a raw uniform range was expected to move");
     }
 
     // An op the ONNX writer does not know: a message naming it, and no file at all.
@@ -458,6 +676,53 @@ private Q_SLOTS:
         } catch (const Error& e) {
             QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("has changed since run 1")), e.what());
         }
+    }
+
+    // Under the IMX500 target every tensor the chip stores is quantized: no compute node of the
+    // exported ONNX reads a float tensor (tests/export/float_edges.py walks the graph), on
+    // every fixture, scripted and traced (residual adds, cat, squeeze-excite, GELU, ...).
+    // Under `generic` (before targets) the residual net's add and mean stay float, which the
+    // same walk reports: the check can fail.
+    void onnxHasNoFloatEdgeUnderImx500()
+    {
+        if (!pythonHasTorch()) {
+            QSKIP("/usr/bin/python3 with onnx is not installed (python3-onnx)");
+        }
+        auto edgesOf = [&](const QString& model, const engine::QuantizationPlan& plan, const QString& base) {
+            exporter::ExportRequest q;
+            q.modelPath = fixture(model).toStdString();
+            q.plan = plan;
+            q.data = m_data.toStdString();
+            q.parityImages = 32;
+            q.calibrationBatches = 1;
+            q.batch = 32;
+            q.outDir = m_dir.filePath(QStringLiteral("edges")).toStdString();
+            q.baseName = base.toStdString();
+            q.formats = {exporter::Format::Onnx};
+            const auto exported = exporter::exportModel(q, m_registry);
+            return runScript(QStringLiteral(QATWB_SOURCE_DIR "/tests/export/float_edges.py"),
+                              {QString::fromStdString(exported.files.at(0).path)});
+        };
+        int checked = 0;
+        for (const auto& model : trainableFixtures()) {
+            const auto result = edgesOf(model, engine::presetPlan("mct-default"), QStringLiteral("imx500_%1").arg(checked));
+            QVERIFY2(result[QStringLiteral("compute")].toInt() > 0, qPrintable(model));
+            QVERIFY2(result[QStringLiteral("edges")].toArray().isEmpty(),
+                     qPrintable(model + QStringLiteral(": ")
+                                + QJsonDocument(result[QStringLiteral("edges")].toArray()).toJson(QJsonDocument::Compact)));
+            ++checked;
+        }
+        QVERIFY(checked >= 18);
+        auto generic = engine::presetPlan("mct-default");
+        generic.target = "generic";
+        const auto before = edgesOf(QStringLiteral("residual_dw_scripted.pt"), generic, QStringLiteral("generic"));
+        QCOMPARE(before[QStringLiteral("edges")].toArray().size(), 2); // the add's ReLU into a conv, the mean into the head
+    }
+
+    void cleanupTestCase()
+    {
+        qInfo("%d ONNX files run in ONNX Runtime; largest |diff| with optimizations off vs TorchScript: %g", m_ortRuns,
+              m_worstOrt);
     }
 
     // A folder that cannot be written: refused before any work, saying so.

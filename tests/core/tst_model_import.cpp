@@ -4,6 +4,8 @@
 
 #include "common/error.h"
 #include "model/model_inspector.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
 #include <QCryptographicHash>
 #include <QFileInfo>
@@ -19,6 +21,12 @@ private Q_SLOTS:
     void discoversFixtureLayers();
     void scriptedAndTracedAgree_data();
     void scriptedAndTracedAgree();
+    void placesEveryTensorTheChipStores_data();
+    void placesEveryTensorTheChipStores();
+    void genericPlacesLayerOutputsOnly_data();
+    void genericPlacesLayerOutputsOnly();
+    void torchvisionScriptedAndTracedPlaceTheSamePoints_data();
+    void torchvisionScriptedAndTracedPlaceTheSamePoints();
     void rejectsBadFiles_data();
     void rejectsBadFiles();
     void rejectsMissingFileAndFolder();
@@ -31,10 +39,32 @@ static QString fixture(const QString& name)
     return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
-static QJsonObject inspectAsJson(const QString& path)
+static QJsonObject inspectAsJson(const QString& path, const char* target = "imx500")
 {
     const auto info = qat::model::inspectModel(path.toStdString());
-    return QJsonDocument::fromJson(QByteArray::fromStdString(qat::model::modelInfoToJson(info))).object();
+    const auto points = qat::target::placeActivationPoints(info.opGraph, qat::target::builtinTargets().find(target));
+    return QJsonDocument::fromJson(QByteArray::fromStdString(
+                                       qat::model::modelInfoToJson(info, points, std::vector<bool>(points.size(), true), target)))
+        .object();
+}
+
+// "name op after_layer fused+ops" per point, for comparing with the hand-written expectation.
+static QStringList pointTexts(const QJsonArray& points)
+{
+    QStringList texts;
+    for (const auto& value : points) {
+        const auto p = value.toObject();
+        QStringList fused;
+        for (const auto& f : p[QStringLiteral("fused_ops")].toArray()) {
+            fused << f.toString();
+        }
+        texts << QStringLiteral("%1 %2 %3 %4")
+                     .arg(p[QStringLiteral("name")].toString(), p[QStringLiteral("op")].toString(),
+                          p[QStringLiteral("after_layer")].isNull() ? QStringLiteral("-")
+                                                                   : p[QStringLiteral("after_layer")].toString(),
+                          fused.join(QLatin1Char('+')));
+    }
+    return texts;
 }
 
 void TestModelImport::discoversFixtureLayers_data()
@@ -62,6 +92,81 @@ void TestModelImport::discoversFixtureLayers()
     const auto inputs = actual[QStringLiteral("inputs")].toArray();
     QCOMPARE(inputs.size(), 1);
     QCOMPARE(inputs[0].toObject()[QStringLiteral("type")].toString(), QStringLiteral("Tensor"));
+}
+
+void TestModelImport::placesEveryTensorTheChipStores_data()
+{
+    discoversFixtureLayers_data();
+}
+
+// imx500's points on every fixture, scripted and traced, against the hand-written list in
+// make_fixtures.py (names from the module path of the forward that runs the op).
+void TestModelImport::placesEveryTensorTheChipStores()
+{
+    QFETCH(QString, expectedFile);
+    const auto expected = readJsonFile(fixture(expectedFile));
+    const auto actual = inspectAsJson(fixture(expected[QStringLiteral("model")].toString()));
+    QCOMPARE(pointTexts(actual[QStringLiteral("activation_points")].toArray()),
+             pointTexts(expected[QStringLiteral("activation_points")].toArray()));
+    QCOMPARE(actual[QStringLiteral("target")].toString(), QStringLiteral("imx500"));
+}
+
+void TestModelImport::genericPlacesLayerOutputsOnly_data()
+{
+    discoversFixtureLayers_data();
+}
+
+// The target of plans written before targets existed: the input and each layer's fused unit,
+// exactly the activation points the layers report (and old runs were trained with).
+void TestModelImport::genericPlacesLayerOutputsOnly()
+{
+    QFETCH(QString, expectedFile);
+    const auto expected = readJsonFile(fixture(expectedFile));
+    const auto actual = inspectAsJson(fixture(expected[QStringLiteral("model")].toString()), "generic");
+    QStringList names{QStringLiteral("input")};
+    for (const auto& value : expected[QStringLiteral("layers")].toArray()) {
+        const auto layer = value.toObject();
+        const auto calls = layer[QStringLiteral("call_sites")].toInt();
+        for (int call = 1; call <= calls; ++call) {
+            names << layer[QStringLiteral("name")].toString() + QStringLiteral(":output")
+                         + (call > 1 ? QStringLiteral("#%1").arg(call) : QString());
+        }
+    }
+    QStringList actualNames;
+    for (const auto& p : actual[QStringLiteral("activation_points")].toArray()) {
+        actualNames << p.toObject()[QStringLiteral("name")].toString();
+    }
+    QCOMPARE(actualNames, names);
+}
+
+void TestModelImport::torchvisionScriptedAndTracedPlaceTheSamePoints_data()
+{
+    QTest::addColumn<QString>("stem");
+    const QDir dir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR));
+    const auto files = dir.entryList({QStringLiteral("*_scripted.pt")}, QDir::Files, QDir::Name);
+    if (files.isEmpty()) {
+        QSKIP("torchvision fixtures not made (build target torchvision_fixtures)");
+    }
+    for (const auto& file : files) {
+        QTest::newRow(qPrintable(file)) << dir.filePath(file.left(file.indexOf(QStringLiteral("_scripted"))));
+    }
+}
+
+// Real architectures (residual adds, SE blocks, channel shuffle, fire modules): the same points
+// with the same names whether the model was scripted or traced, and none for grid-preserving ops.
+void TestModelImport::torchvisionScriptedAndTracedPlaceTheSamePoints()
+{
+    QFETCH(QString, stem);
+    const auto scripted = inspectAsJson(stem + QStringLiteral("_scripted.pt"));
+    const auto traced = inspectAsJson(stem + QStringLiteral("_traced.pt"));
+    const auto points = pointTexts(scripted[QStringLiteral("activation_points")].toArray());
+    QCOMPARE(points, pointTexts(traced[QStringLiteral("activation_points")].toArray()));
+    for (const auto& p : points) {
+        for (const char* op : {" view ", " reshape ", " flatten ", " max_pool2d ", " dropout ", " transpose "}) {
+            QVERIFY2(!p.contains(QLatin1String(op)), qPrintable(p));
+        }
+    }
+    QVERIFY(points.size() > scripted[QStringLiteral("layers")].toArray().size());
 }
 
 void TestModelImport::scriptedAndTracedAgree_data()

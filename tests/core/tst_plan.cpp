@@ -5,6 +5,8 @@
 #include "engine/quantization_plan.h"
 #include "model/model_inspector.h"
 #include "quantizers/quantizer_registry.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -59,6 +61,10 @@ private Q_SLOTS:
     void w2a3KeepsInputAndOutputAtEightBits();
     void choiceSpecs_data();
     void choiceSpecs();
+    void presetsAndOldFilesNameTheirTarget();
+    void pointRulesAndOverrides();
+    void targetRefusesWhatItDoesNotRun();
+    void genericKeepsTheQuantizersOfOldRuns();
 
 private:
     quant::QuantizerRegistry m_registry;
@@ -305,6 +311,128 @@ void TestPlan::choiceSpecs()
     } else {
         QVERIFY2(message.contains(mustSay), qPrintable(message));
         QVERIFY(message.startsWith(QStringLiteral("--weights '")));
+    }
+}
+
+void TestPlan::presetsAndOldFilesNameTheirTarget()
+{
+    QCOMPARE(engine::presetPlan("mct-default").target, std::string("imx500"));
+    QCOMPARE(engine::presetPlan("w4a8-lsq").target, std::string("imx500"));
+    QCOMPARE(engine::presetPlan("w2a3").target, std::string("lowbit"));
+    QCOMPARE(engine::presetPlan("w4a4-lsq-uniform").target, std::string("lowbit"));
+    // Version 1 was written before targets: it keeps meaning "layer outputs only".
+    const auto v1 = engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 1, "preset": "w4a8-lsq"})", "old.json");
+    QCOMPARE(v1.target, std::string("generic"));
+    const auto v2 = engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 2, "preset": "w4a8-lsq"})", "new.json");
+    QCOMPARE(v2.target, std::string("imx500"));
+    const auto named = engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 2, "target": "qnnpack"})", "q.json");
+    QCOMPARE(named.target, std::string("qnnpack"));
+    const auto unknown =
+        errorOf([] { engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 2, "target": "tpu"})", "t.json"); });
+    QVERIFY2(unknown.startsWith(QStringLiteral("t.json: target: unknown deployment target 'tpu'")), qPrintable(unknown));
+    QVERIFY(unknown.contains(QStringLiteral("tflite-int8")));
+    // Saved plans say their target, and read back as they were.
+    auto plan = engine::presetPlan("w2a3");
+    engine::PointRule adds;
+    adds.op = "add";
+    adds.activations.bits = 8;
+    plan.points.push_back(adds);
+    plan.pointOverrides["mean"].enabled = false;
+    const auto text = engine::planToJson(plan);
+    QVERIFY(text.find("\"target\": \"lowbit\"") != std::string::npos);
+    QCOMPARE(engine::planToJson(engine::parsePlan(text, "saved.json")), text);
+}
+
+void TestPlan::pointRulesAndOverrides()
+{
+    const auto info = model::inspectModel(std::string(QATWB_FIXTURES_DIR) + "/residual_dw_scripted.pt");
+    const auto& imx = target::builtinTargets().find("imx500");
+    const auto points = target::placeActivationPoints(info.opGraph, imx);
+    auto plan = engine::presetPlan("w4a8-lsq");
+    engine::PointRule adds;
+    adds.op = "add";
+    adds.activations.bits = 6;
+    adds.activations.training = "STE";
+    plan.points.push_back(adds);
+    plan.pointOverrides["mean"].enabled = false;
+    plan.layers["block1.dw"].activations.bits = 5;
+    plan.output.bits = 7;
+    plan.input.bits = 4;
+    const auto layers = engine::resolvePlan(plan, info.layers);
+    const auto resolved = engine::resolvePoints(plan, layers, points);
+    std::map<std::string, engine::QuantizerChoice> byName;
+    for (const auto& p : resolved) {
+        byName[p.name] = p.choice;
+    }
+    QCOMPARE(byName.at("block1:add").config.bits, 6);
+    QCOMPARE(byName.at("block1:add").key.training, std::string("STE"));
+    QVERIFY(!byName.at("mean").enabled);
+    QCOMPARE(byName.at("block1.dw:output").config.bits, 5); // a layer's output follows its layer's plan
+    QCOMPARE(byName.at("block1.pw:output").config.bits, 8);
+    QCOMPARE(byName.at("head:output").config.bits, 7);      // the model output: `output` last
+    QCOMPARE(byName.at("input").config.bits, 4);
+    plan.pointOverrides["block9:add"].bits = 4;
+    const auto message = errorOf([&] { engine::resolvePoints(plan, layers, points); });
+    QVERIFY2(message.contains(QStringLiteral("'block9:add', which the model does not have")), qPrintable(message));
+    QVERIFY2(message.contains(QStringLiteral("block1:add, mean")), qPrintable(message));
+}
+
+void TestPlan::targetRefusesWhatItDoesNotRun()
+{
+    const auto mlp = std::string(QATWB_FIXTURES_DIR) + "/mlp_traced.pt";
+    auto plan = engine::presetPlan("w2a3");
+    plan.target = "imx500";
+    auto message = errorOf([&] { engine::QatModel::build(mlp, plan, m_registry); });
+    QVERIFY2(message.contains(QStringLiteral("3 bits are not offered by deployment target imx500 (activations: "
+                                             "power-of-two, 8 bits)")),
+             qPrintable(message));
+    QVERIFY(message.contains(QStringLiteral("lowbit")));
+    plan = engine::presetPlan("mct-default");
+    plan.target = "qnnpack";
+    message = errorOf([&] { engine::QatModel::build(mlp, plan, m_registry); });
+    QVERIFY2(message.startsWith(QStringLiteral("layer layers.1 weights: per-channel scales are not offered by "
+                                               "deployment target qnnpack")),
+             qPrintable(message));
+    plan.weights.config.perChannel = false;
+    QVERIFY(engine::QatModel::build(mlp, plan, m_registry) != nullptr);
+    plan.activations.config.bits = 4;
+    message = errorOf([&] { engine::QatModel::build(mlp, plan, m_registry); });
+    QVERIFY2(message.contains(QStringLiteral("4 bits are not offered by deployment target qnnpack")), qPrintable(message));
+    plan.activations.config.bits = 8;
+    plan.target = "imx500";
+    plan.activations.key.method = quant::Method::Uniform;
+    message = errorOf([&] { engine::QatModel::build(mlp, plan, m_registry); });
+    QVERIFY2(message.contains(QStringLiteral("the uniform grid is not offered by deployment target imx500")), qPrintable(message));
+    // A quantizer turned off is not held against the target.
+    plan = engine::presetPlan("w2a3");
+    plan.target = "imx500";
+    plan.activations.enabled = false;
+    plan.input.enabled = true;
+    plan.output.enabled = true;
+    QVERIFY(engine::QatModel::build(mlp, plan, m_registry) != nullptr);
+}
+
+void TestPlan::genericKeepsTheQuantizersOfOldRuns()
+{
+    // An old run's plan (format version 1): the quantizers it was trained with, by name and order:
+    // each layer's weights then its output(s), and the input last.
+    for (const char* name : {"residual_dw_scripted.pt", "se_net_traced.pt", "shared_linear_scripted.pt", "cnn_bn_relu_traced.pt"}) {
+        const auto path = std::string(QATWB_FIXTURES_DIR) + "/" + name;
+        const auto plan = engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 1})", "old.json");
+        const auto qat = engine::QatModel::build(path, plan, m_registry);
+        std::vector<std::string> names;
+        for (const auto& site : qat->sites()) {
+            names.push_back(site.name);
+        }
+        std::vector<std::string> expected;
+        for (const auto& layer : model::inspectModel(path).layers) {
+            expected.push_back(layer.weightPath);
+            for (int call = 1; call <= layer.callSites; ++call) {
+                expected.push_back(layer.name + ":output" + (call > 1 ? "#" + std::to_string(call) : ""));
+            }
+        }
+        expected.push_back("input");
+        QCOMPARE(names, expected);
     }
 }
 

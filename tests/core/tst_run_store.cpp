@@ -95,6 +95,7 @@ private Q_SLOTS:
     void pagesSortsAndSearches();
     void changeStampSeesOtherConnections();
     void sensitivityRoundTripAndCascade();
+    void versionThreeFixtureKeepsSensitivityAsLegacy();
 
 private:
     QTemporaryDir m_dir;
@@ -492,22 +493,81 @@ void TestRunStore::changeStampSeesOtherConnections()
     QVERIFY(reader.changeStamp() != running);
 }
 
+namespace {
+
+store::SensitivityRow sensitivityRow(const std::string& mode, const std::string& layer, double top1, double drop,
+                                     int64_t images)
+{
+    store::SensitivityRow row;
+    row.mode = mode;
+    row.layer = layer;
+    row.kind = "conv2d";
+    row.top1 = top1;
+    row.drop = drop;
+    row.images = images;
+    row.floatTop1 = 0.9;
+    row.quantizedTop1 = 0.8;
+    return row;
+}
+
+} // namespace
+
 void TestRunStore::sensitivityRoundTripAndCascade()
 {
     RunStore runs(m_dir.filePath(QStringLiteral("sensitivity.sqlite")).toStdString());
     const auto id = runs.createRun(sampleRun("a"));
     QVERIFY(runs.sensitivity(id).empty());
-    runs.saveSensitivity(id, {{"features.3", 0.7, 0.2, 500, {}}, {"features.0", 0.88, 0.02, 500, {}}});
+    runs.saveSensitivity(id, "trained",
+                         {sensitivityRow("trained", "features.3", 0.7, 0.2, 500), sensitivityRow("trained", "features.0", 0.88, 0.02, 500)});
+    runs.saveSensitivity(id, "float", {sensitivityRow("float", "features.3", 0.6, 0.3, 500)});
     auto rows = runs.sensitivity(id);
-    QCOMPARE(rows.size(), size_t(2));
+    QCOMPARE(rows.size(), size_t(3));
     QCOMPARE(rows[0].layer, std::string("features.3")); // the order saved, not alphabetical
     QCOMPARE(rows[0].drop, 0.2);
     QCOMPARE(rows[1].images, 500);
+    QCOMPARE(rows[1].kind, std::string("conv2d"));
+    QCOMPARE(*rows[1].quantizedTop1, 0.8);
     QVERIFY(!rows[1].created.empty());
-    runs.saveSensitivity(id, {{"fc", 0.5, 0.4, 100, {}}}); // replaces
-    QCOMPARE(runs.sensitivity(id).size(), size_t(1));
+    QCOMPARE(rows[2].mode, std::string("float"));
+    QCOMPARE(runs.sensitivity(id, "float").size(), size_t(1));
+    runs.saveSensitivity(id, "trained", {sensitivityRow("trained", "fc", 0.5, 0.4, 100)}); // replaces that mode only
+    QCOMPARE(runs.sensitivity(id, "trained").size(), size_t(1));
+    QCOMPARE(runs.sensitivity(id).size(), size_t(2));
     QVERIFY(runs.deleteRun(id));
     QVERIFY(runs.sensitivity(id).empty());
+}
+
+void TestRunStore::versionThreeFixtureKeepsSensitivityAsLegacy()
+{
+    // tests/fixtures/runs_v3.sqlite: schema version 3, written by the CLI before sensitivity
+    // had modes (a residual net trained 3 steps, its sensitivity measured on 50 images).
+    const auto copy = m_dir.filePath(QStringLiteral("v3.sqlite"));
+    QVERIFY(QFile::copy(QStringLiteral(QATWB_FIXTURES_DIR "/../runs_v3.sqlite"), copy));
+    QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
+    {
+        RunStore runs(copy.toStdString());
+        const auto rows = runs.sensitivity(1);
+        QCOMPARE(rows.size(), size_t(6));
+        QCOMPARE(rows.front().layer, std::string("stem"));
+        QCOMPARE(rows.back().layer, std::string("head"));
+        for (const auto& r : rows) {
+            QCOMPARE(r.mode, std::string("legacy"));
+            QCOMPARE(r.images, 50);
+            QVERIFY(!r.floatTop1.has_value()); // it was the trained weights' top-1, not the float model's
+            QVERIFY(!r.created.empty());
+        }
+        runs.saveSensitivity(1, "float", {sensitivityRow("float", "stem", 0.1, 0.0, 50)});
+        QCOMPARE(runs.sensitivity(1).size(), size_t(7));
+        QCOMPARE(runs.integrityCheck(), std::string("ok"));
+    }
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(copy.toUtf8().constData(), &db), SQLITE_OK);
+    sqlite3_stmt* version = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, nullptr);
+    QCOMPARE(sqlite3_step(version), SQLITE_ROW);
+    QCOMPARE(sqlite3_column_int(version, 0), RunStore::kSchemaVersion);
+    sqlite3_finalize(version);
+    sqlite3_close(db);
 }
 
 QTEST_GUILESS_MAIN(TestRunStore)

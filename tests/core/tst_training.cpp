@@ -14,6 +14,9 @@
 #include <ATen/ATen.h>
 #include <QtTest>
 
+#include <limits>
+#include <map>
+
 using namespace qat;
 
 namespace {
@@ -88,6 +91,7 @@ private Q_SLOTS:
     void zeroLearningRatesChangeNothing();
     void everyModelTrainsUnderEveryPreset_data();
     void everyModelTrainsUnderEveryPreset();
+    void biasOnTheIntegerKernelsGrid();
     void batchNormStatisticsMoveWhenNotFolded_data();
     void batchNormStatisticsMoveWhenNotFolded();
     void twoBitWeightsKeepFourValuesAfterTraining();
@@ -123,6 +127,7 @@ void TestTraining::sixteenBitsIsNearFloat()
     QFETCH(QString, model);
     // 16-bit symmetric quantizers with max initialisation: the quantization error alone.
     auto plan = engine::presetPlan("mct-default");
+    plan.target = "lowbit"; // 16 bits: beyond what a chip runs
     plan.weights.config.bits = 16;
     plan.activations.config.bits = 16;
     plan.activations.key.method = quant::Method::Symmetric;
@@ -211,10 +216,88 @@ void TestTraining::everyModelTrainsUnderEveryPreset()
         }
         optimizer.step();
     }
-    for (size_t i = 0; i < gradientSeen.size(); ++i) {
-        QVERIFY2(gradientSeen[i].sum().item<double>() > 0,
-                 qPrintable(QStringLiteral("quantizer parameter %1 never got a gradient").arg(i)));
+    // A quantizer may legitimately get no gradient when it changes nothing: a concatenation of
+    // two tensors already on its power-of-two grid. Any other one must have had a gradient.
+    std::map<int64_t, at::Tensor> inputs;
+    qat->table().setCapture(&inputs);
+    {
+        at::NoGradGuard noGrad;
+        qat->forward(data.images.slice(0, 0, 64));
     }
+    qat->table().setCapture(nullptr);
+    size_t i = 0;
+    for (size_t slot = 0; slot < qat->table().size(); ++slot) {
+        auto& quantizer = qat->table().at(slot);
+        for (const auto& p : quantizer.parameters()) {
+            if (!p.tensor.requires_grad()) {
+                continue;
+            }
+            if (gradientSeen[i].sum().item<double>() == 0) {
+                at::NoGradGuard noGrad;
+                const auto& x = inputs.at(int64_t(slot));
+                QVERIFY2(at::equal(quantizer.forward(x), x),
+                         qPrintable(QStringLiteral("quantizer parameter %1 (%2 of %3) never got a gradient")
+                                        .arg(i)
+                                        .arg(QString::fromStdString(p.name), QString::fromStdString(quantizer.layer().name))));
+            }
+            ++i;
+        }
+    }
+    QCOMPARE(i, gradientSeen.size());
+}
+
+// Where the target computes in integers, each layer whose input, weights and output are
+// quantized adds its bias on the int32 grid s_in * s_w (per output channel), as integer
+// kernels do: the bias the forward uses is round(b / (s_in s_w)) * s_in s_w; `integer_bias:
+// false` keeps it float, and `generic` (before targets) never quantizes it.
+void TestTraining::biasOnTheIntegerKernelsGrid()
+{
+    const auto path = fixture(QStringLiteral("cnn_bn_relu_traced.pt")).toStdString();
+    auto plan = engine::presetPlan("w4a8-lsq");
+    auto qat = engine::QatModel::build(path, plan, m_registry);
+    // features.0 (input: the model input), features.3 (bias folded from its BatchNorm),
+    // features.7 and fc: every layer here has a bias after folding, and a quantized input.
+    QCOMPARE(qat->integerBiases().size(), size_t(4));
+    const auto images = smallTrainSet().images.slice(0, 0, 128);
+    calibrate(*qat, images);
+    qat->train(false);
+    for (const auto& b : qat->integerBiases()) {
+        const auto input = qat->table().at(size_t(b.inputSlot)).convertToInferable()->fakeQuant();
+        const auto weights = qat->table().at(size_t(b.weightSlot)).convertToInferable()->fakeQuant();
+        const auto grid = qat->table().biasGrid(b.inputSlot, b.weightSlot, int64_t(weights.scale.size()));
+        QCOMPARE(grid.qmin, int64_t(std::numeric_limits<int32_t>::min()));
+        for (size_t c = 0; c < grid.scale.size(); ++c) {
+            QCOMPARE(grid.scale[c], input.scale[0] * weights.scale[c]);
+            QCOMPARE(grid.zeroPoint[c], 0);
+        }
+    }
+    at::Tensor withInteger;
+    {
+        at::NoGradGuard noGrad;
+        withInteger = qat->forward(images);
+    }
+    plan.integerBias = false;
+    auto floatBias = engine::QatModel::build(path, plan, m_registry);
+    QVERIFY(floatBias->integerBiases().empty());
+    calibrate(*floatBias, images);
+    floatBias->train(false);
+    at::NoGradGuard noGrad;
+    const auto withFloat = floatBias->forward(images);
+    // At 4-bit weights s_in * s_w is coarse enough to move the logits, not to break them.
+    const double diff = (withInteger - withFloat).abs().max().item<double>();
+    QVERIFY2(diff > 0 && diff < 0.5, qPrintable(QString::number(diff)));
+    auto legacy = engine::presetPlan("w4a8-lsq");
+    legacy.target = "generic";
+    QVERIFY(engine::QatModel::build(path, legacy, m_registry)->integerBiases().empty());
+    // 16-bit operands have no int32-accumulator kernel: no integer bias.
+    auto wide = engine::presetPlan("mct-default");
+    wide.target = "lowbit";
+    wide.weights.config.bits = 16;
+    QVERIFY(engine::QatModel::build(path, wide, m_registry)->integerBiases().empty());
+    // The model input not quantized: the first layer's input is float, its bias stays float.
+    auto noInput = engine::presetPlan("w4a8-lsq");
+    noInput.quantizeInput = false;
+    QCOMPARE(engine::QatModel::build(path, noInput, m_registry)->integerBiases().size(), size_t(3));
 }
 
 void TestTraining::batchNormStatisticsMoveWhenNotFolded_data()

@@ -25,7 +25,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export TMPDIR="$OUT/tmp"
 mkdir -p "$OUT/artifacts" "$TMPDIR"
 status=0
-for target in idx_reader array_reader plan_parser spec_reader graph_passes; do
+for target in idx_reader array_reader plan_parser spec_reader onnx_import graph_passes; do
   exe="$OUT/build/fuzz_$target"
   regressions="$HERE/regressions/$target"
   if compgen -G "$regressions/*" >/dev/null; then

@@ -25,7 +25,7 @@ step "control fields"
 dpkg-deb -f "$DEB" Package Version Architecture Depends Recommends Suggests | tee "$WORK/control.txt"
 DEPENDS="$(dpkg-deb -f "$DEB" Depends)"
 for dep in libtorch1.13 libqt6widgets6 libqcustomplot2.1-qt6 libsqlite3-0 libonnx1 libprotobuf32 \
-           libqt6svg6 libopenblas0-pthread; do
+           libqt6svg6 libopenblas0-pthread libgvc6; do
   grep -q "\b$dep\b" <<< "$DEPENDS" || { echo "Depends lacks $dep"; exit 1; }
 done
 [ "$(dpkg-deb -f "$DEB" Recommends)" = "dataset-fashion-mnist" ]
@@ -66,6 +66,11 @@ step "installed window on the installed demo model"
 # --demo resolves the demo model relative to the installed executable.
 QT_QPA_PLATFORM=offscreen "$ROOT/usr/bin/qat-workbench" --demo --screenshot "$WORK/demo.png"
 test -s "$WORK/demo.png"
+# The graph page: Graphviz's dot layout plugin is found from the installed package.
+QT_QPA_PLATFORM=offscreen "$ROOT/usr/bin/qat-workbench" --demo --page graph --screenshot "$WORK/graph.png" \
+  2> "$WORK/graph.err"
+test -s "$WORK/graph.png"
+if grep -q "not recognized" "$WORK/graph.err"; then cat "$WORK/graph.err"; exit 1; fi
 QT_QPA_PLATFORM=offscreen "$ROOT/usr/bin/qat-workbench" --screenshot "$WORK/welcome.png"
 test -s "$WORK/welcome.png"
 

@@ -68,6 +68,19 @@ inline bool startLongRun(QProcess& cli, const QString& db, qint64* id)
 }
 
 
+/// window on its History page for the run database db, shown at 1280x800.
+inline bool showHistory(MainWindow& window, const QString& db)
+{
+    window.setRunDatabasePath(db);
+    window.resize(1280, 800);
+    window.show();
+    if (!QTest::qWaitForWindowExposed(&window)) {
+        return false;
+    }
+    window.showPage(MainWindow::Page::History);
+    return true;
+}
+
 inline QStringList column(const RunTableModel& model, int column)
 {
     QStringList values;

@@ -127,6 +127,12 @@ void TestErrorStates::badModelsShowBanner_data()
     QTest::newRow("not TorchScript") << "bad_not_a_zip.pt" << false << QStringList{"not a TorchScript archive", "torch.jit.script"};
     QTest::newRow("truncated") << "bad_truncated.pt" << false << QStringList{"damaged or truncated", "export the file again"};
     QTest::newRow("two inputs") << "bad_two_inputs.pt" << false << QStringList{"exactly one tensor", "Wrap the model"};
+    QTest::newRow("onnx truncated") << "bad_truncated.onnx" << false << QStringList{"damaged or truncated", "export it again"};
+    QTest::newRow("onnx unsupported op") << "bad_unsupported_op.onnx" << false
+                                         << QStringList{"Einsum", "attention/einsum", "nothing was imported"};
+    QTest::newRow("onnx external data") << "bad_external_data.onnx" << false
+                                        << QStringList{"bad_external_data.weights", "is missing"};
+    QTest::newRow("onnx opset 18") << "bad_opset18.onnx" << false << QStringList{"ONNX opset 18", "11 to 17"};
     // It opens, so the user sees why, with the banner saying there is nothing to quantize.
     QTest::newRow("no quantizable layer") << "no_layers_scripted.pt" << true
                                           << QStringList{"no quantizable layer", "Open a model that has one"};
@@ -144,6 +150,9 @@ void TestErrorStates::badModelsShowBanner()
     QVERIFY(bannerSays(window, mustSay << file));
     if (file == QStringLiteral("bad_two_inputs.pt")) {
         saveScreenshot(window, QStringLiteral("error_model_two_inputs.png"));
+    }
+    if (file == QStringLiteral("bad_unsupported_op.onnx")) {
+        saveScreenshot(window, QStringLiteral("error_onnx_unsupported_op.png"));
     }
     // A refused file leaves the model shown before, and the window still opens the next one.
     QCOMPARE(window.currentModelPath(), fixture(opens ? file : QStringLiteral("mlp_scripted.pt")));

@@ -19,19 +19,23 @@
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QComboBox>
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QLabel>
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QPushButton>
+#include <QScopeGuard>
 #include <QSettings>
 #include <QStandardItemModel>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QCheckBox>
 #include <QtTest>
 #include <qcustomplot.h>
 #include <sqlite3.h>
@@ -50,6 +54,7 @@ class TestHistory : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void listsEveryStateFiltersAndSorts();
+    void statesAndMessagesAgreeEverywhere();
     void notesAndTagsAreSaved();
     void compareOverlaysRuns();
     void rerunLoadsPlanAndSettings();
@@ -57,6 +62,7 @@ private Q_SLOTS:
     void sensitivityPerLayer();
     void refreshesWhenTheCliAddsARun();
     void killedCliRunBecomesInterruptedWhileShown();
+    void runningRowShowsWhatIsKnown();
     void refreshesWhenARunFinishesInTheWindow();
     void deleteRemovesRowsAndTraces();
     void thousandsOfRunsLoadLazily();
@@ -197,6 +203,54 @@ void TestHistory::listsEveryStateFiltersAndSorts()
     saveScreenshot(window, QStringLiteral("history_quantizers.png"));
 }
 
+// Issue #25 item 5: `qatwb runs list`, `runs show` and the History say the same state and
+// the same words about it, for runs of every end state.
+void TestHistory::statesAndMessagesAgreeEverywhere()
+{
+    HistoryView history;
+    history.setDatabasePath(m_db);
+    auto* model = history.runModel();
+    QProcess cli;
+    cli.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"),
+                                          QStringLiteral("--db"), m_db});
+    QVERIFY(cli.waitForFinished(60000));
+    const auto rows = QJsonDocument::fromJson(cli.readAllStandardOutput()).array();
+    QCOMPARE(rows.size(), 6);
+    for (const auto& value : rows) {
+        const auto row = value.toObject();
+        const auto id = row[QStringLiteral("id")].toInteger();
+        const auto state = row[QStringLiteral("state")].toString();
+        const auto message = row[QStringLiteral("message")].toString();
+        const auto line = message.isEmpty() ? state : state + QStringLiteral(": ") + message;
+        const int r = model->rowOf(id);
+        QVERIFY(r >= 0);
+        QCOMPARE(model->index(r, RunTableModel::State).data().toString(), state);
+        QCOMPARE(model->index(r, RunTableModel::State).data(Qt::ToolTipRole).toString(), line);
+        history.selectRuns({id});
+        QVERIFY2(history.details()->toPlainText().contains(line), qPrintable(line));
+        QProcess show;
+        show.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("show"), QString::number(id),
+                                               QStringLiteral("--db"), m_db});
+        QVERIFY(show.waitForFinished(60000));
+        const auto text = QString::fromUtf8(show.readAllStandardOutput());
+        QVERIFY2(text.contains(QStringLiteral("  state      ") + line + QLatin1Char('\n')), qPrintable(text));
+    }
+    // Every state a run can be in can be picked in the filter, in the order a run goes.
+    QComboBox* combo = nullptr;
+    for (auto* c : history.findChildren<QComboBox*>()) {
+        if (c->findData(QStringLiteral("interrupted")) >= 0) {
+            combo = c;
+        }
+    }
+    QVERIFY(combo != nullptr);
+    QStringList offered;
+    for (int i = 1; i < combo->count(); ++i) {
+        offered << combo->itemData(i).toString();
+    }
+    QCOMPARE(offered, (QStringList{"created", "calibrating", "running", "paused", "finished", "cancelled", "diverged",
+                                   "failed", "interrupted"}));
+}
+
 void TestHistory::notesAndTagsAreSaved()
 {
     HistoryView history;
@@ -332,6 +386,9 @@ void TestHistory::exportWritesFilesAndRecordsThem()
     // The parity report is shown, with a way to open the folder.
     QVERIFY(view->exportReport() != nullptr);
     QVERIFY(view->exportReport()->informativeText().contains(QStringLiteral("same class")));
+    // The ONNX file was run in ONNX Runtime (installed by packaging/install-deps.sh).
+    QVERIFY2(view->exportReport()->informativeText().contains(QStringLiteral("ONNX Runtime 1.30.0 (CPU, default optimizations): top-1")),
+             qPrintable(view->exportReport()->informativeText()));
     QVERIFY(view->exportReport()->text().contains(QStringLiteral("demo_cnn_run%1.onnx").arg(m_finishedA)));
     const auto buttons = view->exportReport()->buttons();
     QVERIFY(std::any_of(buttons.begin(), buttons.end(), [](auto* b) { return b->text() == QStringLiteral("Open Folder"); }));
@@ -342,7 +399,10 @@ void TestHistory::exportWritesFilesAndRecordsThem()
     qat::ui::ExportDialog dialog(m_finishedA);
     dialog.show();
     QVERIFY(QTest::qWaitForWindowExposed(&dialog));
-    QCOMPARE(dialog.formats().size(), size_t(3));
+    QCOMPARE(dialog.formats().size(), size_t(3)); // MCT's ONNX format is there, unticked
+    const auto boxes = dialog.findChildren<QCheckBox*>();
+    QVERIFY(std::any_of(boxes.begin(), boxes.end(),
+                        [](auto* b) { return b->text().contains(QStringLiteral("mct_quantizers")) && !b->isChecked(); }));
     QVERIFY(!dialog.folder().isEmpty());
     saveScreenshot(dialog, QStringLiteral("history_export_dialog.png"));
 
@@ -357,30 +417,45 @@ void TestHistory::exportWritesFilesAndRecordsThem()
 void TestHistory::sensitivityPerLayer()
 {
     MainWindow window;
-    window.setRunDatabasePath(m_db);
-    window.resize(1280, 800);
-    window.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&window));
-    window.showPage(MainWindow::Page::History);
+    QVERIFY(showHistory(window, m_db));
     auto* view = window.historyView();
+    auto* sensitivity = view->sensitivityView();
     view->selectRuns({m_finishedB});
-    QVERIFY(view->sensitivityView()->measureButton()->isEnabled());
+    QVERIFY(sensitivity->measureButton()->isEnabled());
     QSignalSpy done(view, &HistoryView::jobFinished);
     QSignalSpy progress(view->controller(), &qat::ui::HistoryController::sensitivityProgress);
-    QVERIFY(view->measureSensitivity(m_finishedB, 200));
-    QVERIFY(done.wait(300000));
-    QCOMPARE(done.first().at(1).toBool(), true);
-    QCOMPARE(progress.size(), 7); // all quantized, float, then 5 layers
+    // Both modes, one after the other, each stored with the run.
+    for (const auto* mode : {"trained", "float"}) {
+        done.clear();
+        progress.clear();
+        QVERIFY(view->measureSensitivity(m_finishedB, 200, QString::fromLatin1(mode)));
+        QVERIFY(done.wait(300000));
+        QCOMPARE(done.first().at(1).toBool(), true);
+        QCOMPARE(progress.size(), 7); // the float model, all quantized, then 5 layers
+        QCOMPARE(sensitivity->mode(), QString::fromLatin1(mode));
+        QCOMPARE(sensitivity->barCount(), 5);
+    }
     qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
-    const auto rows = store.sensitivity(m_finishedB);
-    QCOMPARE(rows.size(), size_t(5)); // one per layer of the demo CNN
-    QCOMPARE(QString::fromStdString(rows.front().layer), QStringLiteral("features.0"));
-    for (const auto& r : rows) {
+    const auto trained = store.sensitivity(m_finishedB, "trained");
+    const auto fromFloat = store.sensitivity(m_finishedB, "float");
+    QCOMPARE(trained.size(), size_t(5)); // one per layer of the demo CNN
+    QCOMPARE(fromFloat.size(), size_t(5));
+    QCOMPARE(QString::fromStdString(trained.front().layer), QStringLiteral("features.0"));
+    for (const auto& r : trained) {
         QCOMPARE(r.images, 200);
         QVERIFY(r.top1 > 0.1 && r.top1 <= 1.0);
-        QVERIFY(std::abs(r.top1 + r.drop - (rows.front().top1 + rows.front().drop)) < 1e-9); // one float baseline
+        QVERIFY(std::abs(r.top1 - r.drop - *r.quantizedTop1) < 1e-9); // against the run, all quantized
     }
-    QCOMPARE(view->sensitivityView()->barCount(), 5);
+    for (const auto& r : fromFloat) {
+        QVERIFY(std::abs(r.top1 + r.drop - *r.floatTop1) < 1e-9); // against the float model
+    }
+    // The page says which measurement it shows.
+    QVERIFY2(sensitivity->summary()->text().contains(QStringLiteral("float model's weights")),
+             qPrintable(sensitivity->summary()->text()));
+    saveScreenshot(window, QStringLiteral("history_sensitivity_float.png"));
+    sensitivity->setMode(QStringLiteral("trained"));
+    QCOMPARE(sensitivity->barCount(), 5);
+    QVERIFY2(sensitivity->summary()->text().contains(QStringLiteral("quantizers off")), qPrintable(sensitivity->summary()->text()));
     saveScreenshot(window, QStringLiteral("history_sensitivity.png"));
 
     // Stored with the run: a fresh window shows it without measuring.
@@ -388,9 +463,12 @@ void TestHistory::sensitivityPerLayer()
     again.setDatabasePath(m_db);
     again.selectRuns({m_finishedB});
     QCOMPARE(again.sensitivityView()->barCount(), 5);
-    // A run without a trained state cannot be measured.
+    // A run without a trained state cannot be measured as trained, but its plan can be from the float model.
     again.selectRuns({m_failed});
+    again.sensitivityView()->setMode(QStringLiteral("trained"));
     QVERIFY(!again.sensitivityView()->measureButton()->isEnabled());
+    again.sensitivityView()->setMode(QStringLiteral("float"));
+    QVERIFY(again.sensitivityView()->measureButton()->isEnabled());
 
     // The same analysis from the command line, for scripts.
     QProcess cli;
@@ -400,6 +478,7 @@ void TestHistory::sensitivityPerLayer()
     QVERIFY(cli.waitForFinished(300000));
     QCOMPARE(cli.exitCode(), 0);
     const auto doc = QJsonDocument::fromJson(cli.readAllStandardOutput()).object();
+    QCOMPARE(doc.value(QStringLiteral("mode")).toString(), QStringLiteral("trained"));
     QCOMPARE(doc.value(QStringLiteral("layers")).toArray().size(), 5);
     QCOMPARE(doc.value(QStringLiteral("images")).toInt(), 100);
     QCOMPARE(store.sensitivity(m_finishedA).size(), size_t(5));
@@ -436,6 +515,51 @@ void TestHistory::killedCliRunBecomesInterruptedWhileShown()
                               QStringLiteral("interrupted"), 15000);
     qat::store::RunStore store(m_db.toStdString());
     QVERIFY(store.deleteRun(id)); // the later tests expect the fixture as it was
+}
+
+// Issue #25 item 4: a run's row shows the float model's top-1 as soon as the run measured
+// it (before its first step), and the latest epoch's top-1 as epochs end, while it trains.
+void TestHistory::runningRowShowsWhatIsKnown()
+{
+    MainWindow window;
+    QVERIFY(showHistory(window, m_db));
+    auto* model = window.historyView()->runModel();
+    const qint64 newest = model->runId(0);
+    QProcess cli;
+    // 4 steps an epoch, many epochs: epochs end while the run goes on.
+    cli.start(QStringLiteral(QATWB_CLI), trainArgs(m_db, 100000) << QStringLiteral("--limit-train") << QStringLiteral("256")
+                                                                  << QStringLiteral("--epochs") << QStringLiteral("1000"));
+    QVERIFY(cli.waitForStarted());
+    qint64 id = 0;
+    const auto cleanUp = qScopeGuard([&] {
+        ::kill(pid_t(cli.processId()), SIGINT);
+        cli.waitForFinished(60000);
+        qat::store::RunStore store(m_db.toStdString());
+        store.deleteRun(id); // the later tests expect the fixture as it was
+    });
+    QTRY_VERIFY_WITH_TIMEOUT((id = model->runId(0)) > newest, 60000);
+    auto cell = [&](int column) { return model->index(model->rowOf(id), column).data().toString(); };
+    // Measured before calibration: shown while the run calibrates or trains.
+    QTRY_VERIFY_WITH_TIMEOUT(!cell(RunTableModel::FloatTop1).isEmpty(), 120000);
+    QVERIFY2(cell(RunTableModel::State) == QStringLiteral("calibrating") || cell(RunTableModel::State) == QStringLiteral("running"),
+             qPrintable(cell(RunTableModel::State)));
+    QVERIFY2(cell(RunTableModel::FloatTop1).endsWith(QStringLiteral("%")), qPrintable(cell(RunTableModel::FloatTop1)));
+    QTRY_VERIFY_WITH_TIMEOUT(!cell(RunTableModel::QatTop1).isEmpty(), 120000);
+    QCOMPARE(cell(RunTableModel::State), QStringLiteral("running"));
+    {
+        qat::store::RunStore store(m_db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+        const auto epochs = store.epochs(id);
+        QVERIFY(!epochs.empty());
+        QVERIFY(store.run(id)->floatTop1.has_value());
+        // The row shows an epoch's result (the latest one it has seen).
+        QStringList epochTop1;
+        for (const auto& e : epochs) {
+            epochTop1 << QStringLiteral("%1 %").arg(e.top1 * 100, 0, 'f', 2);
+        }
+        QVERIFY2(epochTop1.contains(cell(RunTableModel::QatTop1)), qPrintable(cell(RunTableModel::QatTop1)));
+    }
+    window.historyView()->selectRuns({id});
+    saveScreenshot(window, QStringLiteral("history_running.png"));
 }
 
 void TestHistory::refreshesWhenARunFinishesInTheWindow()

@@ -33,6 +33,7 @@ private Q_SLOTS:
     void opensDemoModel();
     void badFileShowsBannerAndKeepsView();
     void dropOpensModel();
+    void opensOnnxModel();
     void newerLoadWins();
     void remembersRecentFiles();
     void layerModelPassesTester();
@@ -60,7 +61,7 @@ void TestMainWindow::opensDemoModel()
     QCOMPARE(model->index(0, qat::ui::LayerTableModel::ActivationPoint).data().toString(),
              QStringLiteral("after batch_norm \u2192 relu"));
     QVERIFY(window.modelView()->isVisible());
-    QVERIFY(window.modelView()->summary().contains(QStringLiteral("11 quantizers")));
+    QVERIFY(window.modelView()->summary().contains(QStringLiteral("5 layers to quantize")));
     QVERIFY(window.windowTitle().startsWith(QStringLiteral("demo_cnn.pt")));
     QVERIFY(!window.banner()->isVisible());
     saveScreenshot(window, QStringLiteral("model_view.png"));
@@ -103,6 +104,38 @@ void TestMainWindow::dropOpensModel()
     QVERIFY(finished.wait(60000));
     QCOMPARE(window.modelView()->layerModel()->rowCount(), 3);
     QCOMPARE(window.modelView()->layerModel()->index(1, qat::ui::LayerTableModel::CallSites).data().toInt(), 2);
+}
+
+// A dropped .onnx opens like a .pt: its layers under their exporter's names, and the page
+// says what the import did (the check against the ONNX graph, the absorbed NHWC transpose).
+void TestMainWindow::opensOnnxModel()
+{
+    MainWindow window;
+    window.resize(1200, 760);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const auto path = fixture(QStringLiteral("keras_nhwc_opset13.onnx"));
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(path)});
+    QSignalSpy finished(&window, &MainWindow::modelLoadFinished);
+    QDragEnterEvent enter(QPoint(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&window, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(10, 10), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QCoreApplication::sendEvent(&window, &drop);
+    QVERIFY(finished.wait(60000));
+    QVERIFY(finished.takeFirst().at(0).toBool());
+    auto* model = window.modelView()->layerModel();
+    QCOMPARE(model->rowCount(), 4);
+    QCOMPARE(model->index(0, qat::ui::LayerTableModel::Layer).data().toString(),
+             QStringLiteral("sequential.conv2d"));
+    const auto summary = window.modelView()->summary();
+    QVERIFY2(summary.contains(QStringLiteral("matches the ONNX graph evaluated op by op")), qPrintable(summary));
+    QVERIFY2(summary.contains(QStringLiteral("channels-last")), qPrintable(summary));
+    QVERIFY(window.windowTitle().startsWith(QStringLiteral("keras_nhwc_opset13.onnx")));
+    QVERIFY(!window.banner()->isVisible());
+    QCOMPARE(window.recentFiles().value(0), path);
+    saveScreenshot(window, QStringLiteral("onnx_model.png"));
 }
 
 void TestMainWindow::newerLoadWins()

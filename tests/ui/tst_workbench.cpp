@@ -13,9 +13,11 @@
 #include "widgets/weight_histogram.h"
 
 #include <QAbstractItemModelTester>
+#include <QAbstractItemView>
 #include <QComboBox>
 #include <QDockWidget>
 #include <QElapsedTimer>
+#include <QLabel>
 #include <QPlainTextEdit>
 #include <QProcess>
 #include <QProgressBar>
@@ -85,9 +87,12 @@ private Q_SLOTS:
     void delegateEditsEverySelectedRow();
     void pluginQuantizersAreOffered();
     void rulesAndPresets();
+    void presetComboNamesThePresetUntilEdited();
     void planFilesRoundTrip();
+    void planTableShowsEveryQuantizer();
     void shortRunPlotsAndRecords();
     void stopMidRun();
+    void plotsOpenOnAQuantizerThatLearns();
     void layoutPersists();
     void runOption();
 
@@ -109,13 +114,18 @@ void TestWorkbench::planTableEditsUndoesAndRefuses()
     auto* model = window.quantizationView()->planModel();
     QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
-    QCOMPARE(model->rowCount(), 5);
-    QCOMPARE(model->index(0, PlanTableModel::Layer).data().toString(), QStringLiteral("features.0"));
+    // Every quantizer the plan creates has a row: the input first, then the five layers.
+    QCOMPARE(model->rowCount(), 6);
+    QCOMPARE(model->index(0, PlanTableModel::Layer).data().toString(), QStringLiteral("input"));
+    QCOMPARE(model->index(0, PlanTableModel::Kind).data().toString(), QStringLiteral("model input"));
+    const int f0 = model->rowOf(QStringLiteral("features.0"));
+    QCOMPARE(f0, 1);
     // The default preset: MCT's 8-bit STE symmetric per-channel weights, 8-bit POT activations.
-    QCOMPARE(model->index(0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("STE symmetric"));
-    QCOMPARE(model->index(0, PlanTableModel::WeightBits).data().toInt(), 8);
-    QCOMPARE(model->index(0, PlanTableModel::PerChannel).data(Qt::CheckStateRole).toInt(), int(Qt::Checked));
-    QCOMPARE(model->index(0, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
+    QCOMPARE(model->index(f0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("STE symmetric"));
+    QCOMPARE(model->index(f0, PlanTableModel::WeightBits).data().toInt(), 8);
+    QCOMPARE(model->index(f0, PlanTableModel::PerChannel).data(Qt::CheckStateRole).toInt(), int(Qt::Checked));
+    QCOMPARE(model->index(f0, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
+    QVERIFY(!model->index(0, PlanTableModel::WeightBits).data().isValid()); // the input has no weights
 
     const auto before = qat::engine::planToJson(model->plan());
     const auto convs = rowsOfKind(*model, QStringLiteral("conv2d"));
@@ -123,45 +133,58 @@ void TestWorkbench::planTableEditsUndoesAndRefuses()
     QVERIFY(model->setColumn(convs, PlanTableModel::WeightQuantizer, QStringLiteral("LSQ|symmetric")));
     QVERIFY(model->setColumn(convs, PlanTableModel::WeightBits, 4));
     for (int r = 0; r < model->rowCount(); ++r) {
+        if (model->rowKind(r) != PlanTableModel::RowKind::Layer) {
+            continue;
+        }
         const bool conv = convs.contains(r);
         QCOMPARE(model->index(r, PlanTableModel::WeightQuantizer).data().toString(),
                  conv ? QStringLiteral("LSQ symmetric") : QStringLiteral("STE symmetric"));
         QCOMPARE(model->index(r, PlanTableModel::WeightBits).data().toInt(), conv ? 4 : 8);
-        QCOMPARE(model->resolved()[size_t(r)].weights.key.training, conv ? std::string("LSQ") : std::string("STE"));
+        QCOMPARE(model->resolved()[size_t(model->layerIndex(r))].weights.key.training, conv ? std::string("LSQ") : std::string("STE"));
     }
     QCOMPARE(window.undoStack()->count(), 2);
     QCOMPARE(window.undoStack()->undoText(), QStringLiteral("Set W bits of 3 layers to 4"));
 
     // Illegal choices are refused with the reason, and change nothing.
     QSignalSpy refused(model, &PlanTableModel::editRefused);
-    QVERIFY(!model->setData(model->index(1, PlanTableModel::WeightBits), 1));
+    QVERIFY(!model->setData(model->index(f0, PlanTableModel::WeightBits), 1));
     QCOMPARE(refused.size(), 1);
     QVERIFY2(refused.first().at(0).toString().contains(QStringLiteral("bits")), qPrintable(refused.first().at(0).toString()));
     QCOMPARE(window.statusBar()->currentMessage(), refused.first().at(0).toString()); // the user sees why
-    QVERIFY(!model->setColumn({0}, PlanTableModel::ActivationQuantizer, QStringLiteral("NoSuchMethod|symmetric")));
+    QVERIFY(!model->setColumn({f0}, PlanTableModel::ActivationQuantizer, QStringLiteral("NoSuchMethod|symmetric")));
+    // The deployment target refuses what it does not run, and says which target would.
+    QVERIFY(!model->setColumn({f0}, PlanTableModel::WeightBits, 3));
+    QVERIFY2(model->lastError().contains(QStringLiteral("not offered by deployment target imx500")), qPrintable(model->lastError()));
     QCOMPARE(window.undoStack()->count(), 2);
 
-    // Only what a layer can take is offered: weight quantizers for weights, and so on.
-    const auto weightOptions = model->options(0, PlanTableModel::WeightQuantizer);
+    // Only what a layer can take under the target is offered: symmetric and power-of-two
+    // weights on the IMX500; the uniform grid once the target allows it.
+    auto weightOptions = model->options(f0, PlanTableModel::WeightQuantizer);
     QVERIFY(weightOptions.size() >= 4);
-    QVERIFY(std::any_of(weightOptions.begin(), weightOptions.end(),
-                        [](const auto& o) { return o.label == QStringLiteral("LSQ uniform"); }));
+    QVERIFY(std::none_of(weightOptions.begin(), weightOptions.end(),
+                         [](const auto& o) { return o.label == QStringLiteral("LSQ uniform"); }));
     QVERIFY(std::none_of(weightOptions.begin(), weightOptions.end(),
                          [](const auto& o) { return o.training == QStringLiteral("PACT"); }));
+    QVERIFY(model->setTarget(QStringLiteral("lowbit")));
+    weightOptions = model->options(f0, PlanTableModel::WeightQuantizer);
+    QVERIFY(std::any_of(weightOptions.begin(), weightOptions.end(),
+                        [](const auto& o) { return o.label == QStringLiteral("LSQ uniform"); }));
+    window.undoStack()->undo();
 
     // Check boxes edit through the model too, and the window's Ctrl+Z undoes every step.
-    QVERIFY(model->setData(model->index(4, PlanTableModel::Enabled), Qt::Unchecked, Qt::CheckStateRole));
-    QVERIFY(!model->resolved()[4].weights.enabled);
+    const int last = model->rowOf(QStringLiteral("classifier.3"));
+    QVERIFY(model->setData(model->index(last, PlanTableModel::Enabled), Qt::Unchecked, Qt::CheckStateRole));
+    QVERIFY(!model->resolved()[size_t(model->layerIndex(last))].weights.enabled);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     window.showPage(MainWindow::Page::Quantization);
     QTest::keyClick(&window, Qt::Key_Z, Qt::ControlModifier);
-    QVERIFY(model->resolved()[4].weights.enabled);
+    QVERIFY(model->resolved()[size_t(model->layerIndex(last))].weights.enabled);
     window.undoStack()->undo();
     window.undoStack()->undo();
     QCOMPARE(qat::engine::planToJson(model->plan()), before);
     QTest::keyClick(&window, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
-    QCOMPARE(model->index(0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
+    QCOMPARE(model->index(f0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
 }
 
 void TestWorkbench::delegateEditsEverySelectedRow()
@@ -171,10 +194,13 @@ void TestWorkbench::delegateEditsEverySelectedRow()
     QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
     auto* view = window.quantizationView()->table();
     auto* model = window.quantizationView()->planModel();
-    view->selectionModel()->select(QItemSelection(model->index(3, 0), model->index(4, PlanTableModel::ColumnCount - 1)),
+    QVERIFY(model->setTarget(QStringLiteral("lowbit"))); // any activation quantizer
+    const int fc1 = model->rowOf(QStringLiteral("classifier.1"));
+    const int fc2 = model->rowOf(QStringLiteral("classifier.3"));
+    view->selectionModel()->select(QItemSelection(model->index(fc1, 0), model->index(fc2, PlanTableModel::ColumnCount - 1)),
                                    QItemSelectionModel::ClearAndSelect);
     auto* delegate = view->itemDelegate();
-    const auto index = model->index(4, PlanTableModel::ActivationQuantizer);
+    const auto index = model->index(fc2, PlanTableModel::ActivationQuantizer);
     std::unique_ptr<QWidget> editor(delegate->createEditor(view->viewport(), QStyleOptionViewItem(), index));
     auto* combo = qobject_cast<QComboBox*>(editor.get());
     QVERIFY(combo != nullptr);
@@ -183,11 +209,14 @@ void TestWorkbench::delegateEditsEverySelectedRow()
     QVERIFY(combo->findText(QStringLiteral("LSQ uniform")) >= 0);
     combo->setCurrentIndex(combo->findText(QStringLiteral("LSQ uniform")));
     delegate->setModelData(combo, model, index);
-    QCOMPARE(model->index(3, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("LSQ uniform"));
-    QCOMPARE(model->index(4, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("LSQ uniform"));
-    QCOMPARE(model->index(0, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
-    QCOMPARE(window.undoStack()->count(), 1);
-    QVERIFY(model->index(3, PlanTableModel::ActivationQuantizer).data(Qt::FontRole).value<QFont>().bold());
+    QCOMPARE(model->index(fc1, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("LSQ uniform"));
+    QCOMPARE(model->index(fc2, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("LSQ uniform"));
+    QCOMPARE(model->index(1, PlanTableModel::ActivationQuantizer).data().toString(), QStringLiteral("STE power-of-two"));
+    QCOMPARE(window.undoStack()->count(), 2);
+    QVERIFY(model->index(fc1, PlanTableModel::ActivationQuantizer).data(Qt::FontRole).value<QFont>().bold());
+    // The logits' row edits the plan's output settings: that is what training uses for them.
+    QVERIFY(model->plan().output.method.has_value());
+    QVERIFY(!model->plan().layers.count("classifier.3") || !model->plan().layers.at("classifier.3").activations.method);
 }
 
 void TestWorkbench::pluginQuantizersAreOffered()
@@ -198,14 +227,15 @@ void TestWorkbench::pluginQuantizersAreOffered()
     qunsetenv("QATWB_PLUGIN_DIR");
     QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
     auto* model = window.quantizationView()->planModel();
-    const auto options = model->options(0, PlanTableModel::WeightQuantizer);
+    const int f0 = model->rowOf(QStringLiteral("features.0"));
+    const auto options = model->options(f0, PlanTableModel::WeightQuantizer);
     QVERIFY(std::any_of(options.begin(), options.end(),
                         [](const auto& o) { return o.label == QStringLiteral("MyTraining symmetric"); }));
-    QVERIFY(model->setColumn({0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|symmetric")));
+    QVERIFY(model->setColumn({f0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|symmetric")));
     // Its grid is symmetric only: a power-of-two MyTraining is not offered and is refused.
     QVERIFY(std::none_of(options.begin(), options.end(),
                          [](const auto& o) { return o.label == QStringLiteral("MyTraining power-of-two"); }));
-    QVERIFY(!model->setColumn({0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|power-of-two")));
+    QVERIFY(!model->setColumn({f0}, PlanTableModel::WeightQuantizer, QStringLiteral("MyTraining|power-of-two")));
     QVERIFY2(model->lastError().contains(QStringLiteral("MyTraining")), qPrintable(model->lastError()));
     QVERIFY(window.logView()->toPlainText().contains(QStringLiteral("my_training")));
 }
@@ -215,28 +245,89 @@ void TestWorkbench::rulesAndPresets()
     MainWindow window;
     QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
     auto* model = window.quantizationView()->planModel();
+    QVERIFY(model->setTarget(QStringLiteral("lowbit"))); // 3- and 6-bit values below
+    const int f0 = model->rowOf(QStringLiteral("features.0"));
+    const int f4 = model->rowOf(QStringLiteral("features.4"));
+    const int fc1 = model->rowOf(QStringLiteral("classifier.1"));
+    const int fc2 = model->rowOf(QStringLiteral("classifier.3"));
     // An explicit per-layer value first; a rule for all linear layers then takes over those.
-    QVERIFY(model->setColumn({3}, PlanTableModel::WeightBits, 6));
+    QVERIFY(model->setColumn({fc1}, PlanTableModel::WeightBits, 6));
     QVERIFY(model->addRule(QStringLiteral("linear"), QString(), PlanTableModel::WeightBits, 3));
-    QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 3);
-    QCOMPARE(model->index(4, PlanTableModel::WeightBits).data().toInt(), 3);
-    QCOMPARE(model->index(0, PlanTableModel::WeightBits).data().toInt(), 8);
+    QCOMPARE(model->index(fc1, PlanTableModel::WeightBits).data().toInt(), 3);
+    QCOMPARE(model->index(fc2, PlanTableModel::WeightBits).data().toInt(), 3);
+    QCOMPARE(model->index(f0, PlanTableModel::WeightBits).data().toInt(), 8);
     QVERIFY(model->addRule(QString(), QStringLiteral("features\\.[03]"), PlanTableModel::ActivationBits, 6));
-    QCOMPARE(model->index(0, PlanTableModel::ActivationBits).data().toInt(), 6);
-    QCOMPARE(model->index(2, PlanTableModel::ActivationBits).data().toInt(), 8);
+    QCOMPARE(model->index(f0, PlanTableModel::ActivationBits).data().toInt(), 6);
+    QCOMPARE(model->index(f4, PlanTableModel::ActivationBits).data().toInt(), 8);
     QCOMPARE(model->ruleTexts().size(), 2);
     QVERIFY(model->ruleTexts().at(0).startsWith(QStringLiteral("linear layers")));
     QVERIFY(!model->addRule(QString(), QStringLiteral("features(["), PlanTableModel::WeightBits, 4));
     QVERIFY(model->lastError().contains(QStringLiteral("regular expression")));
     QVERIFY(model->removeRule(1));
-    QCOMPARE(model->index(0, PlanTableModel::ActivationBits).data().toInt(), 8);
+    QCOMPARE(model->index(f0, PlanTableModel::ActivationBits).data().toInt(), 8);
 
     QVERIFY(model->replacePlan(qat::engine::presetPlan("w4a8-lsq"), QStringLiteral("Preset w4a8-lsq")));
-    QCOMPARE(model->index(0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
-    QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 4);
+    QCOMPARE(model->index(f0, PlanTableModel::WeightQuantizer).data().toString(), QStringLiteral("LSQ symmetric"));
+    QCOMPARE(model->index(fc1, PlanTableModel::WeightBits).data().toInt(), 4);
     QVERIFY(model->ruleTexts().isEmpty());
     window.undoStack()->undo();
-    QCOMPARE(model->index(3, PlanTableModel::WeightBits).data().toInt(), 3);
+    QCOMPARE(model->index(fc1, PlanTableModel::WeightBits).data().toInt(), 3);
+}
+
+// Issue #25 item 2: picking a preset in the combo (keyboard, through its list) shows that
+// preset's name, also for a preset with rules of its own (w2a3); "(edited)" appears once
+// the user changes something, goes again on undo, and is never an item to pick.
+void TestWorkbench::presetComboNamesThePresetUntilEdited()
+{
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    window.showPage(MainWindow::Page::Quantization);
+    auto* model = window.quantizationView()->planModel();
+    QComboBox* combo = nullptr;
+    for (auto* c : window.quantizationView()->findChildren<QComboBox*>()) {
+        if (c->findText(QStringLiteral("w2a3")) >= 0) {
+            combo = c;
+        }
+    }
+    QVERIFY(combo != nullptr);
+    auto shown = [combo] { return combo->currentIndex() >= 0 ? combo->currentText() : combo->placeholderText(); };
+    QCOMPARE(shown(), QStringLiteral("mct-default"));
+    for (int i = 0; i < combo->count(); ++i) {
+        QVERIFY2(combo->itemText(i) != QStringLiteral("(edited)"), "(edited) is a state, not a choice");
+    }
+
+    // Open the list, Down to w2a3, Return.
+    combo->setFocus();
+    combo->showPopup();
+    auto* list = combo->view();
+    QTRY_VERIFY(list->isVisible());
+    for (int i = 0; i < combo->count() && list->currentIndex().data().toString() != QStringLiteral("w2a3"); ++i) {
+        QTest::keyClick(list, Qt::Key_Down);
+    }
+    QTest::keyClick(list, Qt::Key_Return);
+    QTRY_VERIFY(!list->isVisible());
+    QCOMPARE(QString::fromStdString(model->plan().preset), QStringLiteral("w2a3"));
+    QVERIFY(!model->plan().rules.empty()); // the preset's own rules (first/last/depthwise at 8 bits)
+    QCOMPARE(shown(), QStringLiteral("w2a3"));
+    saveScreenshot(window, QStringLiteral("quantization_preset.png"));
+
+    QVERIFY(model->setColumn({1}, PlanTableModel::WeightBits, 5));
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    saveScreenshot(window, QStringLiteral("quantization_edited.png"));
+    window.undoStack()->undo();
+    QCOMPARE(shown(), QStringLiteral("w2a3"));
+    window.undoStack()->redo();
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    // A rule of the user's own is an edit too.
+    window.undoStack()->undo();
+    QVERIFY(model->addRule(QStringLiteral("linear"), QString(), PlanTableModel::WeightBits, 4));
+    QCOMPARE(shown(), QStringLiteral("(edited)"));
+    window.undoStack()->undo();
+    window.undoStack()->undo(); // back to the first preset
+    QCOMPARE(shown(), QStringLiteral("mct-default"));
 }
 
 void TestWorkbench::planFilesRoundTrip()
@@ -258,10 +349,12 @@ void TestWorkbench::planFilesRoundTrip()
     QVERIFY(qat::engine::planToJson(model->plan()) != saved);
     QVERIFY2(view->loadPlan(path, &problem), qPrintable(problem));
     QCOMPARE(qat::engine::planToJson(model->plan()), saved);
-    QCOMPARE(model->index(1, PlanTableModel::WeightBits).data().toInt(), 4);
-    QCOMPARE(model->index(3, PlanTableModel::PerChannel).data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
+    const int f4 = model->rowOf(QStringLiteral("features.4"));
+    const int fc1 = model->rowOf(QStringLiteral("classifier.1"));
+    QCOMPARE(model->index(f4, PlanTableModel::WeightBits).data().toInt(), 4);
+    QCOMPARE(model->index(fc1, PlanTableModel::PerChannel).data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
     window.undoStack()->undo(); // loading is one undo step
-    QCOMPARE(model->index(1, PlanTableModel::WeightBits).data().toInt(), 8);
+    QCOMPARE(model->index(f4, PlanTableModel::WeightBits).data().toInt(), 8);
 
     // A file that does not fit is refused with a reason naming the file or the layer.
     QFile bad(m_dir.filePath(QStringLiteral("bad_plan.json")));
@@ -272,6 +365,73 @@ void TestWorkbench::planFilesRoundTrip()
     QVERIFY2(problem.contains(QStringLiteral("no.such.layer")), qPrintable(problem));
     QVERIFY(!view->loadPlan(m_dir.filePath(QStringLiteral("missing.json")), &problem));
     QVERIFY2(problem.contains(QStringLiteral("missing.json")), qPrintable(problem));
+}
+
+// Every quantizer the plan creates has a row with the value training will use: the input and
+// the logits at 8 bits under w2a3 (the preset's input and output settings), the residual add
+// and the mean at 3 bits like the other activations; edits of those rows go where they take
+// effect, and the target decides which rows exist.
+void TestWorkbench::planTableShowsEveryQuantizer()
+{
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_FIXTURES_DIR "/residual_dw_traced.pt")));
+    auto* model = window.quantizationView()->planModel();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QVERIFY(model->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
+    QCOMPARE(model->rowCount(), 1 + 6 + 2); // input, six layers, the add and the mean
+    auto bits = [&](const char* name) {
+        const int row = model->rowOf(QString::fromLatin1(name));
+        return row < 0 ? -1 : model->index(row, PlanTableModel::ActivationBits).data().toInt();
+    };
+    QCOMPARE(bits("input"), 8);
+    QCOMPARE(bits("head"), 8); // the model's output: the preset keeps the logits at 8 bits
+    QCOMPARE(bits("block1:add"), 3);
+    QCOMPARE(bits("mean"), 3);
+    QCOMPARE(bits("block1.pw"), 3);
+    const int head = model->rowOf(QStringLiteral("head"));
+    QCOMPARE(model->index(head, PlanTableModel::Kind).data().toString(), QStringLiteral("linear (model output)"));
+    QCOMPARE(model->index(model->rowOf(QStringLiteral("block1:add")), PlanTableModel::Kind).data().toString(),
+             QStringLiteral("add+relu"));
+    window.showPage(MainWindow::Page::Quantization);
+    saveScreenshot(window, QStringLiteral("quantization_points.png"));
+
+    // An edit goes where it changes what training uses: the output settings, the point's own
+    // override, the input settings.
+    QVERIFY(model->setData(model->index(head, PlanTableModel::ActivationBits), 6));
+    QCOMPARE(*model->plan().output.bits, 6);
+    QCOMPARE(bits("head"), 6);
+    QVERIFY(model->setData(model->index(model->rowOf(QStringLiteral("block1:add")), PlanTableModel::ActivationBits), 8));
+    QCOMPARE(*model->plan().pointOverrides.at("block1:add").bits, 8);
+    QCOMPARE(bits("block1:add"), 8);
+    QVERIFY(model->index(model->rowOf(QStringLiteral("block1:add")), PlanTableModel::ActivationBits).data(Qt::FontRole).value<QFont>().bold());
+    const int mean = model->rowOf(QStringLiteral("mean"));
+    QVERIFY(model->setData(model->index(mean, PlanTableModel::Enabled), Qt::Unchecked, Qt::CheckStateRole));
+    QCOMPARE(model->index(mean, PlanTableModel::Enabled).data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
+    QVERIFY(model->setData(model->index(0, PlanTableModel::ActivationBits), 7));
+    QCOMPARE(*model->plan().input.bits, 7);
+    // The add and the mean have no weights: nothing to edit there, and a bulk edit skips them.
+    QVERIFY(!(model->flags(model->index(mean, PlanTableModel::WeightBits)) & Qt::ItemIsEditable));
+    QVERIFY(!model->setColumn({mean}, PlanTableModel::WeightBits, 4));
+    QVERIFY(model->lastError().contains(QStringLiteral("no weights")));
+    QVERIFY(model->setColumn({mean, model->rowOf(QStringLiteral("block1.pw"))}, PlanTableModel::WeightBits, 4));
+    // Rules for ops: every add's output.
+    QVERIFY(model->pointOps().contains(QStringLiteral("add")));
+    QVERIFY(model->addRule(QStringLiteral("add"), QString(), PlanTableModel::ActivationBits, 5));
+    QCOMPARE(bits("block1:add"), 5); // the rule replaced the row's own value
+    QVERIFY(model->ruleTexts().last().startsWith(QStringLiteral("add outputs")));
+
+    // The target: the IMX500 runs no 3-bit activations, so w2a3 is refused there; generic
+    // (before targets) has no rows for the add and the mean.
+    QVERIFY(!model->setTarget(QStringLiteral("imx500")));
+    QVERIFY2(model->lastError().contains(QStringLiteral("not offered by deployment target imx500")), qPrintable(model->lastError()));
+    QVERIFY(model->setTarget(QStringLiteral("generic")));
+    QCOMPARE(model->rowCount(), 1 + 6);
+    QCOMPARE(model->rowOf(QStringLiteral("block1:add")), -1);
+    window.undoStack()->undo();
+    QCOMPARE(model->rowCount(), 1 + 6 + 2);
 }
 
 void TestWorkbench::shortRunPlotsAndRecords()
@@ -399,8 +559,58 @@ void TestWorkbench::stopMidRun()
     QVERIFY(window.trainingView()->activity() == qat::ui::TrainingView::Activity::Idle);
     qat::store::RunStore store(m_dir.filePath(QStringLiteral("runs.sqlite")).toStdString(),
                                qat::store::RunStore::Access::ReadOnly);
-    QCOMPARE(QString::fromStdString(store.run(controller->runId())->state), QStringLiteral("cancelled"));
+    const auto stored = *store.run(controller->runId());
+    QCOMPARE(QString::fromStdString(stored.state), QStringLiteral("cancelled"));
+    // The Log and the status say what the database (and so `qatwb runs show`) says.
+    const auto line = QString::fromStdString(stored.state + ": " + stored.message);
+    QVERIFY2(window.logView()->toPlainText().contains(QStringLiteral("Run %1 %2").arg(stored.id).arg(line)),
+             qPrintable(window.logView()->toPlainText()));
+    QVERIFY2(window.statusBar()->currentMessage().contains(line), qPrintable(window.statusBar()->currentMessage()));
     saveScreenshot(window, QStringLiteral("workbench_stopped.png"));
+}
+
+// Issue #25 item 6: under mct-default the first quantizer is an STE weight threshold, which
+// its training method keeps at its calibrated value; the plots open on one that learns,
+// and say of a frozen one that it is frozen and why.
+void TestWorkbench::plotsOpenOnAQuantizerThatLearns()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
+    window.resize(1280, 800);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QCOMPARE(QString::fromStdString(window.quantizationView()->planModel()->plan().preset), QStringLiteral("mct-default"));
+    window.trainingView()->setShortRun(12, 512, 100);
+    QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
+    QVERIFY(window.startTraining());
+    QVERIFY(finished.wait(180000));
+    auto* plots = window.livePlots();
+    window.showPage(MainWindow::Page::Plots);
+    auto notes = [plots] {
+        QStringList texts;
+        for (auto* label : plots->findChildren<QLabel*>()) {
+            if (label->isVisible()) {
+                texts << label->text();
+            }
+        }
+        return texts.join(QLatin1Char('\n'));
+    };
+    QCOMPARE(plots->quantizers().first(), QStringLiteral("features.0.weight"));
+    const auto opened = plots->selectedQuantizer();
+    QVERIFY2(opened.endsWith(QStringLiteral(":output")) || opened == QStringLiteral("input"), qPrintable(opened));
+    QVERIFY2(!notes().contains(QStringLiteral("frozen")), qPrintable(notes()));
+    // What it plots moves: a POT threshold's latent value (the POT value itself steps by 2x).
+    auto* line = plots->parametersPlot()->graph(0);
+    QVERIFY(line != nullptr && line->dataCount() >= 2);
+    QVERIFY(line->data()->at(0)->value != line->data()->at(line->dataCount() - 1)->value);
+    saveScreenshot(window, QStringLiteral("live_plots_learning.png"));
+
+    plots->selectQuantizer(QStringLiteral("features.0.weight"));
+    QVERIFY2(notes().contains(QStringLiteral("frozen by its training method (STE)")), qPrintable(notes()));
+    saveScreenshot(window, QStringLiteral("live_plots_frozen.png"));
+    plots->selectQuantizer(opened);
+    QVERIFY(!notes().contains(QStringLiteral("frozen")));
 }
 
 void TestWorkbench::layoutPersists()

@@ -10,8 +10,12 @@
 
 namespace qat::test::window {
 
+/// A fixture model: TorchScript files in tests/fixtures/models, ONNX ones in tests/fixtures/onnx.
 inline QString fixture(const QString& name)
 {
+    if (name.endsWith(QStringLiteral(".onnx"))) {
+        return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
+    }
     return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
 }
 

@@ -47,7 +47,7 @@ bool HistoryController::exportRun(qint64 runId, const QString& outDir, const std
     return true;
 }
 
-bool HistoryController::measureSensitivity(qint64 runId, int images)
+bool HistoryController::measureSensitivity(qint64 runId, int images, analysis::SensitivityMode mode)
 {
     if (isBusy() || !m_registry) {
         return false;
@@ -58,19 +58,19 @@ bool HistoryController::measureSensitivity(qint64 runId, int images)
     auto cancel = m_cancel;
     // The destructor waits for the job, so `this` outlives it; queued calls to a deleted
     // receiver are dropped.
-    m_watcher.setFuture(QtConcurrent::run([this, db, registry, runId, images, cancel] {
+    m_watcher.setFuture(QtConcurrent::run([this, db, registry, runId, images, mode, cancel] {
         Outcome o;
         o.runId = runId;
         try {
             store::RunStore runs(db);
-            const auto request = analysis::sensitivityRequestForRun(runs, runId, images);
+            const auto request = analysis::sensitivityRequestForRun(runs, runId, images, mode);
             o.sensitivity = analysis::analyzeSensitivity(request, *registry, [&](int done, int total) {
                 QMetaObject::invokeMethod(
                     this, [this, runId, done, total] { Q_EMIT sensitivityProgress(runId, done, total); },
                     Qt::QueuedConnection);
                 return !*cancel;
             });
-            runs.saveSensitivity(runId, analysis::toRows(o.sensitivity));
+            runs.saveSensitivity(runId, analysis::toString(mode), analysis::toRows(o.sensitivity));
         } catch (const std::exception& e) {
             o.error = QString::fromStdString(e.what());
         }

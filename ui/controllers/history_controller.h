@@ -19,7 +19,7 @@ namespace qat::ui {
 
 /// The slow things the history does, one at a time, on a worker thread: exporting a run
 /// (files plus parity check, stored with the run as `qatwb export` does) and measuring its
-/// per-layer sensitivity (stored with the run). Each job opens its own RunStore connection.
+/// per-layer sensitivity in one mode (stored with the run, as `qatwb runs sensitivity` does). Each job opens its own RunStore connection.
 /// Results come back as signals on the UI thread. UI thread only; the destructor cancels a
 /// sensitivity job and waits for the running job.
 class HistoryController : public QObject {
@@ -40,7 +40,7 @@ public:
 
     /// false when a job is running already.
     bool exportRun(qint64 runId, const QString& outDir, const std::vector<exporter::Format>& formats);
-    bool measureSensitivity(qint64 runId, int images);
+    bool measureSensitivity(qint64 runId, int images, analysis::SensitivityMode mode);
     bool isBusy() const { return m_watcher.isRunning(); }
 
 Q_SIGNALS:

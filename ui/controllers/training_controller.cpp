@@ -125,16 +125,7 @@ bool TrainingController::start(const train::TrainConfig& config,
                 result.message = dataError;
                 observer.onEvent(train::StateEvent{result.state, result.message});
             }
-            try {
-                recorder.finish(result);
-            } catch (const Error& e) {
-                result.state = train::RunState::Failed;
-                result.message = std::string("the run could not be recorded completely: ") + e.what();
-            }
-            if (!recorder.writeError().empty() && result.state != train::RunState::Failed) {
-                result.state = train::RunState::Failed;
-                result.message = recorder.writeError();
-            }
+            result = recorder.finish(std::move(result));
         } catch (const std::exception& e) {
             // Without a record there is no run: nothing was trained.
             result.state = train::RunState::Failed;

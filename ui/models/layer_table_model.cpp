@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "models/layer_table_model.h"
 
+#include "model/layer_kind.h"
+
 #include <QLocale>
 #include <QStringList>
 
@@ -55,7 +57,7 @@ QVariant LayerTableModel::displayData(const model::LayerInfo& l, int row, int co
     switch (column) {
     case Index: return row + 1;
     case Layer: return QString::fromStdString(l.name);
-    case Kind: return QString::fromStdString(l.kind);
+    case Kind: return QString::fromStdString(model::kindLabel(l));
     case WeightShape: return shapeText(l.weightShape);
     case Groups: return static_cast<qlonglong>(l.groups);
     case ChannelAxis: return static_cast<qlonglong>(l.channelAxis);

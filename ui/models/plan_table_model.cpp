@@ -1,40 +1,22 @@
 // SPDX-License-Identifier: MIT
+// The plan table's rows and what each cell shows; edits are in plan_table_edits.cpp.
 #include "models/plan_table_model.h"
 
 #include "common/error.h"
-#include "quantizers/registry_facade.h"
+#include "targets/point_placement.h"
+#include "targets/target_registry.h"
 
 #include <QColor>
 #include <QFont>
-#include <QUndoCommand>
 #include <QUndoStack>
 
-#include <regex>
+#include <set>
 
 namespace qat::ui {
 
-using engine::ChoiceOverride;
-using engine::QuantizationPlan;
 using quant::Method;
-using quant::Target;
 
 namespace {
-
-/// Swaps the whole plan: plans are small, so before/after copies keep undo exact.
-class PlanEditCommand : public QUndoCommand {
-public:
-    PlanEditCommand(PlanTableModel* model, QuantizationPlan before, QuantizationPlan after, const QString& text)
-        : QUndoCommand(text), m_model(model), m_before(std::move(before)), m_after(std::move(after))
-    {
-    }
-    void undo() override { m_model->applyPlan(m_before); }
-    void redo() override { m_model->applyPlan(m_after); }
-
-private:
-    PlanTableModel* m_model;
-    QuantizationPlan m_before;
-    QuantizationPlan m_after;
-};
 
 QString methodName(Method method)
 {
@@ -46,37 +28,18 @@ QString choiceLabel(const engine::QuantizerChoice& choice)
     return QString::fromStdString(choice.key.training) + QLatin1Char(' ') + methodName(choice.key.method);
 }
 
-// The override fields a column writes; used to drop them when a rule takes over.
-void clearColumn(engine::LayerOverride& o, int column)
+QString choiceValue(const engine::QuantizerChoice& choice)
 {
-    switch (column) {
-    case PlanTableModel::WeightQuantizer: o.weights.training.reset(); o.weights.method.reset(); break;
-    case PlanTableModel::WeightBits: o.weights.bits.reset(); break;
-    case PlanTableModel::PerChannel: o.weights.perChannel.reset(); break;
-    case PlanTableModel::ActivationQuantizer: o.activations.training.reset(); o.activations.method.reset(); break;
-    case PlanTableModel::ActivationBits: o.activations.bits.reset(); break;
-    case PlanTableModel::Enabled: o.weights.enabled.reset(); o.activations.enabled.reset(); break;
-    default: break;
-    }
+    return QString::fromStdString(choice.key.training) + QLatin1Char('|') + methodName(choice.key.method);
 }
 
-QString overrideText(const ChoiceOverride& o)
+QString pointKind(const model::ActivationPointInfo& point)
 {
-    QStringList parts;
-    if (o.enabled) parts << (*o.enabled ? QObject::tr("on") : QObject::tr("off"));
-    if (o.training) parts << QString::fromStdString(*o.training);
-    if (o.method) parts << methodName(*o.method);
-    if (o.bits) parts << QObject::tr("%1 bits").arg(*o.bits);
-    if (o.perChannel) parts << (*o.perChannel ? QObject::tr("per channel") : QObject::tr("per tensor"));
-    return parts.join(QLatin1Char(' '));
-}
-
-QString valueText(int column, const QVariant& value)
-{
-    if (column == PlanTableModel::PerChannel || column == PlanTableModel::Enabled) {
-        return value.toBool() ? QObject::tr("on") : QObject::tr("off");
+    QString text = QString::fromStdString(point.op);
+    for (const auto& op : point.fusedOps) {
+        text += QLatin1Char('+') + QString::fromStdString(op);
     }
-    return value.toString().replace(QLatin1Char('|'), QLatin1Char(' '));
+    return text;
 }
 
 } // namespace
@@ -84,42 +47,6 @@ QString valueText(int column, const QVariant& value)
 QString QuantizerOption::value() const
 {
     return training + QLatin1Char('|') + methodName(method);
-}
-
-bool applyColumnValue(engine::LayerOverride& target, int column, const QVariant& value)
-{
-    auto quantizer = [&value](ChoiceOverride& o) {
-        // "LSQ|symmetric" (what the delegates store) or "LSQ symmetric" (what is shown).
-        auto parts = value.toString().split(QLatin1Char('|'));
-        if (parts.size() != 2) {
-            parts = value.toString().split(QLatin1Char(' '));
-        }
-        if (parts.size() != 2 || parts[0].isEmpty()) {
-            return false;
-        }
-        try {
-            o.method = quant::parseMethod(parts[1].toStdString());
-        } catch (const std::exception&) {
-            return false;
-        }
-        o.training = parts[0].toStdString();
-        return true;
-    };
-    bool ok = true;
-    switch (column) {
-    case PlanTableModel::WeightQuantizer: return quantizer(target.weights);
-    case PlanTableModel::ActivationQuantizer: return quantizer(target.activations);
-    case PlanTableModel::WeightBits: target.weights.bits = value.toInt(&ok); return ok;
-    case PlanTableModel::ActivationBits: target.activations.bits = value.toInt(&ok); return ok;
-    case PlanTableModel::PerChannel:
-        target.weights.perChannel = value.toBool();
-        return true;
-    case PlanTableModel::Enabled:
-        target.weights.enabled = value.toBool();
-        target.activations.enabled = value.toBool();
-        return true;
-    default: return false;
-    }
 }
 
 PlanTableModel::PlanTableModel(QUndoStack* undoStack, QObject* parent)
@@ -132,228 +59,179 @@ void PlanTableModel::setRegistry(std::shared_ptr<const quant::QuantizerRegistry>
     m_registry = std::move(registry);
 }
 
-void PlanTableModel::setLayers(std::vector<model::LayerInfo> layers)
+void PlanTableModel::setModel(std::vector<model::LayerInfo> layers, model::OpGraph graph)
 {
     beginResetModel();
     m_layers = std::move(layers);
+    m_graph = std::move(graph);
     for (auto it = m_plan.layers.begin(); it != m_plan.layers.end();) {
         const bool known = std::any_of(m_layers.begin(), m_layers.end(),
                                        [&](const auto& l) { return l.name == it->first; });
         it = known ? std::next(it) : m_plan.layers.erase(it);
     }
     try {
-        m_resolved = engine::resolvePlan(m_plan, m_layers);
+        const auto& target = target::builtinTargets().find(m_plan.target);
+        const auto points = target::placeActivationPoints(m_graph, target);
+        for (auto it = m_plan.pointOverrides.begin(); it != m_plan.pointOverrides.end();) {
+            const bool known = std::any_of(points.begin(), points.end(), [&](const auto& p) { return p.name == it->first; });
+            it = known ? std::next(it) : m_plan.pointOverrides.erase(it);
+        }
+        resolve(m_plan);
     } catch (const std::exception&) {
         // A rule whose pattern fails cannot have been accepted; start clean if it happens.
         m_plan.rules.clear();
-        m_resolved = engine::resolvePlan(m_plan, m_layers);
+        m_plan.points.clear();
     }
+    rebuild();
     endResetModel();
     m_undo->clear();
     Q_EMIT planChanged();
 }
 
-QString PlanTableModel::validate(const QuantizationPlan& candidate) const
+PlanTableModel::Resolution PlanTableModel::resolve(const engine::QuantizationPlan& plan) const
 {
+    Resolution r;
+    r.layers = engine::resolvePlan(plan, m_layers);
+    if (!m_graph.empty()) {
+        r.points = target::placeActivationPoints(m_graph, target::builtinTargets().find(plan.target));
+        r.pointPlans = engine::resolvePoints(plan, r.layers, r.points);
+    }
+    return r;
+}
+
+// Rows in graph order: the input, then each layer where its first output is, and the other
+// points where they are. Layers the graph does not reach come last.
+void PlanTableModel::rebuild()
+{
+    Resolution r;
     try {
-        const auto resolved = engine::resolvePlan(candidate, m_layers);
-        if (m_registry) {
-            engine::validatePlan(resolved, candidate, *m_registry);
-        }
-    } catch (const std::exception& e) {
-        return QString::fromStdString(e.what());
-    }
-    return {};
-}
-
-void PlanTableModel::setReadOnly(bool readOnly)
-{
-    m_readOnly = readOnly;
-    if (rowCount() > 0) {
-        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
-    }
-}
-
-bool PlanTableModel::commit(const QuantizationPlan& candidate, const QString& description)
-{
-    if (m_readOnly) {
-        m_lastError = tr("%1 refused: a run is training with this plan; stop it to edit the plan").arg(description);
-        Q_EMIT editRefused(m_lastError);
-        return false;
-    }
-    const auto problem = validate(candidate);
-    if (!problem.isEmpty()) {
-        m_lastError = tr("%1 refused: %2").arg(description, problem);
-        Q_EMIT editRefused(m_lastError);
-        return false;
-    }
-    m_lastError.clear();
-    m_undo->push(new PlanEditCommand(this, m_plan, candidate, description));
-    return true;
-}
-
-void PlanTableModel::applyPlan(const QuantizationPlan& plan)
-{
-    m_plan = plan;
-    try {
-        m_resolved = engine::resolvePlan(m_plan, m_layers);
+        r = resolve(m_plan);
     } catch (const std::exception&) {
-        m_resolved.clear(); // only reachable through a plan validate() would have refused
+        // Only reachable through a plan validate() would have refused.
     }
-    if (rowCount() > 0) {
-        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+    m_resolved = std::move(r.layers);
+    m_points = std::move(r.points);
+    m_pointPlans = std::move(r.pointPlans);
+    m_rows.clear();
+    if (m_resolved.size() != m_layers.size()) {
+        return;
+    }
+    std::set<std::string> placed;
+    for (size_t i = 0; i < m_points.size(); ++i) {
+        const auto& p = m_points[i];
+        if (p.isInput) {
+            m_rows.push_back({RowKind::Input, -1, int(i)});
+        } else if (p.afterLayer.empty()) {
+            m_rows.push_back({RowKind::Point, -1, int(i)});
+        } else if (placed.insert(p.afterLayer).second) {
+            for (size_t l = 0; l < m_layers.size(); ++l) {
+                if (m_layers[l].name == p.afterLayer) {
+                    m_rows.push_back({RowKind::Layer, int(l), int(i)});
+                }
+            }
+        }
+    }
+    for (size_t l = 0; l < m_layers.size(); ++l) {
+        if (placed.count(m_layers[l].name) == 0) {
+            m_rows.push_back({RowKind::Layer, int(l), -1});
+        }
+    }
+}
+
+void PlanTableModel::applyPlan(const engine::QuantizationPlan& plan)
+{
+    const auto before = m_rows.size();
+    const auto targetBefore = m_plan.target;
+    m_plan = plan;
+    // The rows themselves change with the target (which points exist); values otherwise.
+    if (targetBefore != m_plan.target) {
+        beginResetModel();
+        rebuild();
+        endResetModel();
+    } else {
+        rebuild();
+        if (m_rows.size() != before) {
+            beginResetModel();
+            endResetModel();
+        } else if (rowCount() > 0) {
+            Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+        }
     }
     Q_EMIT planChanged();
 }
 
-bool PlanTableModel::replacePlan(const QuantizationPlan& plan, const QString& description)
+PlanTableModel::RowKind PlanTableModel::rowKind(int row) const
 {
-    return commit(plan, description);
+    return m_rows.at(size_t(row)).kind;
 }
 
-bool PlanTableModel::setColumn(const QList<int>& rows, int column, const QVariant& value)
+int PlanTableModel::layerIndex(int row) const
 {
-    if (rows.isEmpty()) {
-        m_lastError = tr("Select the layers to change first.");
-        Q_EMIT editRefused(m_lastError);
+    return row >= 0 && row < rowCount() ? m_rows[size_t(row)].layer : -1;
+}
+
+QString PlanTableModel::rowName(int row) const
+{
+    const auto& r = m_rows.at(size_t(row));
+    return QString::fromStdString(r.kind == RowKind::Layer ? m_layers[size_t(r.layer)].name : m_points[size_t(r.point)].name);
+}
+
+int PlanTableModel::rowOf(const QString& name) const
+{
+    for (int r = 0; r < rowCount(); ++r) {
+        if (rowName(r) == name) {
+            return r;
+        }
+    }
+    return -1;
+}
+
+QString PlanTableModel::quantizerName(int row) const
+{
+    const auto& r = m_rows.at(size_t(row));
+    return r.kind == RowKind::Layer ? QString::fromStdString(m_layers[size_t(r.layer)].weightPath) : rowName(row);
+}
+
+// A layer row whose outputs are all what forward() returns: the plan's `output` applies.
+bool PlanTableModel::isOutputRow(int row) const
+{
+    const auto& r = m_rows.at(size_t(row));
+    if (r.kind == RowKind::Input || r.point < 0) {
         return false;
     }
-    auto candidate = m_plan;
-    for (int row : rows) {
-        if (row < 0 || row >= rowCount()) {
-            return false;
-        }
-        auto& o = candidate.layers[m_layers[size_t(row)].name];
-        if (!applyColumnValue(o, column, value)) {
-            m_lastError = tr("%1: '%2' is not a valid value").arg(columnName(column), value.toString());
-            Q_EMIT editRefused(m_lastError);
-            return false;
+    if (r.kind == RowKind::Point) {
+        return m_points[size_t(r.point)].isModelOutput;
+    }
+    bool any = false;
+    for (const auto& p : m_points) {
+        if (p.afterLayer == m_layers[size_t(r.layer)].name) {
+            if (!p.isModelOutput) {
+                return false;
+            }
+            any = true;
         }
     }
-    const auto what = valueText(column, value);
-    const auto description = rows.size() == 1
-        ? tr("Set %1 of %2 to %3").arg(columnName(column), QString::fromStdString(m_layers[size_t(rows.first())].name), what)
-        : tr("Set %1 of %n layers to %2", nullptr, int(rows.size())).arg(columnName(column), what);
-    return commit(candidate, description);
+    return any;
 }
 
-bool PlanTableModel::addRule(const QString& kind, const QString& namePattern, int column, const QVariant& value)
+bool PlanTableModel::hasColumn(int row, int column) const
 {
-    engine::LayerOverride fields;
-    if (!applyColumnValue(fields, column, value)) {
-        m_lastError = tr("%1: '%2' is not a valid value").arg(columnName(column), value.toString());
-        Q_EMIT editRefused(m_lastError);
-        return false;
-    }
-    engine::PlanRule rule{kind.toStdString(), namePattern.toStdString(), fields.weights, fields.activations};
-    auto candidate = m_plan;
-    candidate.rules.push_back(rule);
-    std::optional<std::regex> pattern;
-    try {
-        if (!namePattern.isEmpty()) {
-            pattern.emplace(namePattern.toStdString(), std::regex::ECMAScript);
-        }
-    } catch (const std::regex_error&) {
-        m_lastError = tr("Rule refused: '%1' is not a valid regular expression").arg(namePattern);
-        Q_EMIT editRefused(m_lastError);
-        return false;
-    }
-    for (const auto& layer : m_layers) {
-        const bool kindMatches = kind.isEmpty() || layer.kind == rule.kind;
-        const bool nameMatches = !pattern || std::regex_match(layer.name, *pattern);
-        if (auto found = candidate.layers.find(layer.name); found != candidate.layers.end() && kindMatches && nameMatches) {
-            clearColumn(found->second, column);
-        }
-    }
-    const auto who = (kind.isEmpty() ? tr("every layer") : tr("%1 layers").arg(kind))
-                     + (namePattern.isEmpty() ? QString() : tr(" named like %1").arg(namePattern));
-    return commit(candidate, tr("Rule: %1 = %2 for %3").arg(columnName(column), valueText(column, value), who));
+    const bool weightColumn = column == WeightQuantizer || column == WeightBits || column == PerChannel;
+    return !weightColumn || rowKind(row) == RowKind::Layer;
 }
 
-bool PlanTableModel::removeRule(int index)
+const engine::QuantizerChoice& PlanTableModel::activationChoice(int row) const
 {
-    if (index < 0 || index >= int(m_plan.rules.size())) {
-        return false;
+    const auto& r = m_rows.at(size_t(row));
+    if (r.point >= 0 && size_t(r.point) < m_pointPlans.size()) {
+        return m_pointPlans[size_t(r.point)].choice;
     }
-    auto candidate = m_plan;
-    candidate.rules.erase(candidate.rules.begin() + index);
-    return commit(candidate, tr("Remove rule %1").arg(index + 1));
-}
-
-QStringList PlanTableModel::ruleTexts() const
-{
-    QStringList texts;
-    for (const auto& rule : m_plan.rules) {
-        QString who = rule.kind.empty() ? tr("every layer") : tr("%1 layers").arg(QString::fromStdString(rule.kind));
-        if (!rule.namePattern.empty()) {
-            who += tr(" named like %1").arg(QString::fromStdString(rule.namePattern));
-        }
-        QStringList what;
-        if (!rule.weights.empty()) what << tr("weights %1").arg(overrideText(rule.weights));
-        if (!rule.activations.empty()) what << tr("activations %1").arg(overrideText(rule.activations));
-        texts << tr("%1: %2").arg(who, what.join(QStringLiteral(", ")));
-    }
-    return texts;
-}
-
-std::vector<QuantizerOption> PlanTableModel::allOptions(int column) const
-{
-    std::vector<QuantizerOption> options;
-    if (!m_registry) {
-        return options;
-    }
-    const auto target = column == WeightQuantizer ? Target::Weights : Target::Activations;
-    for (const auto& info : quant::registeredQuantizers(*m_registry)) {
-        if (info.target != target) {
-            continue;
-        }
-        for (auto method : info.methods) {
-            const auto training = QString::fromStdString(info.training);
-            options.push_back({training, method, training + QLatin1Char(' ') + methodName(method),
-                               QString::fromStdString(info.description)});
-        }
-    }
-    return options;
-}
-
-std::vector<QuantizerOption> PlanTableModel::options(int row, int column) const
-{
-    std::vector<QuantizerOption> legal;
-    if (row < 0 || row >= rowCount()) {
-        return legal;
-    }
-    for (const auto& option : allOptions(column)) {
-        auto candidate = m_plan;
-        applyColumnValue(candidate.layers[m_layers[size_t(row)].name], column, option.value());
-        if (validate(candidate).isEmpty()) {
-            legal.push_back(option);
-        }
-    }
-    return legal;
-}
-
-bool PlanTableModel::isOverridden(int row, int column) const
-{
-    const auto found = m_plan.layers.find(m_layers[size_t(row)].name);
-    if (found == m_plan.layers.end()) {
-        return false;
-    }
-    const auto& w = found->second.weights;
-    const auto& a = found->second.activations;
-    switch (column) {
-    case WeightQuantizer: return w.training || w.method;
-    case WeightBits: return bool(w.bits);
-    case PerChannel: return bool(w.perChannel);
-    case ActivationQuantizer: return a.training || a.method;
-    case ActivationBits: return bool(a.bits);
-    case Enabled: return w.enabled || a.enabled;
-    default: return false;
-    }
+    return m_resolved.at(size_t(r.layer)).activations;
 }
 
 int PlanTableModel::rowCount(const QModelIndex& parent) const
 {
-    return parent.isValid() ? 0 : int(std::min(m_layers.size(), m_resolved.size()));
+    return parent.isValid() ? 0 : int(m_rows.size());
 }
 
 int PlanTableModel::columnCount(const QModelIndex& parent) const
@@ -366,49 +244,79 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
     if (!index.isValid() || !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) {
         return {};
     }
-    const auto& lp = m_resolved[size_t(index.row())];
-    const auto& layer = m_layers[size_t(index.row())];
+    const int row = index.row();
+    const auto& r = m_rows[size_t(row)];
     const int column = index.column();
-    const bool enabled = lp.weights.enabled || lp.activations.enabled;
+    const auto& activations = activationChoice(row);
+    const engine::LayerPlan* lp = r.kind == RowKind::Layer ? &m_resolved[size_t(r.layer)] : nullptr;
+    const bool enabled = activations.enabled || (lp != nullptr && lp->weights.enabled);
+    if (!hasColumn(row, column)) {
+        if (role == Qt::ToolTipRole) {
+            return r.kind == RowKind::Input ? tr("The model input has no weights") : tr("This op has no weights");
+        }
+        return {};
+    }
     if (role == Qt::DisplayRole || role == Qt::EditRole) {
         const bool edit = role == Qt::EditRole;
         switch (column) {
-        case Layer: return QString::fromStdString(layer.name);
-        case Kind: return QString::fromStdString(layer.kind);
-        case WeightQuantizer:
-            return edit ? QString::fromStdString(lp.weights.key.training) + QLatin1Char('|') + methodName(lp.weights.key.method)
-                        : choiceLabel(lp.weights);
-        case WeightBits: return lp.weights.config.bits;
-        case ActivationQuantizer:
-            return edit ? QString::fromStdString(lp.activations.key.training) + QLatin1Char('|')
-                              + methodName(lp.activations.key.method)
-                        : choiceLabel(lp.activations);
-        case ActivationBits: return lp.activations.config.bits;
+        case Layer: return rowName(row);
+        case Kind: {
+            if (r.kind == RowKind::Input) return tr("model input");
+            const auto kind = r.kind == RowKind::Layer ? QString::fromStdString(m_layers[size_t(r.layer)].kind)
+                                                       : pointKind(m_points[size_t(r.point)]);
+            return isOutputRow(row) && !edit ? tr("%1 (model output)").arg(kind) : kind;
+        }
+        case WeightQuantizer: return edit ? choiceValue(lp->weights) : choiceLabel(lp->weights);
+        case WeightBits: return lp->weights.config.bits;
+        case ActivationQuantizer: return edit ? choiceValue(activations) : choiceLabel(activations);
+        case ActivationBits: return activations.config.bits;
         default: return {};
         }
     }
     if (role == Qt::CheckStateRole) {
-        if (column == PerChannel) return lp.weights.config.perChannel ? Qt::Checked : Qt::Unchecked;
+        if (column == PerChannel) return lp->weights.config.perChannel ? Qt::Checked : Qt::Unchecked;
         if (column == Enabled) return enabled ? Qt::Checked : Qt::Unchecked;
         return {};
     }
-    if (role == Qt::FontRole && isOverridden(index.row(), column)) {
-        QFont bold;
-        bold.setBold(true);
-        return bold;
+    if (role == Qt::FontRole) {
+        QFont font;
+        font.setBold(isOverridden(row, column));
+        font.setItalic(r.kind != RowKind::Layer && column == Layer);
+        if (font.bold() || font.italic()) {
+            return font;
+        }
+        return {};
     }
-    if (role == Qt::ForegroundRole && !enabled && column != Layer && column != Enabled) {
-        return QColor(Qt::gray);
+    if (role == Qt::ForegroundRole && column != Layer && column != Enabled) {
+        const bool columnOn = column == ActivationQuantizer || column == ActivationBits ? activations.enabled
+                                                                                        : (lp == nullptr || lp->weights.enabled);
+        if (!enabled || !columnOn) {
+            return QColor(Qt::gray);
+        }
     }
     if (role == Qt::TextAlignmentRole && (column == WeightBits || column == ActivationBits)) {
         return QVariant::fromValue(Qt::AlignVCenter | Qt::AlignRight);
     }
     if (role == Qt::ToolTipRole) {
-        if (isOverridden(index.row(), column)) {
-            return tr("Set for this layer (bold); the plan's defaults and rules no longer apply to this field");
+        if (isOutputRow(row) && (column == ActivationQuantizer || column == ActivationBits || column == Layer)) {
+            return tr("The model's output: the plan's output settings apply to it (an edit here changes them)");
         }
-        if (column == Layer) {
-            return tr("Weight parameter: %1").arg(QString::fromStdString(layer.weightPath));
+        if (isOverridden(row, column)) {
+            return tr("Set for this row (bold); the plan's defaults and rules no longer apply to this field");
+        }
+        if (column == Layer && r.kind == RowKind::Layer) {
+            return tr("Weight parameter: %1").arg(QString::fromStdString(m_layers[size_t(r.layer)].weightPath));
+        }
+        if (column == Kind && r.point >= 0 && r.kind != RowKind::Input) {
+            const auto& p = m_points[size_t(r.point)];
+            return p.fusedOps.empty() ? tr("Quantized right after %1").arg(QString::fromStdString(p.op))
+                                      : tr("One fused unit, quantized at its end: %1").arg(pointKind(p));
+        }
+        if (column == Layer && r.kind == RowKind::Point) {
+            const auto& p = m_points[size_t(r.point)];
+            return tr("The output of %1 in %2, stored as integers on the chip under target %3")
+                .arg(pointKind(p), p.callSite.empty() ? tr("the model's forward()") : QString::fromStdString(p.callSite),
+                     QString::fromStdString(m_plan.target));
         }
     }
     return {};
@@ -433,7 +341,7 @@ Qt::ItemFlags PlanTableModel::flags(const QModelIndex& index) const
         return Qt::NoItemFlags;
     }
     auto f = Qt::ItemIsEnabled | Qt::ItemIsSelectable;
-    if (m_readOnly) {
+    if (m_readOnly || !hasColumn(index.row(), index.column())) {
         return f;
     }
     switch (index.column()) {
@@ -451,7 +359,7 @@ Qt::ItemFlags PlanTableModel::flags(const QModelIndex& index) const
 QString PlanTableModel::columnName(int column)
 {
     switch (column) {
-    case Layer: return tr("Layer");
+    case Layer: return tr("Layer / point");
     case Kind: return tr("Kind");
     case WeightQuantizer: return tr("Weight quantizer");
     case WeightBits: return tr("W bits");
@@ -473,13 +381,15 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
     }
     if (role == Qt::ToolTipRole) {
         switch (section) {
+        case Layer: return tr("A layer (its weights and its output), the model input, or another tensor the target "
+                              "quantizes (italic: the output of an add, a pool, a concatenation, ...)");
         case WeightQuantizer: return tr("Training method and grid of the layer's weight quantizer");
         case WeightBits: return tr("Bits of the weight quantizer (2 to 16)");
         case PerChannel: return tr("One threshold per output channel (else one for the whole tensor)");
         case ActivationQuantizer: return tr("Training method and grid of the quantizer at the layer's output "
-                                            "(after its BatchNorm and activation)");
+                                            "(after its BatchNorm and activation) or at the op's output");
         case ActivationBits: return tr("Bits of the activation quantizer (2 to 16)");
-        case Enabled: return tr("Quantize this layer at all (weights and output)");
+        case Enabled: return tr("Quantize this row at all (a layer: weights and output)");
         default: return {};
         }
     }

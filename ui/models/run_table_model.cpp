@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "models/run_table_model.h"
 
+#include "engine/quantization_plan.h"
+#include "storage/run_state.h"
+
 #include <nlohmann/json.hpp>
 
 #include <QBrush>
@@ -31,10 +34,13 @@ QString duration(double seconds)
 
 QColor stateColor(const std::string& state)
 {
-    if (state == "finished") return QColor(0x2e, 0x7d, 0x32);
-    if (state == "failed" || state == "diverged") return QColor(0xc6, 0x28, 0x28);
-    if (state == "cancelled" || state == "interrupted") return QColor(0x8d, 0x6e, 0x00);
-    return QColor(0x15, 0x65, 0xc0); // running, calibrating, created, paused
+    switch (store::stateKind(state)) {
+    case store::StateKind::Finished: return QColor(0x2e, 0x7d, 0x32);
+    case store::StateKind::Failed: return QColor(0xc6, 0x28, 0x28);
+    case store::StateKind::Stopped: return QColor(0x8d, 0x6e, 0x00);
+    case store::StateKind::Training: break;
+    }
+    return QColor(0x15, 0x65, 0xc0);
 }
 
 store::RunFilter::Order orderOf(int column)
@@ -75,6 +81,15 @@ QString planPreset(const std::string& planJson)
     const auto plan = json::parse(planJson, nullptr, false);
     const auto preset = plan.is_object() ? plan.value("preset", std::string()) : std::string();
     return preset.empty() ? QStringLiteral("custom") : QString::fromStdString(preset);
+}
+
+QString planTarget(const std::string& planJson)
+{
+    try {
+        return QString::fromStdString(engine::parsePlan(planJson, "plan").target);
+    } catch (const std::exception&) {
+        return QString();
+    }
 }
 
 RunTableModel::RunTableModel(QObject* parent) : QAbstractTableModel(parent)
@@ -272,8 +287,11 @@ QVariant RunTableModel::data(const QModelIndex& index, int role) const
     if (role == Qt::ToolTipRole) {
         switch (index.column()) {
         case Model: return QString::fromStdString(r.modelPath);
-        case State: return r.message.empty() ? QString::fromStdString(r.state) : QString::fromStdString(r.message);
+        case State: return QString::fromStdString(store::stateLine(r.state, r.message));
         case Duration: return tr("%n step(s)", nullptr, int(r.steps));
+        case QatTop1:
+            return store::isTraining(r.state) && r.qatTop1 ? tr("the latest epoch's (the run is still training)")
+                                                            : QString::fromStdString(r.name);
         default: return QString::fromStdString(r.name);
         }
     }

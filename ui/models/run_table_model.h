@@ -70,5 +70,7 @@ private:
 QString planBits(const std::string& planJson);
 /// The preset the plan started from, or "custom".
 QString planPreset(const std::string& planJson);
+/// The deployment target a stored plan used ("generic" for plans from before targets).
+QString planTarget(const std::string& planJson);
 
 } // namespace qat::ui

@@ -26,8 +26,9 @@ ExportDialog::ExportDialog(qint64 runId, QWidget* parent) : QDialog(parent)
     m_spec = new QCheckBox(tr("Spec JSON: mct_quantizers classes and arguments (.json)"), this);
     m_torchscript = new QCheckBox(tr("TorchScript for stock PyTorch, with fake-quant ops (.pt)"), this);
     m_onnx = new QCheckBox(tr("ONNX with QuantizeLinear/DequantizeLinear pairs, opset 17 (.onnx)"), this);
-    for (auto* box : {m_spec, m_torchscript, m_onnx}) {
-        box->setChecked(true);
+    m_mctq = new QCheckBox(tr("MCT's ONNX format: mct_quantizers nodes, for Sony's IMX500 converter (.mctq.onnx)"), this);
+    for (auto* box : {m_spec, m_torchscript, m_onnx, m_mctq}) {
+        box->setChecked(box != m_mctq);
         connect(box, &QCheckBox::toggled, this, &ExportDialog::updateOk);
     }
     const auto fallback = QDir(QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation))
@@ -46,7 +47,8 @@ ExportDialog::ExportDialog(qint64 runId, QWidget* parent) : QDialog(parent)
     folderRow->addWidget(browse);
 
     auto* note = new QLabel(tr("Every export reloads the TorchScript model and compares it with the training "
-                               "forward on the run's test images (the parity report)."),
+                               "forward on the run's test images (the parity report). The ONNX file is also run in "
+                               "ONNX Runtime with its integer kernels when Node.js and onnxruntime-node are installed."),
                             this);
     note->setWordWrap(true);
     note->setStyleSheet(QStringLiteral("color: palette(mid);"));
@@ -62,6 +64,7 @@ ExportDialog::ExportDialog(qint64 runId, QWidget* parent) : QDialog(parent)
     formats->addWidget(m_spec);
     formats->addWidget(m_torchscript);
     formats->addWidget(m_onnx);
+    formats->addWidget(m_mctq);
     form->addRow(tr("Formats:"), formats);
     form->addRow(tr("Folder:"), folderRow);
     auto* layout = new QVBoxLayout(this);
@@ -77,6 +80,7 @@ std::vector<exporter::Format> ExportDialog::formats() const
     if (m_spec->isChecked()) f.push_back(exporter::Format::Spec);
     if (m_torchscript->isChecked()) f.push_back(exporter::Format::TorchScript);
     if (m_onnx->isChecked()) f.push_back(exporter::Format::Onnx);
+    if (m_mctq->isChecked()) f.push_back(exporter::Format::MctqOnnx);
     return f;
 }
 

@@ -11,7 +11,7 @@ class QPushButton;
 
 namespace qat::ui {
 
-/// Asks what to export of a run (spec JSON, TorchScript, ONNX QDQ) and where. Remembers the
+/// Asks what to export of a run (spec JSON, TorchScript, ONNX QDQ, MCT's ONNX) and where. Remembers the
 /// last folder. UI thread only.
 class ExportDialog : public QDialog {
     Q_OBJECT
@@ -29,6 +29,7 @@ private:
     QCheckBox* m_spec = nullptr;
     QCheckBox* m_torchscript = nullptr;
     QCheckBox* m_onnx = nullptr;
+    QCheckBox* m_mctq = nullptr;
     QLineEdit* m_folder = nullptr;
     QPushButton* m_ok = nullptr;
 };

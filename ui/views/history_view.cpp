@@ -8,6 +8,8 @@
 #include "views/run_details.h"
 #include "views/sensitivity_view.h"
 
+#include "storage/run_state.h"
+
 #include <QComboBox>
 #include <QDesktopServices>
 #include <QDir>
@@ -20,7 +22,6 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QShortcut>
-#include <QSysInfo>
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTabWidget>
@@ -33,15 +34,6 @@
 #include <algorithm>
 
 namespace qat::ui {
-
-namespace {
-
-bool isTraining(const std::string& state)
-{
-    return state == "created" || state == "calibrating" || state == "running" || state == "paused";
-}
-
-} // namespace
 
 HistoryView::HistoryView(QWidget* parent) : QWidget(parent)
 {
@@ -134,8 +126,8 @@ HistoryView::HistoryView(QWidget* parent) : QWidget(parent)
     connect(m_controller, &HistoryController::sensitivityFinished, this,
             [this](qint64 runId, const analysis::SensitivityResult& result) {
                 m_sensitivity->setBusy(false);
-                if (runId == currentRunId() && m_model->store()) {
-                    m_sensitivity->showRun(runId, m_model->store()->sensitivity(runId), true);
+                if (runId == currentRunId()) {
+                    showCurrentRun(); // with the new rows
                 }
                 Q_EMIT statusMessage(tr("Sensitivity of run %1 measured on %2 test images").arg(runId).arg(result.images));
                 Q_EMIT jobFinished(QStringLiteral("sensitivity"), true);
@@ -169,8 +161,10 @@ QWidget* HistoryView::createToolBar()
     m_filter->setClearButtonEnabled(true);
     m_state = new QComboBox(bar);
     m_state->addItem(tr("any state"), QString());
-    for (const char* s : {"finished", "failed", "cancelled", "diverged", "interrupted", "running"}) {
-        m_state->addItem(QString::fromLatin1(s), QString::fromLatin1(s));
+    for (const auto& info : store::runStates()) {
+        const auto name = QString::fromStdString(info.name);
+        m_state->addItem(name, name);
+        m_state->setItemData(m_state->count() - 1, QString::fromStdString(info.meaning), Qt::ToolTipRole);
     }
     auto* debounce = new QTimer(this);
     debounce->setSingleShot(true);
@@ -335,7 +329,7 @@ void HistoryView::showCurrentRun()
         m_notes->setEnabled(false);
         m_tags->setEnabled(false);
         m_saveNotes->setEnabled(false);
-        m_sensitivity->showRun(0, {}, false);
+        m_sensitivity->showRun(0, {}, false, false);
         return;
     }
     const auto& r = *run;
@@ -365,7 +359,7 @@ void HistoryView::showCurrentRun()
     m_tags->setEnabled(true);
     m_saveNotes->setEnabled(true);
     if (!m_controller->isBusy()) {
-        m_sensitivity->showRun(r.id, store->sensitivity(r.id), store->hasCheckpoint(r.id));
+        m_sensitivity->showRun(r.id, store->sensitivity(r.id), store->hasCheckpoint(r.id), !store::isTraining(r.state));
     }
 }
 
@@ -413,7 +407,7 @@ int HistoryView::deleteRuns(const QList<qint64>& ids, Confirm confirm)
     QStringList refused;
     for (auto id : ids) {
         const auto run = store->run(id);
-        if (run && isTraining(run->state) && run->host == QSysInfo::machineHostName().toStdString()) {
+        if (run && store::isTraining(run->state) && run->host == store::thisHost()) {
             refused << QString::number(id);
         } else if (run) {
             deletable << id;
@@ -485,13 +479,24 @@ bool HistoryView::exportRun(qint64 id, const QString& folder, const std::vector<
     return true;
 }
 
-bool HistoryView::measureSensitivity(qint64 id, int images)
+bool HistoryView::measureSensitivity(qint64 id, int images, const QString& mode)
 {
-    if (!m_controller->measureSensitivity(id, images)) {
+    auto parsed = analysis::SensitivityMode::Trained;
+    try {
+        parsed = analysis::parseSensitivityMode(mode.toStdString());
+    } catch (const std::exception& e) {
+        Q_EMIT errorMessage(QString::fromStdString(e.what()));
+        return false;
+    }
+    if (!m_controller->measureSensitivity(id, images, parsed)) {
         Q_EMIT errorMessage(tr("Another export or analysis is running; wait for it to finish."));
         return false;
     }
-    m_sensitivity->setBusy(true, tr("Measuring run %1: one layer quantized at a time, on %2 test images ...").arg(id).arg(images));
+    m_sensitivity->setMode(mode);
+    m_sensitivity->setBusy(true, tr("Measuring run %1 on %2 test images, %3 ...")
+                                     .arg(id)
+                                     .arg(images)
+                                     .arg(QString::fromStdString(analysis::describeMode(parsed))));
     m_tabs->setCurrentIndex(SensitivityTab);
     return true;
 }
@@ -534,7 +539,8 @@ void HistoryView::showExportReport(qint64 runId, const QString& folder, const ex
                                      .arg(p.trainingTop1 * 100, 0, 'f', 2)
                                      .arg(p.exportedTop1 * 100, 0, 'f', 2)
                                      .arg(p.top1Agreement * 100, 0, 'f', 2)
-                                     .arg(p.maxAbsDiff, 0, 'g', 3));
+                                     .arg(p.maxAbsDiff, 0, 'g', 3)
+                                 + runtimeLine(p.runtime));
     // QMessageBox sizes itself to its text; keep the paths from wrapping mid-word.
     m_report->setStyleSheet(
         QStringLiteral("QLabel#qt_msgbox_label, QLabel#qt_msgbox_informativelabel { min-width: 460px; }"));

@@ -65,8 +65,9 @@ public:
     int deleteRuns(const QList<qint64>& ids, Confirm confirm);
     /// Starts exporting run id into folder (off the UI thread); false when busy.
     bool exportRun(qint64 id, const QString& folder, const std::vector<exporter::Format>& formats);
-    /// Starts measuring run id's per-layer sensitivity on images test images; false when busy.
-    bool measureSensitivity(qint64 id, int images);
+    /// Starts measuring run id's per-layer sensitivity in mode ("trained" or "float") on
+    /// images test images; false when busy or the mode is unknown.
+    bool measureSensitivity(qint64 id, int images, const QString& mode = QStringLiteral("trained"));
     /// Saves the notes and tags editors for the current run (RunStore::updateNotes).
     bool saveNotes();
 

@@ -2,6 +2,7 @@
 #include "views/quantization_view.h"
 
 #include "models/plan_table_model.h"
+#include "targets/target_registry.h"
 #include "views/plan_item_delegate.h"
 
 #include <QComboBox>
@@ -50,7 +51,8 @@ QuantizationView::QuantizationView(QUndoStack* undoStack, QWidget* parent) : QWi
     layout->addWidget(createTopBar());
     layout->addWidget(m_table, 1);
     auto* hint = new QLabel(tr("Double-click a cell to change it; with several rows selected, all of them change. "
-                               "Bold values are set for that layer alone."), this);
+                               "Bold values are set for that row alone. Italic rows are tensors the target stores "
+                               "between operators (adds, pools, concatenations, ...)."), this);
     hint->setWordWrap(true);
     hint->setStyleSheet(QStringLiteral("color: palette(dark);"));
     layout->addWidget(hint);
@@ -59,18 +61,16 @@ QuantizationView::QuantizationView(QUndoStack* undoStack, QWidget* parent) : QWi
 
     connect(m_model, &PlanTableModel::editRefused, this, &QuantizationView::statusMessage);
     connect(m_model, &PlanTableModel::planChanged, this, [this] {
-        const auto preset = QString::fromStdString(m_model->plan().preset);
-        const QSignalBlocker block(m_preset);
-        const int found = m_preset->findText(preset);
-        m_preset->setCurrentIndex(found >= 0 && m_model->plan().layers.empty() && m_model->plan().rules.empty()
-                                      ? found
-                                      : m_preset->findData(QStringLiteral("custom")));
+        refreshPresetName();
+        const QSignalBlocker blockTarget(m_target);
+        m_target->setCurrentIndex(m_target->findData(QString::fromStdString(m_model->plan().target)));
+        refreshRuleKinds();
         refreshRules();
     });
     connect(m_table->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
             [this](const QModelIndex& current) {
                 if (current.isValid()) {
-                    Q_EMIT layerSelected(m_model->index(current.row(), PlanTableModel::Layer).data().toString());
+                    Q_EMIT quantizerSelected(m_model->quantizerName(current.row()));
                 }
             });
 }
@@ -84,14 +84,25 @@ QWidget* QuantizationView::createTopBar()
     for (const auto& name : engine::presetNames()) {
         m_preset->addItem(QString::fromStdString(name), QString::fromStdString(name));
     }
-    m_preset->addItem(tr("(edited)"), QStringLiteral("custom"));
+    // Shown, not offered: with no item current the combo shows this.
+    m_preset->setPlaceholderText(tr("(edited)"));
     m_preset->setToolTip(tr("Start the plan from a built-in preset (replaces the whole plan; Ctrl+Z undoes it)"));
     connect(m_preset, &QComboBox::activated, this, [this](int index) {
         const auto name = m_preset->itemData(index).toString();
-        if (name == QStringLiteral("custom")) {
-            return;
-        }
         m_model->replacePlan(engine::presetPlan(name.toStdString()), tr("Preset %1").arg(name));
+    });
+    m_target = new QComboBox(bar);
+    for (const auto& t : target::builtinTargets().all()) {
+        m_target->addItem(QString::fromStdString(t.name), QString::fromStdString(t.name));
+        m_target->setItemData(m_target->count() - 1, QString::fromStdString(t.description), Qt::ToolTipRole);
+    }
+    m_target->setToolTip(tr("The deployment target: which tensors are quantized (every tensor the chip stores, or "
+                            "layer outputs only) and which quantizers and bit widths it runs"));
+    connect(m_target, &QComboBox::activated, this, [this](int index) {
+        if (!m_model->setTarget(m_target->itemData(index).toString())) {
+            const QSignalBlocker block(m_target);
+            m_target->setCurrentIndex(m_target->findData(QString::fromStdString(m_model->plan().target)));
+        }
     });
     auto* load = new QPushButton(tr("Load Plan..."), bar);
     auto* save = new QPushButton(tr("Save Plan..."), bar);
@@ -113,13 +124,16 @@ QWidget* QuantizationView::createTopBar()
     row->addWidget(new QLabel(tr("Preset:"), bar));
     row->addWidget(m_preset);
     row->addSpacing(12);
+    row->addWidget(new QLabel(tr("Target:"), bar));
+    row->addWidget(m_target);
+    row->addSpacing(12);
     row->addWidget(load);
     row->addWidget(save);
     row->addSpacing(12);
     row->addWidget(undo);
     row->addWidget(redo);
     row->addStretch(1);
-    m_editors << m_preset << load;
+    m_editors << m_preset << m_target << load;
     return bar;
 }
 
@@ -134,9 +148,10 @@ QWidget* QuantizationView::createBulkBar()
     m_bulkValue->setSizeAdjustPolicy(QComboBox::AdjustToContents);
     m_toSelection = new QRadioButton(tr("selected layers"), box);
     m_toSelection->setChecked(true);
-    m_asRule = new QRadioButton(tr("a rule: layers of kind"), box);
-    m_asRule->setToolTip(tr("Adds a rule to the plan: it also applies to layers of models opened later, and "
-                            "replaces values set per layer on the layers it matches"));
+    m_asRule = new QRadioButton(tr("a rule: layers or ops of kind"), box);
+    m_asRule->setToolTip(tr("Adds a rule to the plan: it also applies to models opened later, and replaces values "
+                            "set per row on the rows it matches (a layer kind, or an op such as add for the "
+                            "outputs of every add)"));
     m_ruleKind = new QComboBox(box);
     m_ruleKind->addItem(tr("any"), QString());
     m_rulePattern = new QLineEdit(box);
@@ -194,16 +209,8 @@ void QuantizationView::setRegistry(std::shared_ptr<const quant::QuantizerRegistr
 
 void QuantizationView::showModel(const model::ModelInfo& info)
 {
-    m_model->setLayers(info.layers);
-    std::set<std::string> kinds;
-    for (const auto& l : info.layers) {
-        kinds.insert(l.kind);
-    }
-    m_ruleKind->clear();
-    m_ruleKind->addItem(tr("any"), QString());
-    for (const auto& k : kinds) {
-        m_ruleKind->addItem(QString::fromStdString(k), QString::fromStdString(k));
-    }
+    m_model->setModel(info.layers, info.opGraph);
+    refreshRuleKinds();
     m_table->resizeColumnsToContents();
     m_table->horizontalHeader()->setSectionResizeMode(PlanTableModel::Layer, QHeaderView::Stretch);
     for (int c : {int(PlanTableModel::WeightQuantizer), int(PlanTableModel::ActivationQuantizer)}) {
@@ -212,22 +219,50 @@ void QuantizationView::showModel(const model::ModelInfo& info)
     }
 }
 
+// Layer kinds and selectors, then the ops of the target's other activation points.
+void QuantizationView::refreshRuleKinds()
+{
+    std::set<std::string> kinds;
+    for (const auto& l : m_model->layers()) {
+        kinds.insert(l.kind);
+    }
+    QStringList wanted{QString()};
+    for (const auto& k : kinds) {
+        wanted << QString::fromStdString(k);
+    }
+    if (!m_model->layers().empty()) {
+        wanted << QStringLiteral("first") << QStringLiteral("last");
+    }
+    if (std::any_of(m_model->layers().begin(), m_model->layers().end(), [](const auto& l) {
+            return l.groups > 1 && l.weightShape.size() > 2 && l.weightShape[1] == 1;
+        })) {
+        wanted << QStringLiteral("depthwise");
+    }
+    wanted << m_model->pointOps();
+    QStringList current;
+    for (int i = 0; i < m_ruleKind->count(); ++i) {
+        current << m_ruleKind->itemData(i).toString();
+    }
+    if (current == wanted) {
+        return;
+    }
+    const auto selected = m_ruleKind->currentData().toString();
+    m_ruleKind->clear();
+    for (const auto& k : wanted) {
+        m_ruleKind->addItem(k.isEmpty() ? tr("any") : k, k);
+    }
+    m_ruleKind->setCurrentIndex(std::max(0, m_ruleKind->findData(selected)));
+}
+
 void QuantizationView::refreshBulkValues()
 {
     const int column = m_bulkColumn->currentData().toInt();
     m_bulkValue->clear();
-    if (column == PlanTableModel::WeightQuantizer || column == PlanTableModel::ActivationQuantizer) {
-        for (const auto& o : m_model->allOptions(column)) {
-            m_bulkValue->addItem(o.label, o.value());
-        }
-    } else if (column == PlanTableModel::WeightBits || column == PlanTableModel::ActivationBits) {
-        for (int bits = 2; bits <= 16; ++bits) {
-            m_bulkValue->addItem(tr("%1 bits").arg(bits), bits);
-        }
+    for (const auto& [label, value] : m_model->valueChoices(column)) {
+        m_bulkValue->addItem(label, value);
+    }
+    if (column == PlanTableModel::WeightBits || column == PlanTableModel::ActivationBits) {
         m_bulkValue->setCurrentIndex(m_bulkValue->findData(column == PlanTableModel::WeightBits ? 4 : 8));
-    } else {
-        m_bulkValue->addItem(tr("on"), true);
-        m_bulkValue->addItem(tr("off"), false);
     }
 }
 
@@ -251,12 +286,23 @@ void QuantizationView::applyBulk()
     }
 }
 
+void QuantizationView::refreshPresetName()
+{
+    // The preset's name while the plan is exactly what choosing it gave (its own rules and
+    // overrides included), "(edited)" after any change, and the name again after undoing it.
+    const auto& plan = m_model->plan();
+    const int found = m_preset->findData(QString::fromStdString(plan.preset));
+    const bool asChosen = found >= 0 && engine::planToJson(plan) == engine::planToJson(engine::presetPlan(plan.preset));
+    const QSignalBlocker block(m_preset);
+    m_preset->setCurrentIndex(asChosen ? found : -1);
+}
+
 void QuantizationView::refreshRules()
 {
     m_rules->clear();
     m_rules->addItems(m_model->ruleTexts());
     if (m_rules->count() == 0) {
-        auto* none = new QListWidgetItem(tr("No rules: every layer uses the preset, except values set per layer."));
+        auto* none = new QListWidgetItem(tr("No rules: every row uses the preset, except values set per row."));
         none->setFlags(Qt::NoItemFlags);
         m_rules->addItem(none);
     }

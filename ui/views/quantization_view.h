@@ -53,16 +53,19 @@ Q_SIGNALS:
     void statusMessage(const QString& text);
     /// An error for the banner (a plan file that cannot be read).
     void errorMessage(const QString& text);
-    /// The user selected a layer row (name), e.g. to show its quantizer in the plots.
-    void layerSelected(const QString& layer);
+    /// The user selected a row: the name its quantizer trains under ("features.0.weight",
+    /// "block1:add", "input"), e.g. to show it in the plots.
+    void quantizerSelected(const QString& quantizer);
 
 private:
     QWidget* createTopBar();
     QWidget* createBulkBar();
     QWidget* createRulesBox();
     void refreshBulkValues();
+    void refreshRuleKinds();
     void applyBulk();
     void refreshRules();
+    void refreshPresetName();
     void choosePlanToLoad();
     void choosePlanToSave();
 
@@ -70,6 +73,7 @@ private:
     PlanTableModel* m_model = nullptr;
     QTableView* m_table = nullptr;
     QComboBox* m_preset = nullptr;
+    QComboBox* m_target = nullptr;
     QComboBox* m_bulkColumn = nullptr;
     QComboBox* m_bulkValue = nullptr;
     QRadioButton* m_toSelection = nullptr;

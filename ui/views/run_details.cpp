@@ -2,6 +2,7 @@
 #include "views/run_details.h"
 
 #include "data/data_options.h"
+#include "storage/run_state.h"
 
 #include "models/run_table_model.h"
 #include "views/compare_view.h"
@@ -78,11 +79,25 @@ QString snapshotText(const std::string& text)
 QString parityLine(const exporter::ParityReport& p)
 {
     return tr("Parity on %1 test images: top-1 training %2 %, exported %3 %, same class %4 %, max |diff| %5")
-        .arg(p.images)
-        .arg(p.trainingTop1 * 100, 0, 'f', 2)
-        .arg(p.exportedTop1 * 100, 0, 'f', 2)
-        .arg(p.top1Agreement * 100, 0, 'f', 2)
-        .arg(p.maxAbsDiff, 0, 'e', 2);
+               .arg(p.images)
+               .arg(p.trainingTop1 * 100, 0, 'f', 2)
+               .arg(p.exportedTop1 * 100, 0, 'f', 2)
+               .arg(p.top1Agreement * 100, 0, 'f', 2)
+               .arg(p.maxAbsDiff, 0, 'e', 2)
+           + runtimeLine(p.runtime);
+}
+
+QString runtimeLine(const exporter::RuntimeParity& r)
+{
+    if (r.checked) {
+        return tr(" %1: top-1 %2 %, same class %3 %, max |diff| %4.")
+            .arg(QString::fromStdString(r.runtime))
+            .arg(r.runtimeTop1 * 100, 0, 'f', 2)
+            .arg(r.top1Agreement * 100, 0, 'f', 2)
+            .arg(r.maxAbsDiff, 0, 'e', 2);
+    }
+    // Exports without ONNX, and records from before the check, have nothing to say.
+    return r.note.empty() ? QString() : QStringLiteral(" ONNX: ") + QString::fromStdString(r.note);
 }
 
 QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
@@ -91,13 +106,16 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
     auto row = [&text](const QString& key, const QString& value) {
         text += QStringLiteral("<tr><td style='color:gray; padding-right:12px'>%1</td><td>%2</td></tr>").arg(key, value);
     };
-    row(tr("State"), html(r.state) + (r.message.empty() ? QString() : QStringLiteral(" \u2014 ") + html(r.message)));
+    row(tr("State"), html(store::stateLine(r.state, r.message)));
     row(tr("Model"), html(r.modelPath));
     row(tr("Model hash"), QStringLiteral("<code>%1</code>").arg(html(r.modelHash.substr(0, 16))));
     row(tr("Data"), tr("%1, seed %2").arg(html(r.dataset)).arg(r.seed));
     row(tr("Plan"), tr("%1, %2").arg(planPreset(r.plan), planBits(r.plan)));
+    row(tr("Target"), planTarget(r.plan));
     row(tr("Started"), html(r.created) + (r.finished.empty() ? QString() : tr(", finished %1").arg(html(r.finished))));
-    row(tr("Top-1"), tr("float %1, QAT %2 after %n step(s)", nullptr, int(r.steps)).arg(percent(r.floatTop1), percent(r.qatTop1)));
+    row(tr("Top-1"), store::isTraining(r.state)
+                         ? tr("float %1, QAT %2 at the latest epoch (still training)").arg(percent(r.floatTop1), percent(r.qatTop1))
+                         : tr("float %1, QAT %2 after %n step(s)", nullptr, int(r.steps)).arg(percent(r.floatTop1), percent(r.qatTop1)));
     row(tr("Duration"), tr("%1 s").arg(r.seconds, 0, 'f', 1));
     row(tr("Recorded by"), tr("QAT Workbench %1 on %2 (pid %3)").arg(html(r.appVersion), html(r.host)).arg(r.pid));
     const auto hyper = json::parse(r.hyperparameters, nullptr, false);

@@ -23,5 +23,8 @@ void fillQuantizerTable(QStandardItemModel* model, const std::vector<store::Quan
 QString snapshotText(const std::string& json);
 /// One line: images, training and exported top-1, agreement, largest difference.
 QString parityLine(const exporter::ParityReport& report);
+/// " ONNX Runtime ...: top-1 ..., same class ..." or why the ONNX file was not run (empty for
+/// exports without ONNX); starts with a space, to follow a sentence.
+QString runtimeLine(const exporter::RuntimeParity& runtime);
 
 } // namespace qat::ui

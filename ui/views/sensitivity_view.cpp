@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "views/sensitivity_view.h"
 
+#include "analysis/sensitivity.h"
+
+#include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
@@ -14,8 +17,30 @@
 
 namespace qat::ui {
 
+namespace {
+
+const QString kTrained = QStringLiteral("trained");
+const QString kFloat = QStringLiteral("float");
+const QString kLegacy = QStringLiteral("legacy");
+
+QString percent(double v)
+{
+    return QStringLiteral("%1 %").arg(v * 100, 0, 'f', 2);
+}
+
+} // namespace
+
 SensitivityView::SensitivityView(QWidget* parent) : QWidget(parent)
 {
+    m_mode = new QComboBox(this);
+    m_mode->addItem(tr("Trained run: each layer's quantizers off"), kTrained);
+    m_mode->setItemData(0, QString::fromStdString(analysis::describeMode(analysis::SensitivityMode::Trained)), Qt::ToolTipRole);
+    m_mode->addItem(tr("Float model: each layer alone quantized"), kFloat);
+    m_mode->setItemData(1, QString::fromStdString(analysis::describeMode(analysis::SensitivityMode::Float)), Qt::ToolTipRole);
+    connect(m_mode, &QComboBox::currentIndexChanged, this, [this] {
+        showMode();
+        updateMeasureButton();
+    });
     m_summary = new QLabel(this);
     m_summary->setWordWrap(true);
     m_images = new QSpinBox(this);
@@ -24,27 +49,29 @@ SensitivityView::SensitivityView(QWidget* parent) : QWidget(parent)
     m_images->setValue(1000);
     m_images->setSuffix(tr(" test images"));
     m_measure = new QPushButton(tr("Measure Sensitivity"), this);
-    m_measure->setToolTip(tr("Quantize one layer at a time (the rest float) and measure the top-1 it costs"));
-    connect(m_measure, &QPushButton::clicked, this, [this] { Q_EMIT measureRequested(m_runId, m_images->value()); });
+    connect(m_measure, &QPushButton::clicked, this, [this] { Q_EMIT measureRequested(m_runId, m_images->value(), mode()); });
     m_progress = new QProgressBar(this);
     m_progress->setMaximumWidth(200);
     m_progress->hide();
 
     m_plot = new QCustomPlot(this);
     m_plot->setMinimumHeight(200);
-    m_plot->yAxis->setLabel(tr("top-1 drop (points; higher: more sensitive)"));
+    m_plot->yAxis->setLabel(tr("top-1 the layer costs (points)"));
     m_plot->xAxis->setTickLabelRotation(30);
 
     auto* bar = new QHBoxLayout;
-    bar->addWidget(m_summary, 1);
+    bar->addWidget(new QLabel(tr("Measure:"), this));
+    bar->addWidget(m_mode);
+    bar->addStretch(1);
     bar->addWidget(m_images);
     bar->addWidget(m_measure);
     bar->addWidget(m_progress);
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
     layout->addLayout(bar);
+    layout->addWidget(m_summary);
     layout->addWidget(m_plot, 1);
-    showRun(0, {}, false);
+    showRun(0, {}, false, false);
 }
 
 int SensitivityView::images() const
@@ -52,20 +79,85 @@ int SensitivityView::images() const
     return m_images->value();
 }
 
-void SensitivityView::showRun(qint64 runId, const std::vector<store::SensitivityRow>& rows, bool canMeasure)
+QString SensitivityView::mode() const
+{
+    return m_mode->currentData().toString();
+}
+
+void SensitivityView::setMode(const QString& mode)
+{
+    const int index = m_mode->findData(mode);
+    if (index >= 0) {
+        m_mode->setCurrentIndex(index);
+    }
+}
+
+void SensitivityView::showRun(qint64 runId, const std::vector<store::SensitivityRow>& rows, bool hasTrainedState,
+                              bool canMeasureFloat)
 {
     m_runId = runId;
-    m_canMeasure = canMeasure;
-    m_measure->setEnabled(canMeasure && runId > 0);
+    m_rows = rows;
+    m_hasTrainedState = hasTrainedState;
+    m_canMeasureFloat = canMeasureFloat;
+    const QSignalBlocker block(m_mode);
+    // An older version's measurement is offered only where there is one.
+    const bool legacy = std::any_of(rows.begin(), rows.end(), [](const auto& r) { return r.mode == "legacy"; });
+    const int legacyIndex = m_mode->findData(kLegacy);
+    if (legacy && legacyIndex < 0) {
+        m_mode->addItem(tr("Older measurement (one layer quantized, the rest float)"), kLegacy);
+    } else if (!legacy && legacyIndex >= 0) {
+        m_mode->removeItem(legacyIndex);
+    }
+    // Keep the picked mode when it was measured, else show one that was.
+    auto measured = [&](const QString& m) {
+        return std::any_of(rows.begin(), rows.end(), [&](const auto& r) { return QString::fromStdString(r.mode) == m; });
+    };
+    if (!measured(mode())) {
+        for (const auto& m : {kTrained, kFloat, kLegacy}) {
+            if (measured(m)) {
+                setMode(m);
+                break;
+            }
+        }
+    }
+    showMode();
+    updateMeasureButton();
+}
+
+void SensitivityView::updateMeasureButton()
+{
+    const bool can = m_runId > 0 && !m_busy
+                     && ((mode() == kTrained && m_hasTrainedState) || (mode() == kFloat && m_canMeasureFloat));
+    m_measure->setEnabled(can);
+    m_measure->setToolTip(mode() == kLegacy ? tr("Pick a mode to measure again")
+                                            : QString::fromStdString(analysis::describeStoredMode(mode().toStdString())));
+}
+
+void SensitivityView::showMode()
+{
+    std::vector<store::SensitivityRow> rows;
+    for (const auto& r : m_rows) {
+        if (QString::fromStdString(r.mode) == mode()) {
+            rows.push_back(r);
+        }
+    }
     m_plot->clearPlottables();
     m_plot->clearItems();
     m_bars = int(rows.size());
     if (rows.empty()) {
-        m_summary->setText(runId <= 0 ? tr("Select a run.")
-                           : canMeasure ? tr("Not measured yet for run %1: press Measure to quantize one layer at a "
-                                             "time and see which layers cost accuracy.").arg(runId)
-                                        : tr("Run %1 has no trained state (it did not get to train), so there is "
-                                             "nothing to measure.").arg(runId));
+        QString text;
+        if (m_runId <= 0) {
+            text = tr("Select a run.");
+        } else if (mode() == kTrained && !m_hasTrainedState) {
+            text = tr("Run %1 has no trained state (it did not get to train), so there is nothing to measure in this "
+                      "mode; the float model's mode measures its plan.").arg(m_runId);
+        } else {
+            text = tr("Not measured yet for run %1 in this mode (%2): press Measure.")
+                       .arg(m_runId)
+                       .arg(QString::fromStdString(analysis::describeStoredMode(mode().toStdString())));
+        }
+        m_summary->setText(text);
+        m_summary->setToolTip(QString());
         m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
         m_plot->replot(QCustomPlot::rpQueuedReplot);
         return;
@@ -96,28 +188,39 @@ void SensitivityView::showRun(qint64 runId, const std::vector<store::Sensitivity
     m_plot->xAxis->setTicker(ticker);
     m_plot->xAxis->setRange(0.3, double(rows.size()) + 0.7);
     m_plot->yAxis->setRange(std::min(lowest, 0.0) - span * 0.15, std::max(highest, 0.0) + span * 0.15);
+
+    const auto& first = rows.front();
+    m_images->setValue(int(first.images));
+    QString text = tr("Run %1 on %2 test images, %3.")
+                       .arg(m_runId)
+                       .arg(first.images)
+                       .arg(QString::fromStdString(analysis::describeStoredMode(first.mode)).toHtmlEscaped());
+    if (mode() == kTrained && first.quantizedTop1) {
+        text += tr(" The run: %1 (float model %2).").arg(percent(*first.quantizedTop1), percent(first.floatTop1.value_or(0)));
+    } else if (mode() == kFloat && first.floatTop1) {
+        text += tr(" Float model: %1; every layer quantized at once, untrained: %2.")
+                    .arg(percent(*first.floatTop1), percent(first.quantizedTop1.value_or(0)));
+    }
     const auto worst = std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.drop < b.drop; });
-    const double floatTop1 = rows.front().top1 + rows.front().drop;
-    m_images->setValue(int(rows.front().images));
-    QString text = tr("Run %1 on %2 test images. Each bar: the top-1 lost when only that layer is quantized, against "
-                      "the trained weights with every quantizer off (top-1 %3 %).")
-                       .arg(runId)
-                       .arg(rows.front().images)
-                       .arg(floatTop1 * 100, 0, 'f', 2);
     if (worst->drop > 0) {
-        text += tr(" Most sensitive: <b>%1</b>.").arg(QString::fromStdString(worst->layer));
+        text += tr(" Most sensitive: <b>%1</b>.").arg(QString::fromStdString(worst->layer).toHtmlEscaped());
     }
     if (lowest < 0) {
-        text += tr(" Below zero: that layer quantized scored higher than float (noise on few images).");
+        text += mode() == kTrained
+                    ? tr(" Below zero: the run scores lower with that layer's quantizers off (its weights were trained "
+                         "for them).")
+                    : tr(" Below zero: that layer quantized scored higher than float (noise on few images).");
     }
     m_summary->setText(text);
-    m_summary->setToolTip(tr("Measured %1").arg(QString::fromStdString(rows.front().created)));
+    m_summary->setToolTip(tr("Measured %1").arg(QString::fromStdString(first.created)));
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void SensitivityView::setBusy(bool busy, const QString& text)
 {
-    m_measure->setEnabled(!busy && m_canMeasure && m_runId > 0);
+    m_busy = busy;
+    m_mode->setEnabled(!busy);
+    updateMeasureButton();
     m_progress->setVisible(busy);
     m_progress->setRange(0, 0);
     if (!text.isEmpty()) {

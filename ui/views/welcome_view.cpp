@@ -49,7 +49,7 @@ WelcomeView::WelcomeView(const QString& demoModel, QWidget* parent) : QWidget(pa
     titleFont.setBold(true);
     title->setFont(titleFont);
     auto* intro = wrappedLabel(
-        tr("Quantization-aware training for TorchScript models: choose a quantizer per layer, "
+        tr("Quantization-aware training for TorchScript and ONNX models: choose a quantizer per layer, "
            "train with live plots, keep every run, export for integer hardware."),
         this);
     intro->setAlignment(Qt::AlignCenter);
@@ -74,8 +74,8 @@ WelcomeView::WelcomeView(const QString& demoModel, QWidget* parent) : QWidget(pa
     m_open = new QPushButton(tr("Open a model file..."), this);
     m_open->setObjectName(QStringLiteral("welcomeOpenButton"));
     connect(m_open, &QPushButton::clicked, this, &WelcomeView::openRequested);
-    auto* openText = wrappedLabel(tr("A TorchScript <code>.pt</code> (scripted or traced), or drop "
-                                     "one on this window."),
+    auto* openText = wrappedLabel(tr("A TorchScript <code>.pt</code> (scripted or traced) or an ONNX <code>.onnx</code>, "
+                                     "or drop one on this window."),
                                   this);
     openText->setAlignment(Qt::AlignCenter);
 

@@ -38,7 +38,9 @@ QCPItemText* hintText(QCustomPlot* plot, const QString& text)
 
 QString parameterLabel(const QString& quantizer, const QString& parameter)
 {
-    const auto name = parameter == QStringLiteral("step") ? QObject::tr("step size") : parameter;
+    const auto name = parameter == QStringLiteral("step")               ? QObject::tr("step size")
+                      : parameter == QStringLiteral("latent_threshold") ? QObject::tr("threshold before POT rounding")
+                                                                         : parameter;
     return QObject::tr("%1 of %2").arg(name, quantizer);
 }
 
@@ -58,10 +60,14 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
     m_quantizer->setPlaceholderText(tr("(no data yet)"));
     m_parameter = new QComboBox(this);
     m_parameter->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_frozenNote = new QLabel(this);
+    m_frozenNote->setStyleSheet(QStringLiteral("color: #8d6e00;"));
+    m_frozenNote->hide();
     connect(m_quantizer, &QComboBox::currentIndexChanged, this, [this] {
         m_wantedQuantizer = m_quantizer->currentText();
         m_histogram->show(m_wantedQuantizer);
         refreshParameterNames();
+        refreshFrozenNote();
         m_follow[m_params] = true;
         rebuildParameterGraphs();
         m_params->replot(QCustomPlot::rpQueuedReplot);
@@ -85,6 +91,9 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
     auto* bottomLayout = new QVBoxLayout(bottom);
     bottomLayout->setContentsMargins(0, 0, 0, 0);
     bottomLayout->addLayout(controls);
+    // A row of its own, wrapped: a long note must not widen the page (and squeeze the dock).
+    m_frozenNote->setWordWrap(true);
+    bottomLayout->addWidget(m_frozenNote);
     auto* plots = new QHBoxLayout;
     plots->addWidget(m_params, 3);
     plots->addWidget(m_histogram, 2);
@@ -178,6 +187,8 @@ void LivePlots::reset()
     }
     m_traces.clear();
     m_order.clear();
+    m_learning.clear();
+    m_frozenNote->hide();
     m_histogram->reset();
     m_floatTop1 = -1;
     m_lastStep = 0;
@@ -253,6 +264,10 @@ void LivePlots::append(const TrainEventBatch& events)
         } else if (const auto* state = std::get_if<train::StateEvent>(&event)) {
             runEnded = true; // or calibration began: either way, worth drawing now
             showEndWithoutSteps(*state);
+        } else if (const auto* learning = std::get_if<train::QuantizersEvent>(&event)) {
+            for (const auto& q : learning->quantizers) {
+                m_learning[QString::fromStdString(q.quantizer)] = q;
+            }
         }
     }
     if (newQuantizers) {
@@ -265,9 +280,12 @@ void LivePlots::append(const TrainEventBatch& events)
         }
         const int wanted = m_quantizer->findText(m_wantedQuantizer);
         if (m_quantizer->currentIndex() < 0 || (wanted >= 0 && wanted != m_quantizer->currentIndex())) {
-            m_quantizer->setCurrentIndex(wanted >= 0 ? wanted : 0);
+            // Unless one was asked for: the first that learns (under mct-default the first
+            // quantizer is an STE weight threshold, a flat line by design).
+            m_quantizer->setCurrentIndex(wanted >= 0 ? wanted : firstLearningIndex());
             m_histogram->show(m_quantizer->currentText());
             refreshParameterNames();
+            refreshFrozenNote();
             selectedChanged = true;
         }
     }
@@ -314,6 +332,36 @@ void LivePlots::showEndWithoutSteps(const train::StateEvent& state)
                                                            : tr("The run ended before its first step."));
     m_metricsHint->setVisible(true);
     m_throttle->request(m_metrics);
+}
+
+int LivePlots::firstLearningIndex() const
+{
+    for (int i = 0; i < m_quantizer->count(); ++i) {
+        const auto found = m_learning.find(m_quantizer->itemText(i));
+        if (found != m_learning.end() && found->second.learns) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+QString LivePlots::frozenNote() const
+{
+    const auto found = m_learning.find(m_quantizer->currentText());
+    if (found == m_learning.end() || found->second.learns) {
+        return {};
+    }
+    return found->second.frozenByPlan
+               ? tr("frozen by the plan (freeze): its parameters keep their calibrated values")
+               : tr("frozen by its training method (%1): its parameters keep their calibrated values")
+                     .arg(QString::fromStdString(found->second.training));
+}
+
+void LivePlots::refreshFrozenNote()
+{
+    const auto note = frozenNote();
+    m_frozenNote->setText(note);
+    m_frozenNote->setVisible(!note.isEmpty());
 }
 
 void LivePlots::refreshParameterNames()

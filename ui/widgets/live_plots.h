@@ -22,7 +22,9 @@ class WeightHistogram;
 /// Live plots of a run: loss and accuracy vs step (with the float model's top-1 as a
 /// baseline and each epoch's test top-1), and the selected quantizer's parameters vs step
 /// (one line per channel, or a min / median / max band past 8 channels) beside its weights
-/// histogram on the quantization grid (weight quantizers). Data is added per batch of
+/// histogram on the quantization grid (weight quantizers). The parameters plot opens on
+/// the first quantizer that learns (unless one was asked for) and says of a frozen one
+/// why its line is flat. Data is added per batch of
 /// events; the plots redraw at most a few times a second (ReplotThrottle) so drawing does
 /// not take the cores from training, and at once when the run's state changes. A plot
 /// follows the newest data until the user zooms or pans it (right-click: follow again, save
@@ -45,6 +47,8 @@ public:
     WeightHistogram* weightHistogram() const { return m_histogram; }
     int stepCount() const;
     QString selectedQuantizer() const;
+    /// Why the selected quantizer's parameters stay flat ("" when they learn or it is unknown).
+    QString frozenNote() const;
     QStringList quantizers() const;
     double floatTop1() const { return m_floatTop1; }
     /// The text over the loss plot while it has no data ("" when hidden).
@@ -64,6 +68,8 @@ private:
     void refreshParameterNames();
     void follow(QCustomPlot* plot);
     void showEndWithoutSteps(const train::StateEvent& state);
+    int firstLearningIndex() const;
+    void refreshFrozenNote();
 
     QCustomPlot* m_metrics = nullptr;
     QCustomPlot* m_params = nullptr;
@@ -71,12 +77,14 @@ private:
     ReplotThrottle* m_throttle = nullptr;
     QComboBox* m_quantizer = nullptr;
     QComboBox* m_parameter = nullptr;
+    QLabel* m_frozenNote = nullptr;
     QCPItemStraightLine* m_baseline = nullptr;
     QCPItemText* m_baselineLabel = nullptr;
     QCPItemText* m_metricsHint = nullptr;
     QCPItemText* m_paramsHint = nullptr;
     std::map<QString, std::map<QString, Trace>> m_traces; ///< quantizer -> parameter -> trace
     QStringList m_order; ///< quantizers in the order their first snapshot arrived
+    std::map<QString, train::QuantizerLearning> m_learning; ///< quantizer -> whether it learns
     std::map<const QCustomPlot*, bool> m_follow;
     QString m_wantedQuantizer;
     double m_floatTop1 = -1;

@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+// Converters for activation functions.
+#include "export/onnx_converters.h"
+
+#include <cmath>
+
+namespace qat::exporter {
+
+namespace {
+
+using torch::jit::Node;
+
+OnnxConverter unaryOp(const std::string& op)
+{
+    return [op](OnnxContext& c, Node* n) { c.unary(n, op); };
+}
+
+void hardsigmoid(OnnxContext& c, Node* n)
+{
+    auto& hs = c.unary(n, "HardSigmoid");
+    setFloatAttribute(hs, "alpha", 1.0 / 6.0);
+    setFloatAttribute(hs, "beta", 0.5);
+}
+
+void relu6(OnnxContext& c, Node* n)
+{
+    c.addNode("Clip", {c.tensor(n->input(0)), c.scalar(0.0), c.scalar(6.0)}, {c.out(n)});
+}
+
+void hardtanh(OnnxContext& c, Node* n)
+{
+    c.addNode("Clip", {c.tensor(n->input(0)), c.scalar(c.numberArg(n, 1)), c.scalar(c.numberArg(n, 2))}, {c.out(n)});
+}
+
+void silu(OnnxContext& c, Node* n)
+{
+    const auto s = c.fresh("sigmoid");
+    c.addNode("Sigmoid", {c.tensor(n->input(0))}, {s});
+    c.addNode("Mul", {c.tensor(n->input(0)), s}, {c.out(n)});
+}
+
+void gelu(OnnxContext& c, Node* n)
+{
+    const auto approximate = n->inputs().size() > 1 ? c.staticValue(n->input(1)) : std::nullopt;
+    if (approximate && approximate->isString() && approximate->toStringRef() != "none") {
+        OnnxContext::unsupported(n, "approximate='tanh'");
+    }
+    // 0.5 x (1 + erf(x / sqrt(2)))
+    const auto x = c.tensor(n->input(0));
+    const auto scaled = c.fresh("gelu"), erf = c.fresh("gelu"), plus = c.fresh("gelu"), half = c.fresh("gelu");
+    c.addNode("Div", {x, c.scalar(std::sqrt(2.0))}, {scaled});
+    c.addNode("Erf", {scaled}, {erf});
+    c.addNode("Add", {erf, c.scalar(1.0)}, {plus});
+    c.addNode("Mul", {x, plus}, {half});
+    c.addNode("Mul", {half, c.scalar(0.5)}, {c.out(n)});
+}
+
+// softmax / log_softmax(x, dim, dtype): ONNX's (opset 13+) normalise along one axis, as torch does.
+OnnxConverter softmax(const std::string& op)
+{
+    return [op](OnnxContext& c, Node* n) {
+        if (n->inputs().size() > 2 && !OnnxContext::isNone(n, 2)) OnnxContext::unsupported(n, "a dtype argument");
+        setAttribute(c.unary(n, op), "axis", c.intArg(n, 1));
+    };
+}
+
+void leakyRelu(OnnxContext& c, Node* n)
+{
+    setFloatAttribute(c.unary(n, "LeakyRelu"), "alpha", n->inputs().size() > 1 ? c.numberArg(n, 1) : 0.01);
+}
+
+} // namespace
+
+void addActivationConverters(OnnxConverterTable& table)
+{
+    table["aten::relu"] = unaryOp("Relu");
+    table["aten::sigmoid"] = unaryOp("Sigmoid");
+    table["aten::tanh"] = unaryOp("Tanh");
+    table["aten::hardswish"] = unaryOp("HardSwish");
+    table["aten::hardsigmoid"] = hardsigmoid;
+    table["aten::relu6"] = relu6;
+    table["aten::hardtanh"] = hardtanh;
+    table["aten::silu"] = silu;
+    table["aten::gelu"] = gelu;
+    table["aten::softmax"] = softmax("Softmax");
+    table["aten::log_softmax"] = softmax("LogSoftmax");
+    table["aten::leaky_relu"] = leakyRelu;
+}
+
+} // namespace qat::exporter
