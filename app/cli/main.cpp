@@ -11,7 +11,6 @@
 
 #include "common/error.h"
 #include "common/allocator.h"
-#include "common/text.h"
 #include "common/version.h"
 
 #include <cstring>
@@ -115,7 +114,7 @@ int main(int argc, char** argv)
         std::cerr << "qatwb: " << e.what() << "\n";
         return 1;
     } catch (const std::exception& e) {
-        std::cerr << "qatwb: unexpected error: " << qat::interpreterError(e.what()) << "\n"; // one line, not a traceback
+        std::cerr << "qatwb: unexpected error: " << e.what() << "\n";
         return 1;
     }
 }

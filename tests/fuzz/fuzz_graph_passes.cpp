@@ -17,6 +17,7 @@
 #include "export/onnx_export.h"
 #include "export/torchscript_export.h"
 #include "quantizers/quantizer_registry.h"
+#include "targets/target_registry.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -123,13 +124,23 @@ engine::QuantizationPlan choosePlan(fuzz::ByteReader& in)
     return plan;
 }
 
+// Where the model deploys (which tensors get quantizers, integer bias) and the ONNX flavour.
+// Read after the model, so inputs written before targets existed keep their meaning.
+bool chooseDeployment(fuzz::ByteReader& in, engine::QuantizationPlan& plan)
+{
+    const auto& targets = target::builtinTargets().all();
+    plan.target = targets.at(size_t(in.pick(int(targets.size())))).name;
+    plan.integerBias = in.pick(4) != 3;
+    return in.flag(); // mct_quantizers nodes instead of Q/DQ pairs
+}
+
 double maxAbs(const at::Tensor& t)
 {
     return t.numel() == 0 ? 0.0 : t.abs().max().item<double>();
 }
 
 // Build, calibrate, train a step, export; returns at the first refusal.
-void run(const fuzz::FuzzModel& model, const engine::QuantizationPlan& plan, uint64_t seed)
+void run(const fuzz::FuzzModel& model, const engine::QuantizationPlan& plan, bool mctq, uint64_t seed)
 {
     const auto path = scratch(".pt");
     model.module.save(path);
@@ -160,11 +171,12 @@ void run(const fuzz::FuzzModel& model, const engine::QuantizationPlan& plan, uin
     }
     std::vector<std::unique_ptr<quant::InferableQuantizer>> inferables(qat->table().size());
     torch::jit::Module exported;
+    std::vector<int64_t> slotsInOrder;
     if (!stage(model, "export", [&] {
             for (const auto& site : qat->sites()) {
                 inferables[size_t(site.slot)] = qat->table().at(size_t(site.slot)).convertToInferable();
             }
-            exported = exporter::makeExportModule(*qat, inferables);
+            exported = exporter::makeExportModule(*qat, inferables, &slotsInOrder);
             exported.get_method("forward").graph()->lint();
         })) {
         return;
@@ -173,7 +185,13 @@ void run(const fuzz::FuzzModel& model, const engine::QuantizationPlan& plan, uin
         bug(model, "the exported model still calls " + foreign.front());
     }
     if (stage(model, "onnx", [&] {
-            exporter::writeOnnxModel(exported, model.inputShape, trained.sizes().vec(), scratch(".onnx"));
+            exporter::OnnxWriteOptions options;
+            if (mctq) {
+                options.quantizers = exporter::OnnxQuantizers::Mctq;
+                options.quantizerSlots = slotsInOrder;
+                for (const auto& q : inferables) options.inferables.push_back(q.get());
+            }
+            exporter::writeOnnxModel(exported, model.inputShape, trained.sizes().vec(), scratch(".onnx"), options);
         })) {
         note("onnx", "written");
     }
@@ -210,7 +228,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 {
     fuzz::ByteReader in(data, size);
-    const auto plan = choosePlan(in);
+    auto plan = choosePlan(in);
     const uint64_t seed = uint64_t(in.pick(256));
     fuzz::FuzzModel model;
     if (in.pick(4) == 3) {
@@ -224,11 +242,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
             __builtin_trap();
         }
     }
+    const bool mctq = chooseDeployment(in, plan);
     if (verbose()) {
-        std::fprintf(stderr, "--- %s\n", model.description.c_str());
+        std::fprintf(stderr, "--- target %s%s: %s\n", plan.target.c_str(), mctq ? ", mctq-onnx" : "",
+                     model.description.c_str());
     }
     try {
-        run(model, plan, seed);
+        run(model, plan, mctq, seed);
     } catch (const std::exception& e) {
         bug(model, std::string("an error that is neither qat's nor LibTorch's: ") + e.what());
     }

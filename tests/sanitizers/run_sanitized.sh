@@ -11,15 +11,17 @@ SRC="$(cd "$2" && pwd)"
 OUT="$MAIN_BUILD/asan"
 TESTS=(
   # the core's own areas
-  tst_model_import tst_idx_reader tst_plan tst_plugins tst_quantizers tst_quantizer_gradients
-  tst_fused_kernels tst_data tst_training tst_export tst_run_store
+  tst_model_import tst_onnx_import tst_idx_reader tst_plan tst_targets tst_plugins tst_quantizers
+  tst_quantizer_gradients tst_fused_kernels tst_data tst_training tst_export tst_run_store
   # through the instrumented qatwb
   tst_cli tst_bad_inputs tst_distributed
   # the window, offscreen, driving the core
-  tst_main_window tst_welcome_view tst_workbench tst_data_view tst_error_states tst_history
+  tst_main_window tst_welcome_view tst_graph_view tst_model_view tst_workbench tst_data_view
+  tst_error_states tst_history
 )
-# tst_export exports each fixture model under one quantizer kind here instead of all nine
-# (each model's graph and each kind still once): the full matrix takes too long under ASan.
+# tst_export exports each fixture model under one quantizer kind here instead of all nine,
+# and each torchvision architecture once (scripted or traced, in turn): every model's graph
+# and every kind still once; the full matrix takes too long under ASan.
 export QATWB_EXPORT_SUBSET=1
 # vptr is off: its checks need the typeinfo of LibTorch classes that libtorch does not
 # export (c10::DynamicType, used by the ONNX importer), so nothing would link.
