@@ -6,6 +6,7 @@
 #include "arguments.h"
 #include "bench_data.h"
 #include "bench_measures.h"
+#include "bench_models.h"
 #include "bench_profile.h"
 #include "bench_ranks.h"
 
@@ -27,7 +28,11 @@ const char* const kBenchHelp =
     "\n"
     "Measures, on this machine, as ratios from one run (medians of repeats, pairs interleaved):\n"
     "  QAT step / float step (forward, loss, backward, optimizer) at batch 64 and 256 for the\n"
-    "    presets mct-default, w4a8-lsq, w2a3 on the demo model (or --model)\n"
+    "    presets mct-default, w4a8-lsq, w2a3, w4a4-lsq-uniform on the demo model and on\n"
+    "    torchvision's MobileNet v2 and ResNet-18 at 64x64 (written on first use into\n"
+    "    ~/.cache/qat-workbench/bench-models-64 with /usr/bin/python3 and python3-torchvision);\n"
+    "    --model MODEL times that model alone (Fashion-MNIST batches when it takes [N, 1, 28, 28],\n"
+    "    else synthetic batches of its input shape)\n"
     "  the same QAT step in Python PyTorch (tests/bench/qat_step_python.py, /usr/bin/python3;\n"
     "    skipped with a note when torch is absent) / ours\n"
     "  each built-in quantizer's forward+backward throughput (fused kernels, composite reference)\n"
@@ -37,7 +42,8 @@ const char* const kBenchHelp =
     "  training throughput (images/s, global batch 128) with 1 process and with --local-ranks 2\n"
     "  data loader: a JPEG folder (512 images of 96x96, or --data DIR) decoded and cropped to the\n"
     "    RGB fixture model's 32x32 input: loader images/s vs QAT training images/s (batch 64), and\n"
-    "    the share of a loader-fed epoch spent waiting for data\n"
+    "    the share of a loader-fed epoch spent waiting for data: decoding every epoch, and with\n"
+    "    the in-memory cache in the first and the second epoch\n"
     "  --quick   fewer repeats (a few minutes)\n"
     "  --only P  only these parts, comma-separated: steps, python, quantizers, gui, store, ranks, data\n"
     "  --profile PRESET  profile a float and a QAT step (batch 256) op by op with LibTorch's\n"
@@ -58,14 +64,21 @@ const std::vector<std::string> kParts{"steps", "python", "quantizers", "gui", "s
 void printSteps(const json& out)
 {
     std::cout << "step times: blocks of 4 consecutive steps of each kind, alternating; times are medians of\n"
-                 "the block medians, ratios medians of the per-block ratios (" << out["repeats"] << " blocks)\n\n"
-              << "preset            batch   float ms     QAT ms   QAT/float   composite/float\n";
+                 "the block medians, ratios medians of the per-block ratios (" << out["repeats"]
+              << " blocks on the first model, fewer on the architectures)\n\n"
+              << "model                       preset            batch   float ms     QAT ms   QAT/float   composite/float\n";
     for (const auto& s : out["steps"]) {
-        std::cout << std::left << std::setw(18) << s["preset"].get<std::string>() << std::right << std::setw(5)
-                  << s["batch"].get<int>() << std::setw(11) << s["float_ms"].get<double>() << std::setw(11)
-                  << s["qat_ms"].get<double>() << std::setw(12) << s["qat_over_float"].get<double>() << std::setw(18)
-                  << s["composite_over_float"].get<double>() << "\n";
+        std::cout << std::left << std::setw(28) << s["model"].get<std::string>() << std::setw(18)
+                  << s["preset"].get<std::string>() << std::right << std::setw(5) << s["batch"].get<int>() << std::setw(11)
+                  << s["float_ms"].get<double>() << std::setw(11) << s["qat_ms"].get<double>() << std::setw(12)
+                  << s["qat_over_float"].get<double>() << std::setw(18);
+        if (s["composite_over_float"].is_null()) {
+            std::cout << "-\n";
+        } else {
+            std::cout << s["composite_over_float"].get<double>() << "\n";
+        }
     }
+    if (out.contains("steps_note")) std::cout << "note: " << out["steps_note"].get<std::string>() << "\n";
 }
 
 void printQuantizers(const json& out)
@@ -162,19 +175,33 @@ int runBench(const std::vector<std::string>& args)
         if (!a.has("--json")) std::cerr << text << "\n";
     };
 
+    const auto main = benchModel(model);
     if (want("steps")) {
-        const auto data = train::loadIdxDataset("fashion-mnist", "train", 256 * 8);
+        std::vector<BenchModel> models{main};
+        if (a.values.count("--model") == 0) {
+            std::string note;
+            for (auto& m : benchArchitectures(&note)) models.push_back(std::move(m));
+            if (!note.empty()) out["steps_note"] = note;
+        }
         json steps = json::array();
-        for (const char* preset : {"mct-default", "w4a8-lsq", "w2a3"}) {
-            for (int batch : {64, 256}) {
-                progress(std::string("step times: ") + preset + " batch " + std::to_string(batch));
-                const auto t = stepTimes(model, preset, batch, repeats, data, registry);
-                steps.push_back({{"preset", preset}, {"batch", batch}, {"float_ms", t.floatMs}, {"qat_ms", t.qatMs},
-                                 {"composite_qat_ms", t.compositeMs}, {"qat_over_float", t.qatOverFloat},
-                                 {"composite_over_float", t.compositeOverFloat}});
-                if (std::string(preset) == "mct-default") {
-                    out[batch == 256 ? "qat_over_float_b256" : "qat_over_float_b64"] = t.qatOverFloat;
-                    if (batch == 256) out["ours_qat_ms_b256"] = t.qatMs;
+        for (const auto& m : models) {
+            const bool first = &m == &models.front();
+            const auto data = benchData(m, 256 * (first ? 8 : 2));
+            // The architectures take seconds per step: fewer blocks, and no composite reference.
+            const int blocks = first ? repeats : (quick ? 2 : 4);
+            for (const char* preset : {"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}) {
+                for (int batch : {64, 256}) {
+                    progress("step times: " + m.name + " " + preset + " batch " + std::to_string(batch));
+                    const auto t = stepTimes(m.path, preset, batch, blocks, data, registry, first);
+                    json row{{"model", m.name}, {"preset", preset}, {"batch", batch}, {"float_ms", t.floatMs},
+                             {"qat_ms", t.qatMs}, {"qat_over_float", t.qatOverFloat}};
+                    row["composite_qat_ms"] = first ? json(t.compositeMs) : json(nullptr);
+                    row["composite_over_float"] = first ? json(t.compositeOverFloat) : json(nullptr);
+                    steps.push_back(row);
+                    if (first && std::string(preset) == "mct-default") {
+                        out[batch == 256 ? "qat_over_float_b256" : "qat_over_float_b64"] = t.qatOverFloat;
+                        if (batch == 256) out["ours_qat_ms_b256"] = t.qatMs;
+                    }
                 }
             }
         }
@@ -183,12 +210,14 @@ int runBench(const std::vector<std::string>& args)
     if (a.values.count("--profile") > 0) {
         const auto preset = a.value("--profile", "mct-default");
         progress("profile: float and QAT steps, " + preset + " batch 256");
-        const auto data = train::loadIdxDataset("fashion-mnist", "train", 256 * 8);
-        out["profile"] = stepProfile(model, preset, 256, quick ? 5 : 20, data, registry);
+        out["profile"] = stepProfile(model, preset, 256, quick ? 5 : 20, benchData(main, 256 * 8), registry);
     }
-    if (want("python")) {
+    if (want("python") && !main.fashionMnist) {
+        out["python"] = {{"note", "the Python comparison (tests/bench/qat_step_python.py) feeds Fashion-MNIST batches; "
+                                  + main.name + " takes other inputs, so it is skipped"}};
+    } else if (want("python")) {
         progress("Python PyTorch, same math (mct-default, batch 256)");
-        const auto data = train::loadIdxDataset("fashion-mnist", "train", 256 * 8);
+        const auto data = benchData(main, 256 * 8);
         const auto py = pythonVsOurs(model, 256, quick ? 3 : 7, quick ? 7 : 11, data, registry);
         out["python"] = py;
         if (py.contains("python_over_ours")) {
@@ -234,7 +263,9 @@ int runBench(const std::vector<std::string>& args)
                       << dl["training_images_per_s"].get<double>() << " images/s (" << dl["steps_per_s"].get<double>()
                       << " steps/s at batch " << dl["batch"] << "), loader/training "
                       << dl["loader_over_training"].get<double>() << "; fed by the loader, steps waited "
-                      << 100 * dl["fed_wait_share"].get<double>() << " % of the time\n";
+                      << 100 * dl["fed_wait_share"].get<double>() << " % of the time decoding every epoch; with the\n"
+                      << "in-memory cache " << 100 * dl["wait_share_first_epoch"].get<double>() << " % in the first epoch, "
+                      << 100 * dl["wait_share_later_epochs"].get<double>() << " % in the second\n";
         }
     }
     return 0;

@@ -4,6 +4,7 @@
 #include "data/batch_loader.h"
 #include "data/data_plan.h"
 #include "data/image_codec.h"
+#include "data/sample_cache.h"
 #include "engine/qat_model.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/optimizer.h"
@@ -61,7 +62,7 @@ nlohmann::json dataLoaderBench(const std::string& modelPath, const std::string& 
     model->train(false);
     data::DataOptions options;
     options.valSplit = 0;
-    const auto prepared =
+    auto prepared =
         data::prepareData(dir.string(), options, [&](const at::Tensor& x) { return model->floatForward(x); }, 0, 0);
     const auto& train = prepared.data.train;
     std::vector<int64_t> order(static_cast<size_t>(train.size()));
@@ -97,19 +98,26 @@ nlohmann::json dataLoaderBench(const std::string& modelPath, const std::string& 
     for (int i = 0; i < steps; ++i) step(b0);
     const double stepS = since(start) / steps;
 
-    // training fed by the loader: how long did the steps wait for data?
-    start = Clock::now();
-    double waited = 0;
-    int64_t fed = 0;
-    {
+    // training fed by the loader: how long did the steps wait for data? Without the cache
+    // (every epoch decodes), then with it (as training runs: the first epoch decodes and
+    // keeps the samples, the second reads them from memory).
+    auto fedEpoch = [&](double* waitShare) {
+        const auto epochStart = Clock::now();
+        int64_t fed = 0;
         data::BatchLoader loader(train, prepared.pipeline, order, batch);
         for (data::Batch b; loader.next(b);) {
             step(b);
             fed += b.images.size(0);
         }
-        waited = loader.waitSeconds();
-    }
-    const double fedS = since(start);
+        const double seconds = since(epochStart);
+        *waitShare = loader.waitSeconds() / seconds;
+        return double(fed) / seconds;
+    };
+    double uncachedWait = 0, firstWait = 0, laterWait = 0;
+    const double fedPerS = fedEpoch(&uncachedWait);
+    data::attachCaches(prepared.data, prepared.pipeline, data::defaultCacheBytes());
+    fedEpoch(&firstWait);
+    fedEpoch(&laterWait);
     if (made) std::filesystem::remove_all(dir);
     const auto& p = prepared.pipeline;
     return {{"images", train.size()},
@@ -122,8 +130,11 @@ nlohmann::json dataLoaderBench(const std::string& modelPath, const std::string& 
             {"steps_per_s", 1.0 / stepS},
             {"training_images_per_s", double(batch) / stepS},
             {"loader_over_training", loaderPerS * stepS / double(batch)},
-            {"fed_training_images_per_s", double(fed) / fedS},
-            {"fed_wait_share", waited / fedS}};
+            {"fed_training_images_per_s", fedPerS},
+            {"fed_wait_share", uncachedWait},
+            {"wait_share_first_epoch", firstWait},
+            {"wait_share_later_epochs", laterWait},
+            {"cached_images", prepared.data.train.cache ? prepared.data.train.cache->cached() : 0}};
 }
 
 } // namespace qat::cli

@@ -95,7 +95,7 @@ double StepRig::time(const std::function<at::Tensor(const at::Tensor&)>& forward
 
 // Float, QAT and composite-QAT steps in alternating blocks; medians over the blocks.
 StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int batch, int repeats,
-                    const train::TensorDataset& data, const quant::QuantizerRegistry& registry)
+                    const train::TensorDataset& data, const quant::QuantizerRegistry& registry, bool composite)
 {
     StepRig rig(modelPath, preset, batch, data, registry);
     std::vector<double> f;
@@ -117,18 +117,28 @@ StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int
     for (int i = 0; i < repeats + 1; ++i) {
         const auto fs = blockOf(floatStep, i * block);
         const auto qs = blockOf(qatStep, i * block);
-        quant::math::setFusedKernels(false);
-        const auto cs = blockOf(qatStep, i * block);
-        quant::math::setFusedKernels(true);
+        double cs = -1;
+        if (composite) {
+            quant::math::setFusedKernels(false);
+            cs = blockOf(qatStep, i * block);
+            quant::math::setFusedKernels(true);
+        }
         if (i >= 1) { // the first block is warm-up
             f.push_back(fs);
             q.push_back(qs);
-            c.push_back(cs);
             qf.push_back(qs / fs);
-            cf.push_back(cs / fs);
+            if (composite) {
+                c.push_back(cs);
+                cf.push_back(cs / fs);
+            }
         }
     }
-    return {median(f) * 1000, median(q) * 1000, median(c) * 1000, median(qf), median(cf)};
+    StepTimes t{median(f) * 1000, median(q) * 1000, -1, median(qf), -1};
+    if (composite) {
+        t.compositeMs = median(c) * 1000;
+        t.compositeOverFloat = median(cf);
+    }
+    return t;
 }
 
 // Elements per second of forward + backward through each built-in quantizer, and through

@@ -50,14 +50,15 @@ private:
 struct StepTimes {
     double floatMs = 0;
     double qatMs = 0;       ///< fused quantizer kernels (the default)
-    double compositeMs = 0; ///< the composite reference quantizers
+    double compositeMs = -1; ///< the composite reference quantizers (-1: not timed)
     double qatOverFloat = 0;       ///< median of the per-repeat ratios (not the ratio of medians)
-    double compositeOverFloat = 0; ///< likewise
+    double compositeOverFloat = -1; ///< likewise
 };
 
-/// One float step vs one QAT step (forward, cross-entropy, backward, Adam) on the same batches.
+/// One float step vs one QAT step (forward, cross-entropy, backward, Adam) on the same batches;
+/// with composite, also the QAT step with the composite reference quantizers.
 StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int batch, int repeats,
-                    const train::TensorDataset& data, const quant::QuantizerRegistry& registry);
+                    const train::TensorDataset& data, const quant::QuantizerRegistry& registry, bool composite = true);
 
 /// Forward + backward elements per second of every built-in quantizer (fused and composite)
 /// and of LibTorch's fake_quantize op on the same tensor.

@@ -31,6 +31,8 @@ const char* const kTrainHelp =
     QATWB_DATA_OPTIONS_HELP
     "  --limit-train N         use the first N training images\n"
     "  --limit-test N          evaluate on the first N test images\n"
+    "  --cache-mb N            keep decoded JPEG / PNG images in memory, up to N MB (default a\n"
+    "                          quarter of RAM; 0: decode every epoch)\n"
     "quantization plan (later options refine earlier ones):\n"
     "  --preset NAME           mct-default (default), w8a8-lsq, w4a8-lsq, w2a3, w4a4-lsq-uniform\n"
     "  --plan FILE             a plan file (JSON, see README)\n"
@@ -193,7 +195,7 @@ int runTrain(const std::vector<std::string>& args)
     const CommandSpec spec{"train",
                            {"--model", "--data", "--preset", "--plan", "--target", "--weights", "--activations", "--init",
                             "--save-plan", "--epochs", "--steps", "--batch", "--lr", "--qlr", "--optimizer",
-                            "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--temperature",
+                            "--schedule", "--seed", "--threads", "--limit-train", "--limit-test", "--cache-mb", "--temperature",
                             "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
                             "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
                             "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
@@ -229,6 +231,8 @@ int runTrain(const std::vector<std::string>& args)
     config.threads = int(a.integer("--threads", 0));
     config.limitTrain = a.integer("--limit-train", 0);
     config.limitTest = a.integer("--limit-test", 0);
+    config.cacheMb = a.integer("--cache-mb", -1);
+    if (config.cacheMb < -1) throw UsageError("--cache-mb takes a size in MB (0 turns the cache off)");
     if (a.has("--kd") && a.has("--no-kd")) {
         throw UsageError("--kd and --no-kd contradict each other");
     }

@@ -2,6 +2,7 @@
 #include "data/batch_loader.h"
 
 #include "common/error.h"
+#include "data/sample_cache.h"
 
 #include <chrono>
 
@@ -39,20 +40,27 @@ Batch BatchLoader::make(int64_t b) const
     auto images = at::empty({end - begin, m_pipeline.channels, m_pipeline.height, m_pipeline.width}, at::kFloat);
     std::vector<int64_t> labels;
     float* out = images.data_ptr<float>();
+    SampleCache* cache = m_split.cache && m_split.cache->serves(m_pipeline) ? m_split.cache.get() : nullptr;
     int64_t kept = 0;
     bool labelled = true;
     for (int64_t k = begin; k < end; ++k) {
         const int64_t position = m_order[size_t(k)];
         const int64_t index = m_split.indices[size_t(position)];
-        const auto name = m_split.source->name(index);
-        Sample sample;
-        try {
-            sample = m_split.source->sample(index);
-        } catch (const DataError&) {
-            if (m_badImages == BadImages::Skip) continue;
-            throw;
+        float* dest = out + kept * sampleSize;
+        if (const float* cached = cache ? cache->find(position) : nullptr) {
+            std::copy(cached, cached + sampleSize, dest);
+        } else {
+            const auto name = m_split.source->name(index);
+            Sample sample;
+            try {
+                sample = m_split.source->sample(index);
+            } catch (const DataError&) {
+                if (m_badImages == BadImages::Skip) continue;
+                throw;
+            }
+            preprocess(sample, m_pipeline, dest, name);
+            if (cache) cache->store(position, dest);
         }
-        preprocess(sample, m_pipeline, out + kept * sampleSize, name);
         const auto label = m_split.labels[size_t(position)];
         labelled = labelled && label >= 0;
         labels.push_back(label);

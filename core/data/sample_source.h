@@ -37,6 +37,8 @@ public:
     virtual SampleShape shape(int64_t i) const = 0;
     virtual std::string name(int64_t i) const = 0;
     virtual ElementType valueType() const = 0;
+    /// Whether sample() decodes a file (worth caching) rather than reading memory.
+    virtual bool decodes() const { return false; }
 };
 
 /// Images in one array: [N,H,W], [N,C,H,W] or [N,H,W,C] (channels last when the last axis
@@ -69,6 +71,7 @@ public:
     SampleShape shape(int64_t i) const override;
     std::string name(int64_t i) const override { return m_files[size_t(i)]; }
     ElementType valueType() const override { return ElementType::U8; }
+    bool decodes() const override { return true; }
 
 private:
     std::vector<std::string> m_files;
@@ -76,10 +79,14 @@ private:
 };
 
 /// Part of a source: which samples, in which order, with which labels (-1: none).
+class SampleCache;
+
 struct Split {
     std::shared_ptr<const SampleSource> source;
     std::vector<int64_t> indices;
     std::vector<int64_t> labels;
+    /// Preprocessed samples by position (see sample_cache.h); null: none.
+    std::shared_ptr<SampleCache> cache;
     int64_t size() const { return int64_t(indices.size()); }
 };
 

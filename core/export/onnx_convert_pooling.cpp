@@ -40,13 +40,15 @@ void adaptiveAveragePool(OnnxContext& c, Node* n)
     c.unary(n, "GlobalAveragePool");
 }
 
-// mean(x, dims, keepdim, dtype)
-void mean(OnnxContext& c, Node* n)
+// mean / amax(x, dims, keepdim, ...)
+OnnxConverter reduce(const std::string& op)
 {
-    if (n->inputs().size() < 3) OnnxContext::unsupported(n, "mean over all dimensions");
-    auto& r = c.unary(n, "ReduceMean");
-    setAttribute(r, "axes", c.intsArg(n, 1));
-    setAttribute(r, "keepdims", int64_t(c.boolArg(n, 2) ? 1 : 0));
+    return [op](OnnxContext& c, Node* n) {
+        if (n->inputs().size() < 3) OnnxContext::unsupported(n, "a reduction over all dimensions");
+        auto& r = c.unary(n, op);
+        setAttribute(r, "axes", c.intsArg(n, 1));
+        setAttribute(r, "keepdims", int64_t(c.boolArg(n, 2) ? 1 : 0));
+    };
 }
 
 // PyTorch's pad list (last dimension first: left, right, top, bottom, ...) as ONNX's pads
@@ -83,10 +85,14 @@ void pad(OnnxContext& c, Node* n)
     OnnxContext::unsupported(n, "padding mode " + name);
 }
 
-// upsample_{nearest,bilinear}Nd: ONNX Resize with PyTorch's coordinate conventions, by the
-// scale factors when given, else by the output size (batch and channels kept from the input).
-void upsample(OnnxContext& c, Node* n, bool linear)
+enum class Sampling { Nearest, NearestExact, Linear };
+
+// upsample_{nearest,nearest_exact,bilinear}Nd: ONNX Resize with PyTorch's coordinate
+// conventions, by the scale factors when given, else by the output size (batch and channels
+// kept from the input).
+void upsample(OnnxContext& c, Node* n, Sampling sampling)
 {
+    const bool linear = sampling == Sampling::Linear;
     const auto rank = c.shapeOf(n, n->input(0)).size();
     const size_t scalesAt = linear ? 3 : 2;
     std::string scales;
@@ -113,6 +119,11 @@ void upsample(OnnxContext& c, Node* n, bool linear)
         const bool alignCorners = c.boolArg(n, 2);
         setStringAttribute(node, "mode", "linear");
         setStringAttribute(node, "coordinate_transformation_mode", alignCorners ? "align_corners" : "pytorch_half_pixel");
+    } else if (sampling == Sampling::NearestExact) {
+        // torch: source = floor((i + 0.5) / scale); ONNX: round_prefer_ceil((i + 0.5) / scale - 0.5).
+        setStringAttribute(node, "mode", "nearest");
+        setStringAttribute(node, "coordinate_transformation_mode", "half_pixel");
+        setStringAttribute(node, "nearest_mode", "round_prefer_ceil");
     } else {
         setStringAttribute(node, "mode", "nearest");
         setStringAttribute(node, "coordinate_transformation_mode", "asymmetric");
@@ -133,7 +144,8 @@ void addPoolingConverters(OnnxConverterTable& table)
     for (const char* op : {"aten::adaptive_avg_pool1d", "aten::adaptive_avg_pool2d", "aten::adaptive_avg_pool3d"}) {
         table[op] = adaptiveAveragePool;
     }
-    table["aten::mean"] = mean;
+    table["aten::mean"] = reduce("ReduceMean");
+    table["aten::amax"] = reduce("ReduceMax");
     table["aten::pad"] = pad;
     table["aten::constant_pad_nd"] = [](OnnxContext& c, Node* n) {
         writePad(c, n, "constant", n->inputs().size() > 2 ? c.numberArg(n, 2) : 0.0);
@@ -145,10 +157,14 @@ void addPoolingConverters(OnnxConverterTable& table)
         table[op] = [](OnnxContext& c, Node* n) { writePad(c, n, "edge", 0.0); };
     }
     for (const char* op : {"aten::upsample_nearest1d", "aten::upsample_nearest2d", "aten::upsample_nearest3d"}) {
-        table[op] = [](OnnxContext& c, Node* n) { upsample(c, n, false); };
+        table[op] = [](OnnxContext& c, Node* n) { upsample(c, n, Sampling::Nearest); };
+    }
+    for (const char* op : {"aten::_upsample_nearest_exact1d", "aten::_upsample_nearest_exact2d",
+                           "aten::_upsample_nearest_exact3d"}) {
+        table[op] = [](OnnxContext& c, Node* n) { upsample(c, n, Sampling::NearestExact); };
     }
     for (const char* op : {"aten::upsample_linear1d", "aten::upsample_bilinear2d", "aten::upsample_trilinear3d"}) {
-        table[op] = [](OnnxContext& c, Node* n) { upsample(c, n, true); };
+        table[op] = [](OnnxContext& c, Node* n) { upsample(c, n, Sampling::Linear); };
     }
 }
 

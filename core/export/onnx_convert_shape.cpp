@@ -4,6 +4,7 @@
 // computed at run time, so the exported graph keeps a free batch dimension.
 #include "export/onnx_converters.h"
 
+#include <limits>
 #include <numeric>
 
 namespace qat::exporter {
@@ -219,6 +220,64 @@ void stack(OnnxContext& c, Node* n)
     setAttribute(c.addNode("Concat", parts, {c.out(n)}), "axis", dim);
 }
 
+// A bound of slice: absent (None), a constant, or a size computed at run time; as a 1-d int64.
+std::string sliceBound(OnnxContext& c, Node* n, size_t i, int64_t absent)
+{
+    if (OnnxContext::isNone(n, i)) return c.ints({absent});
+    if (const auto v = c.staticValue(n->input(i)); v && v->isInt()) return c.ints({v->toInt()});
+    const auto bound = c.fresh("bound");
+    c.addNode("Unsqueeze", {c.intValue(n, n->input(i)), c.ints({0})}, {bound});
+    return bound;
+}
+
+// slice(x, dim, start, end, step) on a tensor: ONNX's Slice wraps negative bounds and clamps
+// out-of-range ones as torch does.
+void slice(OnnxContext& c, Node* n)
+{
+    if (n->input(0)->type()->kind() != c10::TypeKind::TensorType) OnnxContext::unsupported(n, "slicing a list");
+    const auto dim = normaliseDim(c.intArg(n, 1), rankOf(c, n));
+    const auto step = n->inputs().size() > 4 ? c.intArg(n, 4) : 1;
+    if (step <= 0) OnnxContext::unsupported(n, "a step below 1");
+    c.addNode("Slice",
+              {c.tensor(n->input(0)), sliceBound(c, n, 2, 0), sliceBound(c, n, 3, std::numeric_limits<int64_t>::max()),
+               c.ints({dim}), c.ints({step})},
+              {c.out(n)});
+}
+
+// flip(x, dims): a backwards Slice over each dimension.
+void flip(OnnxContext& c, Node* n)
+{
+    const auto rank = rankOf(c, n);
+    auto dims = c.intsArg(n, 1);
+    for (auto& d : dims) d = normaliseDim(d, rank);
+    const std::vector<int64_t> starts(dims.size(), -1), ends(dims.size(), std::numeric_limits<int64_t>::min()),
+        steps(dims.size(), -1);
+    c.addNode("Slice", {c.tensor(n->input(0)), c.ints(starts), c.ints(ends), c.ints(dims), c.ints(steps)}, {c.out(n)});
+}
+
+// select(x, dim, index): Gather with a 0-d index drops the dimension, as select does.
+void select(OnnxContext& c, Node* n)
+{
+    const auto dim = normaliseDim(c.intArg(n, 1), rankOf(c, n));
+    const auto index = c.addInitializer(at::tensor(c.intArg(n, 2), at::kLong).reshape({}), "index");
+    setAttribute(c.addNode("Gather", {c.tensor(n->input(0)), index}, {c.out(n)}), "axis", dim);
+}
+
+// index_select(x, dim, indices)
+void indexSelect(OnnxContext& c, Node* n)
+{
+    const auto dim = normaliseDim(c.intArg(n, 1), rankOf(c, n));
+    setAttribute(c.addNode("Gather", {c.tensor(n->input(0)), c.tensor(n->input(2))}, {c.out(n)}), "axis", dim);
+}
+
+// reshape_as(x, other)
+void reshapeAs(OnnxContext& c, Node* n)
+{
+    const auto shape = c.fresh("shape");
+    c.addNode("Shape", {c.tensor(n->input(1))}, {shape});
+    c.addNode("Reshape", {c.tensor(n->input(0)), shape}, {c.out(n)});
+}
+
 } // namespace
 
 void addShapeConverters(OnnxConverterTable& table)
@@ -247,6 +306,11 @@ void addShapeConverters(OnnxConverterTable& table)
     table["aten::unsafe_split"] = split;
     table["aten::cat"] = cat;
     table["aten::stack"] = stack;
+    table["aten::slice"] = slice;
+    table["aten::flip"] = flip;
+    table["aten::select"] = select;
+    table["aten::index_select"] = indexSelect;
+    table["aten::reshape_as"] = reshapeAs;
 }
 
 } // namespace qat::exporter

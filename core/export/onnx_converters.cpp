@@ -14,6 +14,7 @@ const OnnxConverterTable& table()
         OnnxConverterTable t;
         addConvolutionConverters(t);
         addElementwiseConverters(t);
+        addMathConverters(t);
         addActivationConverters(t);
         addShapeConverters(t);
         addPoolingConverters(t);

@@ -19,6 +19,7 @@ using OnnxConverterTable = std::map<std::string, OnnxConverter>;
 
 void addConvolutionConverters(OnnxConverterTable& table);
 void addElementwiseConverters(OnnxConverterTable& table);
+void addMathConverters(OnnxConverterTable& table);
 void addActivationConverters(OnnxConverterTable& table);
 void addShapeConverters(OnnxConverterTable& table);
 void addPoolingConverters(OnnxConverterTable& table);

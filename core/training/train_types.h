@@ -58,6 +58,7 @@ struct TrainConfig {
     int calibrationBatches = 8;
     int64_t limitTrain = 0;        ///< > 0: use the first N training images
     int64_t limitTest = 0;         ///< > 0: evaluate on the first N test images
+    int64_t cacheMb = -1;          ///< decoded images kept in memory (MB); -1: a quarter of RAM; 0: none
     int snapshotEvery = 10;        ///< quantizer parameter snapshots every k steps
     int threads = 0;               ///< LibTorch threads; 0 = one per core
     int64_t injectNanAtStep = -1;  ///< testing aid: make the loss NaN at this step

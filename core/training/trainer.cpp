@@ -11,6 +11,7 @@
 #include "quantizers/quantizer_registry.h"
 #include "training/optimizer.h"
 #include "data/batch_loader.h"
+#include "data/sample_cache.h"
 #include "data/data_plan.h"
 
 #include <ATen/ATen.h>
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <functional>
 #include <numeric>
@@ -26,6 +28,14 @@
 namespace qat::train {
 
 namespace {
+
+// "0.2", "37.5", "1024.0": megabytes with one decimal.
+std::string megabytes(int64_t bytes)
+{
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f", double(bytes) / double(1 << 20));
+    return text;
+}
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kEvalBatch = 1000;
@@ -336,10 +346,18 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         result.foldedBatchNorms = model->foldedBatchNorms();
         model->train(false);
         auto floatForward = [&](const at::Tensor& x) { return model->floatForward(x); };
-        const auto data = data::prepareData(config.data, config.dataOptions, floatForward, config.limitTrain,
-                                            config.limitTest);
+        auto data = data::prepareData(config.data, config.dataOptions, floatForward, config.limitTrain, config.limitTest);
         for (const auto& line : data.describe()) {
             emit(LogEvent{line});
+        }
+        const auto cacheBytes = data::attachCaches(
+            data.data, data.pipeline, config.cacheMb < 0 ? data::defaultCacheBytes() : config.cacheMb * (int64_t(1) << 20));
+        if (cacheBytes > 0) {
+            auto count = [](const data::Split& s) { return s.cache ? s.cache->slots() : int64_t(0); };
+            emit(LogEvent{"decoded images kept in memory after their first use: " + std::to_string(count(data.data.train))
+                          + " of " + std::to_string(data.data.train.size()) + " training, " + std::to_string(count(data.data.test))
+                          + " of " + std::to_string(data.data.test.size()) + " evaluation (" + megabytes(cacheBytes)
+                          + " MB at most; --cache-mb sets the budget)"});
         }
         if (!data.data.labelled && !config.distill) {
             throw DataError(config.data + ": the data has no labels; train by distillation from the float model "

@@ -4,6 +4,7 @@
 // diverged (last good parameters kept and exportable) or failed (with the plugin's or the
 // disk's words), and what was written before stays.
 #include "bad_inputs.h"
+#include "run_process.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -16,24 +17,11 @@ using namespace qat::test;
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
+using Result = ProcessResult;
 
 Result run(const QString& program, const QStringList& args)
 {
-    QProcess process;
-    process.start(program, args);
-    process.waitForFinished(600000);
-    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-            process.readAllStandardOutput(), process.readAllStandardError()};
-}
-
-Result runCli(const QStringList& args)
-{
-    return run(QStringLiteral(QATWB_CLI), args);
+    return runProcess(program, args);
 }
 
 QString fixture(const QString& name)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
 #include "expected_layers.h"
+#include "run_process.h"
 
 #include <QCryptographicHash>
 #include <QFileInfo>
@@ -16,20 +17,8 @@ using qat::test::readJsonFile;
 
 namespace {
 
-struct Result {
-    int exitCode = -1;
-    QByteArray out;
-    QByteArray err;
-};
-
-Result runCli(const QStringList& args)
-{
-    QProcess process;
-    process.start(QStringLiteral(QATWB_CLI), args);
-    process.waitForFinished(120000);
-    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-            process.readAllStandardOutput(), process.readAllStandardError()};
-}
+using Result = qat::test::ProcessResult;
+using qat::test::runCli;
 
 QString fixture(const QString& name)
 {

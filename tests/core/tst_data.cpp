@@ -7,6 +7,7 @@
 #include "data/data_plan.h"
 #include "data/data_report.h"
 #include "data/raw_array.h"
+#include "data/sample_cache.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/trainer.h"
 
@@ -14,7 +15,9 @@
 
 #include <QtTest>
 
+#include <filesystem>
 #include <fstream>
+#include <numeric>
 
 using namespace qat;
 using nlohmann::json;
@@ -99,6 +102,7 @@ private Q_SLOTS:
     void automaticChoicesForTheModel();
     void optionsRoundTrip();
     void loaderKeepsOrderAcrossWorkers();
+    void cacheServesLaterEpochsWithoutDecoding();
     void unreadableImagesSkipped();
     void mistakesRefusedBeforeTraining_data();
     void mistakesRefusedBeforeTraining();
@@ -283,6 +287,60 @@ void TestData::loaderKeepsOrderAcrossWorkers()
         }
     }
     QCOMPARE(k, order.size());
+}
+
+// Decoded images kept in memory: a second pass over the split reads them from the cache, so
+// it succeeds, bit for bit the same, after the files are gone; a budget for part of the split
+// caches that part only; arrays (already in memory) get no cache.
+void TestData::cacheServesLaterEpochsWithoutDecoding()
+{
+    QTemporaryDir dir;
+    const auto folder = std::filesystem::path(dir.path().toStdString()) / "images";
+    std::filesystem::copy(dataPath("rgb_jpeg_split"), folder, std::filesystem::copy_options::recursive);
+    auto opened = data::openData(folder.string(), {});
+    data::DataOptions o;
+    o.resize = data::parseResize("crop:16x16");
+    o.channels = 3;
+    o.divisor = 255;
+    const auto pipeline = data::pipelineFor(o, opened);
+    const int64_t sampleBytes = pipeline.outputSize() * int64_t(sizeof(float));
+    QCOMPARE(data::attachCaches(opened, pipeline, (opened.train.size() + opened.test.size()) * sampleBytes),
+             (opened.train.size() + opened.test.size()) * sampleBytes);
+    std::vector<int64_t> order(size_t(opened.train.size()));
+    std::iota(order.rbegin(), order.rend(), 0);
+    auto pass = [&](const data::Pipeline& p) {
+        std::vector<at::Tensor> images;
+        data::BatchLoader loader(opened.train, p, order, 3, data::BadImages::Refuse, 2, 2);
+        for (data::Batch b; loader.next(b);) images.push_back(b.images);
+        return at::cat(images);
+    };
+    const auto first = pass(pipeline);
+    QCOMPARE(opened.train.cache->cached(), opened.train.size());
+    std::filesystem::remove_all(folder);
+    QVERIFY(at::equal(pass(pipeline), first));
+    // Another pipeline is not served from this cache: it decodes, and the files are gone.
+    auto other = pipeline;
+    other.divisor = 1;
+    QVERIFY(errorOf([&] { pass(other); }).find("images") != std::string::npos);
+
+    // A budget for 3 images: 3 cached, the rest decoded every time.
+    std::filesystem::copy(dataPath("rgb_jpeg_split"), folder, std::filesystem::copy_options::recursive);
+    auto part = data::openData(folder.string(), {});
+    part.test = {};
+    QCOMPARE(data::attachCaches(part, pipeline, 3 * sampleBytes + 1), 3 * sampleBytes);
+    QCOMPARE(part.train.cache->slots(), int64_t(3));
+    {
+        data::BatchLoader loader(part.train, pipeline, order, 4);
+        for (data::Batch b; loader.next(b);) {
+        }
+    }
+    QCOMPARE(part.train.cache->cached(), int64_t(3));
+    QCOMPARE(data::attachCaches(part, pipeline, 0), int64_t(0));
+    QVERIFY(!part.train.cache);
+
+    auto arrays = data::openData(dataPath("arrays.npz"), {});
+    QCOMPARE(data::attachCaches(arrays, data::pipelineFor(data::DataOptions{}, arrays), int64_t(1) << 30), int64_t(0));
+    QVERIFY(!arrays.train.cache);
 }
 
 void TestData::unreadableImagesSkipped()

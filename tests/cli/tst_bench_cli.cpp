@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// `qatwb bench` as scripts use it: the JSON contract of the step part on a model that is not
+// the demo (an RGB model fed synthetic batches of its input shape), and the parts that do not
+// apply to it skipped with a note. Speed itself is measured by the bench, never asserted here.
+#include "run_process.h"
+
+#include <QDir>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QSet>
+#include <QtTest>
+
+namespace {
+
+using qat::test::runCli;
+
+const QString kRgbModel = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt");
+
+} // namespace
+
+class TestBenchCli : public QObject {
+    Q_OBJECT
+
+private Q_SLOTS:
+    void stepsOnAnRgbModel();
+    void refusesAModelItCannotFeed();
+};
+
+// Every preset at batch 64 and 256, each entry naming its model; the Python comparison (which
+// feeds Fashion-MNIST) is skipped with a note instead of failing.
+void TestBenchCli::stepsOnAnRgbModel()
+{
+    const auto r = runCli({QStringLiteral("bench"), QStringLiteral("--quick"), QStringLiteral("--json"),
+                           QStringLiteral("--only"), QStringLiteral("steps,python"), QStringLiteral("--model"), kRgbModel});
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto out = QJsonDocument::fromJson(r.out).object();
+    for (const auto* key : {"qat_over_float_b256", "qat_over_float_b64", "python_over_ours_b256", "gui_over_headless"}) {
+        QVERIFY2(out.contains(QLatin1String(key)), key);
+    }
+    QVERIFY(out[QStringLiteral("qat_over_float_b256")].toDouble() > 0);
+    QVERIFY(out[QStringLiteral("python_over_ours_b256")].isNull());
+    QVERIFY(out[QStringLiteral("python")].toObject()[QStringLiteral("note")].toString().contains(QStringLiteral("skipped")));
+    const auto steps = out[QStringLiteral("steps")].toArray();
+    QSet<QString> seen;
+    for (const auto& entry : steps) {
+        const auto s = entry.toObject();
+        QCOMPARE(s[QStringLiteral("model")].toString(), QStringLiteral("rgb_cnn.pt"));
+        QVERIFY(s[QStringLiteral("float_ms")].toDouble() > 0);
+        QVERIFY(s[QStringLiteral("qat_ms")].toDouble() > 0);
+        QVERIFY(s[QStringLiteral("qat_over_float")].toDouble() > 0);
+        QVERIFY(s[QStringLiteral("composite_over_float")].toDouble() > 0);
+        seen.insert(s[QStringLiteral("preset")].toString() + QLatin1Char('@') + QString::number(s[QStringLiteral("batch")].toInt()));
+    }
+    QCOMPARE(steps.size(), 8);
+    for (const auto* preset : {"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}) {
+        for (int batch : {64, 256}) {
+            QVERIFY2(seen.contains(QLatin1String(preset) + QLatin1Char('@') + QString::number(batch)), preset);
+        }
+    }
+}
+
+// A model the bench cannot feed: one line naming it and what to do, exit code 1.
+void TestBenchCli::refusesAModelItCannotFeed()
+{
+    const auto model = QStringLiteral(QATWB_FIXTURES_DIR "/bad_two_inputs.pt");
+    QVERIFY2(QFile::exists(model), qPrintable(model));
+    const auto r = runCli({QStringLiteral("bench"), QStringLiteral("--only"), QStringLiteral("steps"),
+                           QStringLiteral("--model"), model});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("bad_two_inputs.pt") && r.err.contains("exactly one tensor"), r.err.constData());
+}
+
+QTEST_GUILESS_MAIN(TestBenchCli)
+#include "tst_bench_cli.moc"
