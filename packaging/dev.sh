@@ -37,8 +37,8 @@ case "$MODE" in
   test)
     cd "$BUILD"
     # Everything, including the fuzzers (label "fuzz") and the ASan+UBSan build of the core
-    # and its window-less tests (label "sanitizers", ~15 min cold on 2 cores, a few with
-    # ccache). QATWB_SANITIZERS=0 leaves the sanitizer stage out while iterating.
+    # and the tests run_sanitized.sh lists (label "sanitizers", the longest stage; its build
+    # is mostly ccache hits once warm). QATWB_SANITIZERS=0 leaves it out while iterating.
     if [ "${QATWB_SANITIZERS:-1}" = 0 ]; then
       exec ctest --output-on-failure --timeout 1500 -LE sanitizers
     fi

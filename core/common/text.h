@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
 
 namespace qat {
 
-/// The text up to the first newline (LibTorch errors append a C++ backtrace).
+/// The first non-empty line (LibTorch errors append a C++ backtrace; TorchScript compile
+/// errors start with a newline).
 inline std::string firstLine(const std::string& text)
 {
-    const auto end = text.find('\n');
-    return end == std::string::npos ? text : text.substr(0, end);
+    const auto start = std::min(text.find_first_not_of('\n'), text.size());
+    const auto end = text.find('\n', start);
+    return text.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
 
 /// The error itself out of a TorchScript interpreter failure ("The following operation

@@ -307,6 +307,12 @@ ExportResult exportModel(const ExportRequest& r, const quant::QuantizerRegistry&
             throw;
         } catch (const c10::Error& e) {
             throw Error("export failed: " + firstLine(e.what_without_backtrace()));
+        } catch (const Error&) {
+            throw;
+        } catch (const std::exception& e) {
+            // The TorchScript interpreter's errors (the model's own code failed, e.g. one of
+            // its assertions) come as std::runtime_error with a traceback: keep the error line.
+            throw Error("export failed: the model's forward failed: " + interpreterError(e.what()));
         }
     }
     return result;

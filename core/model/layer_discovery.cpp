@@ -106,6 +106,12 @@ std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit
     return sites;
 }
 
+std::string layerName(const std::string& weightPath)
+{
+    const auto dot = weightPath.rfind('.');
+    return dot == std::string::npos ? weightPath : weightPath.substr(0, dot);
+}
+
 std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites, const torch::jit::Module& module,
                                        const std::vector<ActivationPointInfo>& points)
 {
@@ -119,10 +125,8 @@ std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites, cons
         }
         LayerInfo layer;
         layer.weightPath = site.weightPath;
-        auto path = *attributePath(site.weight);
-        const auto weight = attributeValue(module, path)->toTensor();
-        path.pop_back();
-        layer.name = joinPath(path);
+        const auto weight = attributeValue(module, *attributePath(site.weight))->toTensor();
+        layer.name = layerName(site.weightPath);
         layer.kind = site.kind;
         layer.weightShape = weight.sizes().vec();
         const bool transposed = site.kind.rfind("conv_transpose", 0) == 0;

@@ -25,6 +25,11 @@ struct LayerSite {
 std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit::Module& module,
                                       std::vector<std::string>* notes = nullptr);
 
+/// The layer a weight belongs to: its owning module's path ("features.0" for
+/// "features.0.weight"), or the weight's own name when the root module holds it (a
+/// functional `F.conv2d(x, self.conv_weight)`), so every layer has a distinct, usable name.
+std::string layerName(const std::string& weightPath);
+
 /// Groups sites by weight path (one LayerInfo per parameter), fills shapes from module and
 /// each layer's activation points from points (the `generic` target's placement).
 std::vector<LayerInfo> summariseLayers(const std::vector<LayerSite>& sites, const torch::jit::Module& module,

@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
+#include "common/version.h"
 #include "model/model_file.h"
 #include "model/onnx_import.h"
 
@@ -34,6 +35,12 @@ void loadTorchScript(const std::string& path, LoadedModel& loaded)
         detachTensors(loaded.module);
     } catch (const c10::Error& e) {
         throw ModelError(path + ": LibTorch cannot load it: " + firstLine(e.what_without_backtrace()));
+    } catch (const std::exception& e) {
+        // The code inside does not compile (a torch::jit::ErrorReport, not a c10::Error):
+        // typically ops of a newer PyTorch.
+        throw ModelError(path + ": LibTorch " + torchVersion() + " cannot compile the code inside it ("
+                         + firstLine(e.what()) + "); a model saved by a newer PyTorch may use ops this version "
+                           "lacks: save it with PyTorch " + torchVersion() + ", or script it without that op");
     }
 }
 

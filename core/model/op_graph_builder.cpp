@@ -81,8 +81,7 @@ public:
     Builder(const std::vector<LayerSite>& sites)
     {
         for (const auto& site : sites) {
-            const auto& path = site.weightPath;
-            m_layers[site.node] = {path.substr(0, path.rfind('.')), site.kind};
+            m_layers[site.node] = {layerName(site.weightPath), site.kind};
         }
     }
 

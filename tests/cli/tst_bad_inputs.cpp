@@ -78,6 +78,7 @@ private Q_SLOTS:
     void inspectRefusesBadModels();
     void exportToUnwritableFolderFails_data();
     void exportToUnwritableFolderFails();
+    void exportOfFailingModelSaysWhy();
     void nanFromModelDivergesAndExports();
     void nanFromPluginQuantizerDivergesAndExports();
     void throwingPluginFailsWithItsMessage();
@@ -223,6 +224,23 @@ void TestBadInputs::exportToUnwritableFolderFails()
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("cannot write to the export folder") && r.err.contains("choose a folder you can write to"),
              r.err.constData());
+}
+
+// A model whose own code fails on the calibration batches (its forward asserts batches of
+// at most 4): export stops with the model's words on one line, not the interpreter's
+// traceback under "unexpected error" (found by the graph-pass fuzzer, issue #26).
+void TestBadInputs::exportOfFailingModelSaysWhy()
+{
+    const auto out = QDir(m_dir.path()).filePath(QStringLiteral("failing-export"));
+    const auto r = runCli({QStringLiteral("export"), QStringLiteral("--model"), fixture(QStringLiteral("small_batches_mlp_scripted.pt")),
+                           QStringLiteral("--out"), out, QStringLiteral("--limit-test"), QStringLiteral("100")});
+    QCOMPARE(r.exitCode, 1);
+    const auto err = QString::fromUtf8(r.err).trimmed();
+    QVERIFY2(err.startsWith(QStringLiteral("qatwb: export failed: the model's forward failed: "))
+                 && err.contains(QStringLiteral("this model takes batches of at most 4 images")),
+             r.err.constData());
+    QVERIFY2(!err.contains(QLatin1Char('\n')) && !err.contains(QStringLiteral("Traceback")), r.err.constData());
+    QCOMPARE(QDir(out).entryList(QDir::Files).size(), 0);
 }
 
 // The model's own output turns infinite mid-run: the run is diverged, its stored state is

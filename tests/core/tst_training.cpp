@@ -101,6 +101,7 @@ private Q_SLOTS:
     void divergedRunEqualsRunStoppedAtLastGoodStep();
     void distillationWorksWithoutLabels();
     void badModelFailsWithMessage();
+    void weightsOnTheRootModuleTrain();
 
 private:
     quant::QuantizerRegistry m_registry;
@@ -483,6 +484,27 @@ void TestTraining::badModelFailsWithMessage()
     result = train::runTraining(config, m_registry);
     QCOMPARE(stateName(result.state), QStringLiteral("failed"));
     QVERIFY2(QString::fromStdString(result.message).contains(QStringLiteral("layer layers.1 weights")), result.message.c_str());
+}
+
+// A model written functionally keeps its weights itself (F.conv2d(x, self.conv_weight)):
+// each layer is named after its weight, a plan can address it, and it trains. Building it
+// once failed with "map::at" (found by the graph-pass fuzzer, issue #26).
+void TestTraining::weightsOnTheRootModuleTrain()
+{
+    auto config = quickConfig(QStringLiteral("root_weights_scripted.pt"));
+    config.plan.layers["fc_weight"].weights.bits = 4;
+    const auto result = train::runTraining(config, m_registry);
+    QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+    QStringList layers;
+    for (const auto& q : result.quantizers) {
+        layers << QString::fromStdString(q.name + " in " + q.layer);
+        if (q.name == "fc_weight") {
+            QCOMPARE(q.config.bits, 4);
+        }
+    }
+    QCOMPARE(layers.join(QStringLiteral(", ")),
+             QStringLiteral("conv_weight in conv_weight, conv_weight:output in conv_weight, fc_weight in fc_weight, "
+                            "fc_weight:output in fc_weight, input in input"));
 }
 
 QTEST_GUILESS_MAIN(TestTraining)
