@@ -2,14 +2,15 @@
 #include "data/sample_cache.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <unistd.h>
 
 namespace qat::data {
 
 SampleCache::SampleCache(int64_t positions, const Pipeline& pipeline, int64_t slots)
-    : m_pipeline(pipeline), m_positions(positions), m_sampleFloats(pipeline.outputSize()), m_slots(std::clamp<int64_t>(slots, 0, positions)),
-      m_values(new float[size_t(m_slots * m_sampleFloats)]), m_slotOf(new std::atomic<int64_t>[size_t(positions)])
+    : m_pipeline(pipeline), m_positions(positions), m_sampleFloats(pipeline.outputSize()),
+      m_slots(std::clamp<int64_t>(slots, 0, positions)), m_values(new float[size_t(m_slots * m_sampleFloats)]), m_slotOf(new std::atomic<int64_t>[size_t(positions)])
 {
     for (int64_t i = 0; i < positions; ++i) m_slotOf[size_t(i)].store(-1, std::memory_order_relaxed);
 }
@@ -45,6 +46,19 @@ int64_t defaultCacheBytes()
     const long pages = sysconf(_SC_PHYS_PAGES);
     const long pageSize = sysconf(_SC_PAGESIZE);
     return pages > 0 && pageSize > 0 ? int64_t(pages) * pageSize / 4 : int64_t(1) << 30;
+}
+
+std::string describeCaches(const OpenedData& data)
+{
+    auto slots = [](const Split& s) { return s.cache ? s.cache->slots() : int64_t(0); };
+    auto bytes = [](const Split& s) { return s.cache ? s.cache->bytes() : int64_t(0); };
+    const auto total = bytes(data.train) + bytes(data.test);
+    if (total == 0) return {};
+    char megabytes[32];
+    std::snprintf(megabytes, sizeof megabytes, "%.1f", double(total) / double(1 << 20));
+    return "decoded images kept in memory after their first use: " + std::to_string(slots(data.train)) + " of "
+           + std::to_string(data.train.size()) + " training, " + std::to_string(slots(data.test)) + " of "
+           + std::to_string(data.test.size()) + " evaluation (" + megabytes + " MB at most; --cache-mb sets the budget)";
 }
 
 int64_t attachCaches(OpenedData& data, const Pipeline& pipeline, int64_t budgetBytes)

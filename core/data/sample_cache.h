@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace qat::data {
 
@@ -46,6 +47,10 @@ private:
 
 /// Physical memory / 4: the default budget.
 int64_t defaultCacheBytes();
+
+/// One line for the log: how many samples of each split the caches hold at most, and the
+/// memory they reserve; empty when there is no cache.
+std::string describeCaches(const OpenedData& data);
 
 /// Gives the splits of data whose samples are decoded from files (JPEG / PNG; arrays are
 /// read from memory already) a cache, the evaluation split first, within budgetBytes (0: no

@@ -10,11 +10,6 @@ namespace {
 
 using torch::jit::Node;
 
-OnnxConverter unaryOp(const std::string& op)
-{
-    return [op](OnnxContext& c, Node* n) { c.unary(n, op); };
-}
-
 void hardsigmoid(OnnxContext& c, Node* n)
 {
     auto& hs = c.unary(n, "HardSigmoid");
@@ -98,10 +93,10 @@ void leakyRelu(OnnxContext& c, Node* n)
 
 void addActivationConverters(OnnxConverterTable& table)
 {
-    table["aten::relu"] = unaryOp("Relu");
-    table["aten::sigmoid"] = unaryOp("Sigmoid");
-    table["aten::tanh"] = unaryOp("Tanh");
-    table["aten::hardswish"] = unaryOp("HardSwish");
+    table["aten::relu"] = unaryConverter("Relu");
+    table["aten::sigmoid"] = unaryConverter("Sigmoid");
+    table["aten::tanh"] = unaryConverter("Tanh");
+    table["aten::hardswish"] = unaryConverter("HardSwish");
     table["aten::hardsigmoid"] = hardsigmoid;
     table["aten::relu6"] = relu6;
     table["aten::hardtanh"] = hardtanh;

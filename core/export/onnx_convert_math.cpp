@@ -10,11 +10,6 @@ namespace {
 
 using torch::jit::Node;
 
-OnnxConverter unaryOp(const std::string& op)
-{
-    return [op](OnnxContext& c, Node* n) { c.unary(n, op); };
-}
-
 OnnxConverter binaryOp(const std::string& op)
 {
     return [op](OnnxContext& c, Node* n) {
@@ -47,13 +42,13 @@ void onesLike(OnnxContext& c, Node* n)
 
 void addMathConverters(OnnxConverterTable& table)
 {
-    table["aten::abs"] = unaryOp("Abs");
-    table["aten::exp"] = unaryOp("Exp");
-    table["aten::log"] = unaryOp("Log");
-    table["aten::neg"] = unaryOp("Neg");
-    table["aten::reciprocal"] = unaryOp("Reciprocal");
-    table["aten::sqrt"] = unaryOp("Sqrt");
-    table["aten::erf"] = unaryOp("Erf");
+    table["aten::abs"] = unaryConverter("Abs");
+    table["aten::exp"] = unaryConverter("Exp");
+    table["aten::log"] = unaryConverter("Log");
+    table["aten::neg"] = unaryConverter("Neg");
+    table["aten::reciprocal"] = unaryConverter("Reciprocal");
+    table["aten::sqrt"] = unaryConverter("Sqrt");
+    table["aten::erf"] = unaryConverter("Erf");
     table["aten::pow"] = binaryOp("Pow");
     table["aten::maximum"] = binaryOp("Max");
     table["aten::minimum"] = binaryOp("Min");

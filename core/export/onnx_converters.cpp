@@ -26,6 +26,11 @@ const OnnxConverterTable& table()
 
 } // namespace
 
+OnnxConverter unaryConverter(const std::string& onnxOp)
+{
+    return [onnxOp](OnnxContext& c, torch::jit::Node* n) { c.unary(n, onnxOp); };
+}
+
 const OnnxConverter* converterFor(const torch::jit::Node* n)
 {
     const auto key = std::string(n->kind().ns().toUnqualString()) + "::" + model::normalisedOpName(n);

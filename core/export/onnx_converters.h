@@ -25,6 +25,9 @@ void addShapeConverters(OnnxConverterTable& table);
 void addPoolingConverters(OnnxConverterTable& table);
 void addQuantizeConverters(OnnxConverterTable& table);
 
+/// A converter writing one ONNX op on n's first input (Relu, Abs, ...).
+OnnxConverter unaryConverter(const std::string& onnxOp);
+
 /// The converter for n's op, or nullptr.
 const OnnxConverter* converterFor(const torch::jit::Node* n);
 /// The table's keys, for messages and the README.

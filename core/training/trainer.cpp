@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <functional>
 #include <numeric>
@@ -28,14 +27,6 @@
 namespace qat::train {
 
 namespace {
-
-// "0.2", "37.5", "1024.0": megabytes with one decimal.
-std::string megabytes(int64_t bytes)
-{
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f", double(bytes) / double(1 << 20));
-    return text;
-}
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kEvalBatch = 1000;
@@ -350,15 +341,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         for (const auto& line : data.describe()) {
             emit(LogEvent{line});
         }
-        const auto cacheBytes = data::attachCaches(
-            data.data, data.pipeline, config.cacheMb < 0 ? data::defaultCacheBytes() : config.cacheMb * (int64_t(1) << 20));
-        if (cacheBytes > 0) {
-            auto count = [](const data::Split& s) { return s.cache ? s.cache->slots() : int64_t(0); };
-            emit(LogEvent{"decoded images kept in memory after their first use: " + std::to_string(count(data.data.train))
-                          + " of " + std::to_string(data.data.train.size()) + " training, " + std::to_string(count(data.data.test))
-                          + " of " + std::to_string(data.data.test.size()) + " evaluation (" + megabytes(cacheBytes)
-                          + " MB at most; --cache-mb sets the budget)"});
-        }
+        data::attachCaches(data.data, data.pipeline,
+                           config.cacheMb < 0 ? data::defaultCacheBytes() : config.cacheMb * (int64_t(1) << 20));
+        if (const auto cached = data::describeCaches(data.data); !cached.empty()) emit(LogEvent{cached});
         if (!data.data.labelled && !config.distill) {
             throw DataError(config.data + ": the data has no labels; train by distillation from the float model "
                                           "(leave out --no-kd)");
@@ -584,7 +569,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         for (size_t i = 0; i < model->sites().size(); ++i) {
             const auto& site = model->sites()[i];
             const auto& q = model->table().at(size_t(site.slot));
-            train::QuantizerSummary summary{site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot()};
+            train::QuantizerSummary summary{site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot(),
+                                            quant::InitMethod::Mse, {}};
             for (const auto& choice : model->initChoices()) {
                 if (choice.slot == site.slot) {
                     summary.config.init = quant::InitMethod::Auto;
