@@ -22,6 +22,12 @@ at::Tensor potCeil(const at::Tensor& threshold)
 
 at::Tensor effectiveThreshold(const at::Tensor& threshold, bool keepPositive, bool pot)
 {
+    return thresholdStep(threshold, 1.0, keepPositive, pot, 1.0);
+}
+
+at::Tensor thresholdStepComposite(const at::Tensor& threshold, double divisor, bool keepPositive, bool pot,
+                                  double stepGradScale)
+{
     at::Tensor t = threshold;
     if (keepPositive || pot) {
         t = t + (t.clamp_min(kMinThreshold) - t).detach();
@@ -31,7 +37,10 @@ at::Tensor effectiveThreshold(const at::Tensor& threshold, bool keepPositive, bo
         auto logT = at::log2(t);
         t = at::pow(2.0, logT + (at::ceil(logT) - logT).detach());
     }
-    return t;
+    if (divisor != 1.0) {
+        t = t / divisor;
+    }
+    return stepGradScale != 1.0 ? gradScale(t, stepGradScale) : t;
 }
 
 std::pair<at::Tensor, at::Tensor> adjustRangeToIncludeZero(const at::Tensor& lo, const at::Tensor& hi, int bits)
@@ -55,7 +64,7 @@ at::Tensor representableStep(const at::Tensor& step, int bits)
     return at::ldexp(at::round(mantissa * double(int64_t(1) << keep)), exponent - keep);
 }
 
-UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits)
+UniformGrid uniformGridComposite(const at::Tensor& lo, const at::Tensor& hi, int bits, double stepGradScale)
 {
     const double levels = std::pow(2.0, bits) - 1.0;
     auto [low, high] = adjustRangeToIncludeZero(lo, hi, bits);
@@ -68,6 +77,9 @@ UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits)
     // apply, in float32 and float64 alike (targets.md section 4).
     step = step + (representableStep(step.detach(), bits) - step.detach());
     auto zeroPoint = at::round(-low.detach() / step.detach()).clamp(0, levels);
+    if (stepGradScale != 1.0) {
+        step = gradScale(step, stepGradScale);
+    }
     return {step, zeroPoint, low};
 }
 

@@ -29,6 +29,14 @@ at::Tensor potCeil(const at::Tensor& threshold);
 /// of two (pot); both with a straight-through gradient so the parameter keeps learning.
 at::Tensor effectiveThreshold(const at::Tensor& threshold, bool keepPositive, bool pot);
 
+/// effectiveThreshold(threshold, keepPositive, pot) / divisor, its gradient scaled by gradScale
+/// (gradScale(step, g) of the same), as one autograd node: a quantizer's step costs one
+/// dispatch forward and one backward instead of a dozen tiny ones per training step.
+/// With the fused kernels off (setFusedKernels), thresholdStepComposite: the tensor-op reference.
+at::Tensor thresholdStep(const at::Tensor& threshold, double divisor, bool keepPositive, bool pot, double gradScale);
+at::Tensor thresholdStepComposite(const at::Tensor& threshold, double divisor, bool keepPositive, bool pot,
+                                  double gradScale);
+
 /// MCT's differentiable adjust_range_to_include_zero (torch version).
 std::pair<at::Tensor, at::Tensor> adjustRangeToIncludeZero(const at::Tensor& lo, const at::Tensor& hi, int bits);
 
@@ -44,7 +52,12 @@ struct UniformGrid {
     at::Tensor zeroPoint;
     at::Tensor low;
 };
-UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits);
+/// stepGradScale scales the step's gradient (MCT's grad_scale for LSQ). Float tensors take one
+/// autograd node computing each channel in plain float arithmetic (the same values, op for op);
+/// others, and all with the fused kernels off, take uniformGridComposite, the tensor-op
+/// reference it is tested against.
+UniformGrid uniformGrid(const at::Tensor& lo, const at::Tensor& hi, int bits, double stepGradScale = 1.0);
+UniformGrid uniformGridComposite(const at::Tensor& lo, const at::Tensor& hi, int bits, double stepGradScale = 1.0);
 /// The grid's own ends, -zero point * step and (2^bits - 1 - zero point) * step (no gradient):
 /// the (min, max) to export, which uniformGrid and mct_quantizers map back to the same grid.
 std::pair<at::Tensor, at::Tensor> gridEnds(const UniformGrid& grid, int bits);

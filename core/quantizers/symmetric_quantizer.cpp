@@ -50,10 +50,10 @@ at::Tensor SymmetricQuantizer::forward(const at::Tensor& x)
 {
     requireCalibrated();
     const auto range = math::symmetricRange(config().bits, m_signed);
-    const auto step = effectiveThreshold() / range.divisor;
-    const auto trainedStep =
-        m_style.gradScaled ? math::gradScale(step, lsqGradientScale(x, double(range.qmax), m_threshold.numel())) : step;
-    return math::quantize(x, trainedStep, at::Tensor(), at::Tensor(), range.qmin, range.qmax, kernelAxis(), m_style.clip);
+    const double scale = m_style.gradScaled ? lsqGradientScale(x, double(range.qmax), m_threshold.numel()) : 1.0;
+    const auto step = math::thresholdStep(m_threshold, range.divisor, config().keepThresholdPositive,
+                                          m_pot && config().potDuringTraining, scale);
+    return math::quantize(x, step, at::Tensor(), at::Tensor(), range.qmin, range.qmax, kernelAxis(), m_style.clip);
 }
 
 std::vector<QuantizerParameter> SymmetricQuantizer::parameters() const

@@ -56,11 +56,10 @@ at::Tensor UniformQuantizer::forward(const at::Tensor& x)
 {
     requireCalibrated();
     const auto [lo, hi] = range();
-    const auto grid = math::uniformGrid(lo, hi, config().bits);
     const auto qmax = double(levels(config().bits));
-    const auto step =
-        m_style.gradScaled ? math::gradScale(grid.step, lsqGradientScale(x, qmax, grid.step.numel())) : grid.step;
-    return math::quantize(x, step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits), kernelAxis(),
+    const double scale = m_style.gradScaled ? lsqGradientScale(x, qmax, lo.numel()) : 1.0;
+    const auto grid = math::uniformGrid(lo, hi, config().bits, scale);
+    return math::quantize(x, grid.step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits), kernelAxis(),
                           m_style.clip);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The fused quantizer kernels against the composite reference (math::quantizeComposite):
+// The fused quantizer kernels against the composite reference (math::quantizeComposite), and
+// the one-node grids (uniformGrid, thresholdStep) against their tensor-op references:
 // values bit for bit, gradients of x and of every quantizer parameter within float rounding,
 // for every built-in quantizer, per tensor and per channel, bits 2..8, odd shapes; the kernel
 // itself on ties, zero points, middle channel axes, several chunks and both thread counts.
@@ -81,6 +82,10 @@ private Q_SLOTS:
     void middleChannelAxisWithZeroPoints();
     void gradientsDoNotDependOnThreads();
     void frozenParametersGetNoGradient();
+    void uniformGridMatchesComposite_data();
+    void uniformGridMatchesComposite();
+    void thresholdStepMatchesComposite_data();
+    void thresholdStepMatchesComposite();
 
 private:
     QuantizerRegistry& registry() { return qat::test::builtinRegistry(); }
@@ -212,6 +217,112 @@ void TestFusedKernels::frozenParametersGetNoGradient()
     QVERIFY(!step.grad().defined());
     at::NoGradGuard noGrad;
     QVERIFY(!math::quantize(x, step, {}, {}, -8, 7, -1, math::ClipGradient::Masked).requires_grad());
+}
+
+namespace {
+
+struct GridPass {
+    math::UniformGrid grid;
+    at::Tensor dlo;
+    at::Tensor dhi;
+};
+
+GridPass gridPass(const at::Tensor& lo0, const at::Tensor& hi0, int bits, double scale, bool fused)
+{
+    math::setFusedKernels(fused);
+    auto lo = lo0.clone().requires_grad_();
+    auto hi = hi0.clone().requires_grad_();
+    GridPass pass{math::uniformGrid(lo, hi, bits, scale), {}, {}};
+    math::setFusedKernels(true);
+    const auto gStep = at::randn(pass.grid.step.sizes(), at::TensorOptions().dtype(at::kFloat));
+    const auto gLow = at::randn(pass.grid.low.sizes(), at::TensorOptions().dtype(at::kFloat));
+    (pass.grid.step * gStep + pass.grid.low * gLow).sum().backward();
+    pass.dlo = lo.grad();
+    pass.dhi = hi.grad();
+    return pass;
+}
+
+} // namespace
+
+void TestFusedKernels::uniformGridMatchesComposite_data()
+{
+    QTest::addColumn<double>("center");
+    QTest::addColumn<double>("width");
+    QTest::addColumn<int>("bits");
+    QTest::addColumn<double>("scale");
+    // Each adjustRangeToIncludeZero case, a range too narrow for the minimum step, LSQ's scale.
+    QTest::newRow("across zero, 4 bits") << 0.1 << 2.0 << 4 << 1.0;
+    QTest::newRow("across zero, 8 bits, grad scale") << -0.3 << 5.0 << 8 << 0.02;
+    QTest::newRow("all positive, 2 bits") << 3.0 << 1.0 << 2 << 1.0;
+    QTest::newRow("all negative, 3 bits") << -3.0 << 1.0 << 3 << 0.5;
+    QTest::newRow("collapsed ranges") << 0.0 << 1e-7 << 4 << 1.0;
+    QTest::newRow("mixed cases per channel") << 0.0 << 6.0 << 5 << 1.0;
+}
+
+void TestFusedKernels::uniformGridMatchesComposite()
+{
+    QFETCH(double, center);
+    QFETCH(double, width);
+    QFETCH(int, bits);
+    QFETCH(double, scale);
+    // 64 channels around center; each channel's range width ~width.
+    const auto mid = at::randn({64, 1}) * width + center;
+    const auto half = at::rand({64, 1}) * width * 0.5 + width * 0.01;
+    const auto lo = mid - half;
+    const auto hi = mid + half;
+    at::manual_seed(5);
+    const auto fused = gridPass(lo, hi, bits, scale, true);
+    at::manual_seed(5);
+    const auto composite = gridPass(lo, hi, bits, scale, false);
+    QVERIFY2(at::equal(fused.grid.step, composite.grid.step), qPrintable(describe(fused.grid.step, composite.grid.step)));
+    QVERIFY2(at::equal(fused.grid.zeroPoint, composite.grid.zeroPoint),
+             qPrintable(describe(fused.grid.zeroPoint, composite.grid.zeroPoint)));
+    QVERIFY2(at::equal(fused.grid.low, composite.grid.low), qPrintable(describe(fused.grid.low, composite.grid.low)));
+    QVERIFY(!fused.grid.zeroPoint.requires_grad());
+    QVERIFY2(close(fused.dlo, composite.dlo), qPrintable(describe(fused.dlo, composite.dlo)));
+    QVERIFY2(close(fused.dhi, composite.dhi), qPrintable(describe(fused.dhi, composite.dhi)));
+    // Without gradients the same values come back with no graph.
+    at::NoGradGuard noGrad;
+    const auto plain = math::uniformGrid(lo, hi, bits);
+    QVERIFY(at::equal(plain.step, composite.grid.step) && !plain.step.requires_grad());
+}
+
+void TestFusedKernels::thresholdStepMatchesComposite_data()
+{
+    QTest::addColumn<bool>("keepPositive");
+    QTest::addColumn<bool>("pot");
+    QTest::addColumn<double>("divisor");
+    QTest::addColumn<double>("scale");
+    QTest::newRow("symmetric") << false << false << 128.0 << 1.0;
+    QTest::newRow("kept positive, LSQ scale") << true << false << 8.0 << 0.03;
+    QTest::newRow("power of two") << true << true << 128.0 << 1.0;
+    QTest::newRow("power of two, not kept positive, LSQ scale") << false << true << 4.0 << 0.1;
+}
+
+void TestFusedKernels::thresholdStepMatchesComposite()
+{
+    QFETCH(bool, keepPositive);
+    QFETCH(bool, pot);
+    QFETCH(double, divisor);
+    QFETCH(double, scale);
+    // Thresholds over several octaves, some below the minimum and some negative.
+    const auto sign = at::where(at::rand({48}) < 0.1, at::full({48}, -1.0f), at::full({48}, 1.0f));
+    const auto base = at::exp2(at::rand({48}) * 12 - 8) * sign;
+    QCOMPARE(base.scalar_type(), at::kFloat);
+    const auto g = at::randn({48});
+    at::Tensor values[2];
+    at::Tensor grads[2];
+    for (const bool fused : {true, false}) {
+        math::setFusedKernels(fused);
+        auto t = base.clone().requires_grad_();
+        const auto step = math::thresholdStep(t, divisor, keepPositive, pot, scale);
+        math::setFusedKernels(true);
+        (step * g).sum().backward();
+        values[fused ? 0 : 1] = step.detach();
+        grads[fused ? 0 : 1] = t.grad();
+    }
+    QVERIFY2(at::equal(values[0], values[1]), qPrintable(describe(values[0], values[1])));
+    QVERIFY2(close(grads[0], grads[1]), qPrintable(describe(grads[0], grads[1])));
 }
 
 QTEST_GUILESS_MAIN(TestFusedKernels)
