@@ -13,17 +13,6 @@
 
 namespace qat::analysis {
 
-std::vector<int> activationCandidateBits(const engine::QuantizationPlan& plan)
-{
-    const auto& bits = target::builtinTargets().find(plan.target).activations.bits;
-    std::vector<int> result(bits.begin(), bits.end());
-    if (result.empty()) {
-        result = {2, 4, 8};
-    }
-    std::sort(result.begin(), result.end());
-    return result;
-}
-
 FitResult fitActivations(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget)
 {
     if (budget.kind != BudgetKind::ActivationsKb) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 namespace qat::analysis {
 
@@ -114,15 +115,24 @@ int64_t budgetFigure(const Budget& budget, const Resources& r)
     }
 }
 
+namespace {
+
+// A target's allowed widths ascending (a std::set is); 2, 4, 8 when it allows any.
+std::vector<int> ascendingOrAny(const std::set<int>& bits)
+{
+    return bits.empty() ? std::vector<int>{2, 4, 8} : std::vector<int>(bits.begin(), bits.end());
+}
+
+} // namespace
+
 std::vector<int> candidateBits(const engine::QuantizationPlan& plan)
 {
-    const auto& bits = target::builtinTargets().find(plan.target).weights.bits;
-    std::vector<int> result(bits.begin(), bits.end());
-    if (result.empty()) {
-        result = {2, 4, 8};
-    }
-    std::sort(result.begin(), result.end());
-    return result;
+    return ascendingOrAny(target::builtinTargets().find(plan.target).weights.bits);
+}
+
+std::vector<int> activationCandidateBits(const engine::QuantizationPlan& plan)
+{
+    return ascendingOrAny(target::builtinTargets().find(plan.target).activations.bits);
 }
 
 FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
@@ -251,14 +261,14 @@ std::string fitToJson(const FitResult& fit, int indent)
     }
     const char* kinds[] = {"", "weights", "weights-kb", "bops", "activations-kb"};
     json doc = {{"resources", json::parse(resourcesToJson(fit.resources))},
-                      {"budget",
-                       {{"spec", fit.budget.text},
-                        {"kind", kinds[int(fit.budget.kind)]},
-                        {"limit", fit.limit},
-                        {"figure", fit.figure}}},
-                      {"predicted_loss", fit.predictedLoss},
-                      {"sensitivity", sensitivity},
-                      {"plan", json::parse(engine::planToJson(fit.plan))}};
+                {"budget",
+                 {{"spec", fit.budget.text},
+                  {"kind", kinds[int(fit.budget.kind)]},
+                  {"limit", fit.limit},
+                  {"figure", fit.figure}}},
+                {"predicted_loss", fit.predictedLoss},
+                {"sensitivity", sensitivity},
+                {"plan", json::parse(engine::planToJson(fit.plan))}};
     if (fit.activationBudget) {
         doc["activation_budget"] = {{"spec", fit.activationBudget->text},
                                     {"kind", "activations-kb"},

@@ -115,23 +115,20 @@ FitBudgetDialog::FitBudgetDialog(model::ModelInfo info, engine::QuantizationPlan
     resize(720, 760);
 
     connect(m_fit, &QPushButton::clicked, this, &FitBudgetDialog::fit);
-    // Activation bits need no measurement: they refit at once too.
-    connect(m_kind, &QComboBox::currentIndexChanged, this, [this](int index) {
+    auto refitIfFitted = [this] {
+        if (canRefit()) refit();
+    };
+    connect(m_kind, &QComboBox::currentIndexChanged, this, [this, refitIfFitted](int index) {
         m_value->setSuffix(QString::fromLatin1(kKinds[index].suffix));
-        if (!m_sensitivity.empty() || isActivationKind(index)) refit();
+        refitIfFitted();
     });
-    connect(m_value, &QDoubleSpinBox::valueChanged, this, [this] {
-        if (!m_sensitivity.empty() || isActivationKind(m_kind->currentIndex())) refit();
-    });
+    connect(m_value, &QDoubleSpinBox::valueChanged, this, refitIfFitted);
     // The measurement belongs to this data and image count: another one measures again.
     auto forget = [this] { m_sensitivity.clear(); };
     connect(m_data, &QLineEdit::textChanged, this, forget);
     connect(m_images, &QSpinBox::valueChanged, this, forget);
     connect(m_adaptSteps, &QSpinBox::valueChanged, this, forget);
     connect(m_activationsToo, &QCheckBox::toggled, m_activationKb, &QWidget::setEnabled);
-    auto refitIfFitted = [this] {
-        if (!m_sensitivity.empty() || isActivationKind(m_kind->currentIndex())) refit();
-    };
     connect(m_activationsToo, &QCheckBox::toggled, this, refitIfFitted);
     connect(m_activationKb, &QDoubleSpinBox::valueChanged, this, refitIfFitted);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
@@ -182,6 +179,12 @@ QString FitBudgetDialog::budgetSpec() const
            + QString::fromLatin1(kind.suffix);
 }
 
+// Measured already, or activation bits (which need no measurement).
+bool FitBudgetDialog::canRefit() const
+{
+    return !m_sensitivity.empty() || isActivationKind(m_kind->currentIndex());
+}
+
 bool FitBudgetDialog::isMeasuring() const { return m_watcher.isRunning(); }
 
 QString FitBudgetDialog::statusText() const { return m_status->text(); }
@@ -193,7 +196,7 @@ void FitBudgetDialog::fit()
     }
     m_result.reset();
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    if (!m_sensitivity.empty() || isActivationKind(m_kind->currentIndex())) {
+    if (canRefit()) {
         refit();
         return;
     }

@@ -67,6 +67,7 @@ private:
         std::vector<analysis::LayerBitSensitivity> sensitivity;
         QString error;
     };
+    bool canRefit() const;
     void refit();
     void showResult();
     void showPoints(const analysis::Resources& resources);
