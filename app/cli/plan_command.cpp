@@ -16,35 +16,44 @@
 #include <iomanip>
 #include <iostream>
 #include <optional>
+#include <utility>
 
 namespace qat::cli {
 
 const char* const kPlanHelp =
     "usage: qatwb plan --model MODEL [--preset NAME | --plan FILE] [--target NAME] [--fit SPEC]\n"
     "                  [--out PLAN.json] [--json] [--input CxHxW] [--data PATH] [--images N]\n"
+    "                  [--adapt-steps N]\n"
     "\n"
     "What a quantization plan costs on the chip: weights memory at each layer's bits (float\n"
     "layers at 32), activation memory (largest and total quantized tensor for one sample) and\n"
     "BOPs (MACs x weight bits x input bits). With --fit, each layer's weight bits are chosen among\n"
     "the target's candidates (imx500: 8, 4, 2) so that the budget holds and the predicted loss is\n"
     "smallest: each layer's sensitivity at each candidate is measured first (the mean squared\n"
-    "change of the logits with only that layer's weights quantized, on calibration images), then\n"
+    "change of the logits with only that layer's weights quantized and adapted by a few QAT\n"
+    "steps, on held-out calibration images), then\n"
     "an exact dynamic program picks the bits. The result is an ordinary plan (per-layer weight bits).\n"
     "\n"
     "  --weights SPEC, --activations SPEC   change the plan's defaults as train does\n"
     "                  (TRAINING:METHOD:BITS[:per-channel|per-tensor])\n"
-    "  --fit SPEC      weights=60% (of every layer at 8 bits), weights-kb=120, bops=1.5G\n"
+    "  --fit SPEC      weights=60% (of every layer at 8 bits), weights-kb=120, bops=1.5G, or\n"
+    "                  activations-kb=4: the largest activation tensor (one sample); each\n"
+    "                  quantized tensor gets the most bits of the target's that fit (no measurement);\n"
+    "                  give --fit twice to fit weights (or BOPs) and activation bits together\n"
     "  --out FILE      write the plan (fitted or as given) as a plan file (train --plan FILE)\n"
     "  --input CxHxW   the model's input size (default: the data's, else the first usual size)\n"
     "  --data PATH     calibration data for --fit (default: fashion-mnist)\n"
     "  --images N      calibration images the logits are compared on (default 512)\n"
+    "  --adapt-steps N QAT steps before each measurement (default 24; 0: straight after\n"
+    "                  initialisation, which overrates what low bits cost after training)\n"
     "  --plugin PATH   load a quantizer plugin (repeatable)\n"
     "  --threads N     compute threads (default: one per core)\n"
     "  --json          print {resources: {weights_bytes, weights_bytes_float32, weights_bytes_8bit,\n"
     "                  bias_bytes, activation_bytes_max, activation_bytes_total, macs, bops,\n"
     "                  layers: [{name, weight_bits, weights_bytes, bops, ...}], activations},\n"
     "                  and when fitting budget: {spec, kind, limit, figure}, predicted_loss,\n"
-    "                  sensitivity: [{layer, loss: {BITS: value}, chosen}], plan}\n"
+    "                  sensitivity: [{layer, loss: {BITS: value}, chosen}], plan, and with two\n"
+    "                  budgets activation_budget: {spec, kind, limit, figure}}\n"
     "\n"
     "An impossible budget (below every layer at its fewest bits) is refused with the smallest\n"
     "reachable figure.\n";
@@ -55,8 +64,19 @@ void printFit(const analysis::FitResult& fit)
 {
     const bool bops = fit.budget.kind == analysis::BudgetKind::Bops;
     auto show = [&](int64_t v) { return bops ? analysis::formatCount(v) + " BOPs" : analysis::formatBytes(v); };
-    std::cout << "\nBudget " << fit.budget.text << ": " << show(fit.limit) << "; fitted plan: " << show(fit.figure)
-              << "; predicted loss " << fit.predictedLoss << "\n";
+    std::cout << "\nBudget " << fit.budget.text << ": " << show(fit.limit) << "; fitted plan: " << show(fit.figure);
+    if (fit.budget.kind == analysis::BudgetKind::ActivationsKb) {
+        std::cout << " (largest activation tensor)\n";
+        for (const auto& p : fit.resources.points) {
+            std::cout << "  " << p.name << ": " << p.bits << " bits, " << analysis::formatBytes(p.bytes) << "\n";
+        }
+        return;
+    }
+    std::cout << "; predicted loss " << fit.predictedLoss << "\n";
+    if (fit.activationBudget) {
+        std::cout << "Budget " << fit.activationBudget->text << ": " << analysis::formatBytes(fit.activationLimit)
+                  << "; largest activation tensor: " << analysis::formatBytes(fit.activationFigure) << "\n";
+    }
     size_t width = 24;
     for (const auto& s : fit.sensitivity) {
         width = std::max(width, s.layer.size() + 2);
@@ -83,7 +103,7 @@ int runPlan(const std::vector<std::string>& args)
     const CommandSpec spec{"plan",
                            {"--model", "--preset", "--plan", "--target", "--weights", "--activations", "--fit",
                             "--out", "--input", "--data",
-                            "--images", "--plugin", "--threads"},
+                            "--images", "--adapt-steps", "--plugin", "--threads"},
                            {"--json"},
                            0,
                            0};
@@ -95,9 +115,21 @@ int runPlan(const std::vector<std::string>& args)
     auto plan = buildPlan(parsed);
     const auto data = parsed.value("--data", "fashion-mnist");
     auto input = probeInputOf(parsed);
+    // Up to two budgets: weights or BOPs, and activations-kb (activation bits fitted too).
     std::optional<analysis::Budget> budget;
-    if (!parsed.value("--fit").empty()) {
-        budget = analysis::parseBudget(parsed.value("--fit"));
+    std::optional<analysis::Budget> activations;
+    for (const auto& spec : parsed.all("--fit")) {
+        auto b = analysis::parseBudget(spec);
+        auto& slot = b.kind == analysis::BudgetKind::ActivationsKb ? activations : budget;
+        if (slot) {
+            throw UsageError("--fit " + spec + ": one budget of each kind (weights or bops, and activations-kb)");
+        }
+        slot = std::move(b);
+    }
+    if (!budget && activations) {
+        budget = std::exchange(activations, std::nullopt);
+    }
+    if (budget) {
         if (input.empty()) {
             // The sensitivity runs on this data: measure the shapes at its size too.
             const auto report = data::inspectData(data, {}, modelPath, 0);
@@ -116,11 +148,22 @@ int runPlan(const std::vector<std::string>& args)
         request.data = data;
         request.images = int(parsed.integer("--images", request.images));
         request.threads = int(parsed.integer("--threads", 0));
+        request.adaptSteps = int(parsed.integer("--adapt-steps", request.adaptSteps));
+        if (request.adaptSteps < 0) {
+            throw UsageError("--adapt-steps takes 0 or more steps");
+        }
         analysis::checkBudgetReachable(info, plan, *budget); // before the (slow) measurement
-        std::cerr << "measuring each layer's sensitivity at " << analysis::candidateBits(plan).size()
-                  << " bit widths on " << request.images << " calibration images...\n";
-        const auto sensitivity = analysis::measureBitSensitivity(request, registry);
-        const auto fit = analysis::fitToBudget(info, plan, *budget, sensitivity);
+        if (activations) {
+            analysis::checkBudgetReachable(info, plan, *activations);
+        }
+        std::vector<analysis::LayerBitSensitivity> sensitivity;
+        if (budget->kind != analysis::BudgetKind::ActivationsKb) { // activation bits need no measurement
+            std::cerr << "measuring each layer's sensitivity at " << analysis::candidateBits(plan).size()
+                      << " bit widths on " << request.images << " calibration images...\n";
+            sensitivity = analysis::measureBitSensitivity(request, registry);
+        }
+        const auto fit = activations ? analysis::fitWithActivations(info, plan, *budget, *activations, sensitivity)
+                                     : analysis::fitToBudget(info, plan, *budget, sensitivity);
         plan = fit.plan;
         doc = nlohmann::json::parse(analysis::fitToJson(fit));
         if (!parsed.has("--json")) {

@@ -10,13 +10,15 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 
 namespace qat::analysis {
 
 namespace {
 
 const char* const kBudgetForms =
-    "weights=60% (of every layer at 8 bits), weights-kb=120, or bops=1.5G (k, M, G, T: powers of 1000)";
+    "weights=60% (of every layer at 8 bits), weights-kb=120, bops=1.5G (k, M, G, T: powers of 1000), or "
+    "activations-kb=4 (the largest activation tensor)";
 
 double parsePositive(const std::string& text, const std::string& spec)
 {
@@ -82,7 +84,8 @@ Budget parseBudget(const std::string& text)
         b.kind = BudgetKind::Bops;
         b.value = parsePositive(value, text) * scale;
     } else if (key == "activations-kb") {
-        throw Error("budget '" + text + "': activation bits are not fitted yet; fit weights (" + kBudgetForms + ")");
+        b.kind = BudgetKind::ActivationsKb;
+        b.value = parsePositive(value, text);
     } else {
         throw Error("unknown budget '" + key + "'; use " + kBudgetForms);
     }
@@ -95,6 +98,7 @@ int64_t budgetLimit(const Budget& budget, const Resources& reference)
     case BudgetKind::WeightsPercent:
         return int64_t(std::floor(double(reference.weightsBytes8bit) * budget.value / 100.0));
     case BudgetKind::WeightsKb:
+    case BudgetKind::ActivationsKb:
         return int64_t(std::floor(budget.value * 1024.0));
     case BudgetKind::Bops:
         return int64_t(std::floor(budget.value));
@@ -104,23 +108,39 @@ int64_t budgetLimit(const Budget& budget, const Resources& reference)
 
 int64_t budgetFigure(const Budget& budget, const Resources& r)
 {
-    return budget.kind == BudgetKind::Bops ? r.bops : r.weightsBytes;
+    switch (budget.kind) {
+    case BudgetKind::Bops: return r.bops;
+    case BudgetKind::ActivationsKb: return r.activationBytesMax;
+    default: return r.weightsBytes;
+    }
 }
+
+namespace {
+
+// A target's allowed widths ascending (a std::set is); 2, 4, 8 when it allows any.
+std::vector<int> ascendingOrAny(const std::set<int>& bits)
+{
+    return bits.empty() ? std::vector<int>{2, 4, 8} : std::vector<int>(bits.begin(), bits.end());
+}
+
+} // namespace
 
 std::vector<int> candidateBits(const engine::QuantizationPlan& plan)
 {
-    const auto& bits = target::builtinTargets().find(plan.target).weights.bits;
-    std::vector<int> result(bits.begin(), bits.end());
-    if (result.empty()) {
-        result = {2, 4, 8};
-    }
-    std::sort(result.begin(), result.end());
-    return result;
+    return ascendingOrAny(target::builtinTargets().find(plan.target).weights.bits);
+}
+
+std::vector<int> activationCandidateBits(const engine::QuantizationPlan& plan)
+{
+    return ascendingOrAny(target::builtinTargets().find(plan.target).activations.bits);
 }
 
 FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
                       const std::vector<LayerBitSensitivity>& sensitivity)
 {
+    if (budget.kind == BudgetKind::ActivationsKb) {
+        return fitActivations(info, plan, budget);
+    }
     const auto start = computeResources(info, plan);
     const bool bops = budget.kind == BudgetKind::Bops;
     if (bops && start.bops < 0) {
@@ -212,6 +232,10 @@ FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPl
 
 void checkBudgetReachable(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget)
 {
+    if (budget.kind == BudgetKind::ActivationsKb) {
+        fitActivations(info, plan, budget);
+        return;
+    }
     const auto candidates = candidateBits(plan);
     std::vector<LayerBitSensitivity> none;
     for (const auto& layer : info.layers) {
@@ -235,16 +259,22 @@ std::string fitToJson(const FitResult& fit, int indent)
         }
         sensitivity.push_back({{"layer", s.layer}, {"loss", bits}, {"chosen", chosen}});
     }
-    const char* kinds[] = {"", "weights", "weights-kb", "bops"};
-    const json doc = {{"resources", json::parse(resourcesToJson(fit.resources))},
-                      {"budget",
-                       {{"spec", fit.budget.text},
-                        {"kind", kinds[int(fit.budget.kind)]},
-                        {"limit", fit.limit},
-                        {"figure", fit.figure}}},
-                      {"predicted_loss", fit.predictedLoss},
-                      {"sensitivity", sensitivity},
-                      {"plan", json::parse(engine::planToJson(fit.plan))}};
+    const char* kinds[] = {"", "weights", "weights-kb", "bops", "activations-kb"};
+    json doc = {{"resources", json::parse(resourcesToJson(fit.resources))},
+                {"budget",
+                 {{"spec", fit.budget.text},
+                  {"kind", kinds[int(fit.budget.kind)]},
+                  {"limit", fit.limit},
+                  {"figure", fit.figure}}},
+                {"predicted_loss", fit.predictedLoss},
+                {"sensitivity", sensitivity},
+                {"plan", json::parse(engine::planToJson(fit.plan))}};
+    if (fit.activationBudget) {
+        doc["activation_budget"] = {{"spec", fit.activationBudget->text},
+                                    {"kind", "activations-kb"},
+                                    {"limit", fit.activationLimit},
+                                    {"figure", fit.activationFigure}};
+    }
     return doc.dump(indent);
 }
 

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,11 @@ class QuantizerRegistry;
 
 namespace qat::analysis {
 
-enum class BudgetKind { WeightsPercent = 1, WeightsKb, Bops };
+enum class BudgetKind { WeightsPercent = 1, WeightsKb, Bops, ActivationsKb };
 
 /// `weights=60%` (of all layers at 8 bits), `weights-kb=120`, `bops=1.5G` (k, M, G, T
-/// suffixes: powers of 1000) as on the command line.
+/// suffixes: powers of 1000), `activations-kb=4` (the largest activation tensor, one sample)
+/// as on the command line.
 struct Budget {
     BudgetKind kind = BudgetKind::WeightsPercent;
     double value = 0; ///< percent, KB (1024 bytes) or BOPs as given
@@ -30,14 +32,15 @@ struct Budget {
 };
 /// Throws qat::Error naming the accepted forms.
 Budget parseBudget(const std::string& text);
-/// The budget in the unit the fit adds up: weights bytes, or BOPs.
+/// The budget in the unit the fit adds up: weights bytes, BOPs, or activation bytes.
 int64_t budgetLimit(const Budget& budget, const Resources& reference);
-/// The figure a budget bounds: r.weightsBytes or r.bops.
+/// The figure a budget bounds: r.weightsBytes, r.bops or r.activationBytesMax.
 int64_t budgetFigure(const Budget& budget, const Resources& r);
 
 /// The predicted loss of each layer at each candidate bit width: the mean squared change of
 /// the model's logits with only that layer's weights quantized (calibrated from the float
-/// weights), on calibration images. Lower is better; additive over layers as a prediction.
+/// weights, then adapted by a few QAT steps), on held-out calibration images. Lower is better;
+/// additive over layers as a prediction.
 struct LayerBitSensitivity {
     std::string layer;
     std::vector<int> bits;      ///< candidates, ascending
@@ -52,6 +55,10 @@ struct BitSensitivityRequest {
     int images = 512;              ///< calibration images the logits are compared on
     int calibrationBatches = 8;
     int batch = 128;
+    /// QAT steps (Adam, distillation, training's learning rates) on the calibration batches
+    /// after the measured images, before each measurement: predicts the loss after training,
+    /// not after initialisation. 0: measured straight after initialisation.
+    int adaptSteps = 24;
     uint64_t seed = 0;
     int threads = 0;
 };
@@ -76,12 +83,16 @@ struct FitResult {
     int64_t figure = 0;              ///< what plan reaches
     double predictedLoss = 0;        ///< sum of the chosen sensitivities
     std::vector<LayerBitSensitivity> sensitivity;
+    /// Set by fitWithActivations: the activation budget fitted too, its limit and figure.
+    std::optional<Budget> activationBudget;
+    int64_t activationLimit = 0;
+    int64_t activationFigure = 0;
 };
 
 /// Chooses each measured layer's weight bits so that budgetFigure <= limit with the smallest
 /// summed loss: exact, by dynamic programming over layers keeping every (cost, loss) pair
 /// that no other pair beats on both. Throws qat::Error for an impossible budget, naming the
-/// smallest reachable figure.
+/// smallest reachable figure. An activations-kb budget is fitActivations' (sensitivity unused).
 FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
                       const std::vector<LayerBitSensitivity>& sensitivity);
 
@@ -89,8 +100,25 @@ FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPl
 /// anything (a fit with every loss zero fails exactly when the real one would).
 void checkBudgetReachable(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget);
 
+/// The target's activation bit candidates, ascending (8, 4, 2 when the target allows any).
+std::vector<int> activationCandidateBits(const engine::QuantizationPlan& plan);
+
+/// Activation bits under an activations-kb budget (the largest quantized activation tensor of
+/// one sample): every quantized tensor gets the most candidate bits that keep it within the
+/// limit. Exact without a measurement (each tensor bounds the figure alone, and fewer bits never
+/// lose less). Weight bits are kept; sensitivity stays empty, predictedLoss 0. Throws qat::Error
+/// naming the smallest reachable figure (the largest tensor at the fewest bits).
+FitResult fitActivations(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget);
+
+/// Activation bits too: fitActivations(activations) first (under a BOPs budget the weight
+/// bits are then chosen with the fitted activation bits), then fitToBudget(budget). Throws
+/// what either throws.
+FitResult fitWithActivations(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
+                             const Budget& activations, const std::vector<LayerBitSensitivity>& sensitivity);
+
 /// The JSON of `qatwb plan --json`: {resources, budget: {spec, limit, figure}, predicted_loss,
-/// sensitivity: [{layer, bits: {"2": loss, ...}, chosen}]}.
+/// sensitivity: [{layer, bits: {"2": loss, ...}, chosen}]}, and activation_budget: {spec, kind,
+/// limit, figure} when activation bits were fitted too.
 std::string fitToJson(const FitResult& fit, int indent = 2);
 
 } // namespace qat::analysis

@@ -356,7 +356,8 @@ void TestCli::planReportsAndFitsBudget()
     const auto planFile = dir.filePath(QStringLiteral("fitted.json"));
     r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"),
                 QStringLiteral("weights=50%"), QStringLiteral("--images"), QStringLiteral("128"),
-                QStringLiteral("--out"), planFile, QStringLiteral("--json")});
+                QStringLiteral("--adapt-steps"), QStringLiteral("2"), QStringLiteral("--out"), planFile,
+                QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const auto fit = QJsonDocument::fromJson(r.out).object();
     const auto budget = fit[QStringLiteral("budget")].toObject();
@@ -387,6 +388,13 @@ void TestCli::planReportsAndFitsBudget()
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("cannot be met: the smallest reachable is"), r.err.constData());
     QCOMPARE(r.err.count('\n'), 1); // one line, before any measurement
+    // imx500 stores 8-bit activations only: below the largest tensor at 8 bits is refused in
+    // one line, before measuring, also as the second of two budgets.
+    r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"),
+                QStringLiteral("weights=50%"), QStringLiteral("--fit"), QStringLiteral("activations-kb=1")});
+    QCOMPARE(r.exitCode, 1);
+    QVERIFY2(r.err.contains("activations-kb=1 (1.0 KB) cannot be met: the smallest reachable is"), r.err.constData());
+    QCOMPARE(r.err.count('\n'), 1);
     r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"), QStringLiteral("size=3")});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("unknown budget 'size'"), r.err.constData());

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 // Resource figures (weights memory, activation memory, BOPs) against values computed by hand
 // from the fixture models' definitions in tests/fixtures/make_fixtures.py.
+#include "analysis/bit_fit.h"
 #include "analysis/resources.h"
 #include "common/error.h"
 #include "engine/quantization_plan.h"
 #include "model/model_inspector.h"
 
 #include <QtTest>
+
+#include <map>
 
 using qat::analysis::computeResources;
 using qat::engine::presetPlan;
@@ -125,6 +128,66 @@ private Q_SLOTS:
         QCOMPARE(back.weightsBytes, int64_t(2));
         QCOMPARE(back.bops, int64_t(-1));
         QCOMPARE(back.layers.front().weightBits, 3);
+    }
+
+    // activations-kb bounds the largest activation tensor: each tensor gets the most bits
+    // (lowbit: 2, 4, 8) that keep it within the limit. 4 KB = 4096 bytes: the input (784
+    // elements) and features.7 (3136) stay at 8 bits, features.0 (6272) goes to 4 (3136 B),
+    // features.3 (12544) to 2 (3136 B), the pool and the logits stay at 8.
+    void activationBitsFitted()
+    {
+        const auto info = qat::model::inspectModel(fixture("cnn_bn_relu_traced.pt"));
+        auto plan = presetPlan("mct-default");
+        plan.target = "lowbit";
+        const auto fit = qat::analysis::fitToBudget(info, plan, qat::analysis::parseBudget("activations-kb=4"), {});
+        QCOMPARE(fit.limit, int64_t(4096));
+        QCOMPARE(fit.figure, int64_t(3136));
+        QCOMPARE(fit.resources.activationBytesMax, int64_t(3136));
+        QCOMPARE(fit.resources.activationBytesTotal, int64_t(784 + 3136 + 3136 + 3136 + 16 + 10));
+        std::map<std::string, int> bits;
+        for (const auto& p : fit.resources.points) bits[p.name] = p.bits;
+        QCOMPARE(bits.at("input"), 8);
+        QCOMPARE(bits.at("features.0:output"), 4);
+        QCOMPARE(bits.at("features.3:output"), 2);
+        QCOMPARE(bits.at("features.7:output"), 8);
+        QCOMPARE(fit.resources.weightsBytes, int64_t(3112)); // weight bits untouched
+        QCOMPARE(layer(fit.resources, "features.7").activationBits, 2); // it reads features.3 through the pool
+        // The fitted plan is an ordinary plan: the same figures from its JSON.
+        const auto again = computeResources(info, qat::engine::parsePlan(qat::engine::planToJson(fit.plan), "fitted"));
+        QCOMPARE(again.activationBytesMax, int64_t(3136));
+
+        // Below features.3 at 2 bits (3136 bytes): refused, naming the smallest reachable figure.
+        try {
+            qat::analysis::fitToBudget(info, plan, qat::analysis::parseBudget("activations-kb=3"), {});
+            QFAIL("an activation budget below every tensor at 2 bits was accepted");
+        } catch (const qat::Error& e) {
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("smallest reachable is 3.1 KB")), e.what());
+            QVERIFY2(QString::fromUtf8(e.what()).contains(QStringLiteral("features.3")), e.what());
+        }
+        // imx500 runs 8-bit activations only: 12 KB is below features.3 at 8 bits (12544 bytes).
+        plan.target = "imx500";
+        QVERIFY_THROWS_EXCEPTION(qat::Error, qat::analysis::checkBudgetReachable(
+                                                 info, plan, qat::analysis::parseBudget("activations-kb=12")));
+        QCOMPARE(qat::analysis::fitToBudget(info, plan, qat::analysis::parseBudget("activations-kb=13"), {}).figure,
+                 int64_t(12544));
+    }
+
+    // Weights and activation bits together: weights fitted (all losses equal: any choice that
+    // fits) to 50 %, activations to 4 KB; both figures hold.
+    void weightsAndActivationsFitted()
+    {
+        const auto info = qat::model::inspectModel(fixture("cnn_bn_relu_traced.pt"));
+        auto plan = presetPlan("mct-default");
+        plan.target = "lowbit";
+        std::vector<qat::analysis::LayerBitSensitivity> flat;
+        for (const auto& l : info.layers) flat.push_back({l.name, {2, 4, 8}, {3.0, 2.0, 1.0}});
+        const auto fit = qat::analysis::fitWithActivations(info, plan, qat::analysis::parseBudget("weights=50%"),
+                                                           qat::analysis::parseBudget("activations-kb=4"), flat);
+        QCOMPARE(fit.limit, int64_t(3112 / 2));
+        QVERIFY(fit.resources.weightsBytes <= 3112 / 2);
+        QCOMPARE(fit.activationLimit, int64_t(4096));
+        QCOMPARE(fit.activationFigure, int64_t(3136));
+        QVERIFY(qat::analysis::fitToJson(fit).find("\"activation_budget\"") != std::string::npos);
     }
 
     void badInputShape()

@@ -58,6 +58,7 @@ private Q_SLOTS:
     void statesAndMessagesAgreeEverywhere();
     void notesAndTagsAreSaved();
     void compareOverlaysRuns();
+    void compareShowsWhatPlansCost();
     void rerunLoadsPlanAndSettings();
     void exportWritesFilesAndRecordsThem();
     void sensitivityPerLayer();
@@ -347,6 +348,54 @@ void TestHistory::compareOverlaysRuns()
     history->selectRuns({m_finishedA});
     history->compareSelected();
     QVERIFY(!compare->lossPlot()->isVisible());
+}
+
+// A mixed plan beside a uniform one: what each costs and reached, smallest weights first,
+// the top-1 of the runs no smaller run beats in bold. Demo weights: features.0 144,
+// features.4 4608, features.8 18432, classifier.1 401408, classifier.3 1280 elements.
+void TestHistory::compareShowsWhatPlansCost()
+{
+    QTemporaryDir dir;
+    const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
+    const auto mixedPlan = dir.filePath(QStringLiteral("mixed.json"));
+    {
+        QFile f(mixedPlan);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"format": "qat-workbench-plan", "version": 2, "target": "imx500", "layers": {
+                     "features.0": {"weights": {"bits": 8}}, "classifier.1": {"weights": {"bits": 2}}}})");
+    }
+    const auto uniform = runCli(trainArgs(db, 3) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq"), 0);
+    const auto mixed = runCli(trainArgs(db, 3) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq")
+                                               << QStringLiteral("--plan") << mixedPlan,
+                              0);
+    QVERIFY(uniform > 0 && mixed > 0);
+    qat::store::RunStore store(db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    qat::ui::CompareView compare;
+    compare.resize(1100, 700);
+    compare.showRuns(&store, {uniform, mixed});
+    auto* model = compare.resourcesModel();
+    QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QCOMPARE(model->rowCount(), 2);
+    QCOMPARE(model->columnCount(), 7);
+    QCOMPARE(model->horizontalHeaderItem(2)->text(), QStringLiteral("Weights"));
+    // 144 + 4608/2 + 18432/2 + 401408/4 + 1280/2 = 112656 bytes (26.5 % of 425872) before
+    // the uniform 4 bits' 212936 (50.0 %).
+    QVERIFY(model->item(0, 0)->text().startsWith(QStringLiteral("#%1 ").arg(mixed)));
+    QCOMPARE(model->item(0, 1)->text(), QStringLiteral("mixed 8/4/4/2/4"));
+    QCOMPARE(model->item(0, 2)->text(), QStringLiteral("110.0 KB (26.5 % of 8-bit)"));
+    QVERIFY(model->item(1, 0)->text().startsWith(QStringLiteral("#%1 ").arg(uniform)));
+    QCOMPARE(model->item(1, 1)->text(), QStringLiteral("uniform 4"));
+    QCOMPARE(model->item(1, 2)->text(), QStringLiteral("207.9 KB (50.0 % of 8-bit)"));
+    const auto top1Mixed = *store.run(mixed)->qatTop1;
+    const auto top1Uniform = *store.run(uniform)->qatTop1;
+    QCOMPARE(model->item(0, 6)->text(), QString::number(top1Mixed * 100, 'f', 2));
+    QCOMPARE(model->item(1, 6)->text(), QString::number(top1Uniform * 100, 'f', 2));
+    QVERIFY(model->item(0, 6)->font().bold());                              // nothing is smaller
+    QCOMPARE(model->item(1, 6)->font().bold(), top1Uniform > top1Mixed); // bold only when it beats the smaller run
+    for (int c : {3, 4}) {
+        QVERIFY(!model->item(0, c)->text().isEmpty() && model->item(0, c)->text() != QStringLiteral("-"));
+    }
+    saveScreenshot(compare, QStringLiteral("history_compare_resources.png"));
 }
 
 void TestHistory::rerunLoadsPlanAndSettings()

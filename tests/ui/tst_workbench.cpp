@@ -12,6 +12,7 @@
 #include "views/plan_item_delegate.h"
 #include "views/quantization_view.h"
 #include "views/training_view.h"
+#include "widgets/bits_chart.h"
 #include "widgets/live_plots.h"
 #include "widgets/weight_histogram.h"
 
@@ -442,17 +443,38 @@ void TestWorkbench::fitToBudgetIsOneUndoStep()
 
     QVERIFY(dialog->setBudget(QStringLiteral("weights=50%")));
     QCOMPARE(dialog->budgetSpec(), QStringLiteral("weights=50%"));
+    dialog->setAdaptSteps(2); // the mechanism, not the prediction's quality: a lean test
     QSignalSpy fitted(dialog, &qat::ui::FitBudgetDialog::fitted);
     dialog->fit();
     QVERIFY(fitted.wait(600000));
     QVERIFY(dialog->result());
     QVERIFY(dialog->result()->figure <= all8 / 2);
     QVERIFY(dialog->statusText().contains(QStringLiteral("Fitted")));
+    // The chart: a bar per fitted layer at the bits the fit chose.
+    QCOMPARE(dialog->chart()->bars(), int(dialog->result()->sensitivity.size()));
+    for (int i = 0; i < dialog->chart()->bars(); ++i) {
+        const auto& name = dialog->result()->sensitivity[size_t(i)].layer;
+        for (const auto& l : dialog->result()->resources.layers) {
+            if (l.name == name) QCOMPARE(dialog->chart()->bits()[size_t(i)], l.weightBits);
+        }
+    }
+    // Activation bits: imx500 runs 8-bit activations only, so a limit below the largest
+    // tensor at 8 bits is refused at once, without measuring.
+    const auto largest = dialog->result()->resources.activationBytesMax;
+    dialog->setActivationBudget(double(largest - 1) / 1024.0);
+    QVERIFY(!dialog->result());
+    QVERIFY2(dialog->statusText().contains(QStringLiteral("smallest reachable")), qPrintable(dialog->statusText()));
+    dialog->setActivationBudget(double(largest) / 1024.0);
+    QVERIFY(dialog->result() && dialog->result()->activationBudget);
+    QCOMPARE(dialog->result()->activationFigure, largest);
+    dialog->setActivationBudget(0);
+    QVERIFY(dialog->result() && !dialog->result()->activationBudget);
     // Another budget refits from the same measurement, without measuring again.
     QVERIFY(dialog->setBudget(QStringLiteral("weights=35%")));
     QVERIFY(!dialog->isMeasuring());
     QVERIFY(dialog->result() && dialog->result()->figure <= all8 * 35 / 100);
     QVERIFY(dialog->setBudget(QStringLiteral("weights=50%")));
+    dialog->resize(720, 760);
     saveScreenshot(*dialog, QStringLiteral("fit_to_budget.png"));
     const auto fittedBytes = dialog->result()->figure;
     dialog->accept();

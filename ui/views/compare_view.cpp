@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "views/compare_view.h"
 
+#include "analysis/resources.h"
 #include "models/run_table_model.h"
 #include "widgets/plot_style.h"
 
@@ -94,13 +95,25 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent)
     m_diffView->setTextElideMode(Qt::ElideMiddle);
     m_diffView->setAlternatingRowColors(true);
     m_diffLabel = new QLabel(m_content);
+    m_resources = new QStandardItemModel(this);
+    m_resourcesView = new QTableView(m_content);
+    m_resourcesView->setObjectName(QStringLiteral("compareResources"));
+    m_resourcesView->setModel(m_resources);
+    m_resourcesView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_resourcesView->verticalHeader()->hide();
+    m_resourcesView->setWordWrap(false);
+    m_resourcesView->setAlternatingRowColors(true);
+    m_resourcesView->setMaximumHeight(150);
 
     auto* grid = new QGridLayout(m_content);
     grid->setContentsMargins(0, 0, 0, 0);
-    grid->addWidget(m_loss, 0, 0);
-    grid->addWidget(m_accuracy, 0, 1);
-    grid->addWidget(titled(m_content, m_trace, traceHeader), 1, 0);
-    grid->addWidget(titled(m_content, m_diffView, m_diffLabel), 1, 1);
+    grid->addWidget(m_resourcesView, 0, 0, 1, 2);
+    grid->addWidget(m_loss, 1, 0);
+    grid->addWidget(m_accuracy, 1, 1);
+    grid->addWidget(titled(m_content, m_trace, traceHeader), 2, 0);
+    grid->addWidget(titled(m_content, m_diffView, m_diffLabel), 2, 1);
+    grid->setRowStretch(1, 1);
+    grid->setRowStretch(2, 1);
 
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(4, 4, 4, 4);
@@ -168,6 +181,7 @@ void CompareView::showRuns(store::RunStore* store, const std::vector<qint64>& id
     plotMetrics();
     plotTrace();
     fillDiff();
+    fillResources();
 }
 
 void CompareView::selectQuantizer(const QString& quantizer)
@@ -307,6 +321,79 @@ void CompareView::fillDiff()
     m_diffLabel->setText(differing == 0 ? tr("The plans agree on all %n quantizer(s).", nullptr, int(names.size()))
                                         : tr("Plan differences: %1 of %n quantizer(s)", nullptr, int(names.size())).arg(differing));
     m_diffView->resizeColumnsToContents();
+}
+
+// Smallest weights first, so runs of one size sit together.
+void CompareView::fillResources()
+{
+    m_resources->clear();
+    m_resources->setHorizontalHeaderLabels({tr("Run"), tr("Weight bits"), tr("Weights"), tr("Activations (max)"),
+                                            tr("BOPs"), tr("Float top-1"), tr("QAT top-1")});
+    struct Row {
+        const RunSeries* series;
+        analysis::Resources resources;
+        bool known = false;
+    };
+    std::vector<Row> rows;
+    for (const auto& r : m_runs) {
+        Row row{&r, {}, false};
+        try {
+            if (!r.run.resources.empty()) {
+                row.resources = analysis::resourcesFromJson(r.run.resources);
+                row.known = true;
+            }
+        } catch (const std::exception&) {
+        }
+        rows.push_back(std::move(row));
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+        return a.known != b.known ? a.known : a.resources.weightsBytes < b.resources.weightsBytes;
+    });
+    const auto percent = [](const std::optional<double>& v) {
+        return v ? QString::number(*v * 100.0, 'f', 2) : QStringLiteral("-");
+    };
+    for (const auto& row : rows) {
+        const auto& r = row.resources;
+        QString bits = tr("(not recorded)");
+        QString weights = bits;
+        if (row.known) {
+            QStringList perLayer;
+            std::set<int> distinct;
+            for (const auto& l : r.layers) {
+                perLayer << QString::number(l.weightBits);
+                distinct.insert(l.weightBits);
+            }
+            bits = distinct.size() == 1 ? tr("uniform %1").arg(perLayer.front())
+                                        : tr("mixed %1").arg(perLayer.join(QLatin1Char('/')));
+            weights = QStringLiteral("%1 (%2 % of 8-bit)")
+                          .arg(QString::fromStdString(analysis::formatBytes(r.weightsBytes)))
+                          .arg(r.weightsBytes8bit > 0 ? 100.0 * double(r.weightsBytes) / double(r.weightsBytes8bit) : 0.0,
+                               0, 'f', 1);
+        }
+        const auto& run = row.series->run;
+        QList<QStandardItem*> items{new QStandardItem(row.series->label), new QStandardItem(bits),
+                                    new QStandardItem(weights),
+                                    new QStandardItem(row.known ? QString::fromStdString(analysis::formatBytes(r.activationBytesMax)) : QString()),
+                                    new QStandardItem(row.known ? QString::fromStdString(analysis::formatCount(r.bops)) : QString()),
+                                    new QStandardItem(percent(run.floatTop1)), new QStandardItem(percent(run.qatTop1))};
+        items[2]->setData(qlonglong(row.known ? r.weightsBytes : -1), Qt::UserRole);
+        items[6]->setData(run.qatTop1 ? *run.qatTop1 : -1.0, Qt::UserRole);
+        m_resources->appendRow(items);
+    }
+    // Bold: the runs no other run beats with as few weight bytes or fewer (the size/top-1 frontier).
+    for (int i = 0; i < m_resources->rowCount(); ++i) {
+        const auto size = m_resources->item(i, 2)->data(Qt::UserRole).toLongLong();
+        const auto top1 = m_resources->item(i, 6)->data(Qt::UserRole).toDouble();
+        bool beaten = size < 0 || top1 < 0;
+        for (int j = 0; j < m_resources->rowCount() && !beaten; ++j) {
+            const auto other = m_resources->item(j, 2)->data(Qt::UserRole).toLongLong();
+            beaten = other >= 0 && other <= size && m_resources->item(j, 6)->data(Qt::UserRole).toDouble() > top1;
+        }
+        auto font = m_resources->item(i, 6)->font();
+        font.setBold(!beaten);
+        m_resources->item(i, 6)->setFont(font);
+    }
+    m_resourcesView->resizeColumnsToContents();
 }
 
 } // namespace qat::ui

@@ -17,7 +17,9 @@ namespace qat::ui {
 
 /// Two or more runs side by side: loss and accuracy vs step overlaid (one colour per run,
 /// the legend names them), the chosen quantizer's parameter trace overlaid (mean over
-/// channels), and a table of the quantizers whose plan differs between the runs. Reads
+/// channels), a table of what each plan costs and reached (weights memory, activation memory,
+/// BOPs, top-1; smallest weights first, so a fitted plan sits beside the uniform plans of its
+/// size), and a table of the quantizers whose plan differs between the runs. Reads
 /// through the history's RunStore connection. UI thread only.
 class CompareView : public QWidget {
     Q_OBJECT
@@ -36,6 +38,8 @@ public:
     QCustomPlot* accuracyPlot() const { return m_accuracy; }
     QCustomPlot* tracePlot() const { return m_trace; }
     QStandardItemModel* diffModel() const { return m_diff; }
+    /// One row per run: Run, Weight bits, Weights, Activations (max), BOPs, Float top-1, QAT top-1.
+    QStandardItemModel* resourcesModel() const { return m_resources; }
 
 private:
     struct RunSeries {
@@ -46,6 +50,7 @@ private:
     void plotMetrics();
     void plotTrace();
     void fillDiff();
+    void fillResources();
 
     store::RunStore* m_store = nullptr;
     std::vector<RunSeries> m_runs;
@@ -57,6 +62,8 @@ private:
     QLabel* m_diffLabel = nullptr;
     QStandardItemModel* m_diff = nullptr;
     QTableView* m_diffView = nullptr;
+    QStandardItemModel* m_resources = nullptr;
+    QTableView* m_resourcesView = nullptr;
     QWidget* m_content = nullptr;
 };
 

@@ -3,7 +3,9 @@
 
 #include "analysis/resources.h"
 #include "common/error.h"
+#include "widgets/bits_chart.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -29,7 +31,10 @@ struct KindEntry {
 };
 const KindEntry kKinds[] = {{"weights", "Weights memory, % of every layer at 8 bits", "%"},
                             {"weights-kb", "Weights memory, KB", ""},
-                            {"bops", "Bit operations (BOPs), millions", "M"}};
+                            {"bops", "Bit operations (BOPs), millions", "M"},
+                            {"activations-kb", "Largest activation tensor, KB (activation bits)", ""}};
+
+bool isActivationKind(int index) { return index == int(analysis::BudgetKind::ActivationsKb) - 1; }
 
 QString text(const std::string& s) { return QString::fromStdString(s); }
 
@@ -53,12 +58,27 @@ FitBudgetDialog::FitBudgetDialog(model::ModelInfo info, engine::QuantizationPlan
     m_images = new QSpinBox(this);
     m_images->setRange(32, 10000);
     m_images->setValue(512);
+    m_adaptSteps = new QSpinBox(this);
+    m_adaptSteps->setRange(0, 1000);
+    m_adaptSteps->setValue(analysis::BitSensitivityRequest{}.adaptSteps);
+    m_adaptSteps->setToolTip(tr("Training steps taken with each layer at each bit width before its loss is measured: "
+                                "what training recovers is not counted as lost (0: measured straight after "
+                                "initialisation, which overrates what low bits cost)"));
+    m_activationsToo = new QCheckBox(tr("Activation bits too, largest tensor at most (KB):"), this);
+    m_activationsToo->setToolTip(tr("Each quantized activation tensor gets the most bits of the target's that keep it "
+                                    "within the limit (exact: the tensors do not interact), then the weights are fitted"));
+    m_activationKb = new QDoubleSpinBox(this);
+    m_activationKb->setRange(0.001, 1e9);
+    m_activationKb->setDecimals(3);
+    m_activationKb->setValue(16);
+    m_activationKb->setEnabled(false);
     m_fit = new QPushButton(tr("Fit"), this);
     m_fit->setDefault(true);
     m_status = new QLabel(this);
     m_status->setObjectName(QStringLiteral("fitStatus"));
     m_status->setWordWrap(true);
     m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_chart = new BitsChart(this);
     m_table = new QTableWidget(this);
     m_table->verticalHeader()->hide();
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -74,10 +94,13 @@ FitBudgetDialog::FitBudgetDialog(model::ModelInfo info, engine::QuantizationPlan
     form->addRow(tr("At most:"), m_value);
     form->addRow(tr("Calibration data:"), m_data);
     form->addRow(tr("Images compared:"), m_images);
+    form->addRow(tr("Training steps per measurement:"), m_adaptSteps);
+    form->addRow(m_activationsToo, m_activationKb);
     auto* explain = new QLabel(tr("Each layer's weights get %1 bits (what target %2 runs), chosen so the budget holds "
                                   "and the predicted accuracy loss is smallest. The prediction: how much the model's "
-                                  "logits change with only that layer quantized at each bit width, measured once on "
-                                  "calibration images; the choice is exact (dynamic programming).")
+                                  "logits change with only that layer quantized at each bit width and adapted by a few "
+                                  "training steps (what training recovers is not counted as lost), measured once on "
+                                  "held-out calibration images; the choice is exact (dynamic programming).")
                                    .arg(bits.join(QStringLiteral(", ")), text(m_plan.target)),
                                this);
     explain->setWordWrap(true);
@@ -86,22 +109,28 @@ FitBudgetDialog::FitBudgetDialog(model::ModelInfo info, engine::QuantizationPlan
     layout->addLayout(form);
     layout->addWidget(m_fit, 0, Qt::AlignLeft);
     layout->addWidget(m_status);
-    layout->addWidget(m_table, 1);
+    layout->addWidget(m_chart, 3);
+    layout->addWidget(m_table, 2);
     layout->addWidget(m_buttons);
-    resize(640, 520);
+    resize(720, 760);
 
     connect(m_fit, &QPushButton::clicked, this, &FitBudgetDialog::fit);
-    connect(m_kind, &QComboBox::currentIndexChanged, this, [this](int index) {
+    auto refitIfFitted = [this] {
+        if (canRefit()) refit();
+    };
+    connect(m_kind, &QComboBox::currentIndexChanged, this, [this, refitIfFitted](int index) {
         m_value->setSuffix(QString::fromLatin1(kKinds[index].suffix));
-        if (!m_sensitivity.empty()) refit();
+        refitIfFitted();
     });
-    connect(m_value, &QDoubleSpinBox::valueChanged, this, [this] {
-        if (!m_sensitivity.empty()) refit();
-    });
+    connect(m_value, &QDoubleSpinBox::valueChanged, this, refitIfFitted);
     // The measurement belongs to this data and image count: another one measures again.
     auto forget = [this] { m_sensitivity.clear(); };
     connect(m_data, &QLineEdit::textChanged, this, forget);
     connect(m_images, &QSpinBox::valueChanged, this, forget);
+    connect(m_adaptSteps, &QSpinBox::valueChanged, this, forget);
+    connect(m_activationsToo, &QCheckBox::toggled, m_activationKb, &QWidget::setEnabled);
+    connect(m_activationsToo, &QCheckBox::toggled, this, refitIfFitted);
+    connect(m_activationKb, &QDoubleSpinBox::valueChanged, this, refitIfFitted);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &QDialog::accept);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     connect(&m_watcher, &QFutureWatcher<Measured>::finished, this, [this] {
@@ -135,11 +164,25 @@ bool FitBudgetDialog::setBudget(const QString& spec)
     }
 }
 
+void FitBudgetDialog::setActivationBudget(double kb)
+{
+    m_activationsToo->setChecked(kb > 0);
+    if (kb > 0) m_activationKb->setValue(kb);
+}
+
+void FitBudgetDialog::setAdaptSteps(int steps) { m_adaptSteps->setValue(steps); }
+
 QString FitBudgetDialog::budgetSpec() const
 {
     const auto& kind = kKinds[m_kind->currentIndex()];
     return QString::fromLatin1(kind.key) + QLatin1Char('=') + QString::number(m_value->value(), 'g', 10)
            + QString::fromLatin1(kind.suffix);
+}
+
+// Measured already, or activation bits (which need no measurement).
+bool FitBudgetDialog::canRefit() const
+{
+    return !m_sensitivity.empty() || isActivationKind(m_kind->currentIndex());
 }
 
 bool FitBudgetDialog::isMeasuring() const { return m_watcher.isRunning(); }
@@ -153,7 +196,7 @@ void FitBudgetDialog::fit()
     }
     m_result.reset();
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
-    if (!m_sensitivity.empty()) {
+    if (canRefit()) {
         refit();
         return;
     }
@@ -172,6 +215,7 @@ void FitBudgetDialog::fit()
     request.plan = m_plan;
     request.data = m_data->text().toStdString();
     request.images = m_images->value();
+    request.adaptSteps = m_adaptSteps->value();
     m_fit->setEnabled(false);
     m_status->setText(tr("Measuring each layer at each bit width on %1 images...").arg(request.images));
     auto registry = m_registry;
@@ -191,7 +235,14 @@ void FitBudgetDialog::refit()
     m_result.reset();
     m_buttons->button(QDialogButtonBox::Ok)->setEnabled(false);
     try {
-        m_result = analysis::fitToBudget(m_info, m_plan, analysis::parseBudget(budgetSpec().toStdString()), m_sensitivity);
+        const auto budget = analysis::parseBudget(budgetSpec().toStdString());
+        if (m_activationsToo->isChecked() && budget.kind != analysis::BudgetKind::ActivationsKb) {
+            const auto activations = analysis::parseBudget(
+                "activations-kb=" + QString::number(m_activationKb->value(), 'g', 10).toStdString());
+            m_result = analysis::fitWithActivations(m_info, m_plan, budget, activations, m_sensitivity);
+        } else {
+            m_result = analysis::fitToBudget(m_info, m_plan, budget, m_sensitivity);
+        }
     } catch (const std::exception& e) {
         showError(QString::fromStdString(e.what()));
         return;
@@ -210,6 +261,11 @@ void FitBudgetDialog::showResult()
                           .arg(text(fit.budget.text).toHtmlEscaped(), show(fit.limit), show(fit.figure))
                           .arg(fit.predictedLoss, 0, 'g', 3)
                           .arg(text(analysis::describeResources(fit.resources)).toHtmlEscaped()));
+    m_chart->showFit(fit);
+    if (fit.budget.kind == analysis::BudgetKind::ActivationsKb) {
+        showPoints(fit.resources);
+        return;
+    }
     const auto& candidates = fit.sensitivity.empty() ? std::vector<int>{} : fit.sensitivity.front().bits;
     QStringList headers{tr("Layer"), tr("Bits"), tr("Weights")};
     for (int b : candidates) headers << tr("Loss at %1 bits").arg(b);
@@ -240,9 +296,26 @@ void FitBudgetDialog::showResult()
     m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
 }
 
+void FitBudgetDialog::showPoints(const analysis::Resources& resources)
+{
+    m_table->clear();
+    m_table->setColumnCount(3);
+    m_table->setHorizontalHeaderLabels({tr("Activation tensor"), tr("Bits"), tr("Bytes (one sample)")});
+    m_table->setRowCount(int(resources.points.size()));
+    for (size_t i = 0; i < resources.points.size(); ++i) {
+        const auto& p = resources.points[i];
+        m_table->setItem(int(i), 0, new QTableWidgetItem(text(p.name)));
+        m_table->setItem(int(i), 1, new QTableWidgetItem(QString::number(p.bits)));
+        m_table->setItem(int(i), 2, new QTableWidgetItem(text(analysis::formatBytes(p.bytes))));
+    }
+    m_table->resizeColumnsToContents();
+    m_table->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+}
+
 void FitBudgetDialog::showError(const QString& message)
 {
     m_status->setText(QStringLiteral("<span style='color:#b00020'>%1</span>").arg(message.toHtmlEscaped()));
+    m_chart->clear();
     Q_EMIT failed(message);
 }
 

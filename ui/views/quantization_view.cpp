@@ -259,6 +259,13 @@ void QuantizationView::showModel(const model::ModelInfo& info)
         // Room for the longest name a combo box can offer ("LSQ+ power-of-two").
         m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), fontMetrics().horizontalAdvance(QStringLiteral("LSQ+ power-of-two")) + 40));
     }
+    for (int c : {int(PlanTableModel::Memory), int(PlanTableModel::Bops)}) {
+        // Room for the widest figure an edit can bring ("888.88 M", "888.9 KB"): the contents
+        // at opening can be narrower than what the next edit shows.
+        const int widest = std::max(fontMetrics().horizontalAdvance(QStringLiteral("888.88 M")),
+                                    fontMetrics().horizontalAdvance(QStringLiteral("888.9 KB")));
+        m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), widest + 24));
+    }
 }
 
 // Layer kinds and selectors, then the ops of the target's other activation points.
