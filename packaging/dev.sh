@@ -22,6 +22,9 @@ bash "$ROOT/packaging/install-deps.sh"
 # Let ccache hit across checkouts in different folders (CI builds a fresh clone elsewhere).
 export CCACHE_BASEDIR="$ROOT"
 export CCACHE_NOHASHDIR=1
+# Room for the release and the ASan build of several checkouts: at ccache's default 5 GB the
+# sanitizer stage's objects would push out the ones CI's next clean clone needs.
+export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-12G}"
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Two jobs fit in memory even for the torch-heavy units (~1.4 GB each).
 cmake --build "$BUILD" -j "$(nproc)"
@@ -36,9 +39,9 @@ case "$MODE" in
     ;;
   test)
     cd "$BUILD"
-    # Everything, including the fuzzers (label "fuzz") and the ASan+UBSan build of the core
-    # and the tests run_sanitized.sh lists (label "sanitizers", the longest stage; its build
-    # is mostly ccache hits once warm). QATWB_SANITIZERS=0 leaves it out while iterating.
+    # Everything, including the fuzzers (label "fuzz") and the ASan+UBSan build of the core,
+    # the window and every test running core code (label "sanitizers", the longest stage; its
+    # build is mostly ccache hits once warm). QATWB_SANITIZERS=0 leaves it out while iterating.
     if [ "${QATWB_SANITIZERS:-1}" = 0 ]; then
       exec ctest --output-on-failure --timeout 1500 -LE sanitizers
     fi
