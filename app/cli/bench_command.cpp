@@ -59,8 +59,9 @@ const char* const kBenchHelp =
     "  --presets P    only these presets; --models M only these zoo models (comma-separated)\n"
     "  --init METHOD  every quantizer's initialisation (max, mse, percentile, auto; default: the preset's)\n"
     "  --limit-train N, --limit-test N  the first N images (a quick look, not the table)\n"
-    "  --profile PRESET  profile a float and a QAT step (batch 256) op by op with LibTorch's\n"
-    "            profiler: self time per op (only that, unless --only names parts too)\n"
+    "  --profile PRESET  profile a float and a QAT step (batch 256, or --batch N) op by op with\n"
+    "            LibTorch's profiler: self time per op (only that, unless --only names parts too)\n"
+    "  steps: --presets P only these presets, --batch N only this batch size\n"
     "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256,\n"
     "            python_tuned_over_ours_b256 (Python given the app's malloc and BLAS settings)\n"
@@ -182,7 +183,7 @@ int runBench(const std::vector<std::string>& args)
 {
     const auto a = parseArguments({"bench",
                                    {"--model", "--only", "--data", "--profile", "--zoo", "--epochs", "--presets", "--models",
-                                    "--init", "--limit-train", "--limit-test"},
+                                    "--init", "--limit-train", "--limit-test", "--batch"},
                                    {"--quick", "--json"},
                                    0,
                                    0},
@@ -214,6 +215,11 @@ int runBench(const std::vector<std::string>& args)
     };
 
     const auto main = benchModel(model);
+    const auto stepPresets = splitList(a.value("--presets", ""));
+    for (const auto& preset : stepPresets) {
+        engine::presetPlan(preset); // an unknown name fails here, with the list
+    }
+    const int onlyBatch = int(a.integer("--batch", 0));
     if (want("steps")) {
         std::vector<BenchModel> models{main};
         if (a.values.count("--model") == 0) {
@@ -227,8 +233,13 @@ int runBench(const std::vector<std::string>& args)
             const auto data = benchData(m, 256 * (first ? 8 : 2));
             // The architectures take seconds per step: fewer blocks, and no composite reference.
             const int blocks = first ? repeats : (quick ? 2 : 4);
-            for (const char* preset : {"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}) {
+            for (const std::string preset : {"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}) {
+                if (!stepPresets.empty()
+                    && std::find(stepPresets.begin(), stepPresets.end(), preset) == stepPresets.end()) {
+                    continue;
+                }
                 for (int batch : {64, 256}) {
+                    if (onlyBatch > 0 && batch != onlyBatch) continue;
                     progress("step times: " + m.name + " " + preset + " batch " + std::to_string(batch));
                     const auto t = stepTimes(m.path, preset, batch, blocks, data, registry, first);
                     json row{{"model", m.name}, {"preset", preset}, {"batch", batch}, {"float_ms", t.floatMs},
@@ -236,7 +247,7 @@ int runBench(const std::vector<std::string>& args)
                     row["composite_qat_ms"] = first ? json(t.compositeMs) : json(nullptr);
                     row["composite_over_float"] = first ? json(t.compositeOverFloat) : json(nullptr);
                     steps.push_back(row);
-                    if (first && std::string(preset) == "mct-default") {
+                    if (first && preset == "mct-default") {
                         out[batch == 256 ? "qat_over_float_b256" : "qat_over_float_b64"] = t.qatOverFloat;
                         if (batch == 256) out["ours_qat_ms_b256"] = t.qatMs;
                     }
@@ -247,8 +258,9 @@ int runBench(const std::vector<std::string>& args)
     }
     if (a.values.count("--profile") > 0) {
         const auto preset = a.value("--profile", "mct-default");
-        progress("profile: float and QAT steps, " + preset + " batch 256");
-        out["profile"] = stepProfile(model, preset, 256, quick ? 5 : 20, benchData(main, 256 * 8), registry);
+        const int batch = onlyBatch > 0 ? onlyBatch : 256;
+        progress("profile: float and QAT steps, " + preset + " batch " + std::to_string(batch));
+        out["profile"] = stepProfile(model, preset, batch, quick ? 5 : 20, benchData(main, batch * 8), registry);
     }
     if (want("python") && !main.fashionMnist) {
         out["python"] = {{"note", "the Python comparison (tests/bench/qat_step_python.py) feeds Fashion-MNIST batches; "
