@@ -42,6 +42,12 @@ double autoLearningRate(int lowestWeightBits)
     return lowestWeightBits <= 3 ? 1e-3 : 1e-4;
 }
 
+double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges)
+{
+    const double lr = autoLearningRate(lowestWeightBits);
+    return uniformRanges && lowestWeightBits > 3 ? lr / 10 : lr;
+}
+
 OptimizerKind parseOptimizer(const std::string& text)
 {
     if (text == "adam") return OptimizerKind::Adam;

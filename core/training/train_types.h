@@ -170,6 +170,13 @@ void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer);
 /// fewer (they must move across much coarser grids), else 1e-4 (measured on the demo, see README).
 double autoLearningRate(int lowestWeightBits);
 
+/// The quantizer parameters' learning rate when none is given: autoLearningRate, but a tenth
+/// of it when some quantizer learns a uniform (min, max) range and no weights have 3 bits or
+/// fewer. Adam moves each min and max by about the learning rate per step whatever LSQ's
+/// gradient scale, and at 1e-4 the ranges drifted away from their calibration: w4a4-lsq-uniform
+/// after 1 epoch lost 35.8 pt on the SE/hardswish zoo net at 1e-4 and 5.3 at 1e-5 (README).
+double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges);
+
 struct TrainResult {
     RunState state = RunState::Created;
     std::string message;          ///< why it failed or diverged

@@ -382,8 +382,11 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 lowestBits = std::min(lowestBits, lp.weights.config.bits);
             }
         }
+        const bool uniformRanges = std::any_of(model->sites().begin(), model->sites().end(), [&](const auto& site) {
+            return model->table().at(size_t(site.slot)).key().method == quant::Method::Uniform;
+        });
         result.lr = config.lr >= 0 ? config.lr : autoLearningRate(lowestBits);
-        result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoLearningRate(lowestBits);
+        result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoQuantizerLearningRate(lowestBits, uniformRanges);
         std::vector<ParameterGroup> groups(2);
         groups[kModelGroup] = {model->modelParameters(), result.lr};
         groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};

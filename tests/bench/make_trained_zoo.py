@@ -9,7 +9,7 @@ defaults hold on models they were not tuned on (`qatwb bench --only accuracy`).
 
 Writes <name>_scripted.pt and <name>_traced.pt for: a residual network with depthwise-
 separable blocks and hardswish, a 1-D conv net, an MLP with GELU, a squeeze-excite net with
-hardswish and a net whose branches are concatenated. Models already in OUT_DIR are kept
+hardswish, a net whose branches are concatenated and a CNN whose activations are all GELU. Models already in OUT_DIR are kept
 (training takes minutes each on a shared CPU); NAMEs train only those. Not committed.
 `qatwb bench --only accuracy --zoo OUT_DIR` measures every preset on them.
 """
@@ -116,8 +116,30 @@ class CatBranchNet(nn.Module):
         return self.head(F.adaptive_avg_pool2d(x, 1).flatten(1))
 
 
+class GeluConvNet(nn.Module):
+    """A plain CNN whose activations are all GELU (transformer-era convnets), with a GELU head."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 24, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(24)
+        self.conv2 = nn.Conv2d(24, 48, 3, stride=2, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(48)
+        self.conv3 = nn.Conv2d(48, 64, 3, stride=2, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(64)
+        self.fc1 = nn.Linear(64, 64)
+        self.fc2 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = F.gelu(self.bn1(self.conv1(x)))
+        x = F.gelu(self.bn2(self.conv2(x)))
+        x = F.gelu(self.bn3(self.conv3(x)))
+        x = F.gelu(self.fc1(x.mean((2, 3))))
+        return self.fc2(x)
+
+
 ZOO = {"residual_dw": ResidualDw, "conv1d_net": Conv1dNet, "mlp": Mlp, "se_hswish_net": SeHardswishNet,
-       "cat_net": CatBranchNet}
+       "cat_net": CatBranchNet, "gelu_net": GeluConvNet}
 
 
 def train(model, xtr, ytr, epochs=3, batch=128):

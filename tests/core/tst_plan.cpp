@@ -59,6 +59,7 @@ private Q_SLOTS:
     void resolveErrors();
     void validateNamesLayerAndField();
     void w2a3KeepsInputAndOutputAtEightBits();
+    void w4a4KeepsTheLogitsAtEightBits();
     void choiceSpecs_data();
     void choiceSpecs();
     void presetsAndOldFilesNameTheirTarget();
@@ -238,6 +239,22 @@ void TestPlan::validateNamesLayerAndField()
     resolved = engine::resolvePlan(plan, demoLayers());
     message = errorOf([&] { engine::validatePlan(resolved, plan, m_registry); });
     QVERIFY2(message.contains(QStringLiteral("layer classifier.1 activations: no quantizer is registered")), qPrintable(message));
+}
+
+void TestPlan::w4a4KeepsTheLogitsAtEightBits()
+{
+    // 16 levels cannot rank 10 classes (issue #27: most of what w4a4 lost on two zoo models).
+    const auto model = std::string(QATWB_FIXTURES_DIR) + "/mlp_scripted.pt";
+    auto qat = engine::QatModel::build(model, engine::presetPlan("w4a4-lsq-uniform"), m_registry);
+    std::map<std::string, int> bits;
+    for (const auto& site : qat->sites()) {
+        bits[site.name] = qat->table().at(size_t(site.slot)).config().bits;
+    }
+    QCOMPARE(bits.at("layers.5:output"), 8); // the logits forward() returns
+    QCOMPARE(bits.at("layers.1:output"), 4);
+    QCOMPARE(bits.at("input"), 4);
+    QCOMPARE(bits.at("layers.1.weight"), 4);
+    QCOMPARE(bits.at("layers.5.weight"), 4);
 }
 
 void TestPlan::w2a3KeepsInputAndOutputAtEightBits()

@@ -465,8 +465,15 @@ void TestTraining::distillationWorksWithoutLabels()
     QCOMPARE(result.steps, 10);
     // Automatic learning rates follow the lowest weight bit width.
     QCOMPARE(result.lr, 1e-4);
+    QCOMPARE(result.quantizerLr, 1e-4);
     config.plan = engine::presetPlan("w2a3");
     QCOMPARE(train::runTraining(config, m_registry).quantizerLr, 1e-3);
+    // Uniform (min, max) ranges learn at a tenth of the weights' rate (issue #27).
+    config.plan = engine::presetPlan("w4a4-lsq-uniform");
+    const auto uniform = train::runTraining(config, m_registry);
+    QCOMPARE(uniform.lr, 1e-4);
+    QCOMPARE(uniform.quantizerLr, 1e-5);
+    QCOMPARE(train::autoQuantizerLearningRate(2, true), 1e-3);
 }
 
 void TestTraining::badModelFailsWithMessage()
