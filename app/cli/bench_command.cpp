@@ -24,6 +24,8 @@
 #include <iomanip>
 #include <iostream>
 
+#include <unistd.h>
+
 namespace qat::cli {
 
 const char* const kBenchHelp =
@@ -65,7 +67,8 @@ const char* const kBenchHelp =
     "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256,\n"
     "            python_tuned_over_ours_b256 (Python given the app's malloc and BLAS settings)\n"
-    "            (null without Python torch), gui_over_headless, steps, quantizers, run_store,\n"
+    "            (null without Python torch), gui_over_headless (demo), gui_architectures (MobileNet v2,\n"
+    "            fed a folder of RGB JPEGs), steps, quantizers, run_store,\n"
     "            local_ranks, data_loader\n";
 
 namespace {
@@ -141,6 +144,16 @@ void printTable(const json& out)
                       << " rounds of " << g["steps"] << " steps, each a headless run then a windowed one:";
             for (const auto& r : g["round_ratios"]) std::cout << " " << r.get<double>();
             std::cout << ")\n";
+        }
+        for (const auto& row : out.value("gui_architectures", json::array())) {
+            std::cout << "  on " << row.value("model", std::string()) << ": ";
+            if (row.contains("gui_over_headless")) {
+                std::cout << row["gui_over_headless"].get<double>() << " (" << row["gui_ms_per_step"].get<double>()
+                          << " / " << row["headless_ms_per_step"].get<double>() << " ms, " << row["rounds"]
+                          << " rounds of " << row["steps"] << " steps)\n";
+            } else {
+                std::cout << row.value("note", std::string("n/a")) << "\n";
+            }
         }
     }
     if (out.contains("run_store")) {
@@ -284,6 +297,21 @@ int runBench(const std::vector<std::string>& args)
         out["gui"] = guiVsHeadless(model, quick ? 100 : 200, quick ? 3 : 7);
         if (out["gui"].contains("gui_ms_per_step")) {
             out["gui_over_headless"] = out["gui"]["gui_over_headless"];
+        }
+        // And on MobileNet v2, fed a folder of RGB JPEGs: a real architecture has ~10x the
+        // quantizers (plot series) of the demo, and steps ~20x as long.
+        if (a.values.count("--model") == 0) {
+            std::string note;
+            for (const auto& m : benchArchitectures(&note)) {
+                if (m.name.rfind("mobilenet_v2", 0) != 0) continue;
+                progress("GUI vs headless on " + m.name);
+                const auto folder = std::filesystem::temp_directory_path() / ("qatwb-bench-gui-data-" + std::to_string(getpid()));
+                writeImageFolder(folder, 512, int(m.input.at(1)));
+                auto row = guiVsHeadless(m.path, quick ? 20 : 40, quick ? 2 : 3, folder.string());
+                row["model"] = m.name;
+                out["gui_architectures"] = json::array({row});
+                std::filesystem::remove_all(folder);
+            }
         }
     }
     if (want("store")) {

@@ -27,7 +27,9 @@ double since(Clock::time_point start)
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-void writeFolder(const std::filesystem::path& dir, int images, int size)
+} // namespace
+
+void writeImageFolder(const std::filesystem::path& dir, int images, int size)
 {
     for (int i = 0; i < images; ++i) {
         const int label = i % 4;
@@ -46,15 +48,13 @@ void writeFolder(const std::filesystem::path& dir, int images, int size)
     }
 }
 
-} // namespace
-
 nlohmann::json dataLoaderBench(const std::string& modelPath, const std::string& dataDir, int images, int size, int batch)
 {
     auto dir = std::filesystem::path(dataDir);
     const bool made = dataDir.empty();
     if (made) {
         dir = std::filesystem::temp_directory_path() / ("qatwb-bench-data-" + std::to_string(getpid()));
-        writeFolder(dir, images, size);
+        writeImageFolder(dir, images, size);
     }
     quant::QuantizerRegistry registry;
     quant::registerBuiltinQuantizers(registry);

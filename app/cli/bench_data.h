@@ -3,9 +3,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 
 namespace qat::cli {
+
+/// images JPEGs of size x size pixels, RGB, in four class sub-folders of dir.
+void writeImageFolder(const std::filesystem::path& dir, int images, int size);
 
 /// Loader throughput vs training step rate on an image folder: writes `images` JPEGs
 /// (size x size, 4 classes) to a temporary folder unless dataDir is given, then measures

@@ -220,8 +220,9 @@ double secondsPerStep(const std::string& db)
 
 } // namespace
 
-json guiVsHeadless(const std::string& modelPath, int steps, int rounds)
+json guiVsHeadless(const std::string& modelPath, int steps, int rounds, const std::string& data)
 {
+    const std::string dataArg = data.empty() ? std::string() : " --data " + data;
     const auto bin = exeDir();
     if (!std::filesystem::exists(bin + "/qat-workbench")) {
         return {{"note", "qat-workbench is not built next to qatwb"}};
@@ -236,10 +237,10 @@ json guiVsHeadless(const std::string& modelPath, int steps, int rounds)
         const auto h = (tmp / "h.sqlite").string();
         const auto g = (tmp / "g.sqlite").string();
         const auto n = std::to_string(steps);
-        std::system((bin + "/qatwb train --model " + modelPath + " --steps " + n + " --limit-train 1024 --limit-test 256 --db "
-                     + h + " >/dev/null 2>&1").c_str());
-        std::system(("QT_QPA_PLATFORM=offscreen QATWB_RUNS_DB=" + g + " " + bin + "/qat-workbench " + modelPath + " --run "
-                     + n + " --screenshot " + (tmp / "g.png").string() + " >/dev/null 2>&1").c_str());
+        std::system((bin + "/qatwb train --model " + modelPath + " --steps " + n + " --limit-train 1024 --limit-test 256" + dataArg
+                     + " --db " + h + " >/dev/null 2>&1").c_str());
+        std::system(("QT_QPA_PLATFORM=offscreen QATWB_RUNS_DB=" + g + " " + bin + "/qat-workbench " + modelPath + dataArg
+                     + " --run " + n + " --screenshot " + (tmp / "g.png").string() + " >/dev/null 2>&1").c_str());
         const double hs = secondsPerStep(h);
         const double gs = secondsPerStep(g);
         if (hs > 0 && gs > 0) {

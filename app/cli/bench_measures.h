@@ -71,7 +71,7 @@ nlohmann::json pythonVsOurs(const std::string& modelPath, int batch, int rounds,
 
 /// Training seconds per step of short runs in the workbench window (Live Plots page shown) and
 /// headless (`qatwb train`), alternating, as both record them in their run database.
-nlohmann::json guiVsHeadless(const std::string& modelPath, int steps, int rounds);
+nlohmann::json guiVsHeadless(const std::string& modelPath, int steps, int rounds, const std::string& data = "");
 
 /// Run store: metric inserts per second, time to list 1,000 runs.
 nlohmann::json runStoreSpeed();

@@ -42,6 +42,10 @@ int main(int argc, char** argv)
                                  QStringLiteral("With --screenshot: train N steps on a small data subset first "
                                                 "(1024 training, 256 test images), then render the live plots"),
                                  QStringLiteral("N"));
+    QCommandLineOption dataOption(QStringLiteral("data"),
+                                  QStringLiteral("Training data: fashion-mnist, or a folder of images (one "
+                                                 "sub-folder per class) or a data file"),
+                                  QStringLiteral("name|path"));
     QCommandLineOption demoOption(QStringLiteral("demo"), QStringLiteral("Open the bundled demo model"));
     QCommandLineOption pageOption(QStringLiteral("page"),
                                   QStringLiteral("Open on a page: model, graph, quantization, plots, history or data "
@@ -51,6 +55,7 @@ int main(int argc, char** argv)
     parser.addOption(demoOption);
     parser.addOption(screenshotOption);
     parser.addOption(runOption);
+    parser.addOption(dataOption);
     parser.addOption(pageOption);
     parser.process(app);
     const std::map<QString, qat::ui::MainWindow::Page> pages = {
@@ -94,6 +99,9 @@ int main(int argc, char** argv)
             return 1;
         }
         window.trainingView()->selectBundledData();
+    }
+    if (parser.isSet(dataOption)) {
+        window.trainingView()->selectData(parser.value(dataOption));
     }
     const QString screenshot = parser.value(screenshotOption);
     const int runSteps = parser.value(runOption).toInt();

@@ -216,14 +216,18 @@ quant::InitMethod TrainingView::calibration() const
     return quant::InitMethod(m_calibration->currentData().toInt());
 }
 
-void TrainingView::setConfig(const train::TrainConfig& c)
+void TrainingView::selectData(const QString& data)
 {
-    const auto data = QString::fromStdString(c.data);
     if (m_data->findData(data) < 0) {
         addRecentDataFolder(data);
     }
     m_data->setCurrentIndex(m_data->findData(data));
     m_lastDataIndex = m_data->currentIndex();
+}
+
+void TrainingView::setConfig(const train::TrainConfig& c)
+{
+    selectData(QString::fromStdString(c.data));
     m_limitTrain->setValue(int(c.limitTrain));
     m_limitTest->setValue(int(c.limitTest));
     m_optimizer->setCurrentIndex(std::max(0, m_optimizer->findData(int(c.optimizer))));

@@ -40,6 +40,8 @@ public:
     void setShortRun(int64_t steps, int64_t limitTrain, int64_t limitTest);
     /// Selects the bundled Fashion-MNIST as the data (the welcome page's demo does).
     void selectBundledData();
+    /// Selects data by name (fashion-mnist) or path (a folder or file), as --data does.
+    void selectData(const QString& data);
 
     QAction* startAction() const { return m_start; }
     QAction* pauseAction() const { return m_pause; }
