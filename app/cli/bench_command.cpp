@@ -294,7 +294,8 @@ int runBench(const std::vector<std::string>& args)
     }
     if (want("gui")) {
         progress("GUI vs headless (short runs, alternating)");
-        out["gui"] = guiVsHeadless(model, quick ? 100 : 200, quick ? 3 : 7);
+        // The data named: the window otherwise trains on whatever data it was last shown.
+        out["gui"] = guiVsHeadless(model, quick ? 100 : 200, quick ? 3 : 7, main.fashionMnist ? "fashion-mnist" : "");
         if (out["gui"].contains("gui_ms_per_step")) {
             out["gui_over_headless"] = out["gui"]["gui_over_headless"];
         }
