@@ -233,13 +233,16 @@ int runBench(const std::vector<std::string>& args)
         engine::presetPlan(preset); // an unknown name fails here, with the list
     }
     const int onlyBatch = int(a.integer("--batch", 0));
+    // The real architectures (steps and gui parts), written by Python once per run.
+    std::string archNote;
+    std::vector<BenchModel> architectures;
+    if (a.values.count("--model") == 0 && (want("steps") || want("gui"))) {
+        architectures = benchArchitectures(&archNote);
+    }
     if (want("steps")) {
         std::vector<BenchModel> models{main};
-        if (a.values.count("--model") == 0) {
-            std::string note;
-            for (auto& m : benchArchitectures(&note)) models.push_back(std::move(m));
-            if (!note.empty()) out["steps_note"] = note;
-        }
+        models.insert(models.end(), architectures.begin(), architectures.end());
+        if (!archNote.empty()) out["steps_note"] = archNote;
         json steps = json::array();
         for (const auto& m : models) {
             const bool first = &m == &models.front();
@@ -301,18 +304,16 @@ int runBench(const std::vector<std::string>& args)
         }
         // And on MobileNet v2, fed a folder of RGB JPEGs: a real architecture has ~10x the
         // quantizers (plot series) of the demo, and steps ~20x as long.
-        if (a.values.count("--model") == 0) {
-            std::string note;
-            for (const auto& m : benchArchitectures(&note)) {
-                if (m.name.rfind("mobilenet_v2", 0) != 0) continue;
-                progress("GUI vs headless on " + m.name);
-                const auto folder = std::filesystem::temp_directory_path() / ("qatwb-bench-gui-data-" + std::to_string(getpid()));
-                writeImageFolder(folder, 512, int(m.input.at(1)));
-                auto row = guiVsHeadless(m.path, quick ? 20 : 40, quick ? 2 : 3, folder.string());
-                row["model"] = m.name;
-                out["gui_architectures"] = json::array({row});
-                std::filesystem::remove_all(folder);
-            }
+        if (!archNote.empty()) out["gui_architectures_note"] = archNote;
+        for (const auto& m : architectures) {
+            if (m.name.rfind("mobilenet_v2", 0) != 0) continue;
+            progress("GUI vs headless on " + m.name);
+            const auto folder = std::filesystem::temp_directory_path() / ("qatwb-bench-gui-data-" + std::to_string(getpid()));
+            writeImageFolder(folder, 512, int(m.input.at(1)));
+            auto row = guiVsHeadless(m.path, quick ? 20 : 40, quick ? 2 : 3, folder.string());
+            row["model"] = m.name;
+            out["gui_architectures"] = json::array({row});
+            std::filesystem::remove_all(folder);
         }
     }
     if (want("store")) {
