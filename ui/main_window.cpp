@@ -38,6 +38,7 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -188,7 +189,10 @@ void MainWindow::createDocks()
     m_logDock->setObjectName(QStringLiteral("logDock"));
     m_logDock->setWidget(m_log);
     addDockWidget(Qt::BottomDockWidgetArea, m_logDock);
-    resizeDocks({m_trainingDock}, {290}, Qt::Horizontal);
+    // As wide as the settings need (their buttons row and the scroll bar), not a fixed guess:
+    // at 290 px the Stop button was cut off.
+    const int trainingWidth = m_trainingView->sizeHint().width() + scroll->verticalScrollBar()->sizeHint().width();
+    resizeDocks({m_trainingDock}, {trainingWidth}, Qt::Horizontal);
     resizeDocks({m_logDock}, {110}, Qt::Vertical);
 }
 

@@ -254,7 +254,9 @@ void QuantizationView::showModel(const model::ModelInfo& info)
     m_fitButton->setEnabled(!info.layers.empty() && !m_model->isReadOnly());
     refreshRuleKinds();
     m_table->resizeColumnsToContents();
-    m_table->horizontalHeader()->setSectionResizeMode(PlanTableModel::Layer, QHeaderView::Stretch);
+    // The layer names keep their width (they are what a user reads first; stretched, they
+    // were cut to "feat..." beside the training settings) and the Kind column gives way.
+    m_table->horizontalHeader()->setSectionResizeMode(PlanTableModel::Kind, QHeaderView::Stretch);
     for (int c : {int(PlanTableModel::WeightQuantizer), int(PlanTableModel::ActivationQuantizer)}) {
         // Room for the longest name a combo box can offer ("LSQ+ power-of-two").
         m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), fontMetrics().horizontalAdvance(QStringLiteral("LSQ+ power-of-two")) + 40));
