@@ -46,7 +46,7 @@ const char* const kBenchHelp =
     "  training time per step with the workbench window open on Live Plots / headless\n"
     "  run store: metric inserts per second, time to list 1,000 runs\n"
     "  training throughput (images/s, global batch 128) with 1 process and with --local-ranks 2\n"
-    "  data loader: a JPEG folder (512 images of 96x96, or --data DIR) decoded and cropped to the\n"
+    "  data loader: a JPEG folder (2048 images of 96x96, or --data DIR) decoded and cropped to the\n"
     "    RGB fixture model's 32x32 input: loader images/s vs QAT training images/s (batch 64), and\n"
     "    the share of a loader-fed epoch spent waiting for data: decoding every epoch, and with\n"
     "    the in-memory cache in the first and the second epoch\n"
@@ -327,7 +327,7 @@ int runBench(const std::vector<std::string>& args)
     if (want("data")) {
         progress("data loader: JPEG folder vs training steps");
         out["data_loader"] = dataLoaderBench(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt", a.value("--data"),
-                                             quick ? 256 : 512, 96, 64);
+                                             quick ? 512 : 2048, 96, 64);
     }
     if (want("accuracy")) {
         out["accuracy"] = accuracyTable(accuracyOptions(a), registry, progress);
@@ -345,7 +345,8 @@ int runBench(const std::vector<std::string>& args)
         if (out.contains("data_loader")) {
             const auto& dl = out["data_loader"];
             std::cout << "\ndata loader: " << dl["images"] << " JPEGs -> " << dl["fed_shape"].dump() << ": loader "
-                      << dl["loader_images_per_s"].get<double>() << " images/s, QAT training "
+                      << dl["loader_images_per_s"].get<double>() << " images/s (" << dl["loader_threads"]
+                      << " threads, the extra ones at idle priority), QAT training "
                       << dl["training_images_per_s"].get<double>() << " images/s (" << dl["steps_per_s"].get<double>()
                       << " steps/s at batch " << dl["batch"] << "), loader/training "
                       << dl["loader_over_training"].get<double>() << "; fed by the loader, steps waited "

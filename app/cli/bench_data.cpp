@@ -13,7 +13,6 @@
 #include <cmath>
 #include <filesystem>
 #include <numeric>
-#include <thread>
 #include <unistd.h>
 
 namespace qat::cli {
@@ -71,8 +70,10 @@ nlohmann::json dataLoaderBench(const std::string& modelPath, const std::string& 
     // the loader alone
     auto start = Clock::now();
     int64_t loaded = 0;
+    int loaderThreads = 0;
     {
         data::BatchLoader loader(train, prepared.pipeline, order, batch);
+        loaderThreads = loader.threads();
         for (data::Batch b; loader.next(b);) loaded += b.images.size(0);
     }
     const double loaderPerS = double(loaded) / since(start);
@@ -124,7 +125,7 @@ nlohmann::json dataLoaderBench(const std::string& modelPath, const std::string& 
             {"image_size", made ? size : 0},
             {"batch", batch},
             {"fed_shape", {p.channels, p.height, p.width}},
-            {"loader_threads", std::max(1, int(std::thread::hardware_concurrency() / 2))},
+            {"loader_threads", loaderThreads},
             {"loader_images_per_s", loaderPerS},
             {"step_ms", stepS * 1000},
             {"steps_per_s", 1.0 / stepS},

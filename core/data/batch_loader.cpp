@@ -6,6 +6,12 @@
 
 #include <chrono>
 
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace qat::data {
 
 BatchLoader::BatchLoader(const Split& split, const Pipeline& pipeline, std::vector<int64_t> order, int64_t batch,
@@ -13,13 +19,43 @@ BatchLoader::BatchLoader(const Split& split, const Pipeline& pipeline, std::vect
     : m_split(split), m_pipeline(pipeline), m_order(std::move(order)), m_batch(std::max<int64_t>(batch, 1)),
       m_badImages(badImages), m_batches((int64_t(m_order.size()) + m_batch - 1) / m_batch), m_depth(std::max(depth, 1))
 {
+    int idleOnly = 0;
     if (workers <= 0) {
-        workers = std::max(1, int(std::thread::hardware_concurrency() / 2));
+        const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+        workers = std::max(1, cores / 2);
+        // Image files still to decode (no cache, or one not yet filled): the other cores get
+        // a worker too, at the lowest priority, so they decode only while the cores are idle
+        // (training waiting for data, its serial parts) and never slow the step itself.
+        // Not for arrays (IDX, NumPy, tensors): a batch is a copy there, one worker keeps up,
+        // and a batch claimed by an idle-priority worker that the step's threads starve would
+        // keep training waiting for nothing.
+        const SampleCache* cache = m_split.cache && m_split.cache->serves(m_pipeline) ? m_split.cache.get() : nullptr;
+        const bool decodes = dynamic_cast<const ImageFileSource*>(m_split.source.get()) != nullptr;
+        if (decodes && (!cache || cache->cached() < m_split.size())) idleOnly = cores - workers;
     }
-    workers = int(std::min<int64_t>(workers, std::max<int64_t>(m_batches, 1)));
-    for (int i = 0; i < workers; ++i) {
-        m_threads.emplace_back([this] { work(); });
+    const int64_t most = std::max<int64_t>(m_batches, 1);
+    workers = int(std::min<int64_t>(workers, most));
+    idleOnly = int(std::min<int64_t>(idleOnly, most - workers));
+    for (int i = 0; i < workers + idleOnly; ++i) {
+        const bool idle = i >= workers;
+        m_threads.emplace_back([this, idle] {
+            if (idle) lowerPriority();
+            work();
+        });
     }
+}
+
+int BatchLoader::threads() const
+{
+    return int(m_threads.size());
+}
+
+void BatchLoader::lowerPriority()
+{
+#ifdef __linux__
+    // Linux's nice value is per thread (setpriority on the thread id); failure only costs speed.
+    (void)setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 19);
+#endif
 }
 
 BatchLoader::~BatchLoader()

@@ -25,7 +25,8 @@ struct Batch {
 class BatchLoader {
 public:
     /// order: positions in split (0 .. split.size()-1), batched in this order. workers <= 0:
-    /// one per two cores (at least one).
+    /// one per two cores (at least one), and while image files are still decoded (no cache,
+    /// or one not yet full) one more per remaining core at the lowest priority (idle time only).
     BatchLoader(const Split& split, const Pipeline& pipeline, std::vector<int64_t> order, int64_t batch,
                 BadImages badImages = BadImages::Refuse, int workers = 0, int depth = 4);
     ~BatchLoader();
@@ -38,9 +39,12 @@ public:
     int64_t batches() const { return m_batches; }
     /// Seconds next() spent waiting for a batch that was not ready yet.
     double waitSeconds() const { return m_waitSeconds; }
+    /// Worker threads started.
+    int threads() const;
 
 private:
     void work();
+    static void lowerPriority();
     Batch make(int64_t b) const;
 
     const Split& m_split;

@@ -124,25 +124,37 @@ void resizeBilinear(const float* in, int64_t channels, int64_t inH, int64_t inW,
 {
     const auto tx = taps(inW, outW);
     const auto ty = taps(inH, outH);
-    std::vector<float> tmp(size_t(channels * inH * outW));
+    // Rows first: each output row is a weighted sum of whole input rows, contiguous, so the
+    // loop vectorises; then the per-pixel dot products run on the outH rows only. PIL and
+    // PyTorch go columns first, with dot products on every input row: ~3x the scalar work when
+    // shrinking 96 -> 32, the loader's main cost after JPEG decoding. Same weights; the sums
+    // differ from theirs by float rounding only.
+    std::vector<float> tmp(size_t(outH * inW));
     for (int64_t c = 0; c < channels; ++c) {
-        for (int64_t y = 0; y < inH; ++y) {
-            const float* row = in + (c * inH + y) * inW;
-            float* dst = &tmp[size_t((c * inH + y) * outW)];
-            for (int64_t x = 0; x < outW; ++x) {
-                const float* w = &tx.weights[size_t(x * tx.width)];
-                float acc = 0;
-                for (int64_t j = 0; j < tx.count[size_t(x)]; ++j) acc += w[j] * row[tx.start[size_t(x)] + j];
-                dst[x] = acc;
+        const float* plane = in + c * inH * inW;
+        for (int64_t y = 0; y < outH; ++y) {
+            const float* w = &ty.weights[size_t(y * ty.width)];
+            const float* first = plane + ty.start[size_t(y)] * inW;
+            float* dst = &tmp[size_t(y * inW)];
+            const float w0 = w[0];
+#pragma omp simd
+            for (int64_t x = 0; x < inW; ++x) dst[x] = w0 * first[x];
+            for (int64_t j = 1; j < ty.count[size_t(y)]; ++j) {
+                const float* row = first + j * inW;
+                const float wj = w[j];
+#pragma omp simd
+                for (int64_t x = 0; x < inW; ++x) dst[x] += wj * row[x];
             }
         }
         for (int64_t y = 0; y < outH; ++y) {
-            const float* w = &ty.weights[size_t(y * ty.width)];
+            const float* row = &tmp[size_t(y * inW)];
             float* dst = out + (c * outH + y) * outW;
-            std::fill(dst, dst + outW, 0.0f);
-            for (int64_t j = 0; j < ty.count[size_t(y)]; ++j) {
-                const float* row = &tmp[size_t((c * inH + ty.start[size_t(y)] + j) * outW)];
-                for (int64_t x = 0; x < outW; ++x) dst[x] += w[j] * row[x];
+            for (int64_t x = 0; x < outW; ++x) {
+                const float* w = &tx.weights[size_t(x * tx.width)];
+                const float* src = row + tx.start[size_t(x)];
+                float acc = 0;
+                for (int64_t j = 0; j < tx.count[size_t(x)]; ++j) acc += w[j] * src[j];
+                dst[x] = acc;
             }
         }
     }
