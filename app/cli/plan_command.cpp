@@ -23,7 +23,7 @@ namespace qat::cli {
 const char* const kPlanHelp =
     "usage: qatwb plan --model MODEL [--preset NAME | --plan FILE] [--target NAME] [--fit SPEC]\n"
     "                  [--out PLAN.json] [--json] [--input CxHxW] [--data PATH] [--images N]\n"
-    "                  [--adapt-steps N]\n"
+    "                  [--adapt-steps N] [--verify N]\n"
     "\n"
     "What a quantization plan costs on the chip: weights memory at each layer's bits (float\n"
     "layers at 32), activation memory (largest and total quantized tensor for one sample) and\n"
@@ -31,8 +31,11 @@ const char* const kPlanHelp =
     "the target's candidates (imx500: 8, 4, 2) so that the budget holds and the predicted loss is\n"
     "smallest: each layer's sensitivity at each candidate is measured first (the mean squared\n"
     "change of the logits with only that layer's weights quantized and adapted by a few QAT\n"
-    "steps, on held-out calibration images), then\n"
-    "an exact dynamic program picks the bits. The result is an ordinary plan (per-layer weight bits).\n"
+    "steps, on held-out calibration images), then an exact dynamic program picks the bits with\n"
+    "the smallest predicted loss. With --verify N, the N best candidate plans (the predicted best,\n"
+    "the uniform plan, the best with each large layer at each width) are measured as whole plans\n"
+    "(--verify-steps QAT steps each) and the best measured is chosen. The result is an ordinary\n"
+    "plan (per-layer weight bits).\n"
     "\n"
     "  --weights SPEC, --activations SPEC   change the plan's defaults as train does\n"
     "                  (TRAINING:METHOD:BITS[:per-channel|per-tensor])\n"
@@ -46,14 +49,19 @@ const char* const kPlanHelp =
     "  --images N      calibration images the logits are compared on (default 512)\n"
     "  --adapt-steps N QAT steps before each measurement (default 24; 0: straight after\n"
     "                  initialisation, which overrates what low bits cost after training)\n"
+    "  --verify N      candidate plans measured jointly, the best measured chosen (default 1:\n"
+    "                  the predicted best, unmeasured; e.g. 6)\n"
+    "  --verify-steps N QAT steps per candidate on fresh training batches (default 96)\n"
     "  --plugin PATH   load a quantizer plugin (repeatable)\n"
     "  --threads N     compute threads (default: one per core)\n"
     "  --json          print {resources: {weights_bytes, weights_bytes_float32, weights_bytes_8bit,\n"
     "                  bias_bytes, activation_bytes_max, activation_bytes_total, macs, bops,\n"
     "                  layers: [{name, weight_bits, weights_bytes, bops, ...}], activations},\n"
     "                  and when fitting budget: {spec, kind, limit, figure}, predicted_loss,\n"
-    "                  sensitivity: [{layer, loss: {BITS: value}, chosen}], plan, and with two\n"
-    "                  budgets activation_budget: {spec, kind, limit, figure}}\n"
+    "                  sensitivity: [{layer, loss: {BITS: value}, chosen}], plan, measured_loss,\n"
+    "                  verification: {measured, adapt_steps, images, candidates: [{why, bits,\n"
+    "                  figure, predicted_loss, measured_loss, chosen}]}, and with two budgets\n"
+    "                  activation_budget: {spec, kind, limit, figure}}\n"
     "\n"
     "An impossible budget (below every layer at its fewest bits) is refused with the smallest\n"
     "reachable figure.\n";
@@ -73,6 +81,16 @@ void printFit(const analysis::FitResult& fit)
         return;
     }
     std::cout << "; predicted loss " << fit.predictedLoss << "\n";
+    if (fit.verified) {
+        std::cout << "Measured jointly (logit MSE after " << fit.verifyAdaptSteps << " QAT steps, " << fit.verifyImages
+                  << " images), " << fit.candidates.size() << " candidate plans:\n";
+        for (size_t i = 0; i < fit.candidates.size(); ++i) {
+            const auto& c = fit.candidates[i];
+            std::cout << (i == fit.chosen ? "* " : "  ") << std::left << std::setw(30) << c.why << std::setw(12)
+                      << (bops ? analysis::formatCount(c.figure) : analysis::formatBytes(c.figure)) << "predicted "
+                      << std::setprecision(4) << c.predictedLoss << "  measured " << c.measuredLoss << "\n";
+        }
+    }
     if (fit.activationBudget) {
         std::cout << "Budget " << fit.activationBudget->text << ": " << analysis::formatBytes(fit.activationLimit)
                   << "; largest activation tensor: " << analysis::formatBytes(fit.activationFigure) << "\n";
@@ -103,7 +121,7 @@ int runPlan(const std::vector<std::string>& args)
     const CommandSpec spec{"plan",
                            {"--model", "--preset", "--plan", "--target", "--weights", "--activations", "--fit",
                             "--out", "--input", "--data",
-                            "--images", "--adapt-steps", "--plugin", "--threads"},
+                            "--images", "--adapt-steps", "--verify", "--verify-steps", "--plugin", "--threads"},
                            {"--json"},
                            0,
                            0};
@@ -152,6 +170,14 @@ int runPlan(const std::vector<std::string>& args)
         if (request.adaptSteps < 0) {
             throw UsageError("--adapt-steps takes 0 or more steps");
         }
+        request.verifySteps = int(parsed.integer("--verify-steps", request.verifySteps));
+        if (request.verifySteps < 0) {
+            throw UsageError("--verify-steps takes 0 or more steps");
+        }
+        const auto verify = parsed.integer("--verify", analysis::kVerifiedCandidates);
+        if (verify < 1) {
+            throw UsageError("--verify takes 1 or more candidate plans (1: the predicted best, unmeasured)");
+        }
         analysis::checkBudgetReachable(info, plan, *budget); // before the (slow) measurement
         if (activations) {
             analysis::checkBudgetReachable(info, plan, *activations);
@@ -162,8 +188,13 @@ int runPlan(const std::vector<std::string>& args)
                       << " bit widths on " << request.images << " calibration images...\n";
             sensitivity = analysis::measureBitSensitivity(request, registry);
         }
-        const auto fit = activations ? analysis::fitWithActivations(info, plan, *budget, *activations, sensitivity)
-                                     : analysis::fitToBudget(info, plan, *budget, sensitivity);
+        auto fit = activations
+                       ? analysis::fitWithActivations(info, plan, *budget, *activations, sensitivity, size_t(verify))
+                       : analysis::fitToBudget(info, plan, *budget, sensitivity, size_t(verify));
+        if (fit.candidates.size() > 1) {
+            std::cerr << "measuring " << fit.candidates.size() << " candidate plans jointly...\n";
+            analysis::verifyFit(fit, request, registry);
+        }
         plan = fit.plan;
         doc = nlohmann::json::parse(analysis::fitToJson(fit));
         if (!parsed.has("--json")) {

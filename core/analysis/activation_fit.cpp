@@ -74,10 +74,11 @@ FitResult fitActivations(const model::ModelInfo& info, const engine::Quantizatio
 }
 
 FitResult fitWithActivations(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
-                             const Budget& activations, const std::vector<LayerBitSensitivity>& sensitivity)
+                             const Budget& activations, const std::vector<LayerBitSensitivity>& sensitivity,
+                             size_t maxCandidates)
 {
     const auto first = fitActivations(info, plan, activations);
-    auto fit = fitToBudget(info, first.plan, budget, sensitivity);
+    auto fit = fitToBudget(info, first.plan, budget, sensitivity, maxCandidates);
     fit.activationBudget = activations;
     fit.activationLimit = first.limit;
     fit.activationFigure = fit.resources.activationBytesMax;

@@ -123,6 +123,56 @@ std::vector<int> ascendingOrAny(const std::set<int>& bits)
     return bits.empty() ? std::vector<int>{2, 4, 8} : std::vector<int>(bits.begin(), bits.end());
 }
 
+// Exact dynamic programming: after each layer the Pareto frontier of (cost, loss) among the
+// choices that can still fit (the rest at their cheapest). frontiers.back() is sorted by cost
+// ascending, loss descending; empty when nothing fits.
+std::vector<std::vector<State>> solveFrontiers(const std::vector<Item>& items, int64_t fixed, int64_t limit)
+{
+    std::vector<int64_t> minRest(items.size() + 1, 0);
+    for (size_t k = items.size(); k-- > 0;) {
+        minRest[k] = minRest[k + 1] + *std::min_element(items[k].cost.begin(), items[k].cost.end());
+    }
+    std::vector<std::vector<State>> frontiers;
+    std::vector<State> current{State{}};
+    for (size_t k = 0; k < items.size(); ++k) {
+        std::vector<State> next;
+        for (size_t s = 0; s < current.size(); ++s) {
+            for (size_t c = 0; c < items[k].bits.size(); ++c) {
+                const int64_t cost = current[s].cost + items[k].cost[c];
+                if (fixed + cost + minRest[k + 1] > limit) {
+                    continue;
+                }
+                next.push_back({cost, current[s].loss + items[k].loss[c], int(s), int(c)});
+            }
+        }
+        std::sort(next.begin(), next.end(), [](const State& a, const State& b) {
+            return a.cost != b.cost ? a.cost < b.cost : a.loss < b.loss;
+        });
+        std::vector<State> kept;
+        for (const auto& state : next) {
+            if (kept.empty() || state.loss < kept.back().loss) {
+                kept.push_back(state);
+            }
+        }
+        frontiers.push_back(kept);
+        current = std::move(kept);
+    }
+    return frontiers;
+}
+
+// The candidate index per item of the final state `index`.
+std::vector<int> backtrack(const std::vector<std::vector<State>>& frontiers, size_t index)
+{
+    std::vector<int> choice(frontiers.size());
+    int at = int(index);
+    for (size_t k = frontiers.size(); k-- > 0;) {
+        const auto& state = frontiers[k][size_t(at)];
+        choice[k] = state.candidate;
+        at = state.parent;
+    }
+    return choice;
+}
+
 } // namespace
 
 std::vector<int> candidateBits(const engine::QuantizationPlan& plan)
@@ -136,7 +186,7 @@ std::vector<int> activationCandidateBits(const engine::QuantizationPlan& plan)
 }
 
 FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget,
-                      const std::vector<LayerBitSensitivity>& sensitivity)
+                      const std::vector<LayerBitSensitivity>& sensitivity, size_t maxCandidates)
 {
     if (budget.kind == BudgetKind::ActivationsKb) {
         return fitActivations(info, plan, budget);
@@ -173,61 +223,107 @@ FitResult fitToBudget(const model::ModelInfo& info, const engine::QuantizationPl
         throw Error("no layer has quantized weights to fit; the plan keeps every layer float");
     }
     const int64_t limit = budgetLimit(budget, start);
-    // The least each remaining suffix of layers can cost: states that cannot fit are dropped.
-    std::vector<int64_t> minRest(items.size() + 1, 0);
-    for (size_t k = items.size(); k-- > 0;) {
-        minRest[k] = minRest[k + 1] + *std::min_element(items[k].cost.begin(), items[k].cost.end());
-    }
     const auto show = [&](int64_t v) { return bops ? formatCount(v) + " BOPs" : formatBytes(v); };
-    if (fixed + minRest[0] > limit) {
+    const auto frontiers = solveFrontiers(items, fixed, limit);
+    if (frontiers.back().empty()) {
+        int64_t least = fixed;
+        for (const auto& item : items) {
+            least += *std::min_element(item.cost.begin(), item.cost.end());
+        }
         throw Error("budget " + budget.text + " (" + show(limit) + ") cannot be met: the smallest reachable is "
-                    + show(fixed + minRest[0]) + " (every fitted layer at its fewest bits, "
+                    + show(least) + " (every fitted layer at its fewest bits, "
                     + std::to_string(items.front().bits.front()) + ")");
     }
-    // Exact dynamic programming: after each layer keep the Pareto frontier of (cost, loss).
-    std::vector<std::vector<State>> frontiers;
-    std::vector<State> current{State{}};
-    for (size_t k = 0; k < items.size(); ++k) {
-        std::vector<State> next;
-        for (size_t s = 0; s < current.size(); ++s) {
-            for (size_t c = 0; c < items[k].bits.size(); ++c) {
-                const int64_t cost = current[s].cost + items[k].cost[c];
-                if (fixed + cost + minRest[k + 1] > limit) {
-                    continue;
-                }
-                next.push_back({cost, current[s].loss + items[k].loss[c], int(s), int(c)});
-            }
-        }
-        std::sort(next.begin(), next.end(), [](const State& a, const State& b) {
-            return a.cost != b.cost ? a.cost < b.cost : a.loss < b.loss;
-        });
-        std::vector<State> kept;
-        for (const auto& state : next) {
-            if (kept.empty() || state.loss < kept.back().loss) {
-                kept.push_back(state);
-            }
-        }
-        frontiers.push_back(kept);
-        current = std::move(kept);
-    }
-    // The frontier's losses fall as cost rises: its last state is the best that fits.
-    int index = int(current.size()) - 1;
     FitResult fit;
-    fit.plan = plan;
     fit.budget = budget;
     fit.limit = limit;
-    fit.predictedLoss = current.back().loss;
-    for (size_t k = items.size(); k-- > 0;) {
-        const auto& state = frontiers[k][size_t(index)];
-        const auto& name = info.layers[items[k].layer].name;
-        fit.plan.layers[name].weights.bits = items[k].bits[size_t(state.candidate)];
-        index = state.parent;
-    }
-    fit.plan.preset.clear();
     fit.sensitivity = sensitivity;
-    fit.resources = computeResources(info, fit.plan);
-    fit.figure = budgetFigure(budget, fit.resources);
+    std::vector<std::vector<int>> chosen; // each candidate's choice per item, to drop repeats
+    const auto add = [&](const std::vector<int>& choice, const std::string& why) {
+        if (choice.empty() || fit.candidates.size() >= std::max<size_t>(maxCandidates, 1)
+            || std::find(chosen.begin(), chosen.end(), choice) != chosen.end()) {
+            return;
+        }
+        chosen.push_back(choice);
+        FitCandidate c;
+        c.plan = plan;
+        for (size_t k = 0; k < items.size(); ++k) {
+            c.plan.layers[info.layers[items[k].layer].name].weights.bits = items[k].bits[size_t(choice[k])];
+            c.predictedLoss += items[k].loss[size_t(choice[k])];
+        }
+        c.plan.preset.clear();
+        c.resources = computeResources(info, c.plan);
+        c.figure = budgetFigure(budget, c.resources);
+        c.why = why;
+        fit.candidates.push_back(std::move(c));
+    };
+    // The frontier's losses fall as cost rises: its last state is the best that fits.
+    const auto& last = frontiers.back();
+    add(backtrack(frontiers, last.size() - 1), "predicted best");
+    // The uniform plan: the most bits every fitted layer offers that fit.
+    for (auto b = items.front().bits.rbegin(); b != items.front().bits.rend(); ++b) {
+        std::vector<int> choice;
+        int64_t cost = fixed;
+        for (const auto& item : items) {
+            const auto at = std::find(item.bits.begin(), item.bits.end(), *b);
+            if (at == item.bits.end()) break;
+            choice.push_back(int(at - item.bits.begin()));
+            cost += item.cost[size_t(choice.back())];
+        }
+        if (choice.size() == items.size() && cost <= limit) {
+            add(choice, "uniform " + std::to_string(*b) + "-bit");
+            break;
+        }
+    }
+    // Plans that differ where the budget is spent: the best with each of the largest layers at
+    // each of its widths (a large layer's bits decide what the others can have).
+    std::vector<size_t> bySize(items.size());
+    for (size_t k = 0; k < items.size(); ++k) bySize[k] = k;
+    std::stable_sort(bySize.begin(), bySize.end(),
+                     [&](size_t a, size_t b) { return items[a].cost.back() > items[b].cost.back(); });
+    for (size_t k : bySize) {
+        for (size_t c = items[k].bits.size(); c-- > 0 && fit.candidates.size() < maxCandidates;) {
+            auto forced = items;
+            forced[k].bits = {items[k].bits[c]};
+            forced[k].cost = {items[k].cost[c]};
+            forced[k].loss = {items[k].loss[c]};
+            const auto f = solveFrontiers(forced, fixed, limit);
+            if (f.back().empty()) continue;
+            auto choice = backtrack(f, f.back().size() - 1);
+            choice[k] = int(c);
+            add(choice, info.layers[items[k].layer].name + " at " + std::to_string(items[k].bits[c]) + " bits");
+        }
+    }
+    // Then the next best by prediction.
+    for (size_t i = last.size(); i-- > 0 && fit.candidates.size() < maxCandidates;) {
+        add(backtrack(frontiers, i), "frontier");
+    }
+    fit.chosen = 0;
+    fit.plan = fit.candidates.front().plan;
+    fit.resources = fit.candidates.front().resources;
+    fit.figure = fit.candidates.front().figure;
+    fit.predictedLoss = fit.candidates.front().predictedLoss;
     return fit;
+}
+
+void chooseMeasured(FitResult& fit, const std::vector<double>& measured)
+{
+    if (measured.size() != fit.candidates.size()) {
+        throw Error("internal: " + std::to_string(measured.size()) + " measurements for "
+                    + std::to_string(fit.candidates.size()) + " candidate plans");
+    }
+    size_t best = 0;
+    for (size_t i = 0; i < measured.size(); ++i) {
+        fit.candidates[i].measuredLoss = measured[i];
+        if (measured[i] < measured[best]) best = i;
+    }
+    const auto& c = fit.candidates[best];
+    fit.chosen = best;
+    fit.plan = c.plan;
+    fit.resources = c.resources;
+    fit.figure = c.figure;
+    fit.predictedLoss = c.predictedLoss;
+    fit.verified = true;
 }
 
 void checkBudgetReachable(const model::ModelInfo& info, const engine::QuantizationPlan& plan, const Budget& budget)
@@ -269,6 +365,27 @@ std::string fitToJson(const FitResult& fit, int indent)
                 {"predicted_loss", fit.predictedLoss},
                 {"sensitivity", sensitivity},
                 {"plan", json::parse(engine::planToJson(fit.plan))}};
+    if (fit.verified) {
+        json candidates = json::array();
+        for (size_t i = 0; i < fit.candidates.size(); ++i) {
+            const auto& c = fit.candidates[i];
+            std::string bits;
+            for (const auto& l : c.resources.layers) {
+                bits += (bits.empty() ? "" : "/") + std::to_string(l.weightBits);
+            }
+            candidates.push_back({{"why", c.why},
+                                  {"bits", bits},
+                                  {"figure", c.figure},
+                                  {"predicted_loss", c.predictedLoss},
+                                  {"measured_loss", c.measuredLoss},
+                                  {"chosen", i == fit.chosen}});
+        }
+        doc["measured_loss"] = fit.candidates[fit.chosen].measuredLoss;
+        doc["verification"] = {{"measured", fit.candidates.size()},
+                               {"adapt_steps", fit.verifyAdaptSteps},
+                               {"images", fit.verifyImages},
+                               {"candidates", candidates}};
+    }
     if (fit.activationBudget) {
         doc["activation_budget"] = {{"spec", fit.activationBudget->text},
                                     {"kind", "activations-kb"},

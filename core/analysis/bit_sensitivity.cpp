@@ -8,13 +8,12 @@
 // a few steps of the training itself shrink it and reorder the layers (README's measurement).
 #include "analysis/bit_fit.h"
 
+#include "analysis/adaptation.h"
 #include "analysis/float_calibration.h"
 #include "common/error.h"
 #include "common/version.h"
-#include "data/data_report.h"
 #include "engine/qat_model.h"
-#include "training/optimizer.h"
-#include "training/tensor_dataset.h"
+#include "training/train_types.h"
 
 #include <ATen/ATen.h>
 
@@ -39,16 +38,9 @@ engine::QuantizationPlan atBits(engine::QuantizationPlan plan, int bits)
     return plan;
 }
 
-// The trainer's loss (distillation from the float model, temperature 2) and learning rates.
-at::Tensor distillation(const at::Tensor& student, const at::Tensor& teacher)
-{
-    constexpr double t = 2.0;
-    return -(at::softmax(teacher / t, 1) * at::log_softmax(student / t, 1)).sum(1).mean() * (t * t);
-}
-
 double adaptationLr(int bits)
 {
-    return bits <= 3 ? 1e-3 : 1e-4; // train::autoLearningRate
+    return train::autoLearningRate(bits);
 }
 
 // Every trainable tensor's value, to put the calibrated model back after each adaptation.
@@ -67,29 +59,6 @@ struct Snapshot {
     }
 };
 
-// `steps` QAT steps (Adam over the weights and the quantizers, distillation) on `batches`.
-void adapt(engine::QatModel& model, const std::vector<at::Tensor>& batches, int steps, int bits)
-{
-    if (steps <= 0 || batches.empty()) {
-        return;
-    }
-    const double lr = adaptationLr(bits);
-    train::Optimizer optimizer(train::OptimizerKind::Adam,
-                               {{model.modelParameters(), lr}, {model.quantizerParameters(), lr}}, 0.9);
-    for (int s = 0; s < steps; ++s) {
-        const auto& x = batches[size_t(s) % batches.size()];
-        at::Tensor teacher;
-        {
-            at::NoGradGuard noGrad;
-            teacher = model.floatForward(x);
-        }
-        optimizer.zeroGrad();
-        distillation(model.forward(x), teacher).backward();
-        optimizer.step();
-    }
-    optimizer.zeroGrad();
-}
-
 } // namespace
 
 std::vector<LayerBitSensitivity> measureBitSensitivity(const BitSensitivityRequest& r,
@@ -99,28 +68,18 @@ std::vector<LayerBitSensitivity> measureBitSensitivity(const BitSensitivityReque
     setComputeThreads(r.threads);
     auto candidates = r.candidates.empty() ? candidateBits(r.plan) : r.candidates;
     std::sort(candidates.begin(), candidates.end());
-    const auto options = data::inspectData(r.data, {}, r.modelPath, 0).resolved;
     std::vector<LayerBitSensitivity> result;
-    std::vector<at::Tensor> batches;
-    std::vector<at::Tensor> adaptation; // the batches after the measured images (all when none are left)
-    at::Tensor images;
-    at::Tensor reference;
+    CalibrationSplit split;
     int done = 0;
     for (size_t c = 0; c < candidates.size(); ++c) {
         auto model = engine::QatModel::build(r.modelPath, atBits(r.plan, candidates[c]), registry);
-        const train::ForwardFn floatForward = [&](const at::Tensor& x) { return model->floatForward(x); };
-        if (batches.empty()) {
-            batches = train::loadCalibrationBatches(r.data, options, floatForward, r.seed, r.calibrationBatches, r.batch);
-            const auto all = at::cat(batches);
-            images = all.slice(0, 0, std::max(r.images, 1));
-            const auto rest = all.slice(0, images.size(0));
-            adaptation = rest.size(0) > 0 ? at::split(rest, r.batch) : batches;
+        if (split.batches.empty()) {
+            split = loadCalibrationSplit(r, *model);
         }
-        calibrateFromFloat(*model, batches);
+        calibrateFromFloat(*model, split.batches);
         model->train(false); // BatchNorm statistics stay as calibrated
-        if (!reference.defined()) {
-            at::NoGradGuard noGrad;
-            reference = model->floatForward(images);
+        if (!split.reference.defined()) {
+            takeReference(*model, split);
         }
         Snapshot calibrated(model->modelParameters());
         Snapshot quantizers(model->quantizerParameters());
@@ -139,12 +98,9 @@ std::vector<LayerBitSensitivity> measureBitSensitivity(const BitSensitivityReque
                 table.setEnabled(size_t(site.slot),
                                  site.layer == layer.layer && site.target == quant::Target::Weights);
             }
-            adapt(*model, adaptation, r.adaptSteps, candidates[c]);
-            {
-                at::NoGradGuard noGrad;
-                const auto out = model->forward(images);
-                result[row++].loss[c] = (out - reference).pow(2).sum(1).mean().item<double>();
-            }
+            const double lr = adaptationLr(candidates[c]);
+            adapt(*model, split.adaptation, r.adaptSteps, lr, lr);
+            result[row++].loss[c] = logitError(*model, split);
             calibrated.restore();
             quantizers.restore();
             if (progress && !progress(++done, total)) {

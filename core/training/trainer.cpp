@@ -302,6 +302,20 @@ void checkConfig(const TrainConfig& c)
 
 } // namespace
 
+std::pair<double, double> autoLearningRates(engine::QatModel& model)
+{
+    int lowestBits = 32;
+    for (const auto& lp : model.layerPlans()) {
+        if (lp.weights.enabled) {
+            lowestBits = std::min(lowestBits, lp.weights.config.bits);
+        }
+    }
+    const bool uniformRanges = std::any_of(model.sites().begin(), model.sites().end(), [&](const auto& site) {
+        return model.table().at(size_t(site.slot)).key().method == quant::Method::Uniform;
+    });
+    return {autoLearningRate(lowestBits), autoQuantizerLearningRate(lowestBits, uniformRanges)};
+}
+
 TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistry& registry,
                         TrainObserver* observer, CancelToken* token)
 {
@@ -376,17 +390,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             checkEachStep.push_back(needsPositivityCheck(*model, site, registry));
         }
 
-        int lowestBits = 32;
-        for (const auto& lp : model->layerPlans()) {
-            if (lp.weights.enabled) {
-                lowestBits = std::min(lowestBits, lp.weights.config.bits);
-            }
-        }
-        const bool uniformRanges = std::any_of(model->sites().begin(), model->sites().end(), [&](const auto& site) {
-            return model->table().at(size_t(site.slot)).key().method == quant::Method::Uniform;
-        });
-        result.lr = config.lr >= 0 ? config.lr : autoLearningRate(lowestBits);
-        result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoQuantizerLearningRate(lowestBits, uniformRanges);
+        const auto [autoLr, autoQuantizerLr] = autoLearningRates(*model);
+        result.lr = config.lr >= 0 ? config.lr : autoLr;
+        result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoQuantizerLr;
         std::vector<ParameterGroup> groups(2);
         groups[kModelGroup] = {model->modelParameters(), result.lr};
         groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};

@@ -3,8 +3,13 @@
 
 #include "training/train_types.h"
 
+#include <utility>
+
 namespace qat::quant {
 class QuantizerRegistry;
+}
+namespace qat::engine {
+class QatModel;
 }
 
 namespace qat::train {
@@ -16,5 +21,9 @@ namespace qat::train {
 /// its message why. observer and token may be null.
 TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistry& registry,
                         TrainObserver* observer = nullptr, CancelToken* token = nullptr);
+
+/// The learning rates a run of this model's plan uses when none is given: {model weights,
+/// quantizer parameters}, from its lowest weight bits and whether any range is uniform.
+std::pair<double, double> autoLearningRates(engine::QatModel& model);
 
 } // namespace qat::train

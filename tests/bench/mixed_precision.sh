@@ -5,7 +5,8 @@
 # the same memory (--fit weights=50% of w8a8-lsq), and a fit to 35 % against a hand-made mix
 # of the same size (the largest layers at 2 bits, the rest at 4). A measurement, not a test.
 #   tests/bench/mixed_precision.sh build/bin/qatwb OUT_DIR MODEL...
-# FIT_ARGS (e.g. "--adapt-steps 0") is passed to every `qatwb plan --fit`.
+# FIT_ARGS (e.g. "--adapt-steps 0", or "--verify 6" to measure the six best candidate plans
+# jointly and choose the best measured) is passed to every `qatwb plan --fit`.
 set -euo pipefail
 QATWB="$1"
 OUT="$2"
