@@ -3,6 +3,7 @@
 // one message that says what is wrong and what to do; faults during training end the run
 // diverged (last good parameters kept and exportable) or failed (with the plugin's or the
 // disk's words), and what was written before stays.
+#include "test_paths.h"
 #include "bad_inputs.h"
 #include "run_process.h"
 
@@ -26,7 +27,7 @@ Result run(const QString& program, const QStringList& args)
 
 QString fixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
 QStringList quickTrain(const QString& model, const QString& db)
@@ -63,7 +64,7 @@ bool exportedOutputsFinite(const QString& file)
 
 QString faultyPlugin()
 {
-    return QStringLiteral(QATWB_TEST_PLUGIN_DIR "/faulty_plugin.so");
+    return qat::test::path(QATWB_TEST_PLUGIN_DIR, "/faulty_plugin.so");
 }
 
 } // namespace
@@ -141,7 +142,7 @@ void TestBadInputs::trainRefuses_data()
     QTest::newRow("no quantizable layer") << quickTrain(fixture(QStringLiteral("no_layers_scripted.pt")), db)
                                           << QStringList{"no quantizable layer"};
     // ONNX files: refused on import, before anything trains.
-    const auto onnx = [](const char* name) { return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(QString::fromLatin1(name)); };
+    const auto onnx = [](const char* name) { return QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR)).filePath(QString::fromLatin1(name)); };
     QTest::newRow("onnx truncated") << quickTrain(onnx("bad_truncated.onnx"), db)
                                     << QStringList{"damaged or truncated", "export it again"};
     QTest::newRow("onnx unsupported op") << quickTrain(onnx("bad_unsupported_op.onnx"), db)
@@ -307,7 +308,7 @@ void TestBadInputs::fullDiskEndsRunFailedAndKeepsRows()
     QVERIFY(QDir().mkpath(mount));
     const auto mounted = run(QStringLiteral("mount"), {QStringLiteral("-t"), QStringLiteral("tmpfs"), QStringLiteral("-o"),
                                                        QStringLiteral("size=640k"), QStringLiteral("tmpfs"), mount});
-    QStringList args = quickTrain(QStringLiteral(QATWB_DEMO_MODEL), QDir(mount).filePath(QStringLiteral("runs.sqlite")))
+    QStringList args = quickTrain(qat::test::path(QATWB_DEMO_MODEL), QDir(mount).filePath(QStringLiteral("runs.sqlite")))
                        << QStringLiteral("--steps") << QStringLiteral("400") << QStringLiteral("--snapshot-every")
                        << QStringLiteral("1") << QStringLiteral("--limit-train") << QStringLiteral("2000");
     Result r;
@@ -322,7 +323,7 @@ void TestBadInputs::fullDiskEndsRunFailedAndKeepsRows()
             quoted << QLatin1Char('\'') + a + QLatin1Char('\'');
         }
         r = run(QStringLiteral("bash"), {QStringLiteral("-c"), QStringLiteral("trap '' XFSZ; ulimit -f 640; exec '%1' %2")
-                                                                   .arg(QStringLiteral(QATWB_CLI), quoted.join(QLatin1Char(' ')))});
+                                                                   .arg(qat::test::path(QATWB_CLI), quoted.join(QLatin1Char(' ')))});
     }
     QVERIFY2(r.exitCode == 1, r.err.constData());
     QVERIFY2(r.err.contains("the disk may be full"), r.err.constData());

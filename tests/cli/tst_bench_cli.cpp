@@ -3,6 +3,7 @@
 // the demo (an RGB model fed synthetic batches of its input shape), and the parts that do not
 // apply to it skipped with a note; the accuracy part's rows. Speed itself is measured by the
 // bench, never asserted here.
+#include "test_paths.h"
 #include "run_process.h"
 
 #include <QDir>
@@ -18,7 +19,7 @@ namespace {
 
 using qat::test::runCli;
 
-const QString kRgbModel = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/rgb_cnn.pt");
+const QString kRgbModel = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/data/rgb_cnn.pt");
 
 } // namespace
 
@@ -68,7 +69,7 @@ void TestBenchCli::stepsOnAnRgbModel()
 // A model the bench cannot feed: one line naming it and what to do, exit code 1.
 void TestBenchCli::refusesAModelItCannotFeed()
 {
-    const auto model = QStringLiteral(QATWB_FIXTURES_DIR "/bad_two_inputs.pt");
+    const auto model = qat::test::path(QATWB_FIXTURES_DIR, "/bad_two_inputs.pt");
     QVERIFY2(QFile::exists(model), qPrintable(model));
     const auto r = runCli({QStringLiteral("bench"), QStringLiteral("--only"), QStringLiteral("steps"),
                            QStringLiteral("--model"), model});
@@ -81,7 +82,7 @@ void TestBenchCli::refusesAModelItCannotFeed()
 void TestBenchCli::accuracyOnAZooModel()
 {
     const auto r = runCli({QStringLiteral("bench"), QStringLiteral("--only"), QStringLiteral("accuracy"),
-                           QStringLiteral("--zoo"), QStringLiteral(QATWB_FIXTURES_DIR), QStringLiteral("--models"),
+                           QStringLiteral("--zoo"), qat::test::path(QATWB_FIXTURES_DIR), QStringLiteral("--models"),
                            QStringLiteral("mlp"), QStringLiteral("--presets"), QStringLiteral("w4a8-lsq"),
                            QStringLiteral("--init"), QStringLiteral("auto"), QStringLiteral("--limit-train"),
                            QStringLiteral("256"), QStringLiteral("--limit-test"), QStringLiteral("256"),

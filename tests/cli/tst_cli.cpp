@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The real qatwb executable: exit codes, messages, and `inspect --json` on every fixture.
+#include "test_paths.h"
 #include "expected_layers.h"
 #include "run_process.h"
 
@@ -22,14 +23,14 @@ using qat::test::runCli;
 
 QString fixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
 /// Starts qatwb with args and returns once it printed a training step (false if it never did).
 bool startUntilFirstStep(QProcess& process, const QStringList& args)
 {
     process.setReadChannel(QProcess::StandardError);
-    process.start(QStringLiteral(QATWB_CLI), args);
+    process.start(qat::test::path(QATWB_CLI), args);
     QByteArray err;
     while (!err.contains("step ") && process.waitForReadyRead(60000)) {
         err += process.readAllStandardError();
@@ -42,7 +43,7 @@ bool startUntilFirstStep(QProcess& process, const QStringList& args)
 
 QString onnxFixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
 }
 
 } // namespace
@@ -128,7 +129,7 @@ void TestCli::inspectJsonMatchesFixture_data()
         QTest::newRow(qPrintable(file)) << fixture(file);
     }
     // ONNX files (converted on import) answer the same way.
-    for (const auto& file : QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).entryList({QStringLiteral("*.expected.json")})) {
+    for (const auto& file : QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR)).entryList({QStringLiteral("*.expected.json")})) {
         QTest::newRow(qPrintable(file)) << onnxFixture(file);
     }
 }
@@ -187,7 +188,7 @@ void TestCli::inspectJsonMatchesFixture()
 
 void TestCli::inspectTableListsLayers()
 {
-    const auto r = runCli({QStringLiteral("inspect"), QStringLiteral(QATWB_DEMO_MODEL)});
+    const auto r = runCli({QStringLiteral("inspect"), qat::test::path(QATWB_DEMO_MODEL)});
     QCOMPARE(r.exitCode, 0);
     for (const char* name : {"features.0", "features.4", "features.8", "classifier.1", "classifier.3"}) {
         QVERIFY2(r.out.contains(name), name);
@@ -202,7 +203,7 @@ void TestCli::inspectTableListsLayers()
     QVERIFY2(w2a3.out.contains("Target lowbit: 9 activation points"), w2a3.out.constData());
     QVERIFY(w2a3.out.contains("block1:add"));
     QVERIFY(w2a3.out.contains("3 bits"));
-    const auto bad = runCli({QStringLiteral("inspect"), QStringLiteral(QATWB_DEMO_MODEL), QStringLiteral("--target"),
+    const auto bad = runCli({QStringLiteral("inspect"), qat::test::path(QATWB_DEMO_MODEL), QStringLiteral("--target"),
                              QStringLiteral("npu")});
     QCOMPARE(bad.exitCode, 1);
     QVERIFY2(bad.err.contains("unknown deployment target 'npu'"), bad.err.constData());
@@ -277,8 +278,8 @@ void TestCli::quantizersListsBuiltins()
 
 void TestCli::quantizersLoadsPluginsAndWarns()
 {
-    const auto example = QDir(QStringLiteral(QATWB_PLUGIN_DIR_BUILT)).filePath(QStringLiteral("my_training.so"));
-    const auto wrong = QDir(QStringLiteral(QATWB_TEST_PLUGIN_DIR)).filePath(QStringLiteral("wrong_version_plugin.so"));
+    const auto example = QDir(qat::test::path(QATWB_PLUGIN_DIR_BUILT)).filePath(QStringLiteral("my_training.so"));
+    const auto wrong = QDir(qat::test::path(QATWB_TEST_PLUGIN_DIR)).filePath(QStringLiteral("wrong_version_plugin.so"));
     const auto r = runCli({QStringLiteral("quantizers"), QStringLiteral("--json"), QStringLiteral("--plugin"), wrong,
                            QStringLiteral("--plugin"), example});
     QCOMPARE(r.exitCode, 0);
@@ -344,7 +345,7 @@ void TestCli::trainPrintsJsonResult()
 // inspect reads back with the same figures), and budgets that cannot be met.
 void TestCli::planReportsAndFitsBudget()
 {
-    const auto demo = QStringLiteral(QATWB_DEMO_MODEL);
+    const auto demo = qat::test::path(QATWB_DEMO_MODEL);
     auto r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const auto uniform = QJsonDocument::fromJson(r.out).object()[QStringLiteral("resources")].toObject();
@@ -356,8 +357,8 @@ void TestCli::planReportsAndFitsBudget()
     const auto planFile = dir.filePath(QStringLiteral("fitted.json"));
     r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"),
                 QStringLiteral("weights=50%"), QStringLiteral("--images"), QStringLiteral("128"),
-                QStringLiteral("--adapt-steps"), QStringLiteral("2"), QStringLiteral("--out"), planFile,
-                QStringLiteral("--json")});
+                QStringLiteral("--adapt-steps"), QStringLiteral("2"), QStringLiteral("--verify"),
+                QStringLiteral("6"), QStringLiteral("--verify-steps"), QStringLiteral("2"), QStringLiteral("--out"), planFile, QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     const auto fit = QJsonDocument::fromJson(r.out).object();
     const auto budget = fit[QStringLiteral("budget")].toObject();
@@ -378,6 +379,34 @@ void TestCli::planReportsAndFitsBudget()
         QVERIFY2(loss[QStringLiteral("2")].toDouble() > loss[QStringLiteral("8")].toDouble(),
                  qPrintable(s.toObject()[QStringLiteral("layer")].toString()));
     }
+    // The candidates were measured jointly: every one holds the budget, and the plan is the
+    // one measured best.
+    const auto verification = fit[QStringLiteral("verification")].toObject();
+    const auto candidates = verification[QStringLiteral("candidates")].toArray();
+    QVERIFY(candidates.size() >= 2 && candidates.size() <= 6);
+    QCOMPARE(verification[QStringLiteral("measured")].toInt(), candidates.size());
+    QCOMPARE(verification[QStringLiteral("adapt_steps")].toInt(), 2);
+    QString fittedBits;
+    for (const auto& layer : fitted[QStringLiteral("layers")].toArray()) {
+        fittedBits += (fittedBits.isEmpty() ? "" : "/") + QString::number(layer.toObject()[QStringLiteral("weight_bits")].toInt());
+    }
+    double least = 1e300;
+    for (const auto& c : candidates) {
+        least = std::min(least, c.toObject()[QStringLiteral("measured_loss")].toDouble());
+    }
+    int chosen = 0;
+    for (const auto& c : candidates) {
+        const auto o = c.toObject();
+        QVERIFY(o[QStringLiteral("figure")].toInteger() <= all8 / 2);
+        QVERIFY(o[QStringLiteral("measured_loss")].toDouble() >= 0);
+        if (o[QStringLiteral("chosen")].toBool()) {
+            ++chosen;
+            QCOMPARE(o[QStringLiteral("measured_loss")].toDouble(), least);
+            QCOMPARE(o[QStringLiteral("bits")].toString(), fittedBits);
+            QCOMPARE(fit[QStringLiteral("measured_loss")].toDouble(), least);
+        }
+    }
+    QCOMPARE(chosen, 1);
     r = runCli({QStringLiteral("inspect"), demo, QStringLiteral("--plan"), planFile, QStringLiteral("--json")});
     QVERIFY2(r.exitCode == 0, r.err.constData());
     QCOMPARE(QJsonDocument::fromJson(r.out).object()[QStringLiteral("resources")].toObject(), fitted);
@@ -395,6 +424,10 @@ void TestCli::planReportsAndFitsBudget()
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("activations-kb=1 (1.0 KB) cannot be met: the smallest reachable is"), r.err.constData());
     QCOMPARE(r.err.count('\n'), 1);
+    r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"),
+                QStringLiteral("weights=50%"), QStringLiteral("--verify"), QStringLiteral("0")});
+    QCOMPARE(r.exitCode, 2);
+    QVERIFY2(r.err.contains("--verify takes 1 or more"), r.err.constData());
     r = runCli({QStringLiteral("plan"), QStringLiteral("--model"), demo, QStringLiteral("--fit"), QStringLiteral("size=3")});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("unknown budget 'size'"), r.err.constData());
@@ -568,7 +601,7 @@ void TestCli::sensitivityHasTwoModesStoredWithTheRun()
     QTemporaryDir dir;
     const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
     auto train = [&](int steps) {
-        const auto r = runCli({QStringLiteral("train"), QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+        const auto r = runCli({QStringLiteral("train"), QStringLiteral("--model"), qat::test::path(QATWB_DEMO_MODEL),
                                QStringLiteral("--preset"), QStringLiteral("w2a3"), QStringLiteral("--limit-train"),
                                QStringLiteral("512"), QStringLiteral("--limit-test"), QStringLiteral("200"),
                                QStringLiteral("--batch"), QStringLiteral("64"), QStringLiteral("--calibration-batches"),
@@ -684,7 +717,7 @@ void TestCli::exportWritesFilesAndPythonAgrees()
 {
     QTemporaryDir dir;
     const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
-    auto args = quickTrain(QStringLiteral(QATWB_DEMO_MODEL));
+    auto args = quickTrain(qat::test::path(QATWB_DEMO_MODEL));
     args << QStringLiteral("--steps") << QStringLiteral("20") << QStringLiteral("--limit-test") << QStringLiteral("1000")
          << QStringLiteral("--db") << db << QStringLiteral("--json");
     const auto trained = runCli(args);
@@ -723,8 +756,8 @@ void TestCli::exportWritesFilesAndPythonAgrees()
 
     QProcess python;
     python.start(QStringLiteral("/usr/bin/python3"),
-                 {QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py"), QStringLiteral("accuracy"),
-                  files[QStringLiteral("torchscript")].toString(), QStringLiteral(QATWB_FASHION_MNIST_DIR), QStringLiteral("1000")});
+                 {qat::test::path(QATWB_SOURCE_DIR, "/tests/export/check_export.py"), QStringLiteral("accuracy"),
+                  files[QStringLiteral("torchscript")].toString(), qat::test::path(QATWB_FASHION_MNIST_DIR), QStringLiteral("1000")});
     QVERIFY(python.waitForFinished(120000));
     if (python.exitCode() != 0 && python.readAllStandardError().contains("No module named 'torch'")) {
         QSKIP("/usr/bin/python3 has no torch (python3-torch)");
@@ -749,7 +782,7 @@ void TestCli::exportWritesFilesAndPythonAgrees()
 
 void TestCli::dataInspectDescribesFolder()
 {
-    const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+    const QString data = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/data/");
     const auto r = runCli({QStringLiteral("data"), QStringLiteral("inspect"), data + QStringLiteral("rgb_jpeg_split"),
                            QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"), QStringLiteral("--json")});
     QCOMPARE(r.exitCode, 0);
@@ -774,7 +807,7 @@ void TestCli::trainOnJpegFolderStoresPreprocessing()
 {
     QTemporaryDir dir;
     const auto db = dir.filePath(QStringLiteral("runs.sqlite"));
-    const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+    const QString data = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/data/");
     const auto r = runCli({QStringLiteral("train"), QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"),
                            QStringLiteral("--data"), data + QStringLiteral("rgb_jpeg_split"), QStringLiteral("--normalize"),
                            QStringLiteral("imagenet"), QStringLiteral("--steps"), QStringLiteral("3"), QStringLiteral("--batch"),
@@ -804,7 +837,7 @@ void TestCli::dataMistakesHaveExitCodes_data()
     QTest::addColumn<QStringList>("args");
     QTest::addColumn<int>("exitCode");
     QTest::addColumn<QString>("mustSay");
-    const QString data = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+    const QString data = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/data/");
     const QStringList train{QStringLiteral("train"), QStringLiteral("--model"), data + QStringLiteral("rgb_cnn.pt"),
                             QStringLiteral("--steps"), QStringLiteral("1"), QStringLiteral("--db"),
                             // One file per test process: other checkouts' tests share /tmp.

@@ -2,6 +2,7 @@
 // Data-parallel training over loopback with real `qatwb train` processes and real SQLite
 // files: 2 ranks x batch B against 1 process x batch 2B, a killed or hung rank, bad options.
 
+#include "test_paths.h"
 #include "storage/run_store.h"
 
 #include <ATen/ATen.h>
@@ -46,7 +47,7 @@ int freePort()
 
 QStringList trainArgs(const QString& db, int steps, int batch)
 {
-    return {QStringLiteral("train"),          QStringLiteral("--model"),   QStringLiteral(QATWB_DEMO_MODEL),
+    return {QStringLiteral("train"),          QStringLiteral("--model"),   qat::test::path(QATWB_DEMO_MODEL),
             QStringLiteral("--preset"),       QStringLiteral("w4a8-lsq"),  QStringLiteral("--steps"),
             QString::number(steps),           QStringLiteral("--batch"),   QString::number(batch),
             QStringLiteral("--limit-train"),  QStringLiteral("2000"),      QStringLiteral("--limit-test"),
@@ -75,7 +76,7 @@ struct Finished {
 Finished runCli(const QStringList& args, int timeoutMs = 600000)
 {
     QProcess p;
-    p.start(QStringLiteral(QATWB_CLI), args);
+    p.start(qat::test::path(QATWB_CLI), args);
     if (!p.waitForFinished(timeoutMs)) {
         p.kill();
         p.waitForFinished();
@@ -222,7 +223,7 @@ void TestDistributed::lostRankStopsTheOther()
     const int port = freePort();
     QProcess ranks[2];
     for (int r = 0; r < 2; ++r) {
-        ranks[r].start(QStringLiteral(QATWB_CLI), trainArgs(db, 100000, 8) + rankArgs(r, port));
+        ranks[r].start(qat::test::path(QATWB_CLI), trainArgs(db, 100000, 8) + rankArgs(r, port));
     }
     QVERIFY2(waitUntilTraining(db, ranks[0]), ranks[0].readAllStandardError().constData());
     const int survivor = 1 - lost;

@@ -3,6 +3,7 @@
 // Reads a fixture's <model>.expected.json (written by make_fixtures.py from the Python
 // modules, activation points by hand) and compares it with what import reported as JSON.
 
+#include "test_paths.h"
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -24,14 +25,14 @@ inline QJsonObject readJsonFile(const QString& path)
 /// Every `*.expected.json` in the fixture folder, sorted.
 inline QStringList expectedFiles()
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR))
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR))
         .entryList({QStringLiteral("*.expected.json")}, QDir::Files, QDir::Name);
 }
 
 /// A fixture model's path.
 inline QString fixturePath(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
 /// Every fixture model that has layers, scripted and traced.

@@ -3,6 +3,7 @@
 // Runs a program of this build (qatwb, the window) to its end for a test: exit code and
 // both outputs. A crash reads as exit code -1.
 
+#include "test_paths.h"
 #include <QByteArray>
 #include <QProcess>
 #include <QString>
@@ -28,7 +29,7 @@ inline ProcessResult runProcess(const QString& program, const QStringList& args,
 /// The qatwb of this build.
 inline ProcessResult runCli(const QStringList& args)
 {
-    return runProcess(QStringLiteral(QATWB_CLI), args);
+    return runProcess(qat::test::path(QATWB_CLI), args);
 }
 
 } // namespace qat::test

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // init: auto: each quantizer keeps the candidate calibration with the smallest error in its
 // layer's output, on constructed cases where the tensor's own error points elsewhere.
+#include "test_paths.h"
 #include "engine/qat_model.h"
 #include "engine/quantization_plan.h"
 #include "quantizers/calibration.h"

@@ -2,6 +2,7 @@
 // Bring your own data: every format tests/fixtures/make_data_fixtures.py writes loads to
 // what the script wrote, the preprocessing matches the script's torch reference, a short
 // QAT run works from each format, and each mistake is refused before training with its message.
+#include "test_paths.h"
 #include "common/error.h"
 #include "data/batch_loader.h"
 #include "data/data_plan.h"
@@ -18,13 +19,14 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <thread>
 
 using namespace qat;
 using nlohmann::json;
 
 namespace {
 
-const QString kData = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+const QString kData = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/data/");
 
 std::string dataPath(const std::string& name)
 {
@@ -84,7 +86,7 @@ std::string modelFor(const std::string& dataset)
 {
     const bool grey = dataset.find("gray") != std::string::npos || dataset.find("npy") != std::string::npos
                       || dataset.find("npz") != std::string::npos || dataset.find("tensors") != std::string::npos;
-    return grey ? QStringLiteral(QATWB_FIXTURES_DIR "/mlp_traced.pt").toStdString() : dataPath("rgb_cnn.pt");
+    return grey ? qat::test::path(QATWB_FIXTURES_DIR, "/mlp_traced.pt").toStdString() : dataPath("rgb_cnn.pt");
 }
 
 } // namespace
@@ -291,7 +293,9 @@ void TestData::loaderKeepsOrderAcrossWorkers()
 
 // Decoded images kept in memory: a second pass over the split reads them from the cache, so
 // it succeeds, bit for bit the same, after the files are gone; a budget for part of the split
-// caches that part only; arrays (already in memory) get no cache.
+// caches that part only; arrays (already in memory) get no cache. The loader starts a worker
+// per core while it decodes image files, one per two cores once the cache serves every
+// sample, and for arrays.
 void TestData::cacheServesLaterEpochsWithoutDecoding()
 {
     QTemporaryDir dir;
@@ -316,6 +320,10 @@ void TestData::cacheServesLaterEpochsWithoutDecoding()
     };
     const auto first = pass(pipeline);
     QCOMPARE(opened.train.cache->cached(), opened.train.size());
+    // Loader threads: from a full cache (copies only), one per two cores.
+    const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+    QVERIFY(opened.train.size() >= cores);
+    QCOMPARE(data::BatchLoader(opened.train, pipeline, order, 1).threads(), std::max(1, cores / 2));
     std::filesystem::remove_all(folder);
     QVERIFY(at::equal(pass(pipeline), first));
     // Another pipeline is not served from this cache: it decodes, and the files are gone.
@@ -335,12 +343,20 @@ void TestData::cacheServesLaterEpochsWithoutDecoding()
         }
     }
     QCOMPARE(part.train.cache->cached(), int64_t(3));
+    // Samples still decoded every pass: every core gets a worker (the extra ones at idle priority).
+    QCOMPARE(data::BatchLoader(part.train, pipeline, order, 1).threads(), cores);
     QCOMPARE(data::attachCaches(part, pipeline, 0), int64_t(0));
     QVERIFY(!part.train.cache);
 
     auto arrays = data::openData(dataPath("arrays.npz"), {});
     QCOMPARE(data::attachCaches(arrays, data::pipelineFor(data::DataOptions{}, arrays), int64_t(1) << 30), int64_t(0));
     QVERIFY(!arrays.train.cache);
+    // Arrays are copied, not decoded: one worker per two cores, no idle-priority one.
+    std::vector<int64_t> all(size_t(arrays.train.size()));
+    std::iota(all.begin(), all.end(), 0);
+    QVERIFY(arrays.train.size() >= cores);
+    QCOMPARE(data::BatchLoader(arrays.train, data::pipelineFor(data::DataOptions{}, arrays), all, 1).threads(),
+             std::max(1, cores / 2));
 }
 
 void TestData::unreadableImagesSkipped()
@@ -432,7 +448,7 @@ void TestData::qatRunFromEachFormat()
     quant::registerBuiltinQuantizers(registry);
     train::TrainConfig c;
     const auto key = name.toStdString();
-    c.modelPath = key == "fashion-mnist" ? QStringLiteral(QATWB_DEMO_MODEL).toStdString() : modelFor(key);
+    c.modelPath = key == "fashion-mnist" ? qat::test::path(QATWB_DEMO_MODEL).toStdString() : modelFor(key);
     c.data = key == "fashion-mnist" ? key : dataPath(key);
     if (expected()["datasets"].contains(key)) c.dataOptions = optionsFor(expected()["datasets"][key]);
     c.plan = engine::presetPlan("w4a8-lsq");

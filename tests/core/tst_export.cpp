@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Export of trained runs: TorchScript that stock PyTorch runs (checked in Python against the
 // training forward), the spec read back, ONNX QDQ checked by python3-onnx, refusals.
+#include "test_paths.h"
 #include "expected_layers.h"
 
 #include "common/error.h"
@@ -150,7 +151,7 @@ QJsonObject runScript(const QString& script, const QStringList& args)
 
 QJsonObject runPython(const QStringList& args)
 {
-    return runScript(QStringLiteral(QATWB_SOURCE_DIR "/tests/export/check_export.py"), args);
+    return runScript(qat::test::path(QATWB_SOURCE_DIR, "/tests/export/check_export.py"), args);
 }
 
 std::string pathOf(const exporter::ExportResult& result, exporter::Format format)
@@ -484,7 +485,7 @@ private Q_SLOTS:
     void torchvisionModelsRunInOnnxRuntime_data()
     {
         QTest::addColumn<QString>("file");
-        QFile manifest(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR "/manifest.json"));
+        QFile manifest(qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR, "/manifest.json"));
         if (!manifest.open(QIODevice::ReadOnly)) {
             QTest::newRow("manifest missing") << QString();
             return;
@@ -510,7 +511,7 @@ private Q_SLOTS:
         QFETCH(QString, file);
         QVERIFY2(!file.isEmpty(), "build/fixtures/torchvision/manifest.json is missing (target torchvision_fixtures)");
         exporter::ExportRequest q;
-        q.modelPath = QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR "/%1").arg(file).toStdString();
+        q.modelPath = qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR, "/%1").arg(file).toStdString();
         q.data = m_data.toStdString();
         q.plan = engine::presetPlan("mct-default");
         q.parityImages = 16;
@@ -623,7 +624,7 @@ private Q_SLOTS:
     // An op the ONNX writer does not know: a message naming it, and no file at all.
     void onnxRefusesUnsupportedOps()
     {
-        const auto model = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/export/softplus_net_scripted.pt");
+        const auto model = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/export/softplus_net_scripted.pt");
         auto c = config(QStringLiteral("unused"), engine::presetPlan("mct-default"));
         c.modelPath = model.toStdString();
         const auto result = train::runTraining(c, m_registry);
@@ -649,7 +650,7 @@ private Q_SLOTS:
     void onnxDropsNestedAssertions()
     {
         exporter::ExportRequest q;
-        q.modelPath = QATWB_SOURCE_DIR "/tests/fixtures/export/nested_asserts_scripted.pt";
+        q.modelPath = std::string(QATWB_SOURCE_DIR) + "/tests/fixtures/export/nested_asserts_scripted.pt";
         q.data = m_data.toStdString();
         q.calibrationBatches = 2;
         q.batch = 32;
@@ -729,7 +730,7 @@ private Q_SLOTS:
             q.baseName = base.toStdString();
             q.formats = {exporter::Format::Onnx};
             const auto exported = exporter::exportModel(q, m_registry);
-            return runScript(QStringLiteral(QATWB_SOURCE_DIR "/tests/export/float_edges.py"),
+            return runScript(qat::test::path(QATWB_SOURCE_DIR, "/tests/export/float_edges.py"),
                               {QString::fromStdString(exported.files.at(0).path)});
         };
         int checked = 0;

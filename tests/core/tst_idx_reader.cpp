@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The IDX reader on the real Fashion-MNIST files (Debian's dataset-fashion-mnist) and on
 // corrupted copies of them.
+#include "test_paths.h"
 #include "common/error.h"
 #include "training/idx_reader.h"
 
@@ -19,7 +20,7 @@ namespace {
 
 QString realFile(const char* name)
 {
-    return QDir(QStringLiteral(QATWB_FASHION_MNIST_DIR)).filePath(QString::fromLatin1(name));
+    return QDir(qat::test::path(QATWB_FASHION_MNIST_DIR)).filePath(QString::fromLatin1(name));
 }
 
 QByteArray readAll(const QString& path)
@@ -124,7 +125,7 @@ void TestIdxReader::rawAndGzipAgree()
 void TestIdxReader::resolvesFashionMnistByName()
 {
     QCOMPARE(QString::fromStdString(qat::train::resolveDatasetFolder("fashion-mnist")),
-             QStringLiteral(QATWB_FASHION_MNIST_DIR));
+             qat::test::path(QATWB_FASHION_MNIST_DIR));
     const auto message = errorOf([] { qat::train::resolveDatasetFolder("/no/such/folder"); });
     QVERIFY2(message.contains(QStringLiteral("no such data folder")), qPrintable(message));
     qputenv("QATWB_DATASETS_DIR", "/nonexistent-datasets");
@@ -156,7 +157,7 @@ void TestIdxReader::rejectsCorruptFiles_data()
     // Found by fuzz_idx_reader (tests/fuzz/regressions/idx_reader): the reader allocated
     // what a header promised before reading (86 MB here for a 42-byte file; up to 2^72
     // bytes, overflowing, for three 2^24 dimensions).
-    const QString fuzzed = QStringLiteral(QATWB_SOURCE_DIR "/tests/fuzz/regressions/idx_reader/oom-header-promises-86-mb");
+    const QString fuzzed = qat::test::path(QATWB_SOURCE_DIR, "/tests/fuzz/regressions/idx_reader/oom-header-promises-86-mb");
     QTest::newRow("fuzz: 86 MB promised") << readAll(fuzzed) << true << "the file has 26";
     QTest::newRow("2^72 bytes promised")
         << QByteArray("\x00\x00\x08\x03\x01\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00", 16) + QByteArray(20, 'x')

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Model import and layer discovery against the fixture zoo (scripted and traced).
+#include "test_paths.h"
 #include "expected_layers.h"
 
 #include "common/error.h"
@@ -36,7 +37,7 @@ private Q_SLOTS:
 
 static QString fixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
 static QJsonObject inspectAsJson(const QString& path, const char* target = "imx500")
@@ -142,7 +143,7 @@ void TestModelImport::genericPlacesLayerOutputsOnly()
 void TestModelImport::torchvisionScriptedAndTracedPlaceTheSamePoints_data()
 {
     QTest::addColumn<QString>("stem");
-    const QDir dir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR));
+    const QDir dir(qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR));
     const auto files = dir.entryList({QStringLiteral("*_scripted.pt")}, QDir::Files, QDir::Name);
     if (files.isEmpty()) {
         QSKIP("torchvision fixtures not made (build target torchvision_fixtures)");

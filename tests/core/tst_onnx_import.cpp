@@ -3,6 +3,7 @@
 // and 17), graphs written in other exporters' style, torchvision's architectures, and bad
 // files (tests/fixtures/make_onnx_fixtures.py). Each imported model must find the layers the
 // fixture lists, reproduce the original model's outputs, train and export.
+#include "test_paths.h"
 #include "expected_layers.h"
 
 #include "common/error.h"
@@ -40,12 +41,12 @@ namespace {
 
 QString onnxFixture(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
 }
 
 QStringList onnxExpectedFiles()
 {
-    return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR))
+    return QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR))
         .entryList({QStringLiteral("*.expected.json")}, QDir::Files, QDir::Name);
 }
 
@@ -98,13 +99,13 @@ at::Tensor forward(torch::jit::Module& module, const at::Tensor& x)
 
 QStringList torchvisionOnnxFiles()
 {
-    return QDir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR))
+    return QDir(qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR))
         .entryList({QStringLiteral("*_opset1?.onnx")}, QDir::Files, QDir::Name);
 }
 
 QString torchvisionFile(const QString& name)
 {
-    return QDir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(name);
 }
 
 QStringList layerNames(const model::ModelInfo& info)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Quantization plans: presets, rules, overrides, the JSON file format and its errors.
+#include "test_paths.h"
 #include "common/error.h"
 #include "engine/qat_model.h"
 #include "engine/quantization_plan.h"

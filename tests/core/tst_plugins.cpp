@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Plugin loading: the example "MyTraining" plugin loads and trains; broken ones are refused
 // with a message and leave the registry as it was.
+#include "test_paths.h"
 #include "quantizers/plugin_loader.h"
 #include "quantizers/quantizer_registry.h"
 
@@ -13,13 +14,13 @@ namespace {
 
 QString builtPlugin(const char* name)
 {
-    return QDir(QStringLiteral(QATWB_TEST_PLUGIN_DIR)).filePath(QString::fromLatin1(name));
+    return QDir(qat::test::path(QATWB_TEST_PLUGIN_DIR)).filePath(QString::fromLatin1(name));
 }
 
 QString examplePlugin()
 {
     const auto fromEnv = qEnvironmentVariable("QATWB_TEST_PLUGIN");
-    return fromEnv.isEmpty() ? QDir(QStringLiteral(QATWB_PLUGIN_DIR_BUILT)).filePath(QStringLiteral("my_training.so"))
+    return fromEnv.isEmpty() ? QDir(qat::test::path(QATWB_PLUGIN_DIR_BUILT)).filePath(QStringLiteral("my_training.so"))
                              : fromEnv;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Resource figures (weights memory, activation memory, BOPs) against values computed by hand
 // from the fixture models' definitions in tests/fixtures/make_fixtures.py.
+#include "test_paths.h"
 #include "analysis/bit_fit.h"
 #include "analysis/resources.h"
 #include "common/error.h"
@@ -9,7 +10,9 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 using qat::analysis::computeResources;
 using qat::engine::presetPlan;
@@ -188,6 +191,66 @@ private Q_SLOTS:
         QCOMPARE(fit.activationLimit, int64_t(4096));
         QCOMPARE(fit.activationFigure, int64_t(3136));
         QVERIFY(qat::analysis::fitToJson(fit).find("\"activation_budget\"") != std::string::npos);
+    }
+
+    // The plans the joint verification chooses among: the predicted best first, the uniform
+    // plan, plans with the largest layer at other widths; all distinct, all within the budget.
+    // chooseMeasured then takes the measured best (the better predicted on a tie), whatever
+    // the prediction said.
+    void candidatesAndMeasuredChoice()
+    {
+        const auto info = qat::model::inspectModel(fixture("cnn_bn_relu_traced.pt"));
+        const auto plan = presetPlan("mct-default"); // imx500: 2, 4, 8
+        // Losses that make uniform 4 bits the predicted best under 50 %: 2 bits costs a lot
+        // everywhere, 8 bits little.
+        std::vector<qat::analysis::LayerBitSensitivity> sensitivity;
+        for (const char* name : {"features.0", "features.3", "features.7", "fc"}) {
+            sensitivity.push_back({name, {2, 4, 8}, {10.0, 1.0, 0.1}});
+        }
+        const auto budget = qat::analysis::parseBudget("weights=50%");
+        auto fit = qat::analysis::fitToBudget(info, plan, budget, sensitivity, 6);
+        QCOMPARE(fit.limit, int64_t(3112 / 2));
+        QVERIFY(fit.candidates.size() >= 3 && fit.candidates.size() <= 6);
+        QCOMPARE(fit.chosen, size_t(0));
+        QVERIFY(!fit.verified);
+        QCOMPARE(fit.candidates.front().why, std::string("predicted best"));
+        QCOMPARE(fit.candidates.front().predictedLoss, 4.0); // every layer at 4 bits
+        QCOMPARE(fit.predictedLoss, 4.0);
+        std::set<std::string> plans;
+        for (const auto& c : fit.candidates) {
+            QVERIFY2(c.figure <= fit.limit, c.why.c_str());
+            QCOMPARE(c.figure, c.resources.weightsBytes);
+            QVERIFY(c.predictedLoss >= fit.predictedLoss);
+            QVERIFY(c.measuredLoss < 0);
+            plans.insert(qat::engine::planToJson(c.plan));
+        }
+        QCOMPARE(plans.size(), fit.candidates.size());
+        // features.7 (2304 of 3112 weights) at 2 bits leaves room for 8 bits elsewhere.
+        const auto wide = std::find_if(fit.candidates.begin(), fit.candidates.end(),
+                                       [](const auto& c) { return c.why == "features.7 at 2 bits"; });
+        QVERIFY(wide != fit.candidates.end());
+        QCOMPARE(layer(wide->resources, "features.7").weightBits, 2);
+        QCOMPARE(layer(wide->resources, "features.0").weightBits, 8);
+        QCOMPARE(layer(wide->resources, "fc").weightBits, 8);
+
+        // Measured: the third candidate is best; a later one equal to the best does not win.
+        std::vector<double> measured(fit.candidates.size(), 5.0);
+        measured[2] = 1.5;
+        measured.back() = fit.candidates.size() > 3 ? 1.5 : measured.back();
+        qat::analysis::chooseMeasured(fit, measured);
+        QVERIFY(fit.verified);
+        QCOMPARE(fit.chosen, size_t(2));
+        QCOMPARE(qat::engine::planToJson(fit.plan), qat::engine::planToJson(fit.candidates[2].plan));
+        QCOMPARE(fit.figure, fit.candidates[2].figure);
+        QVERIFY(fit.figure <= fit.limit);
+        QCOMPARE(fit.predictedLoss, fit.candidates[2].predictedLoss);
+        QCOMPARE(fit.resources.weightsBytes, computeResources(info, fit.plan).weightsBytes);
+        const auto json = qat::analysis::fitToJson(fit);
+        QVERIFY(json.find("\"verification\"") != std::string::npos);
+        QVERIFY(json.find("\"measured_loss\": 1.5") != std::string::npos);
+        QVERIFY_THROWS_EXCEPTION(qat::Error, qat::analysis::chooseMeasured(fit, {1.0}));
+        // One candidate asked for: the predicted best alone.
+        QCOMPARE(qat::analysis::fitToBudget(info, plan, budget, sensitivity).candidates.size(), size_t(1));
     }
 
     void badInputShape()

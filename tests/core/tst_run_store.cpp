@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The run history on real SQLite files, with real `qatwb train` processes for the kill,
 // concurrent-reader and re-run cases.
+#include "test_paths.h"
 #include "storage/run_recorder.h"
 #include "storage/run_store.h"
 
@@ -56,7 +57,7 @@ store::RunRecord sampleRun(const std::string& name, const std::string& model = "
 QStringList trainArgs(const QString& db, int steps)
 {
     return {QStringLiteral("train"), QStringLiteral("--model"),
-            QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(QStringLiteral("cnn_bn_relu_traced.pt")),
+            QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(QStringLiteral("cnn_bn_relu_traced.pt")),
             QStringLiteral("--db"), db, QStringLiteral("--steps"), QString::number(steps), QStringLiteral("--batch"),
             QStringLiteral("32"), QStringLiteral("--limit-test"), QStringLiteral("200"),
             QStringLiteral("--snapshot-every"), QStringLiteral("1"), QStringLiteral("--seed"), QStringLiteral("3")};
@@ -66,7 +67,7 @@ QStringList trainArgs(const QString& db, int steps)
 bool startTraining(QProcess& process, const QStringList& args)
 {
     process.setReadChannel(QProcess::StandardError);
-    process.start(QStringLiteral(QATWB_CLI), args);
+    process.start(qat::test::path(QATWB_CLI), args);
     QByteArray err;
     while (!err.contains("step ") && process.waitForReadyRead(60000)) {
         err += process.readAllStandardError();
@@ -339,7 +340,7 @@ void TestRunStore::versionOneFixtureOpens()
     // A database written by schema version 1 (tests/fixtures/runs_v1.sqlite, made with the
     // real CLI): every row must survive opening by this version (and its migrations).
     const auto copy = m_dir.filePath(QStringLiteral("v1.sqlite"));
-    QVERIFY(QFile::copy(QStringLiteral(QATWB_FIXTURES_DIR "/../runs_v1.sqlite"), copy));
+    QVERIFY(QFile::copy(qat::test::path(QATWB_FIXTURES_DIR, "/../runs_v1.sqlite"), copy));
     QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
     RunStore runs(copy.toStdString());
     const auto list = runs.listRuns();
@@ -409,11 +410,11 @@ void TestRunStore::rerunReproducesMetrics()
 {
     const auto db = m_dir.filePath(QStringLiteral("rerun.sqlite"));
     QProcess first;
-    first.start(QStringLiteral(QATWB_CLI), trainArgs(db, 12));
+    first.start(qat::test::path(QATWB_CLI), trainArgs(db, 12));
     QVERIFY(first.waitForFinished(120000));
     QCOMPARE(first.exitCode(), 0);
     QProcess again;
-    again.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("rerun"), QStringLiteral("1"),
+    again.start(qat::test::path(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("rerun"), QStringLiteral("1"),
                                             QStringLiteral("--db"), db, QStringLiteral("--json")});
     QVERIFY(again.waitForFinished(120000));
     QVERIFY2(again.exitCode() == 0, again.readAllStandardError().constData());
@@ -545,7 +546,7 @@ void TestRunStore::versionThreeFixtureKeepsSensitivityAsLegacy()
     // tests/fixtures/runs_v3.sqlite: schema version 3, written by the CLI before sensitivity
     // had modes (a residual net trained 3 steps, its sensitivity measured on 50 images).
     const auto copy = m_dir.filePath(QStringLiteral("v3.sqlite"));
-    QVERIFY(QFile::copy(QStringLiteral(QATWB_FIXTURES_DIR "/../runs_v3.sqlite"), copy));
+    QVERIFY(QFile::copy(qat::test::path(QATWB_FIXTURES_DIR, "/../runs_v3.sqlite"), copy));
     QFile::setPermissions(copy, QFile::ReadOwner | QFile::WriteOwner);
     {
         RunStore runs(copy.toStdString());

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The QAT engine and trainer on the fixture zoo and the real Fashion-MNIST data: MCT's
 // invariants, every model under every preset, determinism, cancel and divergence.
+#include "test_paths.h"
 #include "expected_layers.h"
 
 #include "common/version.h"
@@ -116,7 +117,7 @@ void TestTraining::initTestCase()
 void TestTraining::sixteenBitsIsNearFloat_data()
 {
     QTest::addColumn<QString>("model");
-    QTest::newRow("demo") << QStringLiteral(QATWB_DEMO_MODEL);
+    QTest::newRow("demo") << qat::test::path(QATWB_DEMO_MODEL);
     for (const auto& m : trainableFixtures()) {
         QTest::newRow(qPrintable(m)) << fixture(m);
     }
@@ -438,7 +439,7 @@ void TestTraining::divergedRunEqualsRunStoppedAtLastGoodStep()
 {
     quant::QuantizerRegistry registry;
     quant::registerBuiltinQuantizers(registry);
-    const auto reports = quant::loadPlugins(registry, {QATWB_TEST_PLUGIN_DIR "/faulty_plugin.so"});
+    const auto reports = quant::loadPlugins(registry, {std::string(QATWB_TEST_PLUGIN_DIR) + "/faulty_plugin.so"});
     QVERIFY(reports.size() == 1 && reports[0].loaded);
     auto config = quickConfig(QStringLiteral("cnn_bn_relu_scripted.pt"));
     config.plan = engine::presetPlan("mct-default");

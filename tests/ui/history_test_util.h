@@ -2,6 +2,7 @@
 #pragma once
 // Helpers of tst_history: the real CLI filling a run database, screenshots, table columns.
 
+#include "test_paths.h"
 #include "main_window.h"
 #include "window_test_util.h"
 #include "models/run_table_model.h"
@@ -19,7 +20,7 @@ using qat::ui::MainWindow;
 using qat::ui::RunTableModel;
 
 
-inline const QString kDemo = QStringLiteral(QATWB_DEMO_MODEL);
+inline const QString kDemo = qat::test::path(QATWB_DEMO_MODEL);
 
 
 inline QStringList trainArgs(const QString& db, int steps)
@@ -34,7 +35,7 @@ inline QStringList trainArgs(const QString& db, int steps)
 inline qint64 runCli(const QStringList& args, int expectedExit)
 {
     QProcess cli;
-    cli.start(QStringLiteral(QATWB_CLI), args);
+    cli.start(qat::test::path(QATWB_CLI), args);
     if (!cli.waitForFinished(300000)) {
         qWarning("qatwb did not finish");
         return 0;
@@ -49,7 +50,7 @@ inline qint64 runCli(const QStringList& args, int expectedExit)
 /// Starts a long CLI run and returns once the database says it is training.
 inline bool startLongRun(QProcess& cli, const QString& db, qint64* id)
 {
-    cli.start(QStringLiteral(QATWB_CLI), trainArgs(db, 100000));
+    cli.start(qat::test::path(QATWB_CLI), trainArgs(db, 100000));
     if (!cli.waitForStarted()) {
         return false;
     }

@@ -2,6 +2,7 @@
 // The data page on real fixture data: thumbnails with labels, the class histogram, the
 // preprocessing shown before training; a QAT run from a JPEG class folder with an RGB
 // model started from the window; a broken folder explained in the banner.
+#include "test_paths.h"
 #include "controllers/training_controller.h"
 #include "main_window.h"
 #include "window_test_util.h"
@@ -23,7 +24,7 @@ using namespace qat::test::window;
 
 namespace {
 
-const QString kData = QStringLiteral(QATWB_SOURCE_DIR "/tests/fixtures/data/");
+const QString kData = qat::test::path(QATWB_SOURCE_DIR, "/tests/fixtures/data/");
 
 
 

@@ -2,6 +2,7 @@
 // The reliability matrix in the window: every bad input and every fault during training
 // ends in a banner that says what is wrong and what to do, and the window keeps working
 // (the next model opens, the next run trains). Real files, real runs, a real database.
+#include "test_paths.h"
 #include "bad_inputs.h"
 #include "controllers/training_controller.h"
 #include "main_window.h"
@@ -156,7 +157,7 @@ void TestErrorStates::badModelsShowBanner()
     }
     // A refused file leaves the model shown before, and the window still opens the next one.
     QCOMPARE(window.currentModelPath(), fixture(opens ? file : QStringLiteral("mlp_scripted.pt")));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     QVERIFY(!window.banner()->isVisible());
 }
 
@@ -250,7 +251,7 @@ void TestErrorStates::throwingPluginFailsTheRunOnly()
     MainWindow window;
     qunsetenv("QATWB_PLUGIN_DIR");
     window.show();
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     window.trainingView()->selectBundledData();
     setAllWeights(window, QStringLiteral("Throwing|symmetric"));
     QCOMPARE(trainAndWait(window), QStringLiteral("failed"));
@@ -276,7 +277,7 @@ void TestErrorStates::fullDiskFailsTheRun()
     MainWindow window;
     window.setRunDatabasePath(QDir(mount).filePath(QStringLiteral("runs.sqlite")));
     window.show();
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     window.trainingView()->selectBundledData();
     window.trainingView()->setShortRun(400, 2000, 200);
     QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);

@@ -2,6 +2,7 @@
 // The graph view on real imported models, with the real plan model, undo stack and Graphviz,
 // offscreen: layout without overlaps, selection shared with the Quantization table, edits
 // with undo, float tensors drawn as such, training values on the badges.
+#include "test_paths.h"
 #include "graph/graph_canvas.h"
 #include "main_window.h"
 #include "views/model_view.h"
@@ -41,12 +42,12 @@ namespace {
 // (ONNX fixtures); without an extension, ".pt".
 QString modelPath(const QString& name)
 {
-    if (name == QLatin1String("demo")) return QStringLiteral(QATWB_DEMO_MODEL);
+    if (name == QLatin1String("demo")) return qat::test::path(QATWB_DEMO_MODEL);
     const QString file = name.contains(QLatin1Char('.')) ? name.section(QLatin1Char('/'), -1)
                                                           : name.section(QLatin1Char('/'), -1) + QStringLiteral(".pt");
-    if (name.startsWith(QLatin1String("tv/"))) return QDir(QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(file);
-    if (name.startsWith(QLatin1String("onnx/"))) return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(file);
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(file);
+    if (name.startsWith(QLatin1String("tv/"))) return QDir(qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR)).filePath(file);
+    if (name.startsWith(QLatin1String("onnx/"))) return QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR)).filePath(file);
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(file);
 }
 
 /// A plan model, its table's selection, and a graph view on them, as the main window wires them.
@@ -445,16 +446,16 @@ void TestGraphView::badgesFollowARun()
 
 void TestGraphView::screenshotOptionRendersGraph()
 {
-    const auto out = QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_graph.png"));
+    const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_graph.png"));
     QFile::remove(out);
     QProcess gui;
-    gui.start(QStringLiteral(QATWB_GUI), {modelPath(QStringLiteral("se_net_traced")), QStringLiteral("--page"),
+    gui.start(qat::test::path(QATWB_GUI), {modelPath(QStringLiteral("se_net_traced")), QStringLiteral("--page"),
                                           QStringLiteral("graph"), QStringLiteral("--screenshot"), out});
     QVERIFY(gui.waitForFinished(120000));
     QCOMPARE(gui.exitCode(), 0);
     QVERIFY(!QImage(out).isNull());
     QProcess bad;
-    bad.start(QStringLiteral(QATWB_GUI), {QStringLiteral("--page"), QStringLiteral("graphs")});
+    bad.start(qat::test::path(QATWB_GUI), {QStringLiteral("--page"), QStringLiteral("graphs")});
     QVERIFY(bad.waitForFinished(60000));
     QCOMPARE(bad.exitCode(), 2);
     QVERIFY(bad.readAllStandardError().contains("model, graph, quantization"));

@@ -2,6 +2,7 @@
 // The History page against a run database that the real CLI filled with runs of every
 // state (finished, failed, cancelled, diverged, interrupted): listing, filtering, sorting,
 // lazy loading, notes, compare, re-run, export, sensitivity, delete, and refreshes.
+#include "test_paths.h"
 #include "analysis/resources.h"
 #include "history_test_util.h"
 
@@ -233,7 +234,7 @@ void TestHistory::statesAndMessagesAgreeEverywhere()
     history.setDatabasePath(m_db);
     auto* model = history.runModel();
     QProcess cli;
-    cli.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"),
+    cli.start(qat::test::path(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("list"), QStringLiteral("--json"),
                                           QStringLiteral("--db"), m_db});
     QVERIFY(cli.waitForFinished(60000));
     const auto rows = QJsonDocument::fromJson(cli.readAllStandardOutput()).array();
@@ -251,7 +252,7 @@ void TestHistory::statesAndMessagesAgreeEverywhere()
         history.selectRuns({id});
         QVERIFY2(history.details()->toPlainText().contains(line), qPrintable(line));
         QProcess show;
-        show.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("show"), QString::number(id),
+        show.start(qat::test::path(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("show"), QString::number(id),
                                                QStringLiteral("--db"), m_db});
         QVERIFY(show.waitForFinished(60000));
         const auto text = QString::fromUtf8(show.readAllStandardOutput());
@@ -542,7 +543,7 @@ void TestHistory::sensitivityPerLayer()
 
     // The same analysis from the command line, for scripts.
     QProcess cli;
-    cli.start(QStringLiteral(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(m_finishedA),
+    cli.start(qat::test::path(QATWB_CLI), {QStringLiteral("runs"), QStringLiteral("sensitivity"), QString::number(m_finishedA),
                                           QStringLiteral("--limit-test"), QStringLiteral("100"), QStringLiteral("--json"),
                                           QStringLiteral("--db"), m_db});
     QVERIFY(cli.waitForFinished(300000));
@@ -597,7 +598,7 @@ void TestHistory::runningRowShowsWhatIsKnown()
     const qint64 newest = model->runId(0);
     QProcess cli;
     // 4 steps an epoch, many epochs: epochs end while the run goes on.
-    cli.start(QStringLiteral(QATWB_CLI), trainArgs(m_db, 100000) << QStringLiteral("--limit-train") << QStringLiteral("256")
+    cli.start(qat::test::path(QATWB_CLI), trainArgs(m_db, 100000) << QStringLiteral("--limit-train") << QStringLiteral("256")
                                                                   << QStringLiteral("--epochs") << QStringLiteral("1000"));
     QVERIFY(cli.waitForStarted());
     qint64 id = 0;

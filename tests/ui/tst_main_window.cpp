@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The GUI skeleton with real widgets and the real importer (QT_QPA_PLATFORM=offscreen).
+#include "test_paths.h"
 #include "controllers/model_load_controller.h"
 #include "main_window.h"
 #include "window_test_util.h"
@@ -53,7 +54,7 @@ void TestMainWindow::opensDemoModel()
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
     saveScreenshot(window, QStringLiteral("welcome.png"));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     auto* model = window.modelView()->layerModel();
     QCOMPARE(model->rowCount(), 5);
     QCOMPARE(model->index(0, qat::ui::LayerTableModel::Layer).data().toString(), QStringLiteral("features.0"));
@@ -177,10 +178,10 @@ void TestMainWindow::layerModelPassesTester()
 
 void TestMainWindow::screenshotOption()
 {
-    const auto out = QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_screenshot.png"));
+    const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_screenshot.png"));
     QFile::remove(out);
     QProcess gui;
-    gui.start(QStringLiteral(QATWB_GUI), {QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+    gui.start(qat::test::path(QATWB_GUI), {QStringLiteral("--model"), qat::test::path(QATWB_DEMO_MODEL),
                                           QStringLiteral("--screenshot"), out});
     QVERIFY(gui.waitForFinished(120000));
     QCOMPARE(gui.exitCode(), 0);

@@ -3,6 +3,7 @@
 // on the small fixtures: the Kind column names depthwise and grouped convolutions, the
 // parameters chart keeps its labels apart at any layer count, names a bar's layer on hover
 // and selects its table row on a click.
+#include "test_paths.h"
 #include "main_window.h"
 #include "models/layer_table_model.h"
 #include "views/model_view.h"
@@ -22,7 +23,7 @@ using namespace qat::test::window;
 
 namespace {
 
-const QString kMobileNet = QStringLiteral(QATWB_TORCHVISION_FIXTURES_DIR "/mobilenet_v3_small_scripted.pt");
+const QString kMobileNet = qat::test::path(QATWB_TORCHVISION_FIXTURES_DIR, "/mobilenet_v3_small_scripted.pt");
 
 QStringList kinds(const LayerTableModel& model)
 {
@@ -121,7 +122,7 @@ void TestModelView::chartStaysReadableOnMobileNet()
     saveScreenshot(window, QStringLiteral("model_page_selected.png"));
 
     // A small model has room for the names themselves.
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     QTRY_COMPARE(dynamic_cast<QCPAxisTickerText*>(plot->xAxis->ticker().data())->ticks().values(),
                  (QStringList{"features.0", "features.4", "features.8", "classifier.1", "classifier.3"}));
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The first-run page: the demo model with the bundled data in one click, and a missing
 // Fashion-MNIST package explained with the command that installs it.
+#include "test_paths.h"
 #include "main_window.h"
 #include "resource_paths.h"
 #include "views/training_view.h"
@@ -44,14 +45,14 @@ void TestWelcomeView::findsDemoModelInBuildTree()
 {
     const auto path = qat::ui::demoModelPath();
     QVERIFY(!path.isEmpty());
-    QCOMPARE(path, QFileInfo(QStringLiteral(QATWB_DEMO_MODEL)).canonicalFilePath());
+    QCOMPARE(path, QFileInfo(qat::test::path(QATWB_DEMO_MODEL)).canonicalFilePath());
 }
 
 void TestWelcomeView::missingDataShowsInstallCommand()
 {
     QTemporaryDir empty;
     qputenv("QATWB_DATASETS_DIR", empty.path().toUtf8());
-    WelcomeView view(QStringLiteral(QATWB_DEMO_MODEL));
+    WelcomeView view(qat::test::path(QATWB_DEMO_MODEL));
     QVERIFY(!view.dataAvailable());
     QVERIFY(view.installCommand()->isVisibleTo(&view));
     QCOMPARE(view.installCommand()->text(), QStringLiteral("sudo apt install dataset-fashion-mnist"));
@@ -71,7 +72,7 @@ void TestWelcomeView::presentDataHidesInstallCommand()
     QTemporaryDir root;
     QVERIFY(QDir(root.path()).mkdir(QStringLiteral("fashion-mnist")));
     qputenv("QATWB_DATASETS_DIR", root.path().toUtf8());
-    WelcomeView view(QStringLiteral(QATWB_DEMO_MODEL));
+    WelcomeView view(qat::test::path(QATWB_DEMO_MODEL));
     QVERIFY(view.dataAvailable());
     QVERIFY(!view.installCommand()->isVisibleTo(&view));
     QVERIFY(view.dataStatusLabel()->text().contains(QStringLiteral("fashion-mnist")));

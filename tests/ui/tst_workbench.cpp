@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The workbench window with real widgets, the real importer, the real trainer and a real
 // (temporary) run database: the plan table, short runs, stopping, layout persistence.
+#include "test_paths.h"
 #include "analysis/resources.h"
 #include "controllers/training_controller.h"
 #include "main_window.h"
@@ -46,7 +47,7 @@ bool showDemoPlan(MainWindow& window)
 {
     window.resize(1280, 800);
     window.show();
-    if (!QTest::qWaitForWindowExposed(&window) || !openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL))) {
+    if (!QTest::qWaitForWindowExposed(&window) || !openAndWait(window, qat::test::path(QATWB_DEMO_MODEL))) {
         return false;
     }
     window.showPage(MainWindow::Page::Quantization);
@@ -130,7 +131,7 @@ void TestWorkbench::planTableEditsUndoesAndRefuses()
     MainWindow window;
     auto* model = window.quantizationView()->planModel();
     QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     // Every quantizer the plan creates has a row: the input first, then the five layers.
     QCOMPARE(model->rowCount(), 6);
     QCOMPARE(model->index(0, PlanTableModel::Layer).data().toString(), QStringLiteral("input"));
@@ -208,7 +209,7 @@ void TestWorkbench::delegateEditsEverySelectedRow()
 {
     MainWindow window;
     window.show();
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     auto* view = window.quantizationView()->table();
     auto* model = window.quantizationView()->planModel();
     QVERIFY(model->setTarget(QStringLiteral("lowbit"))); // any activation quantizer
@@ -242,7 +243,7 @@ void TestWorkbench::pluginQuantizersAreOffered()
     qputenv("QATWB_PLUGIN_DIR", QATWB_PLUGIN_DIR_BUILT);
     MainWindow window;
     qunsetenv("QATWB_PLUGIN_DIR");
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     auto* model = window.quantizationView()->planModel();
     const int f0 = model->rowOf(QStringLiteral("features.0"));
     const auto options = model->options(f0, PlanTableModel::WeightQuantizer);
@@ -260,7 +261,7 @@ void TestWorkbench::pluginQuantizersAreOffered()
 void TestWorkbench::rulesAndPresets()
 {
     MainWindow window;
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     auto* model = window.quantizationView()->planModel();
     QVERIFY(model->setTarget(QStringLiteral("lowbit"))); // 3- and 6-bit values below
     const int f0 = model->rowOf(QStringLiteral("features.0"));
@@ -346,7 +347,7 @@ void TestWorkbench::presetComboNamesThePresetUntilEdited()
 void TestWorkbench::planFilesRoundTrip()
 {
     MainWindow window;
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     auto* view = window.quantizationView();
     auto* model = view->planModel();
     QVERIFY(model->setColumn(rowsOfKind(*model, QStringLiteral("conv2d")), PlanTableModel::WeightQuantizer,
@@ -495,7 +496,7 @@ void TestWorkbench::planTableShowsEveryQuantizer()
     window.resize(1280, 800);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_FIXTURES_DIR "/residual_dw_traced.pt")));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_FIXTURES_DIR, "/residual_dw_traced.pt")));
     auto* model = window.quantizationView()->planModel();
     QAbstractItemModelTester tester(model, QAbstractItemModelTester::FailureReportingMode::QtTest);
     QVERIFY(model->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
@@ -559,7 +560,7 @@ void TestWorkbench::shortRunPlotsAndRecords()
     window.setRunDatabasePath(db);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     auto* model = window.quantizationView()->planModel();
     QVERIFY(model->setColumn(rowsOfKind(*model, QStringLiteral("conv2d")), PlanTableModel::WeightQuantizer,
                              QStringLiteral("LSQ|symmetric")));
@@ -648,7 +649,7 @@ void TestWorkbench::stopMidRun()
     MainWindow window;
     window.setRunDatabasePath(m_dir.filePath(QStringLiteral("runs.sqlite")));
     window.show();
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     window.trainingView()->setShortRun(5000, 1024, 256);
     auto* controller = window.training();
     QSignalSpy finished(controller, &qat::ui::TrainingController::finished);
@@ -697,7 +698,7 @@ void TestWorkbench::plotsOpenOnAQuantizerThatLearns()
     window.resize(1280, 800);
     window.show();
     QVERIFY(QTest::qWaitForWindowExposed(&window));
-    QVERIFY(openAndWait(window, QStringLiteral(QATWB_DEMO_MODEL)));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
     QCOMPARE(QString::fromStdString(window.quantizationView()->planModel()->plan().preset), QStringLiteral("mct-default"));
     window.trainingView()->setShortRun(12, 512, 100);
     QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
@@ -754,13 +755,13 @@ void TestWorkbench::layoutPersists()
 
 void TestWorkbench::runOption()
 {
-    const auto out = QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_run_screenshot.png"));
+    const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_run_screenshot.png"));
     QFile::remove(out);
     QProcess gui;
     auto env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("QATWB_RUNS_DB"), m_dir.filePath(QStringLiteral("cli_runs.sqlite")));
     gui.setProcessEnvironment(env);
-    gui.start(QStringLiteral(QATWB_GUI), {QStringLiteral("--model"), QStringLiteral(QATWB_DEMO_MODEL),
+    gui.start(qat::test::path(QATWB_GUI), {QStringLiteral("--model"), qat::test::path(QATWB_DEMO_MODEL),
                                           QStringLiteral("--screenshot"), out, QStringLiteral("--run"), QStringLiteral("12")});
     QVERIFY(gui.waitForFinished(240000));
     QCOMPARE(gui.exitCode(), 0);

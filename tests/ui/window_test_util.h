@@ -2,6 +2,7 @@
 #pragma once
 // Helpers every window test needs: fixture paths, opening a model and waiting, screenshots.
 
+#include "test_paths.h"
 #include "main_window.h"
 
 #include <QDir>
@@ -14,9 +15,9 @@ namespace qat::test::window {
 inline QString fixture(const QString& name)
 {
     if (name.endsWith(QStringLiteral(".onnx"))) {
-        return QDir(QStringLiteral(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
+        return QDir(qat::test::path(QATWB_ONNX_FIXTURES_DIR)).filePath(name);
     }
-    return QDir(QStringLiteral(QATWB_FIXTURES_DIR)).filePath(name);
+    return QDir(qat::test::path(QATWB_FIXTURES_DIR)).filePath(name);
 }
 
 /// Opens path in window and waits for the load to finish; true when it succeeded.
@@ -31,8 +32,8 @@ inline bool openAndWait(qat::ui::MainWindow& window, const QString& path)
 inline void saveScreenshot(QWidget& widget, const QString& name)
 {
     QTest::qWait(50);
-    QDir().mkpath(QStringLiteral(QATWB_SCREENSHOT_DIR));
-    QVERIFY(widget.grab().save(QDir(QStringLiteral(QATWB_SCREENSHOT_DIR)).filePath(name)));
+    QDir().mkpath(qat::test::path(QATWB_SCREENSHOT_DIR));
+    QVERIFY(widget.grab().save(QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(name)));
 }
 
 } // namespace qat::test::window
