@@ -101,6 +101,7 @@ json accuracyTable(const AccuracyOptions& options, const quant::QuantizerRegistr
             config.epochs = options.epochs > 0 ? options.epochs : (preset == "w2a3" ? 3 : 1);
             config.limitTrain = options.limitTrain;
             config.limitTest = options.limitTest;
+            config.lrProbe = options.lrProbe;
             config.snapshotEvery = 0;
             progress("accuracy: " + modelName(path) + " " + preset + ", " + std::to_string(config.epochs) + " epoch(s)");
             const auto result = train::runTraining(config, registry, nullptr, nullptr);

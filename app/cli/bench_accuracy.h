@@ -23,6 +23,7 @@ struct AccuracyOptions {
     std::optional<quant::InitMethod> init; ///< overrides every quantizer's initialisation
     int64_t limitTrain = 0;           ///< > 0: the first N training images (a quick look, not the table)
     int64_t limitTest = 0;
+    std::optional<bool> lrProbe;      ///< overrides the learning-rate probe's default
 };
 
 /// The zoo's models: <name>_traced.pt files, sorted by name. Throws qat::Error when the folder

@@ -31,6 +31,7 @@ namespace qat::cli {
 const char* const kBenchHelp =
     "usage: qatwb bench [--quick] [--json] [--model MODEL] [--only PARTS] [--profile PRESET]\n"
     "       qatwb bench --only accuracy [--zoo DIR] [--epochs N] [--presets P,..] [--models M,..] [--init METHOD]\n"
+    "                   [--lr-probe | --no-lr-probe]\n"
     "\n"
     "Measures, on this machine, as ratios from one run (medians of repeats, pairs interleaved):\n"
     "  QAT step / float step (forward, loss, backward, optimizer) at batch 64 and 256 for the\n"
@@ -60,6 +61,7 @@ const char* const kBenchHelp =
     "  --epochs N     epochs of every run (default: 1, w2a3 3)\n"
     "  --presets P    only these presets; --models M only these zoo models (comma-separated)\n"
     "  --init METHOD  every quantizer's initialisation (max, mse, percentile, auto; default: the preset's)\n"
+    "  --lr-probe, --no-lr-probe  learning rates measured by a probe, or the rule's (see qatwb train)\n"
     "  --limit-train N, --limit-test N  the first N images (a quick look, not the table)\n"
     "  --profile PRESET  profile a float and a QAT step (batch 256, or --batch N) op by op with\n"
     "            LibTorch's profiler: self time per op (only that, unless --only names parts too)\n"
@@ -187,6 +189,8 @@ AccuracyOptions accuracyOptions(const Arguments& a)
     }
     o.limitTrain = a.integer("--limit-train", 0);
     o.limitTest = a.integer("--limit-test", 0);
+    if (a.has("--lr-probe")) o.lrProbe = true;
+    if (a.has("--no-lr-probe")) o.lrProbe = false;
     return o;
 }
 
@@ -197,7 +201,7 @@ int runBench(const std::vector<std::string>& args)
     const auto a = parseArguments({"bench",
                                    {"--model", "--only", "--data", "--profile", "--zoo", "--epochs", "--presets", "--models",
                                     "--init", "--limit-train", "--limit-test", "--batch"},
-                                   {"--quick", "--json"},
+                                   {"--quick", "--json", "--lr-probe", "--no-lr-probe"},
                                    0,
                                    0},
                                   args);

@@ -13,6 +13,7 @@
 #include "targets/target_registry.h"
 #include "training/trainer.h"
 
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include <csignal>
@@ -54,6 +55,9 @@ const char* const kTrainHelp =
     "  --lr X|auto             weights learning rate (auto: 1e-3 with weights of 3 bits or\n"
     "                          fewer, else 1e-4)\n"
     "  --qlr X|auto            quantizer parameters learning rate (auto as --lr)\n"
+    "  --lr-probe              with both rates auto: measure them first (5 trials of 32 steps\n"
+    "                          around the auto pair, scored on held-out training batches)\n"
+    "  --no-lr-probe           take the auto rates as they are\n"
     "  --optimizer adam|sgd    (default adam)    --schedule cosine|step|constant (default cosine)\n"
     "  --kd                    distil from the float model (the default; needs no labels)\n"
     "  --no-kd                 train on the labels with cross-entropy instead\n"
@@ -115,6 +119,17 @@ nlohmann::json snapshotJson(const quant::QuantizerSnapshot& s)
     return j;
 }
 
+// The learning-rate probe's trials ([] without a probe); a diverged trial's loss is null.
+nlohmann::json lrTrials(const std::vector<train::LrTrial>& trials)
+{
+    auto out = nlohmann::json::array();
+    for (const auto& t : trials) {
+        out.push_back({{"lr", t.lr}, {"quantizer_lr", t.quantizerLr},
+                       {"loss", std::isfinite(t.loss) ? nlohmann::json(t.loss) : nlohmann::json()}});
+    }
+    return out;
+}
+
 nlohmann::json resultJson(const train::TrainResult& r)
 {
     auto number = [](double v) { return v < 0 ? nlohmann::json() : nlohmann::json(v); };
@@ -148,6 +163,7 @@ nlohmann::json resultJson(const train::TrainResult& r)
             {"folded_batch_norms", r.foldedBatchNorms},
             {"lr", r.lr},
             {"quantizer_lr", r.quantizerLr},
+            {"lr_probe", lrTrials(r.lrTrials)},
             {"world_size", r.worldSize},
             {"samples_per_second", r.samplesPerSecond},
             {"epochs", epochs},
@@ -205,7 +221,8 @@ int runTrain(const std::vector<std::string>& args)
                             "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
                             "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
                             "--split-seed", "--bad-images"},
-                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant", "--no-integer-bias"},
+                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant", "--no-integer-bias", "--lr-probe",
+                            "--no-lr-probe"},
                            0,
                            0};
     const auto a = parseArguments(spec, args);
@@ -230,6 +247,10 @@ int runTrain(const std::vector<std::string>& args)
     config.batch = int(a.integer("--batch", config.batch));
     config.lr = learningRate(a, "--lr");
     config.quantizerLr = learningRate(a, "--qlr");
+    if (a.has("--lr-probe") && a.has("--no-lr-probe")) {
+        throw UsageError("--lr-probe and --no-lr-probe contradict each other");
+    }
+    if (a.has("--lr-probe") || a.has("--no-lr-probe")) config.lrProbe = a.has("--lr-probe");
     if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
     if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
     config.seed = uint64_t(a.integer("--seed", 0));

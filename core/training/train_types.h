@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -64,6 +65,10 @@ struct TrainConfig {
     int snapshotEvery = 10;        ///< quantizer parameter snapshots every k steps
     int threads = 0;               ///< LibTorch threads; 0 = one per core
     int64_t injectNanAtStep = -1;  ///< testing aid: make the loss NaN at this step
+    /// Automatic learning rates (lr and quantizerLr < 0) measured by a short probe from the
+    /// calibrated state instead of taken from the rule (training/lr_probe.h); unset: the
+    /// default (kLrProbeByDefault in trainer.cpp).
+    std::optional<bool> lrProbe;
     DistributedOptions distributed;
 };
 
@@ -177,6 +182,14 @@ double autoLearningRate(int lowestWeightBits);
 /// after 1 epoch lost 35.8 pt on the SE/hardswish zoo net at 1e-4 and 5.3 at 1e-5 (README).
 double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges);
 
+/// One candidate pair of the learning-rate probe and the training loss it left on held-out
+/// training batches (infinite: it diverged).
+struct LrTrial {
+    double lr = 0;
+    double quantizerLr = 0;
+    double loss = 0;
+};
+
 struct TrainResult {
     RunState state = RunState::Created;
     std::string message;          ///< why it failed or diverged
@@ -189,6 +202,7 @@ struct TrainResult {
     int foldedBatchNorms = 0;
     double lr = 0;                ///< the learning rates used (after "automatic")
     double quantizerLr = 0;
+    std::vector<LrTrial> lrTrials; ///< the probe's trials in the order run (empty without a probe)
     int worldSize = 1;
     std::vector<double> samplesPerSecond; ///< training throughput of each rank, in rank order
     double trainSeconds = 0; ///< time in the training steps only (no loading, calibration, evaluation)

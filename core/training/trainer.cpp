@@ -9,6 +9,8 @@
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "quantizers/quantizer_registry.h"
+#include "training/lr_probe.h"
+#include "training/run_checks.h"
 #include "training/optimizer.h"
 #include "data/batch_loader.h"
 #include "data/sample_cache.h"
@@ -19,6 +21,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cmath>
 #include <functional>
 #include <numeric>
@@ -26,12 +29,19 @@
 
 namespace qat::train {
 
+using namespace checks;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int64_t kEvalBatch = 1000;
 constexpr size_t kModelGroup = 0;
 constexpr size_t kQuantizerGroup = 1;
+// The learning-rate probe: steps per trial and held-out batches it is scored on.
+constexpr int64_t kProbeSteps = 32;
+constexpr int64_t kProbeScoreBatches = 4;
+// Whether a run probes its learning rates when the configuration does not say.
+constexpr bool kLrProbeByDefault = false;
 
 struct Emitter {
     TrainObserver* observer;
@@ -122,182 +132,70 @@ at::Tensor distillationLoss(const at::Tensor& student, const at::Tensor& teacher
     return -(target * logProbs).sum(1).mean() * (temperature * temperature);
 }
 
-// The parameters of every quantizer, in site order.
-std::vector<quant::QuantizerSnapshot> snapshots(engine::QatModel& model)
-{
-    std::vector<quant::QuantizerSnapshot> all;
-    for (const auto& site : model.sites()) {
-        all.push_back(model.table().at(size_t(site.slot)).snapshot());
-    }
-    return all;
-}
-
-// Which quantizers learn (a parameter that requires a gradient), so the plots can open on
-// one that does and say why another stays flat (STE weight thresholds, `freeze`).
-QuantizersEvent quantizerLearning(engine::QatModel& model)
-{
-    QuantizersEvent event;
-    for (const auto& site : model.sites()) {
-        const auto& q = model.table().at(size_t(site.slot));
-        const auto params = q.parameters();
-        const bool learns = std::any_of(params.begin(), params.end(), [](const auto& p) { return p.tensor.requires_grad(); });
-        event.quantizers.push_back({site.name, q.key().training, learns, !learns && q.config().freeze});
-    }
-    return event;
-}
-
-// A quantizer whose threshold or step is no longer a positive number has diverged.
-std::string badQuantizer(const engine::QatModel& model, size_t site, const quant::QuantizerSnapshot& snapshot)
-{
-    for (const auto& [name, values] : snapshot.values) {
-        if (name != "threshold" && name != "step") {
-            continue;
-        }
-        for (float v : values) {
-            if (!std::isfinite(v) || v <= 0) {
-                return model.sites()[site].name + " (" + name + " " + std::to_string(v) + ")";
-            }
-        }
-    }
-    return {};
-}
-
-// Whether a quantizer's threshold / step can become non-positive while its parameters stay
-// finite: not for the built-ins that clamp it (POT, uniform, LSQ+, or keepThresholdPositive);
-// plugins are always checked. Those are snapshotted every step; the rest only when finite.
-bool needsPositivityCheck(engine::QatModel& model, const engine::QuantizerSite& site,
-                          const quant::QuantizerRegistry& registry)
-{
-    const auto& q = model.table().at(size_t(site.slot));
-    if (registry.find(q.key()).source != "builtin") {
-        return true;
-    }
-    return q.key().method == quant::Method::Symmetric && !q.config().keepThresholdPositive;
-}
-
-// One pass over every quantizer parameter: a NaN or an infinity anywhere names its quantizer.
-std::string nonFiniteQuantizer(engine::QatModel& model)
-{
-    const auto params = model.quantizerParameters();
-    if (params.empty()) {
-        return {};
-    }
-    std::vector<at::Tensor> flat;
-    flat.reserve(params.size());
-    for (const auto& p : params) {
-        flat.push_back(p.detach().reshape({-1}));
-    }
-    if (at::isfinite(at::cat(flat)).all().item<bool>()) {
-        return {};
-    }
-    // Rare: find which one, by its snapshot.
-    for (size_t i = 0; i < model.sites().size(); ++i) {
-        const auto& site = model.sites()[i];
-        for (const auto& [name, values] : model.table().at(size_t(site.slot)).snapshot().values) {
-            for (float v : values) {
-            if (name != "threshold" && name != "step") {
-                continue;
-            }
-                if (!std::isfinite(v)) {
-                    return site.name + " (" + name + " " + std::to_string(v) + ")";
-                }
-            }
-        }
-    }
-    return "a quantizer parameter (not finite)";
-}
-
-// The site's latent weights in grid units (see WeightHistogramEvent); empty for
-// activations and for quantizers that cannot be converted yet.
-WeightHistogramEvent weightHistogram(engine::QatModel& model, const engine::QuantizerSite& site, int64_t step)
-{
-    constexpr int64_t kBins = 100;
-    WeightHistogramEvent h;
-    if (site.target != quant::Target::Weights) {
-        return h;
-    }
-    quant::FakeQuantSpec spec;
-    try {
-        spec = model.table().at(size_t(site.slot)).convertToInferable()->fakeQuant();
-    } catch (const std::exception&) {
-        return h;
-    }
-    at::NoGradGuard noGrad;
-    const auto w = site.weight.detach().to(at::kFloat);
-    auto scale = at::tensor(spec.scale, at::kFloat);
-    auto zero = at::tensor(std::vector<float>(spec.zeroPoint.begin(), spec.zeroPoint.end()), at::kFloat);
-    if (spec.perChannel) {
-        std::vector<int64_t> shape(size_t(w.dim()), 1);
-        shape[size_t(spec.axis)] = -1;
-        scale = scale.reshape(shape);
-        zero = zero.reshape(shape);
-    }
-    const double levels = double(spec.qmax - spec.qmin + 1);
-    const double margin = std::max(1.0, 0.15 * levels);
-    h.step = step;
-    h.quantizer = site.name;
-    h.qmin = spec.qmin;
-    h.qmax = spec.qmax;
-    h.lo = double(spec.qmin) - 0.5 - margin;
-    h.hi = double(spec.qmax) + 0.5 + margin;
-    const auto units = (w / scale + zero).clamp(h.lo, h.hi).flatten();
-    const auto counts = at::histc(units, kBins, h.lo, h.hi).contiguous();
-    h.counts.assign(counts.data_ptr<float>(), counts.data_ptr<float>() + counts.numel());
-    return h;
-}
-
-// Which group has a NaN or infinite gradient ("" when none). One reduction per tensor and
-// a single host sync: small next to the backward pass that made the gradients.
-std::string nonFiniteGradient(Optimizer& optimizer)
-{
-    at::NoGradGuard noGrad;
-    std::vector<at::Tensor> norms;
-    std::vector<size_t> owner;
-    for (size_t g = 0; g < optimizer.groups().size(); ++g) {
-        for (const auto& p : optimizer.groups()[g].params) {
-            if (p.grad().defined()) {
-                norms.push_back(p.grad().norm().to(at::kFloat));
-                owner.push_back(g);
-            }
-        }
-    }
-    if (norms.empty()) {
-        return {};
-    }
-    const auto finite = at::isfinite(at::stack(norms)).contiguous();
-    const auto* ok = finite.data_ptr<bool>();
-    for (size_t i = 0; i < owner.size(); ++i) {
-        if (!ok[i]) {
-            return owner[i] == kQuantizerGroup ? "a quantizer parameter" : "the model's weights";
-        }
-    }
-    return {};
-}
-
-// A quantizer (a plugin's, most likely) threw inside the model's forward: its own words,
-// not the TorchScript interpreter's traceback around them.
-std::string quantizerFailure(engine::QatModel* model)
-{
-    if (model == nullptr || model->table().failure().slot < 0) {
-        return {};
-    }
-    const auto& failure = model->table().failure();
-    std::string where = "slot " + std::to_string(failure.slot);
-    for (const auto& site : model->sites()) {
-        if (site.slot == failure.slot) {
-            where = site.name;
-        }
-    }
-    const auto& q = model->table().at(size_t(failure.slot));
-    return "quantizer " + quant::toString(q.key()) + " at " + where + " failed: " + firstLine(failure.message);
-}
-
 void checkConfig(const TrainConfig& c)
 {
     if (c.batch < 1) throw Error("batch size must be at least 1");
     if (c.epochs < 1 && c.maxSteps < 1) throw Error("give at least one epoch or step");
     if (c.calibrationBatches < 1) throw Error("calibration needs at least one batch");
     if (c.temperature <= 0) throw Error("the distillation temperature must be positive");
+}
+
+// The probe's batches: its own shuffled order (training's stays what it is without a probe),
+// most of it to train on, the rest held out to score; none when the split is too small.
+LrProbeData probeData(const TrainConfig& config, const data::PreparedData& data, int64_t globalBatch,
+                      const dist::Communicator& comm)
+{
+    LrProbeData probe;
+    const auto& train = data.data.train;
+    const int64_t batches = std::min((train.size() + globalBatch - 1) / globalBatch, kProbeSteps + kProbeScoreBatches);
+    if (batches < 2) {
+        return probe;
+    }
+    const int64_t scored = std::max<int64_t>(1, batches * kProbeScoreBatches / (kProbeSteps + kProbeScoreBatches));
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(config.seed + 1);
+    const int64_t n = std::min(train.size(), batches * globalBatch);
+    data::BatchLoader loader(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
+                             config.batch, data.resolved.badImages);
+    int64_t i = 0;
+    for (data::Batch b; loader.next(b); ++i) {
+        auto& images = i < batches - scored ? probe.stepImages : probe.scoreImages;
+        auto& labels = i < batches - scored ? probe.stepLabels : probe.scoreLabels;
+        images.push_back(b.images);
+        labels.push_back(b.labels);
+    }
+    return probe;
+}
+
+// The loss a training step minimises: distillation from the float model, or cross-entropy.
+LossFunction trainingLoss(engine::QatModel& model, const TrainConfig& config)
+{
+    return [&model, &config](const at::Tensor& x, const at::Tensor& y) {
+        const auto out = model.forward(x);
+        if (!config.distill) {
+            return at::cross_entropy_loss(out, y);
+        }
+        at::Tensor teacher;
+        {
+            at::NoGradGuard noGrad;
+            teacher = model.floatForward(x);
+        }
+        return distillationLoss(out, teacher, config.temperature);
+    };
+}
+
+std::string describeProbe(const std::vector<LrTrial>& trials, const LrTrial& chosen, double seconds)
+{
+    auto rate = [](double v) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.3g", v);
+        return std::string(text);
+    };
+    std::string line = "learning rates probed in " + rate(seconds) + " s (" + std::to_string(kProbeSteps)
+                       + " steps each, held-out loss):";
+    for (const auto& t : trials) {
+        line += " " + rate(t.lr) + "/" + rate(t.quantizerLr) + " " + rate(t.loss) + ";";
+    }
+    return line + " training with " + rate(chosen.lr) + " (weights) and " + rate(chosen.quantizerLr) + " (quantizers)";
 }
 
 } // namespace
@@ -393,6 +291,21 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         const auto [autoLr, autoQuantizerLr] = autoLearningRates(*model);
         result.lr = config.lr >= 0 ? config.lr : autoLr;
         result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoQuantizerLr;
+        if (config.lrProbe.value_or(kLrProbeByDefault) && config.lr < 0 && config.quantizerLr < 0) {
+            const auto probeStarted = Clock::now();
+            result.lrTrials = probeLearningRates(*model, config, {autoLr, autoQuantizerLr},
+                                                 probeData(config, data, globalBatch, comm), trainingLoss(*model, config),
+                                                 [&](double v) {
+                                                     std::vector<double> values{v};
+                                                     comm.sum(values);
+                                                     return values[0];
+                                                 });
+            const auto chosen = chooseLearningRates(result.lrTrials);
+            result.lr = chosen.lr;
+            result.quantizerLr = chosen.quantizerLr;
+            emit(LogEvent{describeProbe(result.lrTrials, chosen,
+                                        std::chrono::duration<double>(Clock::now() - probeStarted).count())});
+        }
         std::vector<ParameterGroup> groups(2);
         groups[kModelGroup] = {model->modelParameters(), result.lr};
         groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
@@ -490,7 +403,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 // Nothing is updated until the step is known to be sound, so a diverged run
                 // keeps the weights and quantizers of its last good step (see README). After the
                 // all-reduce every rank sees the same gradients, so all ranks decide alike.
-                if (const auto bad = nonFiniteGradient(optimizer); !bad.empty()) {
+                if (const auto bad = nonFiniteGradient(optimizer, kQuantizerGroup); !bad.empty()) {
                     state = RunState::Diverged;
                     message = "the gradient of " + bad + " became NaN or infinite at step " + std::to_string(step + 1)
                               + "; the parameters of step " + std::to_string(step) + " are kept";

@@ -8,6 +8,7 @@
 #include "engine/qat_model.h"
 #include "quantizers/plugin_loader.h"
 #include "quantizers/quantizer_registry.h"
+#include "training/lr_probe.h"
 #include "training/optimizer.h"
 #include "training/tensor_dataset.h"
 #include "training/trainer.h"
@@ -103,6 +104,9 @@ private Q_SLOTS:
     void distillationWorksWithoutLabels();
     void badModelFailsWithMessage();
     void weightsOnTheRootModuleTrain();
+    void learningRateChoiceNeedsAClearWin();
+    void learningRateProbeTurnsDownATooHighRateAndRollsBack();
+    void trainerUsesTheProbedRates();
 
 private:
     quant::QuantizerRegistry m_registry;
@@ -513,6 +517,85 @@ void TestTraining::weightsOnTheRootModuleTrain()
     QCOMPARE(layers.join(QStringLiteral(", ")),
              QStringLiteral("conv_weight in conv_weight, conv_weight:output in conv_weight, fc_weight in fc_weight, "
                             "fc_weight:output in fc_weight, input in input"));
+}
+
+// The pure choice: the lowest held-out loss, but the rule's pair (the first trial) unless
+// another beats it by more than the margin; a diverged trial never wins.
+void TestTraining::learningRateChoiceNeedsAClearWin()
+{
+    const double inf = std::numeric_limits<double>::infinity();
+    using T = train::LrTrial;
+    QCOMPARE(train::chooseLearningRates({T{1e-4, 1e-4, 1.00}, T{3e-5, 1e-4, 0.995}, T{3e-4, 1e-4, 1.2}}).lr, 1e-4);
+    const auto better = train::chooseLearningRates({T{1e-4, 1e-4, 1.00}, T{3e-5, 1e-4, 0.95}, T{3e-4, 1e-4, 0.90},
+                                                    T{3e-4, 3e-5, inf}});
+    QCOMPARE(better.lr, 3e-4);
+    QCOMPARE(better.quantizerLr, 1e-4);
+    QCOMPARE(train::chooseLearningRates({T{1e-4, 1e-4, inf}, T{3e-5, 1e-4, 5.0}, T{3e-4, 1e-4, inf}}).lr, 3e-5);
+    QCOMPARE(train::chooseLearningRates({}).lr, 0.0);
+}
+
+// The probe on the trained demo model from a far too high pair (Adam at 0.1): the trials
+// are the coordinate search around it, the choice is the lowest measured loss and a lower
+// rate, and the model is put back exactly as it was.
+void TestTraining::learningRateProbeTurnsDownATooHighRateAndRollsBack()
+{
+    auto qat = engine::QatModel::build(QATWB_DEMO_MODEL, engine::presetPlan("w4a8-lsq"), m_registry);
+    const auto& data = smallTrainSet();
+    calibrate(*qat, data.images.slice(0, 0, 256));
+    qat->train(false);
+    const auto check = data.images.slice(0, 1536, 2048);
+    const auto before = qat->forward(check).detach();
+    train::LrProbeData probe;
+    for (int b = 0; b < 8; ++b) {
+        probe.stepImages.push_back(data.images.slice(0, b * 64, (b + 1) * 64));
+        probe.stepLabels.push_back(data.labels.slice(0, b * 64, (b + 1) * 64));
+    }
+    probe.scoreImages.push_back(data.images.slice(0, 1024, 1280));
+    probe.scoreLabels.push_back(data.labels.slice(0, 1024, 1280));
+    auto& model = *qat;
+    const auto loss = [&model](const at::Tensor& x, const at::Tensor& y) { return at::cross_entropy_loss(model.forward(x), y); };
+    train::TrainConfig config;
+    const auto trials = train::probeLearningRates(model, config, {0.1, 0.1}, probe, loss, [](double v) { return v; });
+    QCOMPARE(trials.size(), size_t(5));
+    QCOMPARE(trials[0].lr, 0.1);
+    QCOMPARE(trials[1].lr, 0.1 / 3);
+    QCOMPARE(trials[2].lr, 0.3);
+    for (int i = 0; i < 3; ++i) QCOMPARE(trials[size_t(i)].quantizerLr, 0.1);
+    const auto firstChoice = train::chooseLearningRates({trials[0], trials[1], trials[2]});
+    QCOMPARE(trials[3].lr, firstChoice.lr);
+    QCOMPARE(trials[4].lr, firstChoice.lr);
+    QCOMPARE(trials[3].quantizerLr, 0.1 / 3);
+    QCOMPARE(trials[4].quantizerLr, 0.3);
+    const auto chosen = train::chooseLearningRates(trials);
+    QVERIFY2(chosen.lr < 0.1, qPrintable(QStringLiteral("chose %1 (losses %2 at 0.1, %3 at 0.033)")
+                                             .arg(chosen.lr).arg(trials[0].loss).arg(trials[1].loss)));
+    for (const auto& t : trials) {
+        QVERIFY(chosen.loss <= t.loss);
+    }
+    QVERIFY(at::equal(qat->forward(check).detach(), before));
+}
+
+// A run with the probe trains at the pair the probe chose, says so, and stores the trials.
+void TestTraining::trainerUsesTheProbedRates()
+{
+    auto config = quickConfig(QStringLiteral("mlp_traced.pt"));
+    config.plan = engine::presetPlan("w4a8-lsq");
+    config.lrProbe = false;
+    const auto without = train::runTraining(config, m_registry);
+    QCOMPARE(without.state, train::RunState::Finished);
+    QVERIFY(without.lrTrials.empty());
+    config.lrProbe = true;
+    const auto with = train::runTraining(config, m_registry);
+    QCOMPARE(with.state, train::RunState::Finished);
+    QCOMPARE(with.lrTrials.size(), size_t(5));
+    QCOMPARE(with.lrTrials.front().lr, without.lr);
+    QCOMPARE(with.lrTrials.front().quantizerLr, without.quantizerLr);
+    const auto chosen = train::chooseLearningRates(with.lrTrials);
+    QCOMPARE(with.lr, chosen.lr);
+    QCOMPARE(with.quantizerLr, chosen.quantizerLr);
+    // Rates given by hand are not probed.
+    config.lr = 2e-4;
+    QVERIFY(train::runTraining(config, m_registry).lrTrials.empty());
 }
 
 QTEST_GUILESS_MAIN(TestTraining)
