@@ -582,11 +582,11 @@ void TestTraining::trainerUsesTheProbedRates()
     config.plan = engine::presetPlan("w4a8-lsq");
     config.lrProbe = false;
     const auto without = train::runTraining(config, m_registry);
-    QCOMPARE(without.state, train::RunState::Finished);
+    QCOMPARE(stateName(without.state), QStringLiteral("finished"));
     QVERIFY(without.lrTrials.empty());
     config.lrProbe = true;
     const auto with = train::runTraining(config, m_registry);
-    QCOMPARE(with.state, train::RunState::Finished);
+    QCOMPARE(stateName(with.state), QStringLiteral("finished"));
     QCOMPARE(with.lrTrials.size(), size_t(5));
     QCOMPARE(with.lrTrials.front().lr, without.lr);
     QCOMPARE(with.lrTrials.front().quantizerLr, without.quantizerLr);
