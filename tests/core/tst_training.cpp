@@ -534,9 +534,10 @@ void TestTraining::learningRateChoiceNeedsAClearWin()
     QCOMPARE(train::chooseLearningRates({}).lr, 0.0);
 }
 
-// The probe on the trained demo model from a far too high pair (Adam at 0.1): the trials
-// are the coordinate search around it, the choice is the lowest measured loss and a lower
-// rate, and the model is put back exactly as it was.
+// The probe on the trained demo model from a pair too high for it (Adam at 3e-3, 30 times
+// the rule's 1e-4): the trials are the coordinate search around it, the choice is the lowest
+// measured loss and a lower rate, and the model is put back exactly as it was. (Far higher,
+// at 0.1, every trial wrecks the model and the losses no longer order by rate.)
 void TestTraining::learningRateProbeTurnsDownATooHighRateAndRollsBack()
 {
     auto qat = engine::QatModel::build(QATWB_DEMO_MODEL, engine::presetPlan("w4a8-lsq"), m_registry);
@@ -555,20 +556,23 @@ void TestTraining::learningRateProbeTurnsDownATooHighRateAndRollsBack()
     auto& model = *qat;
     const auto loss = [&model](const at::Tensor& x, const at::Tensor& y) { return at::cross_entropy_loss(model.forward(x), y); };
     train::TrainConfig config;
-    const auto trials = train::probeLearningRates(model, config, {0.1, 0.1}, probe, loss, [](double v) { return v; });
+    const auto trials = train::probeLearningRates(model, config, {3e-3, 3e-3}, probe, loss, [](double v) { return v; });
     QCOMPARE(trials.size(), size_t(5));
-    QCOMPARE(trials[0].lr, 0.1);
-    QCOMPARE(trials[1].lr, 0.1 / 3);
-    QCOMPARE(trials[2].lr, 0.3);
-    for (int i = 0; i < 3; ++i) QCOMPARE(trials[size_t(i)].quantizerLr, 0.1);
+    QCOMPARE(trials[0].lr, 3e-3);
+    QCOMPARE(trials[1].lr, 3e-3 / 3);
+    QCOMPARE(trials[2].lr, 3e-3 * 3);
+    for (int i = 0; i < 3; ++i) QCOMPARE(trials[size_t(i)].quantizerLr, 3e-3);
     const auto firstChoice = train::chooseLearningRates({trials[0], trials[1], trials[2]});
     QCOMPARE(trials[3].lr, firstChoice.lr);
     QCOMPARE(trials[4].lr, firstChoice.lr);
-    QCOMPARE(trials[3].quantizerLr, 0.1 / 3);
-    QCOMPARE(trials[4].quantizerLr, 0.3);
+    QCOMPARE(trials[3].quantizerLr, 3e-3 / 3);
+    QCOMPARE(trials[4].quantizerLr, 3e-3 * 3);
+    for (const auto& t : trials) {
+        qInfo("trial %g / %g: held-out loss %g", t.lr, t.quantizerLr, t.loss);
+    }
     const auto chosen = train::chooseLearningRates(trials);
-    QVERIFY2(chosen.lr < 0.1, qPrintable(QStringLiteral("chose %1 (losses %2 at 0.1, %3 at 0.033)")
-                                             .arg(chosen.lr).arg(trials[0].loss).arg(trials[1].loss)));
+    QVERIFY2(chosen.lr < 3e-3, qPrintable(QStringLiteral("chose %1 (losses %2 at 3e-3, %3 at 1e-3, %4 at 9e-3)")
+                                              .arg(chosen.lr).arg(trials[0].loss).arg(trials[1].loss).arg(trials[2].loss)));
     for (const auto& t : trials) {
         QVERIFY(chosen.loss <= t.loss);
     }
