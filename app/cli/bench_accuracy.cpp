@@ -107,7 +107,8 @@ json accuracyTable(const AccuracyOptions& options, const quant::QuantizerRegistr
             const auto result = train::runTraining(config, registry, nullptr, nullptr);
             json row{{"model", modelName(path)}, {"preset", preset}, {"epochs", config.epochs},
                      {"depthwise", depthwise}, {"state", train::toString(result.state)},
-                     {"seconds", result.seconds}, {"float_top1", nullptr}, {"qat_top1", nullptr},
+                     {"seconds", result.seconds}, {"lr", result.lr}, {"quantizer_lr", result.quantizerLr},
+                     {"float_top1", nullptr}, {"qat_top1", nullptr},
                      {"delta_points", nullptr}, {"bound_points", nullptr}, {"within_bound", nullptr}};
             if (!result.message.empty()) {
                 row["message"] = result.message;
