@@ -16,7 +16,7 @@ constexpr double kFactor = 3.0;
 
 // Trains the model for the probe's steps at one pair and returns the held-out loss.
 double runTrial(engine::QatModel& model, const TrainConfig& config, double lr, double quantizerLr,
-                const LrProbeData& data, const LossFunction& loss)
+                const LrProbeData& data, const LossFunction& loss, const LossFunction& score)
 {
     constexpr double kDiverged = std::numeric_limits<double>::infinity();
     std::vector<ParameterGroup> groups{{model.modelParameters(), lr}, {model.quantizerParameters(), quantizerLr}};
@@ -36,7 +36,7 @@ double runTrial(engine::QatModel& model, const TrainConfig& config, double lr, d
     at::NoGradGuard noGrad;
     double sum = 0;
     for (size_t i = 0; i < data.scoreImages.size(); ++i) {
-        sum += loss(data.scoreImages[i], data.scoreLabels[i]).item<double>() * double(data.scoreImages[i].size(0));
+        sum += score(data.scoreImages[i], data.scoreLabels[i]).item<double>() * double(data.scoreImages[i].size(0));
     }
     return std::isfinite(sum) ? sum : kDiverged;
 }
@@ -44,7 +44,7 @@ double runTrial(engine::QatModel& model, const TrainConfig& config, double lr, d
 } // namespace
 
 std::vector<LrTrial> probeLearningRates(engine::QatModel& model, const TrainConfig& config, std::pair<double, double> base,
-                                        const LrProbeData& data, const LossFunction& loss,
+                                        const LrProbeData& data, const LossFunction& loss, const LossFunction& score,
                                         const std::function<double(double)>& sumAcrossRanks)
 {
     const auto saved = engine::saveCheckpoint(model);
@@ -54,7 +54,7 @@ std::vector<LrTrial> probeLearningRates(engine::QatModel& model, const TrainConf
     std::vector<LrTrial> trials;
     auto trial = [&](double lr, double quantizerLr) {
         if (!trials.empty()) engine::loadCheckpoint(model, saved);
-        const double sum = sumAcrossRanks(runTrial(model, config, lr, quantizerLr, data, loss));
+        const double sum = sumAcrossRanks(runTrial(model, config, lr, quantizerLr, data, loss, score));
         trials.push_back({lr, quantizerLr, images > 0 ? sum / images : sum});
         return trials.back();
     };

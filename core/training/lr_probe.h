@@ -32,8 +32,10 @@ using LossFunction = std::function<at::Tensor(const at::Tensor& images, const at
 /// base: the weights' rate at base / 3, base, base x 3 (quantizers at base), then the
 /// quantizers' rate at / 3 and x 3 around the best of those; sumAcrossRanks adds a value over
 /// the processes of a distributed run (so every rank chooses alike), identity otherwise.
+/// `loss` is what the steps minimise, `score` what the held-out batches are measured by (the
+/// same, less any part no rate can change).
 std::vector<LrTrial> probeLearningRates(engine::QatModel& model, const TrainConfig& config, std::pair<double, double> base,
-                                        const LrProbeData& data, const LossFunction& loss,
+                                        const LrProbeData& data, const LossFunction& loss, const LossFunction& score,
                                         const std::function<double(double)>& sumAcrossRanks);
 
 /// The trial to train with: the lowest loss, but base (the first trial) unless another is

@@ -556,7 +556,7 @@ void TestTraining::learningRateProbeTurnsDownATooHighRateAndRollsBack()
     auto& model = *qat;
     const auto loss = [&model](const at::Tensor& x, const at::Tensor& y) { return at::cross_entropy_loss(model.forward(x), y); };
     train::TrainConfig config;
-    const auto trials = train::probeLearningRates(model, config, {3e-3, 3e-3}, probe, loss, [](double v) { return v; });
+    const auto trials = train::probeLearningRates(model, config, {3e-3, 3e-3}, probe, loss, loss, [](double v) { return v; });
     QCOMPARE(trials.size(), size_t(5));
     QCOMPARE(trials[0].lr, 3e-3);
     QCOMPARE(trials[1].lr, 3e-3 / 3);
