@@ -13,9 +13,9 @@
 #include "targets/target_registry.h"
 #include "training/trainer.h"
 
-#include <cmath>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <csignal>
 #include <iostream>
 

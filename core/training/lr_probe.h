@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // Learning rates chosen by measurement (issue #27): from the calibrated state, a few QAT
-// steps at each candidate pair (model weights, quantizer parameters), each scored by the
-// training loss on held-out training batches, then rolled back. Internal to the core.
+// steps at each candidate pair (model weights, quantizer parameters), each scored on
+// held-out training batches (for distillation, the loss's excess over the float model's
+// own), then rolled back. Internal to the core.
 
 #include "training/train_types.h"
 
