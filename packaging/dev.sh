@@ -40,7 +40,7 @@ case "$MODE" in
   test)
     cd "$BUILD"
     # Everything, including the fuzzers (label "fuzz") and the ASan+UBSan build of the core,
-    # the window and the tests run_sanitized.sh lists (label "sanitizers", the longest stage; its
+    # the CLI and the tests run_sanitized.sh lists (label "sanitizers", the longest stage; its
     # build is mostly ccache hits once warm). QATWB_SANITIZERS=0 leaves it out while iterating.
     if [ "${QATWB_SANITIZERS:-1}" = 0 ]; then
       exec ctest --output-on-failure --timeout 1500 -LE sanitizers
