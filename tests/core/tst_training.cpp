@@ -3,12 +3,12 @@
 // invariants, every model under every preset, determinism, cancel and divergence.
 #include "test_paths.h"
 #include "expected_layers.h"
+#include "tst_training.h"
 
 #include "common/version.h"
 #include "engine/qat_model.h"
 #include "quantizers/plugin_loader.h"
 #include "quantizers/quantizer_registry.h"
-#include "training/lr_probe.h"
 #include "training/optimizer.h"
 #include "training/tensor_dataset.h"
 #include "training/trainer.h"
@@ -29,17 +29,6 @@ QString fixture(const QString& name)
 }
 
 using test::trainableFixtures;
-
-QString stateName(train::RunState state)
-{
-    return QString::fromStdString(train::toString(state));
-}
-
-const train::TensorDataset& smallTrainSet()
-{
-    static const auto data = train::loadIdxDataset("fashion-mnist", "train", 2048);
-    return data;
-}
 
 struct Recorder : train::TrainObserver {
     std::vector<double> losses;
@@ -62,6 +51,21 @@ struct Recorder : train::TrainObserver {
     }
 };
 
+} // namespace
+
+namespace qat::test::training {
+
+QString stateName(train::RunState state)
+{
+    return QString::fromStdString(train::toString(state));
+}
+
+const train::TensorDataset& smallTrainSet()
+{
+    static const auto data = train::loadIdxDataset("fashion-mnist", "train", 2048);
+    return data;
+}
+
 train::TrainConfig quickConfig(const QString& model)
 {
     train::TrainConfig config;
@@ -82,35 +86,9 @@ void calibrate(engine::QatModel& model, const at::Tensor& images)
     model.finishActivationCalibration();
 }
 
-} // namespace
+} // namespace qat::test::training
 
-class TestTraining : public QObject {
-    Q_OBJECT
-private Q_SLOTS:
-    void initTestCase();
-    void sixteenBitsIsNearFloat_data();
-    void sixteenBitsIsNearFloat();
-    void zeroLearningRatesChangeNothing();
-    void everyModelTrainsUnderEveryPreset_data();
-    void everyModelTrainsUnderEveryPreset();
-    void biasOnTheIntegerKernelsGrid();
-    void batchNormStatisticsMoveWhenNotFolded_data();
-    void batchNormStatisticsMoveWhenNotFolded();
-    void twoBitWeightsKeepFourValuesAfterTraining();
-    void sameSeedSameRun();
-    void cancelStopsWithinAStep();
-    void nanDivergesAndKeepsLastGoodState();
-    void divergedRunEqualsRunStoppedAtLastGoodStep();
-    void distillationWorksWithoutLabels();
-    void badModelFailsWithMessage();
-    void weightsOnTheRootModuleTrain();
-    void learningRateChoiceNeedsAClearWin();
-    void learningRateProbeTurnsDownATooHighRateAndRollsBack();
-    void trainerUsesTheProbedRates();
-
-private:
-    quant::QuantizerRegistry m_registry;
-};
+using namespace qat::test::training;
 
 void TestTraining::initTestCase()
 {
@@ -519,88 +497,4 @@ void TestTraining::weightsOnTheRootModuleTrain()
                             "fc_weight:output in fc_weight, input in input"));
 }
 
-// The pure choice: the lowest held-out loss, but the rule's pair (the first trial) unless
-// another beats it by more than the margin; a diverged trial never wins.
-void TestTraining::learningRateChoiceNeedsAClearWin()
-{
-    const double inf = std::numeric_limits<double>::infinity();
-    using T = train::LrTrial;
-    QCOMPARE(train::chooseLearningRates({T{1e-4, 1e-4, 1.00}, T{3e-5, 1e-4, 0.995}, T{3e-4, 1e-4, 1.2}}).lr, 1e-4);
-    const auto better = train::chooseLearningRates({T{1e-4, 1e-4, 1.00}, T{3e-5, 1e-4, 0.95}, T{3e-4, 1e-4, 0.90},
-                                                    T{3e-4, 3e-5, inf}});
-    QCOMPARE(better.lr, 3e-4);
-    QCOMPARE(better.quantizerLr, 1e-4);
-    QCOMPARE(train::chooseLearningRates({T{1e-4, 1e-4, inf}, T{3e-5, 1e-4, 5.0}, T{3e-4, 1e-4, inf}}).lr, 3e-5);
-    QCOMPARE(train::chooseLearningRates({}).lr, 0.0);
-}
-
-// The probe on the trained demo model from a pair too high for it (Adam at 3e-3, 30 times
-// the rule's 1e-4): the trials are the coordinate search around it, the choice is the lowest
-// measured loss and a lower rate, and the model is put back exactly as it was. (Far higher,
-// at 0.1, every trial wrecks the model and the losses no longer order by rate.)
-void TestTraining::learningRateProbeTurnsDownATooHighRateAndRollsBack()
-{
-    auto qat = engine::QatModel::build(QATWB_DEMO_MODEL, engine::presetPlan("w4a8-lsq"), m_registry);
-    const auto& data = smallTrainSet();
-    calibrate(*qat, data.images.slice(0, 0, 256));
-    qat->train(false);
-    const auto check = data.images.slice(0, 1536, 2048);
-    const auto before = qat->forward(check).detach();
-    train::LrProbeData probe;
-    for (int b = 0; b < 8; ++b) {
-        probe.stepImages.push_back(data.images.slice(0, b * 64, (b + 1) * 64));
-        probe.stepLabels.push_back(data.labels.slice(0, b * 64, (b + 1) * 64));
-    }
-    probe.scoreImages.push_back(data.images.slice(0, 1024, 1280));
-    probe.scoreLabels.push_back(data.labels.slice(0, 1024, 1280));
-    auto& model = *qat;
-    const auto loss = [&model](const at::Tensor& x, const at::Tensor& y) { return at::cross_entropy_loss(model.forward(x), y); };
-    train::TrainConfig config;
-    const auto trials = train::probeLearningRates(model, config, {3e-3, 3e-3}, probe, loss, loss, [](double v) { return v; });
-    QCOMPARE(trials.size(), size_t(5));
-    QCOMPARE(trials[0].lr, 3e-3);
-    QCOMPARE(trials[1].lr, 3e-3 / 3);
-    QCOMPARE(trials[2].lr, 3e-3 * 3);
-    for (int i = 0; i < 3; ++i) QCOMPARE(trials[size_t(i)].quantizerLr, 3e-3);
-    const auto firstChoice = train::chooseLearningRates({trials[0], trials[1], trials[2]});
-    QCOMPARE(trials[3].lr, firstChoice.lr);
-    QCOMPARE(trials[4].lr, firstChoice.lr);
-    QCOMPARE(trials[3].quantizerLr, 3e-3 / 3);
-    QCOMPARE(trials[4].quantizerLr, 3e-3 * 3);
-    for (const auto& t : trials) {
-        qInfo("trial %g / %g: held-out loss %g", t.lr, t.quantizerLr, t.loss);
-    }
-    const auto chosen = train::chooseLearningRates(trials);
-    QVERIFY2(chosen.lr < 3e-3, qPrintable(QStringLiteral("chose %1 (losses %2 at 3e-3, %3 at 1e-3, %4 at 9e-3)")
-                                              .arg(chosen.lr).arg(trials[0].loss).arg(trials[1].loss).arg(trials[2].loss)));
-    for (const auto& t : trials) {
-        QVERIFY(chosen.loss <= t.loss);
-    }
-    QVERIFY(at::equal(qat->forward(check).detach(), before));
-}
-
-// A run with the probe trains at the pair the probe chose, says so, and stores the trials.
-void TestTraining::trainerUsesTheProbedRates()
-{
-    auto config = quickConfig(QStringLiteral("mlp_traced.pt"));
-    config.plan = engine::presetPlan("w4a8-lsq");
-    config.lrProbe = false;
-    const auto without = train::runTraining(config, m_registry);
-    QCOMPARE(stateName(without.state), QStringLiteral("finished"));
-    QVERIFY(without.lrTrials.empty());
-    config.lrProbe = true;
-    const auto with = train::runTraining(config, m_registry);
-    QCOMPARE(stateName(with.state), QStringLiteral("finished"));
-    QCOMPARE(with.lrTrials.size(), size_t(5));
-    QCOMPARE(with.lrTrials.front().lr, without.lr);
-    QCOMPARE(with.lrTrials.front().quantizerLr, without.quantizerLr);
-    const auto chosen = train::chooseLearningRates(with.lrTrials);
-    QCOMPARE(with.lr, chosen.lr);
-    QCOMPARE(with.quantizerLr, chosen.quantizerLr);
-    // Rates given by hand are not probed.
-    config.lr = 2e-4;
-    QVERIFY(train::runTraining(config, m_registry).lrTrials.empty());
-}
-
 QTEST_GUILESS_MAIN(TestTraining)
-#include "tst_training.moc"
