@@ -44,6 +44,17 @@ std::optional<double> parseNumber(const std::string& text)
     return parseWhole<double>(text, [](const std::string& t, size_t* used) { return std::stod(t, used); });
 }
 
+std::optional<bool> Arguments::onOff(const std::string& on, const std::string& off) const
+{
+    if (has(on) && has(off)) {
+        throw UsageError(on + " and " + off + " contradict each other");
+    }
+    if (has(on) || has(off)) {
+        return has(on);
+    }
+    return std::nullopt;
+}
+
 int64_t Arguments::integer(const std::string& option, int64_t fallback) const
 {
     const auto text = value(option);

@@ -40,6 +40,9 @@ struct Arguments {
     /// The option as a whole number / a number, or fallback when absent; UsageError otherwise.
     int64_t integer(const std::string& option, int64_t fallback) const;
     double number(const std::string& option, double fallback) const;
+    /// A pair of flags such as --kd / --no-kd: true, false, or nullopt when neither is given;
+    /// UsageError when both are.
+    std::optional<bool> onOff(const std::string& on, const std::string& off) const;
 };
 
 /// text as a whole number / a number, all of it; nullopt when it is not one.

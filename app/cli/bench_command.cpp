@@ -189,8 +189,7 @@ AccuracyOptions accuracyOptions(const Arguments& a)
     }
     o.limitTrain = a.integer("--limit-train", 0);
     o.limitTest = a.integer("--limit-test", 0);
-    if (a.has("--lr-probe")) o.lrProbe = true;
-    if (a.has("--no-lr-probe")) o.lrProbe = false;
+    o.lrProbe = a.onOff("--lr-probe", "--no-lr-probe");
     return o;
 }
 

@@ -247,10 +247,7 @@ int runTrain(const std::vector<std::string>& args)
     config.batch = int(a.integer("--batch", config.batch));
     config.lr = learningRate(a, "--lr");
     config.quantizerLr = learningRate(a, "--qlr");
-    if (a.has("--lr-probe") && a.has("--no-lr-probe")) {
-        throw UsageError("--lr-probe and --no-lr-probe contradict each other");
-    }
-    if (a.has("--lr-probe") || a.has("--no-lr-probe")) config.lrProbe = a.has("--lr-probe");
+    config.lrProbe = a.onOff("--lr-probe", "--no-lr-probe");
     if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
     if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
     config.seed = uint64_t(a.integer("--seed", 0));
@@ -259,10 +256,7 @@ int runTrain(const std::vector<std::string>& args)
     config.limitTest = a.integer("--limit-test", 0);
     config.cacheMb = a.integer("--cache-mb", -1);
     if (config.cacheMb < -1) throw UsageError("--cache-mb takes a size in MB (0 turns the cache off)");
-    if (a.has("--kd") && a.has("--no-kd")) {
-        throw UsageError("--kd and --no-kd contradict each other");
-    }
-    config.distill = !a.has("--no-kd");
+    config.distill = a.onOff("--kd", "--no-kd").value_or(true);
     config.temperature = a.number("--temperature", config.temperature);
     config.calibrationBatches = int(a.integer("--calibration-batches", config.calibrationBatches));
     config.freezeBatchNormAfter = a.integer("--freeze-bn-after", -1);
