@@ -238,6 +238,7 @@ std::string hyperparametersJson(const train::TrainConfig& c)
            {"optimizer", train::toString(c.optimizer)},
            {"lr", c.lr},
            {"quantizer_lr", c.quantizerLr},
+           {"lr_probe", train::probesLearningRates(c)},
            {"momentum", c.momentum},
            {"schedule", train::toString(c.schedule)},
            {"step_gamma", c.stepGamma},
@@ -298,6 +299,9 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.optimizer = train::parseOptimizer(h.value("optimizer", std::string("adam")));
     c.lr = h.value("lr", c.lr);
     c.quantizerLr = h.value("quantizer_lr", c.quantizerLr);
+    if (h.contains("lr_probe")) {
+        c.lrProbe = h["lr_probe"].get<bool>(); // runs before the probe: the default, off
+    }
     c.momentum = h.value("momentum", c.momentum);
     c.schedule = train::parseSchedule(h.value("schedule", std::string("cosine")));
     c.stepGamma = h.value("step_gamma", c.stepGamma);

@@ -67,7 +67,7 @@ struct TrainConfig {
     int64_t injectNanAtStep = -1;  ///< testing aid: make the loss NaN at this step
     /// Automatic learning rates (lr and quantizerLr < 0) measured by a short probe from the
     /// calibrated state instead of taken from the rule (training/lr_probe.h); unset: the
-    /// default (kLrProbeByDefault in trainer.cpp).
+    /// default (see probesLearningRates).
     std::optional<bool> lrProbe;
     DistributedOptions distributed;
 };
@@ -170,6 +170,10 @@ struct QuantizerSummary {
 /// Adds init auto's choice to a quantizer's config JSON (`init_choice`, `init_scores` per
 /// candidate), as runs store it and `qatwb train --json` prints it; nothing for other inits.
 void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer);
+
+/// Whether a run probes its learning rates (training/lr_probe.h): lrProbe, off when not set,
+/// and only when both rates are automatic. Stored with each run, so a re-run does the same.
+bool probesLearningRates(const TrainConfig& config);
 
 /// The learning rate used when none is given: 1e-3 when any layer's weights have 3 bits or
 /// fewer (they must move across much coarser grids), else 1e-4 (measured on the demo, see README).

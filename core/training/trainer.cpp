@@ -40,8 +40,6 @@ constexpr size_t kQuantizerGroup = 1;
 // The learning-rate probe: steps per trial and held-out batches it is scored on.
 constexpr int64_t kProbeSteps = 32;
 constexpr int64_t kProbeScoreBatches = 4;
-// Whether a run probes its learning rates when the configuration does not say.
-constexpr bool kLrProbeByDefault = false;
 
 struct Emitter {
     TrainObserver* observer;
@@ -296,7 +294,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         const auto [autoLr, autoQuantizerLr] = autoLearningRates(*model);
         result.lr = config.lr >= 0 ? config.lr : autoLr;
         result.quantizerLr = config.quantizerLr >= 0 ? config.quantizerLr : autoQuantizerLr;
-        if (config.lrProbe.value_or(kLrProbeByDefault) && config.lr < 0 && config.quantizerLr < 0) {
+        if (probesLearningRates(config)) {
             const auto probeStarted = Clock::now();
             result.lrTrials = probeLearningRates(*model, config, {autoLr, autoQuantizerLr},
                                                  probeData(config, data, globalBatch, comm), trainingLoss(*model, config),

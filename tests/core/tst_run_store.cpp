@@ -410,7 +410,8 @@ void TestRunStore::rerunReproducesMetrics()
 {
     const auto db = m_dir.filePath(QStringLiteral("rerun.sqlite"));
     QProcess first;
-    first.start(qat::test::path(QATWB_CLI), trainArgs(db, 12));
+    // With the learning-rate probe: the re-run probes too, so it trains at the same rates.
+    first.start(qat::test::path(QATWB_CLI), trainArgs(db, 12) << QStringLiteral("--lr-probe"));
     QVERIFY(first.waitForFinished(120000));
     QCOMPARE(first.exitCode(), 0);
     QProcess again;
@@ -429,6 +430,12 @@ void TestRunStore::rerunReproducesMetrics()
     }
     QCOMPARE(*runs.run(2)->qatTop1, *runs.run(1)->qatTop1);
     QCOMPARE(runs.run(2)->plan, runs.run(1)->plan);
+    // (hyperparameters also hold each run's measured speed, so they are not compared whole)
+    for (const int64_t id : {1, 2}) {
+        QVERIFY(runs.run(id)->hyperparameters.find("\"lr_probe\":true") != std::string::npos);
+    }
+    QCOMPARE(runs.metrics(2, "lr").size(), a.size());
+    QCOMPARE(runs.metrics(2, "lr").front().value, runs.metrics(1, "lr").front().value);
 }
 
 void TestRunStore::pagesSortsAndSearches()
