@@ -167,6 +167,13 @@ void TestHistory::listsEveryStateFiltersAndSorts()
                  QString::fromStdString(qat::analysis::formatBytes(b.weightsBytes)));
         const auto line = QString::fromStdString(qat::analysis::describeResources(b));
         QVERIFY2(history->details()->toPlainText().contains(line), qPrintable(history->details()->toPlainText()));
+        // Automatic learning rates read "auto", with the rates the run started from.
+        const auto started = QStringLiteral("weights %1, quantizers %2 at the first step")
+                                 .arg(store.metrics(m_finishedB, "lr").at(0).value, 0, 'g', 3)
+                                 .arg(store.metrics(m_finishedB, "quantizer_lr").at(0).value, 0, 'g', 3);
+        for (const auto& text : {QStringLiteral("lr = auto, "), QStringLiteral("quantizer_lr = auto"), started}) {
+            QVERIFY2(history->details()->toPlainText().contains(text), qPrintable(history->details()->toPlainText()));
+        }
     }
     auto* quantizers = history->quantizerModel();
     QAbstractItemModelTester quantizerTester(quantizers, QAbstractItemModelTester::FailureReportingMode::QtTest);

@@ -39,6 +39,20 @@ QString percent(const std::optional<double>& v)
     return v ? QStringLiteral("%1 %").arg(*v * 100, 0, 'f', 2) : QStringLiteral("\u2013");
 }
 
+/// The rates a run started from (its first step's), and how they were chosen.
+QString learningRates(const store::RunStore& store, int64_t id, bool probed)
+{
+    const auto lr = store.metrics(id, "lr");
+    const auto quantizerLr = store.metrics(id, "quantizer_lr");
+    if (lr.empty() || quantizerLr.empty()) {
+        return tr("no step recorded");
+    }
+    return tr("weights %1, quantizers %2 at the first step%3")
+        .arg(lr.front().value, 0, 'g', 3)
+        .arg(quantizerLr.front().value, 0, 'g', 3)
+        .arg(probed ? tr(" (chosen by the learning-rate probe)") : QString());
+}
+
 } // namespace
 
 QString snapshotText(const std::string& text)
@@ -131,11 +145,15 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
     if (hyper.is_object()) {
         QStringList items;
         for (const auto& [key, value] : hyper.items()) {
-            if (key != "data") {
-                items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), html(value.dump()));
+            if (key == "data") {
+                continue;
             }
+            // Automatic learning rates are stored as -1; the rates used are in the next row.
+            const bool automatic = (key == "lr" || key == "quantizer_lr") && value.is_number() && value.get<double>() < 0;
+            items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), automatic ? tr("auto") : html(value.dump()));
         }
         row(tr("Training"), items.join(QStringLiteral(", ")));
+        row(tr("Learning rates"), learningRates(store, r.id, hyper.value("lr_probe", false)));
         if (hyper.contains("data")) {
             const auto options = data::dataOptionsFromJson(hyper["data"].dump());
             QStringList steps{tr("format %1, held out %2, unreadable images: %3")
