@@ -43,11 +43,13 @@ case "$MODE" in
     # the CLI and the tests run_sanitized.sh lists (label "sanitizers", the longest stage; its
     # build is mostly ccache hits once warm). QATWB_SANITIZERS=0 leaves it out while iterating.
     if [ "${QATWB_SANITIZERS:-1}" = 0 ]; then
-      exec ctest --output-on-failure --timeout 1500 -LE sanitizers
+      exec ctest --output-on-failure --timeout 1500 -j "$(nproc)" -LE sanitizers
     fi
     rm -f "$BUILD/asan/stage-times.txt"
     status=0
-    ctest --output-on-failure --timeout 2400 || status=$?
+    # Two tests at a time (one per core): most spend their time in one thread or waiting for
+    # a qatwb process, and the sanitizer stage (started first) runs beside the others.
+    ctest --output-on-failure --timeout 2400 -j "$(nproc)" || status=$?
     # The sanitizer stage's build and per-test times (ctest hides a passing test's output).
     if [ -f "$BUILD/asan/stage-times.txt" ]; then cat "$BUILD/asan/stage-times.txt"; fi
     exit $status
