@@ -299,7 +299,7 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.optimizer = train::parseOptimizer(h.value("optimizer", std::string("adam")));
     c.lr = h.value("lr", c.lr);
     c.quantizerLr = h.value("quantizer_lr", c.quantizerLr);
-    if (h.contains("lr_probe")) {
+    if (h.contains("lr_probe") && h["lr_probe"].is_boolean()) {
         c.lrProbe = h["lr_probe"].get<bool>(); // runs before the probe: the default, off
     }
     c.momentum = h.value("momentum", c.momentum);

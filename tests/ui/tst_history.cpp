@@ -22,6 +22,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
+#include <QCheckBox>
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QJsonArray>
@@ -402,7 +403,25 @@ void TestHistory::rerunLoadsPlanAndSettings()
     QCOMPARE(config.limitTrain, 1024);
     QCOMPARE(config.limitTest, 200);
     QCOMPARE(config.batch, 64);
+    QVERIFY(!config.lrProbe.value_or(false));
     QVERIFY(window.undoStack()->undoText().contains(QString::number(m_finishedB)));
+    // A run that probed its learning rates is re-run with the probe (the dock's box); the
+    // box is off limits, and the probe off, while a rate is given by hand.
+    QCheckBox* probeBox = nullptr;
+    for (auto* box : window.trainingView()->findChildren<QCheckBox*>()) {
+        probeBox = box->text() == QStringLiteral("Probe learning rates first") ? box : probeBox;
+    }
+    QVERIFY(probeBox != nullptr && !probeBox->isChecked() && probeBox->isEnabled());
+    auto probed = config;
+    probed.lrProbe = true;
+    window.trainingView()->setConfig(probed);
+    QVERIFY(probeBox->isChecked());
+    QVERIFY(window.trainingView()->config().lrProbe.value_or(false));
+    probed.lr = 1e-3;
+    window.trainingView()->setConfig(probed);
+    QVERIFY(!probeBox->isEnabled());
+    QVERIFY(!window.trainingView()->config().lrProbe.value_or(false));
+    window.trainingView()->setConfig(config);
 
     // A second run of the same model applies at once, and is one undo step.
     QVERIFY(window.loadRun(m_finishedA));

@@ -153,7 +153,7 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
             items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), automatic ? tr("auto") : html(value.dump()));
         }
         row(tr("Training"), items.join(QStringLiteral(", ")));
-        row(tr("Learning rates"), learningRates(store, r.id, hyper.value("lr_probe", false)));
+        row(tr("Learning rates"), learningRates(store, r.id, hyper.contains("lr_probe") && hyper["lr_probe"] == true));
         if (hyper.contains("data")) {
             const auto options = data::dataOptionsFromJson(hyper["data"].dump());
             QStringList steps{tr("format %1, held out %2, unreadable images: %3")

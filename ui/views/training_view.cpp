@@ -101,6 +101,12 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     connect(m_qlrAuto, &QCheckBox::toggled, m_qlr, [this](bool on) { m_qlr->setEnabled(!on && m_activity == Activity::Idle); });
     m_lrAuto->setChecked(true);
     m_qlrAuto->setChecked(true);
+    // The learning-rate probe (qatwb train --lr-probe): only for automatic rates.
+    m_lrProbe = new QCheckBox(tr("Probe learning rates first"), this);
+    m_lrProbe->setToolTip(tr("Before training, 32 steps at each of five rate pairs around the automatic ones, "
+                             "the model put back after each; trains at the best (about a fifth more time per epoch)"));
+    connect(m_lrAuto, &QCheckBox::toggled, this, [this] { updateProbeEnabled(); });
+    connect(m_qlrAuto, &QCheckBox::toggled, this, [this] { updateProbeEnabled(); });
 
     m_epochs = new QSpinBox(this);
     m_epochs->setRange(1, 1000);
@@ -145,6 +151,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     form->addRow(tr("Schedule:"), m_schedule);
     form->addRow(tr("Weights LR:"), row(this, m_lrAuto, m_lr));
     form->addRow(tr("Quantizer LR:"), row(this, m_qlrAuto, m_qlr));
+    form->addRow(QString(), m_lrProbe);
     form->addRow(tr("Epochs:"), m_epochs);
     form->addRow(tr("Max steps:"), m_steps);
     form->addRow(tr("Batch:"), m_batch);
@@ -174,7 +181,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     layout->addStretch(1);
 
     m_editors = {m_data, m_limitTrain, m_limitTest, m_optimizer, m_schedule, m_lrAuto, m_lr, m_qlrAuto, m_qlr,
-                 m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
+                 m_lrProbe, m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
     restoreSettings();
     setActivity(Activity::Idle);
 }
@@ -203,6 +210,7 @@ train::TrainConfig TrainingView::config() const
     c.schedule = train::Schedule(m_schedule->currentData().toInt());
     c.lr = m_lrAuto->isChecked() ? -1 : m_lr->value();
     c.quantizerLr = m_qlrAuto->isChecked() ? -1 : m_qlr->value();
+    c.lrProbe = m_lrProbe->isChecked() && c.lr < 0 && c.quantizerLr < 0;
     c.epochs = m_epochs->value();
     c.maxSteps = m_steps->value();
     c.batch = m_batch->value();
@@ -245,6 +253,7 @@ void TrainingView::setConfig(const train::TrainConfig& c)
     m_batch->setValue(c.batch);
     m_seed->setValue(int(c.seed));
     m_distill->setChecked(c.distill);
+    m_lrProbe->setChecked(train::probesLearningRates(c));
     m_calibration->setCurrentIndex(std::max(0, m_calibration->findData(int(c.plan.weights.config.init))));
 }
 
@@ -253,6 +262,11 @@ void TrainingView::setShortRun(int64_t steps, int64_t limitTrain, int64_t limitT
     m_steps->setValue(int(steps));
     m_limitTrain->setValue(int(limitTrain));
     m_limitTest->setValue(int(limitTest));
+}
+
+void TrainingView::updateProbeEnabled()
+{
+    m_lrProbe->setEnabled(m_activity == Activity::Idle && m_lrAuto->isChecked() && m_qlrAuto->isChecked());
 }
 
 void TrainingView::setActivity(Activity activity)
@@ -264,6 +278,7 @@ void TrainingView::setActivity(Activity activity)
     }
     m_lr->setEnabled(idle && !m_lrAuto->isChecked());
     m_qlr->setEnabled(idle && !m_qlrAuto->isChecked());
+    updateProbeEnabled();
     m_start->setEnabled(idle);
     m_pause->setEnabled(activity == Activity::Running || activity == Activity::Paused);
     {
@@ -332,6 +347,7 @@ void TrainingView::saveSettings() const
     s.setValue(QStringLiteral("lr"), m_lr->value());
     s.setValue(QStringLiteral("qlrAuto"), m_qlrAuto->isChecked());
     s.setValue(QStringLiteral("qlr"), m_qlr->value());
+    s.setValue(QStringLiteral("lrProbe"), m_lrProbe->isChecked());
     s.setValue(QStringLiteral("epochs"), m_epochs->value());
     s.setValue(QStringLiteral("batch"), m_batch->value());
     s.setValue(QStringLiteral("seed"), m_seed->value());
@@ -352,6 +368,7 @@ void TrainingView::restoreSettings()
     m_lr->setValue(s.value(QStringLiteral("lr"), 1e-4).toDouble());
     m_qlrAuto->setChecked(s.value(QStringLiteral("qlrAuto"), true).toBool());
     m_qlr->setValue(s.value(QStringLiteral("qlr"), 1e-4).toDouble());
+    m_lrProbe->setChecked(s.value(QStringLiteral("lrProbe"), false).toBool());
     m_epochs->setValue(s.value(QStringLiteral("epochs"), 1).toInt());
     m_batch->setValue(s.value(QStringLiteral("batch"), 128).toInt());
     m_seed->setValue(s.value(QStringLiteral("seed"), 0).toInt());

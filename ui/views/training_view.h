@@ -61,6 +61,8 @@ private:
     void addRecentDataFolder(const QString& folder);
     void saveSettings() const;
     void restoreSettings();
+    /// The probe applies to automatic rates only: its box is off limits otherwise.
+    void updateProbeEnabled();
 
     QComboBox* m_data = nullptr;
     QSpinBox* m_limitTrain = nullptr;
@@ -71,6 +73,7 @@ private:
     QDoubleSpinBox* m_lr = nullptr;
     QCheckBox* m_qlrAuto = nullptr;
     QDoubleSpinBox* m_qlr = nullptr;
+    QCheckBox* m_lrProbe = nullptr;
     QSpinBox* m_epochs = nullptr;
     QSpinBox* m_steps = nullptr;
     QSpinBox* m_batch = nullptr;
