@@ -102,6 +102,7 @@ json accuracyTable(const AccuracyOptions& options, const quant::QuantizerRegistr
             config.limitTrain = options.limitTrain;
             config.limitTest = options.limitTest;
             config.lrProbe = options.lrProbe;
+            config.quantizerWarmup = options.quantizerWarmup;
             config.snapshotEvery = 0;
             progress("accuracy: " + modelName(path) + " " + preset + ", " + std::to_string(config.epochs) + " epoch(s)");
             const auto result = train::runTraining(config, registry, nullptr, nullptr);

@@ -24,6 +24,7 @@ struct AccuracyOptions {
     int64_t limitTrain = 0;           ///< > 0: the first N training images (a quick look, not the table)
     int64_t limitTest = 0;
     std::optional<bool> lrProbe;      ///< overrides the learning-rate probe's default
+    int64_t quantizerWarmup = -1;     ///< steps; -1: the default (train::quantizerWarmupSteps)
 };
 
 /// The zoo's models: <name>_traced.pt files, sorted by name. Throws qat::Error when the folder

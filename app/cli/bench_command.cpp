@@ -31,7 +31,7 @@ namespace qat::cli {
 const char* const kBenchHelp =
     "usage: qatwb bench [--quick] [--json] [--model MODEL] [--only PARTS] [--profile PRESET]\n"
     "       qatwb bench --only accuracy [--zoo DIR] [--epochs N] [--presets P,..] [--models M,..] [--init METHOD]\n"
-    "                   [--lr-probe | --no-lr-probe]\n"
+    "                   [--lr-probe | --no-lr-probe] [--quantizer-warmup N]\n"
     "\n"
     "Measures, on this machine, as ratios from one run (medians of repeats, pairs interleaved):\n"
     "  QAT step / float step (forward, loss, backward, optimizer) at batch 64 and 256 for the\n"
@@ -62,6 +62,7 @@ const char* const kBenchHelp =
     "  --presets P    only these presets; --models M only these zoo models (comma-separated)\n"
     "  --init METHOD  every quantizer's initialisation (max, mse, percentile, auto; default: the preset's)\n"
     "  --lr-probe, --no-lr-probe  learning rates measured by a probe, or the rule's (see qatwb train)\n"
+    "  --quantizer-warmup N  steps over which the quantizers' rate rises from 0 (see qatwb train)\n"
     "  --limit-train N, --limit-test N  the first N images (a quick look, not the table)\n"
     "  --profile PRESET  profile a float and a QAT step (batch 256, or --batch N) op by op with\n"
     "            LibTorch's profiler: self time per op (only that, unless --only names parts too)\n"
@@ -190,6 +191,8 @@ AccuracyOptions accuracyOptions(const Arguments& a)
     o.limitTrain = a.integer("--limit-train", 0);
     o.limitTest = a.integer("--limit-test", 0);
     o.lrProbe = a.onOff("--lr-probe", "--no-lr-probe");
+    o.quantizerWarmup = a.integer("--quantizer-warmup", -1);
+    if (o.quantizerWarmup < -1) throw UsageError("--quantizer-warmup takes a number of steps (0: none)");
     return o;
 }
 
@@ -199,7 +202,7 @@ int runBench(const std::vector<std::string>& args)
 {
     const auto a = parseArguments({"bench",
                                    {"--model", "--only", "--data", "--profile", "--zoo", "--epochs", "--presets", "--models",
-                                    "--init", "--limit-train", "--limit-test", "--batch"},
+                                    "--init", "--limit-train", "--limit-test", "--batch", "--quantizer-warmup"},
                                    {"--quick", "--json", "--lr-probe", "--no-lr-probe"},
                                    0,
                                    0},

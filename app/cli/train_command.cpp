@@ -58,6 +58,8 @@ const char* const kTrainHelp =
     "  --lr-probe              with both rates auto: measure them first (5 trials of 32 steps\n"
     "                          around the auto pair, scored on held-out training batches)\n"
     "  --no-lr-probe           take the auto rates as they are\n"
+    "  --quantizer-warmup N    the quantizers' rate rises linearly from 0 over the first N steps\n"
+    "                          (0: none; default: the README's, \"Quantizer warm-up\")\n"
     "  --optimizer adam|sgd    (default adam)    --schedule cosine|step|constant (default cosine)\n"
     "  --kd                    distil from the float model (the default; needs no labels)\n"
     "  --no-kd                 train on the labels with cross-entropy instead\n"
@@ -220,7 +222,7 @@ int runTrain(const std::vector<std::string>& args)
                             "--calibration-batches", "--freeze-bn-after", "--snapshot-every", "--plugin", "--input-bits",
                             "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
                             "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
-                            "--split-seed", "--bad-images"},
+                            "--split-seed", "--bad-images", "--quantizer-warmup"},
                            {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant", "--no-integer-bias", "--lr-probe",
                             "--no-lr-probe"},
                            0,
@@ -248,6 +250,8 @@ int runTrain(const std::vector<std::string>& args)
     config.lr = learningRate(a, "--lr");
     config.quantizerLr = learningRate(a, "--qlr");
     config.lrProbe = a.onOff("--lr-probe", "--no-lr-probe");
+    config.quantizerWarmup = a.integer("--quantizer-warmup", -1);
+    if (config.quantizerWarmup < -1) throw UsageError("--quantizer-warmup takes a number of steps (0: none)");
     if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
     if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
     config.seed = uint64_t(a.integer("--seed", 0));

@@ -45,6 +45,20 @@ bool probesLearningRates(const TrainConfig& config)
     return config.lrProbe.value_or(kByDefault) && config.lr < 0 && config.quantizerLr < 0;
 }
 
+int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps)
+{
+    if (config.quantizerWarmup >= 0) {
+        return config.quantizerWarmup;
+    }
+    constexpr double kDefaultShare = 0.0; // measured: README, "Quantizer warm-up"
+    return int64_t(kDefaultShare * double(totalSteps));
+}
+
+double warmupFactor(int64_t step, int64_t warmupSteps)
+{
+    return step >= warmupSteps ? 1.0 : double(step + 1) / double(warmupSteps);
+}
+
 double autoLearningRate(int lowestWeightBits)
 {
     return lowestWeightBits <= 3 ? 1e-3 : 1e-4;

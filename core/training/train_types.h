@@ -54,6 +54,9 @@ struct TrainConfig {
     double momentum = 0.9;         ///< SGD
     Schedule schedule = Schedule::Cosine;
     double stepGamma = 0.1;        ///< Step schedule: lr *= gamma at each epoch boundary
+    /// Steps over which the quantizer parameters' rate rises linearly from 0 to its schedule's
+    /// value; -1: automatic (see quantizerWarmupSteps), 0: none.
+    int64_t quantizerWarmup = -1;
     uint64_t seed = 0;
     bool distill = true;           ///< knowledge distillation from the float model (no labels needed)
     double temperature = 2.0;
@@ -174,6 +177,14 @@ void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer);
 /// Whether a run probes its learning rates (training/lr_probe.h): lrProbe, off when not set,
 /// and only when both rates are automatic. Stored with each run, so a re-run does the same.
 bool probesLearningRates(const TrainConfig& config);
+
+/// The quantizer warm-up of a run of totalSteps steps: config.quantizerWarmup when given,
+/// else the default share of the run.
+int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps);
+
+/// The factor the warm-up puts on the quantizers' rate at a 0-based step: (step + 1) / warmup,
+/// 1 from the warm-up's end on.
+double warmupFactor(int64_t step, int64_t warmupSteps);
 
 /// The learning rate used when none is given: 1e-3 when any layer's weights have 3 bits or
 /// fewer (they must move across much coarser grids), else 1e-4 (measured on the demo, see README).

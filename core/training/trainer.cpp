@@ -327,6 +327,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         int64_t localSamples = 0;
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
+        const int64_t warmup = quantizerWarmupSteps(config, totalSteps);
         emit(StateEvent{RunState::Running, {}});
         RunState state = RunState::Finished;
         std::string message;
@@ -358,7 +359,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 auto y = batch.labels;
                 const int64_t globalCount = std::min(globalBatch, train.size() - b * globalBatch);
                 const double lr = scheduledLr(config, result.lr, step, totalSteps, epoch);
-                const double qlr = scheduledLr(config, result.quantizerLr, step, totalSteps, epoch);
+                const double qlr =
+                    scheduledLr(config, result.quantizerLr, step, totalSteps, epoch) * warmupFactor(step, warmup);
                 optimizer.groups()[kModelGroup].lr = lr;
                 optimizer.groups()[kQuantizerGroup].lr = qlr;
                 const auto out = model->forward(x);

@@ -50,6 +50,7 @@ private Q_SLOTS:
     void learningRateChoiceNeedsAClearWin();
     void learningRateProbeTurnsDownATooHighRateAndRollsBack();
     void trainerUsesTheProbedRates();
+    void quantizerWarmupRampsOnlyTheQuantizersRate();
 
 private:
     qat::quant::QuantizerRegistry m_registry;

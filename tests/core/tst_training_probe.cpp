@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The learning-rate probe (tst_training, continued): its choice rule, the coordinate search on
-// the trained demo model with the model put back, and a run that trains at the probed pair.
+// the trained demo model with the model put back, and a run that trains at the probed pair;
+// and the quantizers' warm-up.
 #include "test_paths.h"
 #include "tst_training.h"
 
@@ -96,4 +97,47 @@ void TestTraining::trainerUsesTheProbedRates()
     // Rates given by hand are not probed.
     config.lr = 2e-4;
     QVERIFY(train::runTraining(config, m_registry).lrTrials.empty());
+}
+
+namespace {
+struct RateRecorder : train::TrainObserver {
+    std::vector<double> lr;
+    std::vector<double> quantizerLr;
+    void onEvent(const train::TrainEvent& event) override
+    {
+        if (const auto* step = std::get_if<train::StepEvent>(&event)) {
+            lr.push_back(step->lr);
+            quantizerLr.push_back(step->quantizerLr);
+        }
+    }
+};
+} // namespace
+
+// The quantizers' rate rises linearly over the warm-up's steps and the weights' does not;
+// without a warm-up the first step already has the full rate.
+void TestTraining::quantizerWarmupRampsOnlyTheQuantizersRate()
+{
+    auto config = quickConfig(QStringLiteral("cnn_bn_relu_traced.pt"));
+    config.maxSteps = 6;
+    config.schedule = train::Schedule::Constant;
+    config.lr = 1e-3;
+    config.quantizerLr = 2e-3;
+    config.quantizerWarmup = 4;
+    RateRecorder ramped;
+    QCOMPARE(stateName(train::runTraining(config, m_registry, &ramped).state), QStringLiteral("finished"));
+    QCOMPARE(ramped.quantizerLr.size(), size_t(6));
+    const double expected[] = {0.5e-3, 1e-3, 1.5e-3, 2e-3, 2e-3, 2e-3};
+    for (size_t i = 0; i < 6; ++i) {
+        QCOMPARE(ramped.quantizerLr[i], expected[i]);
+        QCOMPARE(ramped.lr[i], 1e-3);
+    }
+    config.quantizerWarmup = 0;
+    RateRecorder flat;
+    train::runTraining(config, m_registry, &flat);
+    QCOMPARE(flat.quantizerLr.front(), 2e-3);
+    // The automatic warm-up is a share of the run, whatever its length.
+    config.quantizerWarmup = -1;
+    QCOMPARE(train::quantizerWarmupSteps(config, 1000), 10 * train::quantizerWarmupSteps(config, 100));
+    QCOMPARE(train::warmupFactor(9, 10), 1.0);
+    QCOMPARE(train::warmupFactor(0, 0), 1.0);
 }
