@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # AddressSanitizer + UndefinedBehaviorSanitizer: builds the core, the CLI and the test
-# executables that run core code (GCC, -fsanitize=address,undefined; the window too with
-# QATWB_SANITIZER_TESTS=all) in MAIN_BUILD/asan and runs them there. LibTorch, Qt and SQLite are not instrumented; their
+# executables that run core code, the window's among them (GCC, -fsanitize=address,undefined)
+# in MAIN_BUILD/asan and runs them there. LibTorch, Qt and SQLite are not instrumented; their
 # memory is still watched where our code touches it. Any report fails the test it happens in.
 #   run_sanitized.sh MAIN_BUILD SOURCE_DIR
 set -euo pipefail
@@ -10,13 +10,9 @@ MAIN_BUILD="$(cd "$1" && pwd)"
 SRC="$(cd "$2" && pwd)"
 OUT="$MAIN_BUILD/asan"
 # QATWB_SANITIZER_TESTS=ci (the default, what CI runs): every test executable that runs core
-# code without the window: the core's own areas, and the CLI-driven tests through the
-# instrumented qatwb; less the rows asan_skips.txt names (run_selected.sh).
-# QATWB_SANITIZER_TESTS=all: the same plus the window's eight tests, offscreen (they need an
-# ASan build of the window library as well). Measured in full CI runs on a clean clone, the
-# whole CI took 54-69 min with `all`, over its 45-minute budget, and on a cold cache the ASan
-# build alone can take most of an hour; the window tests add ~40 objects to build and ~4 min
-# to run, so CI leaves them to `all`.
+# code: the core's own areas, the CLI-driven tests through the instrumented qatwb and the
+# window's eight tests, offscreen, with an ASan build of the window library; less the rows
+# asan_skips.txt names (run_selected.sh). `all` is the same list (it once added the window).
 # QATWB_SANITIZER_TESTS=core: a smaller list, for iterating on the core.
 CORE_TESTS=(
   # the core's own areas
@@ -25,15 +21,13 @@ CORE_TESTS=(
   # through the instrumented qatwb
   tst_cli tst_bad_inputs tst_distributed
 )
+WINDOW_TESTS=(
+  # the window, offscreen, driving the core (training on its worker thread, export, history)
+  tst_main_window tst_welcome_view tst_graph_view tst_model_view tst_workbench tst_data_view
+  tst_error_states tst_history
+)
 case "${QATWB_SANITIZER_TESTS:-ci}" in
-  ci) TESTS=("${CORE_TESTS[@]}") ;;
-  all)
-    TESTS=(
-      "${CORE_TESTS[@]}"
-      # the window, offscreen, driving the core
-      tst_main_window tst_welcome_view tst_graph_view tst_model_view tst_workbench tst_data_view
-      tst_error_states tst_history
-    ) ;;
+  ci|all) TESTS=("${CORE_TESTS[@]}" "${WINDOW_TESTS[@]}") ;;
   core) TESTS=(tst_model_import tst_idx_reader tst_plan tst_plugins tst_training tst_run_store tst_cli tst_bad_inputs) ;;
   *) echo "run_sanitized.sh: QATWB_SANITIZER_TESTS is ci (the default), all or core" >&2; exit 2 ;;
 esac
