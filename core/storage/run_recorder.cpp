@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace qat::store {
@@ -239,6 +240,7 @@ std::string hyperparametersJson(const train::TrainConfig& c)
            {"lr", c.lr},
            {"quantizer_lr", c.quantizerLr},
            {"lr_probe", train::probesLearningRates(c)},
+           {"quantizer_warmup", c.quantizerWarmup},
            {"momentum", c.momentum},
            {"schedule", train::toString(c.schedule)},
            {"step_gamma", c.stepGamma},
@@ -302,6 +304,9 @@ train::TrainConfig configFromRun(const RunRecord& run)
     if (h.contains("lr_probe") && h["lr_probe"].is_boolean()) {
         c.lrProbe = h["lr_probe"].get<bool>(); // runs before the probe: the default, off
     }
+    // Runs from before the warm-up trained without one.
+    const auto warmup = h.find("quantizer_warmup");
+    c.quantizerWarmup = warmup != h.end() && warmup->is_number_integer() ? std::max<int64_t>(-1, warmup->get<int64_t>()) : 0;
     c.momentum = h.value("momentum", c.momentum);
     c.schedule = train::parseSchedule(h.value("schedule", std::string("cosine")));
     c.stepGamma = h.value("step_gamma", c.stepGamma);

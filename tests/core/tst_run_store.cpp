@@ -410,8 +410,10 @@ void TestRunStore::rerunReproducesMetrics()
 {
     const auto db = m_dir.filePath(QStringLiteral("rerun.sqlite"));
     QProcess first;
-    // With the learning-rate probe: the re-run probes too, so it trains at the same rates.
-    first.start(qat::test::path(QATWB_CLI), trainArgs(db, 12) << QStringLiteral("--lr-probe"));
+    // With the learning-rate probe and a quantizer warm-up: the re-run does both, so it trains
+    // at the same rates.
+    first.start(qat::test::path(QATWB_CLI), trainArgs(db, 12) << QStringLiteral("--lr-probe")
+                                                               << QStringLiteral("--quantizer-warmup") << QStringLiteral("5"));
     QVERIFY(first.waitForFinished(120000));
     QCOMPARE(first.exitCode(), 0);
     QProcess again;
@@ -433,9 +435,16 @@ void TestRunStore::rerunReproducesMetrics()
     // (hyperparameters also hold each run's measured speed, so they are not compared whole)
     for (const int64_t id : {1, 2}) {
         QVERIFY(runs.run(id)->hyperparameters.find("\"lr_probe\":true") != std::string::npos);
+        QVERIFY(runs.run(id)->hyperparameters.find("\"quantizer_warmup\":5") != std::string::npos);
     }
     QCOMPARE(runs.metrics(2, "lr").size(), a.size());
     QCOMPARE(runs.metrics(2, "lr").front().value, runs.metrics(1, "lr").front().value);
+    const auto qlr = runs.metrics(2, "quantizer_lr");
+    QCOMPARE(qlr.size(), a.size());
+    for (size_t i = 0; i < qlr.size(); ++i) {
+        QCOMPARE(qlr[i].value, runs.metrics(1, "quantizer_lr")[i].value);
+    }
+    QVERIFY(qlr[0].value < qlr[4].value); // the warm-up's ramp
 }
 
 void TestRunStore::pagesSortsAndSearches()

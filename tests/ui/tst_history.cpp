@@ -65,7 +65,8 @@ void TestHistory::initTestCase()
     m_finishedA = runCli(trainArgs(m_db, 16), 0);
     QVERIFY(m_finishedA > 0);
     m_finishedB = runCli(trainArgs(m_db, 16) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq")
-                                              << QStringLiteral("--init") << QStringLiteral("auto"),
+                                              << QStringLiteral("--init") << QStringLiteral("auto")
+                                              << QStringLiteral("--quantizer-warmup") << QStringLiteral("4"),
                          0);
     QVERIFY(m_finishedB > 0);
     m_diverged = runCli(trainArgs(m_db, 10) << QStringLiteral("--inject-nan-at") << QStringLiteral("2"), 3);
@@ -168,13 +169,22 @@ void TestHistory::listsEveryStateFiltersAndSorts()
                  QString::fromStdString(qat::analysis::formatBytes(b.weightsBytes)));
         const auto line = QString::fromStdString(qat::analysis::describeResources(b));
         QVERIFY2(history->details()->toPlainText().contains(line), qPrintable(history->details()->toPlainText()));
-        // Automatic learning rates read "auto", with the rates the run started from.
-        const auto started = QStringLiteral("weights %1, quantizers %2 at the first step")
-                                 .arg(store.metrics(m_finishedB, "lr").at(0).value, 0, 'g', 3)
-                                 .arg(store.metrics(m_finishedB, "quantizer_lr").at(0).value, 0, 'g', 3);
-        for (const auto& text : {QStringLiteral("lr = auto, "), QStringLiteral("quantizer_lr = auto"), started}) {
+        // Automatic learning rates read "auto", with the rates the run started from; B's
+        // quantizers warmed up over 4 steps, so their rate is given where the rise ended.
+        const auto quantizerLr = store.metrics(m_finishedB, "quantizer_lr");
+        QVERIFY(quantizerLr.at(0).value < quantizerLr.at(3).value && quantizerLr.at(3).value > quantizerLr.at(4).value);
+        const auto warmedUp = QStringLiteral("weights %1 at the first step, quantizers rising to %2 over the first 4 steps")
+                                  .arg(store.metrics(m_finishedB, "lr").at(0).value, 0, 'g', 3)
+                                  .arg(quantizerLr.at(3).value, 0, 'g', 3);
+        for (const auto& text : {QStringLiteral("lr = auto, "), QStringLiteral("quantizer_lr = auto"), warmedUp}) {
             QVERIFY2(history->details()->toPlainText().contains(text), qPrintable(history->details()->toPlainText()));
         }
+        history->selectRuns({m_finishedA});
+        const auto started = QStringLiteral("weights %1, quantizers %2 at the first step")
+                                 .arg(store.metrics(m_finishedA, "lr").at(0).value, 0, 'g', 3)
+                                 .arg(store.metrics(m_finishedA, "quantizer_lr").at(0).value, 0, 'g', 3);
+        QVERIFY2(history->details()->toPlainText().contains(started), qPrintable(history->details()->toPlainText()));
+        history->selectRuns({m_finishedB});
     }
     auto* quantizers = history->quantizerModel();
     QAbstractItemModelTester quantizerTester(quantizers, QAbstractItemModelTester::FailureReportingMode::QtTest);
@@ -404,6 +414,7 @@ void TestHistory::rerunLoadsPlanAndSettings()
     QCOMPARE(config.limitTest, 200);
     QCOMPARE(config.batch, 64);
     QVERIFY(!config.lrProbe.value_or(false));
+    QCOMPARE(config.quantizerWarmup, int64_t(4)); // the dock's Quantizer warm-up box, from the run
     QVERIFY(window.undoStack()->undoText().contains(QString::number(m_finishedB)));
     // A run that probed its learning rates is re-run with the probe (the dock's box); the
     // box is off limits, and the probe off, while a rate is given by hand.
@@ -426,6 +437,7 @@ void TestHistory::rerunLoadsPlanAndSettings()
     // A second run of the same model applies at once, and is one undo step.
     QVERIFY(window.loadRun(m_finishedA));
     QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("mct-default"));
+    QCOMPARE(window.trainingView()->config().quantizerWarmup, int64_t(-1)); // auto
     QCOMPARE(plan->index(1, qat::ui::PlanTableModel::WeightBits).data().toInt(), 8);
     window.undoStack()->undo();
     QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("w4a8-lsq"));

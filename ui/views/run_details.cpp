@@ -47,10 +47,24 @@ QString learningRates(const store::RunStore& store, int64_t id, bool probed)
     if (lr.empty() || quantizerLr.empty()) {
         return tr("no step recorded");
     }
+    const QString chosen = probed ? tr(" (chosen by the learning-rate probe)") : QString();
+    // A quantizer warm-up: the rate rises to its peak (the first step at it) and the
+    // schedule takes over from there.
+    size_t peak = 0;
+    for (size_t i = 1; i < quantizerLr.size(); ++i) {
+        if (quantizerLr[i].value > quantizerLr[peak].value) peak = i;
+    }
+    if (peak > 0) {
+        return tr("weights %1 at the first step, quantizers rising to %2 over the first %3 steps%4")
+            .arg(lr.front().value, 0, 'g', 3)
+            .arg(quantizerLr[peak].value, 0, 'g', 3)
+            .arg(quantizerLr[peak].step)
+            .arg(chosen);
+    }
     return tr("weights %1, quantizers %2 at the first step%3")
         .arg(lr.front().value, 0, 'g', 3)
         .arg(quantizerLr.front().value, 0, 'g', 3)
-        .arg(probed ? tr(" (chosen by the learning-rate probe)") : QString());
+        .arg(chosen);
 }
 
 } // namespace

@@ -15,6 +15,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace qat::ui {
 
 namespace {
@@ -107,6 +109,15 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
                              "the model put back after each; trains at the best (about a fifth more time per epoch)"));
     connect(m_lrAuto, &QCheckBox::toggled, this, [this] { updateProbeEnabled(); });
     connect(m_qlrAuto, &QCheckBox::toggled, this, [this] { updateProbeEnabled(); });
+    // qatwb train --quantizer-warmup: -1 is the automatic share of the run, 0 none.
+    m_warmup = new QSpinBox(this);
+    m_warmup->setRange(-1, 10'000'000);
+    // "auto" is the default share of the run, which is none until measurements say otherwise.
+    m_warmup->setSpecialValueText(train::quantizerWarmupSteps(train::TrainConfig{}, 1000) == 0 ? tr("auto (none)") : tr("auto"));
+    m_warmup->setSuffix(tr(" steps"));
+    m_warmup->setValue(-1);
+    m_warmup->setToolTip(tr("The quantizer parameters' learning rate rises linearly from 0 over these first steps "
+                            "(0: none; auto: the default share of the run)"));
 
     m_epochs = new QSpinBox(this);
     m_epochs->setRange(1, 1000);
@@ -152,6 +163,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     form->addRow(tr("Weights LR:"), row(this, m_lrAuto, m_lr));
     form->addRow(tr("Quantizer LR:"), row(this, m_qlrAuto, m_qlr));
     form->addRow(QString(), m_lrProbe);
+    form->addRow(tr("Quantizer warm-up:"), m_warmup);
     form->addRow(tr("Epochs:"), m_epochs);
     form->addRow(tr("Max steps:"), m_steps);
     form->addRow(tr("Batch:"), m_batch);
@@ -181,7 +193,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     layout->addStretch(1);
 
     m_editors = {m_data, m_limitTrain, m_limitTest, m_optimizer, m_schedule, m_lrAuto, m_lr, m_qlrAuto, m_qlr,
-                 m_lrProbe, m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
+                 m_lrProbe, m_warmup, m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
     restoreSettings();
     setActivity(Activity::Idle);
 }
@@ -211,6 +223,7 @@ train::TrainConfig TrainingView::config() const
     c.lr = m_lrAuto->isChecked() ? -1 : m_lr->value();
     c.quantizerLr = m_qlrAuto->isChecked() ? -1 : m_qlr->value();
     c.lrProbe = m_lrProbe->isChecked() && c.lr < 0 && c.quantizerLr < 0;
+    c.quantizerWarmup = m_warmup->value();
     c.epochs = m_epochs->value();
     c.maxSteps = m_steps->value();
     c.batch = m_batch->value();
@@ -254,6 +267,7 @@ void TrainingView::setConfig(const train::TrainConfig& c)
     m_seed->setValue(int(c.seed));
     m_distill->setChecked(c.distill);
     m_lrProbe->setChecked(train::probesLearningRates(c));
+    m_warmup->setValue(int(std::clamp<int64_t>(c.quantizerWarmup, -1, m_warmup->maximum())));
     m_calibration->setCurrentIndex(std::max(0, m_calibration->findData(int(c.plan.weights.config.init))));
 }
 
@@ -348,6 +362,7 @@ void TrainingView::saveSettings() const
     s.setValue(QStringLiteral("qlrAuto"), m_qlrAuto->isChecked());
     s.setValue(QStringLiteral("qlr"), m_qlr->value());
     s.setValue(QStringLiteral("lrProbe"), m_lrProbe->isChecked());
+    s.setValue(QStringLiteral("quantizerWarmup"), m_warmup->value());
     s.setValue(QStringLiteral("epochs"), m_epochs->value());
     s.setValue(QStringLiteral("batch"), m_batch->value());
     s.setValue(QStringLiteral("seed"), m_seed->value());
@@ -369,6 +384,7 @@ void TrainingView::restoreSettings()
     m_qlrAuto->setChecked(s.value(QStringLiteral("qlrAuto"), true).toBool());
     m_qlr->setValue(s.value(QStringLiteral("qlr"), 1e-4).toDouble());
     m_lrProbe->setChecked(s.value(QStringLiteral("lrProbe"), false).toBool());
+    m_warmup->setValue(s.value(QStringLiteral("quantizerWarmup"), -1).toInt());
     m_epochs->setValue(s.value(QStringLiteral("epochs"), 1).toInt());
     m_batch->setValue(s.value(QStringLiteral("batch"), 128).toInt());
     m_seed->setValue(s.value(QStringLiteral("seed"), 0).toInt());

@@ -74,6 +74,7 @@ private:
     QCheckBox* m_qlrAuto = nullptr;
     QDoubleSpinBox* m_qlr = nullptr;
     QCheckBox* m_lrProbe = nullptr;
+    QSpinBox* m_warmup = nullptr; ///< quantizer warm-up steps; -1 auto
     QSpinBox* m_epochs = nullptr;
     QSpinBox* m_steps = nullptr;
     QSpinBox* m_batch = nullptr;
