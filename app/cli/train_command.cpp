@@ -59,7 +59,7 @@ const char* const kTrainHelp =
     "                          around the auto pair, scored on held-out training batches)\n"
     "  --no-lr-probe           take the auto rates as they are\n"
     "  --quantizer-warmup N    the quantizers' rate rises linearly from 0 over the first N steps\n"
-    "                          (0: none; default: the README's, \"Quantizer warm-up\")\n"
+    "                          (0 or left out: none; see README)\n"
     "  --optimizer adam|sgd    (default adam)    --schedule cosine|step|constant (default cosine)\n"
     "  --kd                    distil from the float model (the default; needs no labels)\n"
     "  --no-kd                 train on the labels with cross-entropy instead\n"

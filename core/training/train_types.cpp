@@ -50,7 +50,7 @@ int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps)
     if (config.quantizerWarmup >= 0) {
         return config.quantizerWarmup;
     }
-    constexpr double kDefaultShare = 0.0; // measured: README, "Quantizer warm-up"
+    constexpr double kDefaultShare = 0.0; // README, "No quantizer warm-up by default"
     return int64_t(kDefaultShare * double(totalSteps));
 }
 
