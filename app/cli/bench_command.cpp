@@ -10,6 +10,7 @@
 #include "bench_models.h"
 #include "bench_profile.h"
 #include "bench_ranks.h"
+#include "train_command.h"
 
 #include "common/text.h"
 #include "engine/quantization_plan.h"
@@ -191,8 +192,7 @@ AccuracyOptions accuracyOptions(const Arguments& a)
     o.limitTrain = a.integer("--limit-train", 0);
     o.limitTest = a.integer("--limit-test", 0);
     o.lrProbe = a.onOff("--lr-probe", "--no-lr-probe");
-    o.quantizerWarmup = a.integer("--quantizer-warmup", -1);
-    if (o.quantizerWarmup < -1) throw UsageError("--quantizer-warmup takes a number of steps (0: none)");
+    o.quantizerWarmup = quantizerWarmup(a);
     return o;
 }
 

@@ -174,6 +174,13 @@ nlohmann::json resultJson(const train::TrainResult& r)
 
 } // namespace
 
+int64_t quantizerWarmup(const Arguments& a)
+{
+    const int64_t steps = a.integer("--quantizer-warmup", -1);
+    if (steps < -1) throw UsageError("--quantizer-warmup takes a number of steps (0: none)");
+    return steps;
+}
+
 engine::QuantizationPlan buildPlan(const Arguments& a)
 {
     auto plan = a.value("--plan").empty() ? engine::presetPlan(a.value("--preset", "mct-default"))
@@ -250,8 +257,7 @@ int runTrain(const std::vector<std::string>& args)
     config.lr = learningRate(a, "--lr");
     config.quantizerLr = learningRate(a, "--qlr");
     config.lrProbe = a.onOff("--lr-probe", "--no-lr-probe");
-    config.quantizerWarmup = a.integer("--quantizer-warmup", -1);
-    if (config.quantizerWarmup < -1) throw UsageError("--quantizer-warmup takes a number of steps (0: none)");
+    config.quantizerWarmup = quantizerWarmup(a);
     if (!a.value("--optimizer").empty()) config.optimizer = train::parseOptimizer(a.value("--optimizer"));
     if (!a.value("--schedule").empty()) config.schedule = train::parseSchedule(a.value("--schedule"));
     config.seed = uint64_t(a.integer("--seed", 0));

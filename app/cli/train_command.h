@@ -18,6 +18,9 @@ int runTrain(const std::vector<std::string>& args);
 /// The plan given by --preset, --plan, --weights and --activations (later refine earlier).
 engine::QuantizationPlan buildPlan(const Arguments& a);
 
+/// --quantizer-warmup N: steps, -1 (the default's share) when not given; below -1 is refused.
+int64_t quantizerWarmup(const Arguments& a);
+
 /// Records config as a new run in the database at dbPath (default location when empty),
 /// trains with progress on stderr, prints the JSON result when json; returns the exit code.
 int executeTraining(const train::TrainConfig& config, const std::vector<std::string>& plugins,

@@ -135,8 +135,12 @@ void TestTraining::quantizerWarmupRampsOnlyTheQuantizersRate()
     RateRecorder flat;
     train::runTraining(config, m_registry, &flat);
     QCOMPARE(flat.quantizerLr.front(), 2e-3);
-    // The automatic warm-up is a share of the run, whatever its length.
+    // A given warm-up is taken as it is; the automatic one is a share of the run, whatever
+    // its length.
+    config.quantizerWarmup = 7;
+    QCOMPARE(train::quantizerWarmupSteps(config, 1000), int64_t(7));
     config.quantizerWarmup = -1;
+    QVERIFY(train::quantizerWarmupSteps(config, 100) <= 100);
     QCOMPARE(train::quantizerWarmupSteps(config, 1000), 10 * train::quantizerWarmupSteps(config, 100));
     QCOMPARE(train::warmupFactor(9, 10), 1.0);
     QCOMPARE(train::warmupFactor(0, 0), 1.0);
