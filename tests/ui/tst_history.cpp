@@ -173,7 +173,7 @@ void TestHistory::listsEveryStateFiltersAndSorts()
         // quantizers warmed up over 4 steps, so their rate is given where the rise ended.
         const auto quantizerLr = store.metrics(m_finishedB, "quantizer_lr");
         QVERIFY(quantizerLr.at(0).value < quantizerLr.at(3).value && quantizerLr.at(3).value > quantizerLr.at(4).value);
-        const auto warmedUp = QStringLiteral("weights %1 at the first step, quantizers rising to %2 over the first 4 steps")
+        const auto warmedUp = QStringLiteral("weights %1 at the first step, quantizers warming up from 0 to %2 at step 4")
                                   .arg(store.metrics(m_finishedB, "lr").at(0).value, 0, 'g', 3)
                                   .arg(quantizerLr.at(3).value, 0, 'g', 3);
         for (const auto& text : {QStringLiteral("lr = auto, "), QStringLiteral("quantizer_lr = auto"), warmedUp}) {
@@ -184,6 +184,7 @@ void TestHistory::listsEveryStateFiltersAndSorts()
                                  .arg(store.metrics(m_finishedA, "lr").at(0).value, 0, 'g', 3)
                                  .arg(store.metrics(m_finishedA, "quantizer_lr").at(0).value, 0, 'g', 3);
         QVERIFY2(history->details()->toPlainText().contains(started), qPrintable(history->details()->toPlainText()));
+        QVERIFY(history->details()->toPlainText().contains(QStringLiteral("quantizer_warmup = auto")));
         history->selectRuns({m_finishedB});
     }
     auto* quantizers = history->quantizerModel();

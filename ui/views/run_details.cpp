@@ -55,7 +55,7 @@ QString learningRates(const store::RunStore& store, int64_t id, bool probed)
         if (quantizerLr[i].value > quantizerLr[peak].value) peak = i;
     }
     if (peak > 0) {
-        return tr("weights %1 at the first step, quantizers rising to %2 over the first %3 steps%4")
+        return tr("weights %1 at the first step, quantizers warming up from 0 to %2 at step %3%4")
             .arg(lr.front().value, 0, 'g', 3)
             .arg(quantizerLr[peak].value, 0, 'g', 3)
             .arg(quantizerLr[peak].step)
@@ -162,8 +162,10 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
             if (key == "data") {
                 continue;
             }
-            // Automatic learning rates are stored as -1; the rates used are in the next row.
-            const bool automatic = (key == "lr" || key == "quantizer_lr") && value.is_number() && value.get<double>() < 0;
+            // Automatic learning rates and warm-up are stored as -1; the rates used are in the
+            // next row.
+            const bool automatic = (key == "lr" || key == "quantizer_lr" || key == "quantizer_warmup") && value.is_number()
+                                   && value.get<double>() < 0;
             items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), automatic ? tr("auto") : html(value.dump()));
         }
         row(tr("Training"), items.join(QStringLiteral(", ")));
