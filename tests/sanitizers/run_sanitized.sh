@@ -14,7 +14,7 @@ OUT="$MAIN_BUILD/asan"
 # of the window's eight tests, offscreen, with an ASan build of the window library; less the
 # rows asan_skips.txt names (run_selected.sh).
 # QATWB_SANITIZER_TESTS=all: the same plus tst_history. In a full CI rehearsal (clean clone,
-# 2 cores) it took 493 s under ASan and the stage made CI ~53 min: its fixture is a dozen
+# 2 cores) it took 493 s under ASan and CI took 51 min: its fixture is a dozen
 # runs of the instrumented qatwb (what tst_cli and tst_run_store run) and the rest is Qt models
 # over SQLite; it ran clean under ASan.
 # QATWB_SANITIZER_TESTS=core: a smaller list, for iterating on the core.
