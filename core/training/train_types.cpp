@@ -59,14 +59,14 @@ double warmupFactor(int64_t step, int64_t warmupSteps)
     return step >= warmupSteps ? 1.0 : double(step + 1) / double(warmupSteps);
 }
 
-double autoLearningRate(int lowestWeightBits)
+double autoLearningRate(int lowestWeightBits, int lowestActivationBits)
 {
-    return lowestWeightBits <= 3 ? 1e-3 : 1e-4;
+    return lowestWeightBits <= 3 || lowestActivationBits <= 4 ? 1e-3 : 1e-4;
 }
 
 double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges)
 {
-    const double lr = autoLearningRate(lowestWeightBits);
+    const double lr = lowestWeightBits <= 3 ? 1e-3 : 1e-4;
     return uniformRanges && lowestWeightBits > 3 ? lr / 10 : lr;
 }
 

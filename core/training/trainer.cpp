@@ -211,10 +211,16 @@ std::pair<double, double> autoLearningRates(engine::QatModel& model)
             lowestBits = std::min(lowestBits, lp.weights.config.bits);
         }
     }
-    const bool uniformRanges = std::any_of(model.sites().begin(), model.sites().end(), [&](const auto& site) {
-        return model.table().at(size_t(site.slot)).key().method == quant::Method::Uniform;
-    });
-    return {autoLearningRate(lowestBits), autoQuantizerLearningRate(lowestBits, uniformRanges)};
+    int lowestActivationBits = 32;
+    bool uniformRanges = false;
+    for (const auto& site : model.sites()) {
+        const auto& quantizer = model.table().at(size_t(site.slot));
+        uniformRanges = uniformRanges || quantizer.key().method == quant::Method::Uniform;
+        if (quantizer.key().target == quant::Target::Activations) {
+            lowestActivationBits = std::min(lowestActivationBits, quantizer.config().bits);
+        }
+    }
+    return {autoLearningRate(lowestBits, lowestActivationBits), autoQuantizerLearningRate(lowestBits, uniformRanges)};
 }
 
 TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistry& registry,

@@ -446,17 +446,23 @@ void TestTraining::distillationWorksWithoutLabels()
     const auto result = train::runTraining(config, m_registry);
     QCOMPARE(stateName(result.state), QStringLiteral("finished"));
     QCOMPARE(result.steps, 10);
-    // Automatic learning rates follow the lowest weight bit width.
+    // Automatic learning rates follow the lowest weight bit width, and the weights' rate the
+    // lowest activation bit width too.
     QCOMPARE(result.lr, 1e-4);
     QCOMPARE(result.quantizerLr, 1e-4);
     config.plan = engine::presetPlan("w2a3");
     QCOMPARE(train::runTraining(config, m_registry).quantizerLr, 1e-3);
-    // Uniform (min, max) ranges learn at a tenth of the weights' rate (issue #27).
+    // 4-bit activations raise the weights' rate to 1e-3; uniform (min, max) ranges learn at
+    // 1e-5 (issue #27).
     config.plan = engine::presetPlan("w4a4-lsq-uniform");
     const auto uniform = train::runTraining(config, m_registry);
-    QCOMPARE(uniform.lr, 1e-4);
+    QCOMPARE(uniform.lr, 1e-3);
     QCOMPARE(uniform.quantizerLr, 1e-5);
+    config.plan.activations.config.bits = 8;
+    QCOMPARE(train::runTraining(config, m_registry).lr, 1e-4);
     QCOMPARE(train::autoQuantizerLearningRate(2, true), 1e-3);
+    QCOMPARE(train::autoLearningRate(8, 4), 1e-3);
+    QCOMPARE(train::autoLearningRate(4, 5), 1e-4);
 }
 
 void TestTraining::badModelFailsWithMessage()
