@@ -188,15 +188,15 @@ double warmupFactor(int64_t step, int64_t warmupSteps);
 
 /// The weights' learning rate when none is given: 1e-3 when any layer's weights have 3 bits or
 /// fewer (they must move across much coarser grids) or any activation has 4 bits or fewer
-/// (the weights must make up for coarse activations: w4a4-lsq-uniform, 1 epoch, the zoo and
-/// the demo, deltas' sum -11.2 pt at 1e-4, README), else 1e-4 (measured on the demo).
+/// (to make up for coarse activations: w4a4-lsq-uniform, 1 epoch, the zoo and the demo, sum
+/// of the deltas -12.65 pt at 1e-4, -7.46 at 1e-3, README), else 1e-4 (measured on the demo).
 double autoLearningRate(int lowestWeightBits, int lowestActivationBits = 32);
 
 /// The quantizer parameters' learning rate when none is given: 1e-3 when any layer's weights
 /// have 3 bits or fewer, else 1e-4, and a tenth of that when some quantizer learns a uniform
-/// (min, max) range and no weights have 3 bits or fewer. Activation bits do not raise it. Adam moves each min and max by about the learning rate per step whatever LSQ's
-/// gradient scale, and at 1e-4 the ranges drifted away from their calibration: w4a4-lsq-uniform
-/// after 1 epoch lost 35.8 pt on the SE/hardswish zoo net at 1e-4 and 5.3 at 1e-5 (README).
+/// (min, max) range and no weights have 3 bits or fewer; activation bits do not raise it. Adam
+/// moves each min and max by about the rate per step whatever LSQ's gradient scale: at 1e-4,
+/// w4a4-lsq-uniform lost 35.8 pt in 1 epoch on the SE/hardswish zoo net, 5.3 at 1e-5 (README).
 double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges);
 
 /// One candidate pair of the learning-rate probe and the training loss it left on held-out

@@ -97,7 +97,9 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     m_lrAuto->setToolTip(tr("1e-3 when any layer has weights of 3 bits or fewer or activations of 4 bits or fewer, else 1e-4"));
     m_lr = lrSpin(this, 1e-4);
     m_qlrAuto = new QCheckBox(tr("auto"), this);
-    m_qlrAuto->setToolTip(m_lrAuto->toolTip());
+    m_qlrAuto->setToolTip(
+        tr("1e-3 when any layer has weights of 3 bits or fewer, else 1e-4; a tenth of that for uniform (min, max) "
+           "ranges unless some weights have 3 bits or fewer"));
     m_qlr = lrSpin(this, 1e-4);
     connect(m_lrAuto, &QCheckBox::toggled, m_lr, [this](bool on) { m_lr->setEnabled(!on && m_activity == Activity::Idle); });
     connect(m_qlrAuto, &QCheckBox::toggled, m_qlr, [this](bool on) { m_qlr->setEnabled(!on && m_activity == Activity::Idle); });
