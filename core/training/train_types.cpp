@@ -66,7 +66,7 @@ double autoLearningRate(int lowestWeightBits, int lowestActivationBits)
 
 double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges)
 {
-    const double lr = lowestWeightBits <= 3 ? 1e-3 : 1e-4;
+    const double lr = autoLearningRate(lowestWeightBits); // the weights' rule without activations
     return uniformRanges && lowestWeightBits > 3 ? lr / 10 : lr;
 }
 
