@@ -135,6 +135,16 @@ at::Tensor symmetricThreshold(const at::Tensor& values, int bits, bool isSigned,
     return pot ? math::potCeil(threshold) : threshold;
 }
 
+bool unsignedFitsBetter(const at::Tensor& values, int bits, bool pot)
+{
+    at::NoGradGuard noGrad;
+    const auto error = [&](bool isSigned) {
+        const auto t = symmetricThreshold(values, bits, isSigned, pot, InitMethod::Mse, 0);
+        return symmetricError(values, t, bits, isSigned).sum().item<double>();
+    };
+    return error(false) < error(true);
+}
+
 std::pair<at::Tensor, at::Tensor> uniformRange(const at::Tensor& values, int bits, InitMethod method,
                                                double percentile)
 {

@@ -22,8 +22,14 @@ void SymmetricQuantizer::allocate()
 void SymmetricQuantizer::finishCalibration()
 {
     const auto rows = calibrationRows();
-    m_signed = key().target == Target::Weights || config().isSigned.value_or(observedMin() < 0);
     const auto& c = config();
+    m_signed = key().target == Target::Weights || c.isSigned.value_or(observedMin() < 0);
+    // The error-minimising initialisations also choose the sign: a small negative tail is
+    // cheaper clipped than paid for with half the grid (max and percentile keep every value).
+    const bool searches = c.init == InitMethod::Mse || c.init == InitMethod::Auto;
+    if (m_signed && key().target == Target::Activations && !c.isSigned && searches) {
+        m_signed = !calib::unsignedFitsBetter(rows, c.bits, m_pot);
+    }
     const auto t = calib::symmetricThreshold(rows, c.bits, m_signed, m_pot, c.init, c.percentile);
     at::NoGradGuard noGrad;
     m_threshold.copy_(t.reshape(m_threshold.sizes()));

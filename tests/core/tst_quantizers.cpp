@@ -130,6 +130,7 @@ private Q_SLOTS:
     void mseInitBeatsMaxOnHeavyTails();
     void percentileInit();
     void signednessFromData();
+    void searchChoosesSignByError();
     void calibrationSpansBatches();
     void illegalBits_data();
     void illegalBits();
@@ -313,6 +314,40 @@ void TestQuantizers::signednessFromData()
     QCOMPARE(both->convertToInferable()->arguments()["signed"].get<bool>(), true);
     QCOMPARE(forcedSigned->convertToInferable()->arguments()["signed"].get<bool>(), true);
     QCOMPARE(relu->convertToInferable()->fakeQuant().qmin, 0);
+}
+
+// MSE initialisation of an activation that went negative also tries an unsigned grid (the
+// negatives clipped to 0) and keeps the sign with the smaller error: hardswish's small
+// negative tail is clipped at 3 bits, where a signed grid would spend half its 8 levels on
+// it, and kept at 8 bits; max initialisation keeps every value, so stays signed.
+void TestQuantizers::searchChoosesSignByError()
+{
+    at::manual_seed(7);
+    const auto x = at::hardswish(at::randn({20000}) * 3);
+    QVERIFY(x.min().item<double>() < -0.3);
+    const QuantizerKey key(Target::Activations, Method::PowerOfTwo, "STE");
+    const auto isSigned = [](TrainableQuantizer& q) { return q.convertToInferable()->arguments()["signed"].get<bool>(); };
+    const auto error = [&](TrainableQuantizer& q) { return (q.forward(x).detach() - x).pow(2).mean().item<double>(); };
+    for (int bits : {3, 8}) {
+        QuantizerConfig config;
+        config.bits = bits;
+        auto chosen = calibrated(registry(), key, config, x);
+        QuantizerConfig other = config;
+        other.isSigned = !isSigned(*chosen);
+        auto alternative = calibrated(registry(), key, other, x);
+        QCOMPARE(isSigned(*alternative), !isSigned(*chosen));
+        QVERIFY2(error(*chosen) < error(*alternative),
+                 qPrintable(QStringLiteral("%1 bits: chosen %2, other %3").arg(bits).arg(error(*chosen)).arg(error(*alternative))));
+        QCOMPARE(isSigned(*chosen), bits == 8);
+    }
+    QuantizerConfig max;
+    max.bits = 3;
+    max.init = InitMethod::MaxAbs;
+    QVERIFY(isSigned(*calibrated(registry(), key, max, x)));
+    // Symmetric data stays signed at 3 bits: clipping half of it costs more than the levels.
+    QuantizerConfig low;
+    low.bits = 3;
+    QVERIFY(isSigned(*calibrated(registry(), key, low, at::randn({20000}))));
 }
 
 void TestQuantizers::calibrationSpansBatches()
