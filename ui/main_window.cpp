@@ -118,6 +118,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_dataView, &DataView::errorMessage, this,
             [this](const QString& text) { m_banner->showMessage(MessageBanner::Kind::Error, text); });
     connect(m_quantView, &QuantizationView::quantizerSelected, m_plots, &LivePlots::selectQuantizer);
+    // The Training dock's "auto" rates show what this plan resolves them to, as a run will.
+    const auto showAutomaticRates = [this] {
+        const auto* plan = m_quantView->planModel();
+        const auto [lr, quantizerLr] = train::autoLearningRates(plan->resolved(), plan->pointPlans());
+        m_trainingView->setAutomaticRates(lr, quantizerLr);
+    };
+    connect(m_quantView->planModel(), &PlanTableModel::planChanged, this, showAutomaticRates);
+    showAutomaticRates();
     connectGraph();
 
     QSettings settings;

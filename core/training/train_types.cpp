@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace qat::train {
 
 std::string toString(RunState state)
@@ -68,6 +70,28 @@ double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges)
 {
     const double lr = autoLearningRate(lowestWeightBits); // the weights' rule without activations
     return uniformRanges && lowestWeightBits > 3 ? lr / 10 : lr;
+}
+
+std::pair<double, double> autoLearningRates(const std::vector<engine::LayerPlan>& layers,
+                                            const std::vector<engine::PointPlan>& points)
+{
+    int lowestWeightBits = 32;
+    int lowestActivationBits = 32;
+    bool uniformRanges = false;
+    for (const auto& lp : layers) {
+        if (lp.weights.enabled) {
+            lowestWeightBits = std::min(lowestWeightBits, lp.weights.config.bits);
+            uniformRanges = uniformRanges || lp.weights.key.method == quant::Method::Uniform;
+        }
+    }
+    for (const auto& point : points) {
+        if (point.choice.enabled) {
+            lowestActivationBits = std::min(lowestActivationBits, point.choice.config.bits);
+            uniformRanges = uniformRanges || point.choice.key.method == quant::Method::Uniform;
+        }
+    }
+    return {autoLearningRate(lowestWeightBits, lowestActivationBits),
+            autoQuantizerLearningRate(lowestWeightBits, uniformRanges)};
 }
 
 OptimizerKind parseOptimizer(const std::string& text)

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -198,6 +199,11 @@ double autoLearningRate(int lowestWeightBits, int lowestActivationBits = 32);
 /// moves each min and max by about the rate per step whatever LSQ's gradient scale: at 1e-4,
 /// w4a4-lsq-uniform lost 35.8 pt in 1 epoch on the SE/hardswish zoo net, 5.3 at 1e-5 (README).
 double autoQuantizerLearningRate(int lowestWeightBits, bool uniformRanges);
+
+/// The (weights, quantizers) rates a run of this resolved plan takes when both are automatic:
+/// the rules above over its enabled quantizers (layers' weights, activation points).
+std::pair<double, double> autoLearningRates(const std::vector<engine::LayerPlan>& layers,
+                                            const std::vector<engine::PointPlan>& points);
 
 /// One candidate pair of the learning-rate probe and the training loss it left on held-out
 /// training batches (infinite: it diverged).

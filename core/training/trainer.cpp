@@ -205,22 +205,7 @@ std::string describeProbe(const std::vector<LrTrial>& trials, const LrTrial& cho
 
 std::pair<double, double> autoLearningRates(engine::QatModel& model)
 {
-    int lowestBits = 32;
-    for (const auto& lp : model.layerPlans()) {
-        if (lp.weights.enabled) {
-            lowestBits = std::min(lowestBits, lp.weights.config.bits);
-        }
-    }
-    int lowestActivationBits = 32;
-    bool uniformRanges = false;
-    for (const auto& site : model.sites()) {
-        const auto& quantizer = model.table().at(size_t(site.slot));
-        uniformRanges = uniformRanges || quantizer.key().method == quant::Method::Uniform;
-        if (quantizer.key().target == quant::Target::Activations) {
-            lowestActivationBits = std::min(lowestActivationBits, quantizer.config().bits);
-        }
-    }
-    return {autoLearningRate(lowestBits, lowestActivationBits), autoQuantizerLearningRate(lowestBits, uniformRanges)};
+    return autoLearningRates(model.layerPlans(), model.pointPlans());
 }
 
 TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistry& registry,

@@ -4,14 +4,21 @@
 #include "controllers/model_load_controller.h"
 #include "main_window.h"
 #include "window_test_util.h"
+#include "engine/quantization_plan.h"
 #include "models/layer_table_model.h"
+#include "models/plan_table_model.h"
 #include "views/model_view.h"
+#include "views/quantization_view.h"
+#include "views/training_view.h"
 #include "widgets/message_banner.h"
 
 #include <QAbstractItemModelTester>
+#include <QCheckBox>
+#include <QDoubleSpinBox>
 #include <QMimeData>
 #include <QProcess>
 #include <QSettings>
+#include <QUndoStack>
 #include <QTableView>
 #include <QtTest>
 
@@ -39,6 +46,7 @@ private Q_SLOTS:
     void remembersRecentFiles();
     void layerModelPassesTester();
     void screenshotOption();
+    void trainingDockShowsAutomaticRates();
 };
 
 void TestMainWindow::initTestCase()
@@ -191,4 +199,44 @@ void TestMainWindow::screenshotOption()
 }
 
 QTEST_MAIN(TestMainWindow)
+// The Training dock's "auto" rates show what the plan resolves them to (what a run of it
+// trains at, greyed), and a rate typed by hand comes back when "auto" is unticked.
+void TestMainWindow::trainingDockShowsAutomaticRates()
+{
+    MainWindow window;
+    window.show();
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
+    auto* view = window.trainingView();
+    auto* lr = view->findChild<QDoubleSpinBox*>(QStringLiteral("weightsRate"));
+    auto* qlr = view->findChild<QDoubleSpinBox*>(QStringLiteral("quantizerRate"));
+    auto* lrAuto = view->findChild<QCheckBox*>(QStringLiteral("weightsRateAuto"));
+    QVERIFY(lr && qlr && lrAuto);
+    QVERIFY(lrAuto->isChecked());
+    // mct-default: 8-bit weights and activations.
+    QCOMPARE(lr->value(), 1e-4);
+    QCOMPARE(qlr->value(), 1e-4);
+    QVERIFY(!lr->isEnabled());
+    auto* plan = window.quantizationView()->planModel();
+    QVERIFY(plan->replacePlan(qat::engine::presetPlan("w4a4-lsq-uniform"), QStringLiteral("Preset w4a4")));
+    QCOMPARE(lr->value(), 1e-3); // 4-bit activations
+    QCOMPARE(qlr->value(), 1e-5); // uniform ranges
+    QCOMPARE(view->config().lr, -1.0);
+    saveScreenshot(*view, QStringLiteral("training_dock_auto_rates.png"));
+    lrAuto->setChecked(false);
+    QVERIFY(lr->isEnabled());
+    QCOMPARE(lr->value(), 1e-4); // the rate typed by hand (the default)
+    lr->setValue(5e-4);
+    QCOMPARE(view->config().lr, 5e-4);
+    lrAuto->setChecked(true);
+    QCOMPARE(lr->value(), 1e-3);
+    QCOMPARE(view->config().lr, -1.0);
+    QVERIFY(plan->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
+    QCOMPARE(lr->value(), 1e-3);
+    QCOMPARE(qlr->value(), 1e-3); // 2-bit weights
+    window.undoStack()->undo();
+    QCOMPARE(qlr->value(), 1e-5);
+    lrAuto->setChecked(false);
+    QCOMPARE(lr->value(), 5e-4);
+}
+
 #include "tst_main_window.moc"

@@ -11,6 +11,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QSpinBox>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -101,8 +102,16 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
         tr("1e-3 when any layer has weights of 3 bits or fewer, else 1e-4; a tenth of that for uniform (min, max) "
            "ranges unless some weights have 3 bits or fewer"));
     m_qlr = lrSpin(this, 1e-4);
+    m_lrAuto->setObjectName(QStringLiteral("weightsRateAuto"));
+    m_lr->setObjectName(QStringLiteral("weightsRate"));
+    m_qlrAuto->setObjectName(QStringLiteral("quantizerRateAuto"));
+    m_qlr->setObjectName(QStringLiteral("quantizerRate"));
     connect(m_lrAuto, &QCheckBox::toggled, m_lr, [this](bool on) { m_lr->setEnabled(!on && m_activity == Activity::Idle); });
     connect(m_qlrAuto, &QCheckBox::toggled, m_qlr, [this](bool on) { m_qlr->setEnabled(!on && m_activity == Activity::Idle); });
+    connect(m_lr, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_manualLr = m_lrAuto->isChecked() ? m_manualLr : v; });
+    connect(m_qlr, &QDoubleSpinBox::valueChanged, this, [this](double v) { m_manualQlr = m_qlrAuto->isChecked() ? m_manualQlr : v; });
+    connect(m_lrAuto, &QCheckBox::toggled, this, &TrainingView::showRates);
+    connect(m_qlrAuto, &QCheckBox::toggled, this, &TrainingView::showRates);
     m_lrAuto->setChecked(true);
     m_qlrAuto->setChecked(true);
     // The learning-rate probe (qatwb train --lr-probe): only for automatic rates.
@@ -255,14 +264,11 @@ void TrainingView::setConfig(const train::TrainConfig& c)
     m_limitTest->setValue(int(c.limitTest));
     m_optimizer->setCurrentIndex(std::max(0, m_optimizer->findData(int(c.optimizer))));
     m_schedule->setCurrentIndex(std::max(0, m_schedule->findData(int(c.schedule))));
+    m_manualLr = c.lr > 0 ? c.lr : m_manualLr;
+    m_manualQlr = c.quantizerLr > 0 ? c.quantizerLr : m_manualQlr;
     m_lrAuto->setChecked(c.lr < 0);
-    if (c.lr > 0) {
-        m_lr->setValue(c.lr);
-    }
     m_qlrAuto->setChecked(c.quantizerLr < 0);
-    if (c.quantizerLr > 0) {
-        m_qlr->setValue(c.quantizerLr);
-    }
+    showRates();
     m_epochs->setValue(c.epochs);
     m_steps->setValue(int(c.maxSteps));
     m_batch->setValue(c.batch);
@@ -278,6 +284,21 @@ void TrainingView::setShortRun(int64_t steps, int64_t limitTrain, int64_t limitT
     m_steps->setValue(int(steps));
     m_limitTrain->setValue(int(limitTrain));
     m_limitTest->setValue(int(limitTest));
+}
+
+void TrainingView::setAutomaticRates(double lr, double quantizerLr)
+{
+    m_autoLr = lr;
+    m_autoQlr = quantizerLr;
+    showRates();
+}
+
+void TrainingView::showRates()
+{
+    const QSignalBlocker blockLr(m_lr);
+    const QSignalBlocker blockQlr(m_qlr);
+    m_lr->setValue(m_lrAuto->isChecked() && m_autoLr > 0 ? m_autoLr : m_manualLr);
+    m_qlr->setValue(m_qlrAuto->isChecked() && m_autoQlr > 0 ? m_autoQlr : m_manualQlr);
 }
 
 void TrainingView::updateProbeEnabled()
@@ -360,9 +381,9 @@ void TrainingView::saveSettings() const
     s.setValue(QStringLiteral("optimizer"), m_optimizer->currentIndex());
     s.setValue(QStringLiteral("schedule"), m_schedule->currentIndex());
     s.setValue(QStringLiteral("lrAuto"), m_lrAuto->isChecked());
-    s.setValue(QStringLiteral("lr"), m_lr->value());
+    s.setValue(QStringLiteral("lr"), m_manualLr);
     s.setValue(QStringLiteral("qlrAuto"), m_qlrAuto->isChecked());
-    s.setValue(QStringLiteral("qlr"), m_qlr->value());
+    s.setValue(QStringLiteral("qlr"), m_manualQlr);
     s.setValue(QStringLiteral("lrProbe"), m_lrProbe->isChecked());
     s.setValue(QStringLiteral("quantizerWarmup"), m_warmup->value());
     s.setValue(QStringLiteral("epochs"), m_epochs->value());
@@ -381,10 +402,11 @@ void TrainingView::restoreSettings()
     m_lastDataIndex = m_data->currentIndex();
     m_optimizer->setCurrentIndex(s.value(QStringLiteral("optimizer"), 0).toInt());
     m_schedule->setCurrentIndex(s.value(QStringLiteral("schedule"), 0).toInt());
+    m_manualLr = s.value(QStringLiteral("lr"), 1e-4).toDouble();
+    m_manualQlr = s.value(QStringLiteral("qlr"), 1e-4).toDouble();
     m_lrAuto->setChecked(s.value(QStringLiteral("lrAuto"), true).toBool());
-    m_lr->setValue(s.value(QStringLiteral("lr"), 1e-4).toDouble());
     m_qlrAuto->setChecked(s.value(QStringLiteral("qlrAuto"), true).toBool());
-    m_qlr->setValue(s.value(QStringLiteral("qlr"), 1e-4).toDouble());
+    showRates();
     m_lrProbe->setChecked(s.value(QStringLiteral("lrProbe"), false).toBool());
     m_warmup->setValue(s.value(QStringLiteral("quantizerWarmup"), -1).toInt());
     m_epochs->setValue(s.value(QStringLiteral("epochs"), 1).toInt());

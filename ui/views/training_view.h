@@ -47,6 +47,9 @@ public:
     QAction* pauseAction() const { return m_pause; }
     QAction* stopAction() const { return m_stop; }
     void setStatus(const QString& text);
+    /// The rates the current plan resolves "auto" to (train::autoLearningRates), shown greyed
+    /// while "auto" is ticked; a rate typed by hand comes back when "auto" is unticked.
+    void setAutomaticRates(double lr, double quantizerLr);
 
 Q_SIGNALS:
     void startRequested();
@@ -63,6 +66,7 @@ private:
     void restoreSettings();
     /// The probe applies to automatic rates only: its box is off limits otherwise.
     void updateProbeEnabled();
+    void showRates();
 
     QComboBox* m_data = nullptr;
     QSpinBox* m_limitTrain = nullptr;
@@ -73,6 +77,10 @@ private:
     QDoubleSpinBox* m_lr = nullptr;
     QCheckBox* m_qlrAuto = nullptr;
     QDoubleSpinBox* m_qlr = nullptr;
+    double m_manualLr = 1e-4;  ///< the rates typed by hand (kept while "auto" shows others)
+    double m_manualQlr = 1e-4;
+    double m_autoLr = -1;      ///< the plan's automatic rates; < 0: not known yet
+    double m_autoQlr = -1;
     QCheckBox* m_lrProbe = nullptr;
     QSpinBox* m_warmup = nullptr; ///< quantizer warm-up steps; -1 auto
     QSpinBox* m_epochs = nullptr;
