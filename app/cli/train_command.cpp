@@ -84,6 +84,7 @@ const char* const kTrainHelp =
     "  --json                  print a JSON result on stdout: run_id, state, float_top1,\n"
     "                          qat_top1, steps, seconds, message, epochs, quantizers, lr and\n"
     "                          quantizer_lr (the rates trained at, automatic ones resolved),\n"
+    "                          quantizer_warmup_steps (the warm-up trained with, resolved),\n"
     "                          world_size, samples_per_second (per rank), resources (what\n"
     "                          the plan costs, as `qatwb inspect --json`; null when unknown)\n"
     "\n"
@@ -167,6 +168,7 @@ nlohmann::json resultJson(const train::TrainResult& r)
             {"folded_batch_norms", r.foldedBatchNorms},
             {"lr", r.lr},
             {"quantizer_lr", r.quantizerLr},
+            {"quantizer_warmup_steps", r.quantizerWarmupSteps},
             {"lr_probe", lrTrials(r.lrTrials)},
             {"world_size", r.worldSize},
             {"samples_per_second", r.samplesPerSecond},

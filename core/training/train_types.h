@@ -225,6 +225,7 @@ struct TrainResult {
     int foldedBatchNorms = 0;
     double lr = 0;                ///< the learning rates used (after "automatic")
     double quantizerLr = 0;
+    int64_t quantizerWarmupSteps = 0; ///< the warm-up used (after "automatic"); 0: none
     std::vector<LrTrial> lrTrials; ///< the probe's trials in the order run (empty without a probe)
     int worldSize = 1;
     std::vector<double> samplesPerSecond; ///< training throughput of each rank, in rank order

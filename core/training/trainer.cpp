@@ -319,6 +319,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
         const int64_t warmup = quantizerWarmupSteps(config, totalSteps);
+        result.quantizerWarmupSteps = warmup;
         emit(StateEvent{RunState::Running, {}});
         RunState state = RunState::Finished;
         std::string message;

@@ -316,6 +316,7 @@ void TestCli::trainPrintsJsonResult()
     QVERIFY(resources[QStringLiteral("weights_bytes")].toInteger() < resources[QStringLiteral("weights_bytes_8bit")].toInteger());
     QCOMPARE(resources, expected);
     QCOMPARE(result[QStringLiteral("lr_probe")].toArray().size(), 0);
+    QCOMPARE(result[QStringLiteral("quantizer_warmup_steps")].toInteger(-1), 0); // automatic: none
 
     // --lr-probe: the five trials, and the run trains at the pair with the lowest loss (or
     // the first, the rule's, when none beats it clearly).

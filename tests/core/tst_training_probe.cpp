@@ -124,7 +124,9 @@ void TestTraining::quantizerWarmupRampsOnlyTheQuantizersRate()
     config.quantizerLr = 2e-3;
     config.quantizerWarmup = 4;
     RateRecorder ramped;
-    QCOMPARE(stateName(train::runTraining(config, m_registry, &ramped).state), QStringLiteral("finished"));
+    const auto result = train::runTraining(config, m_registry, &ramped);
+    QCOMPARE(stateName(result.state), QStringLiteral("finished"));
+    QCOMPARE(result.quantizerWarmupSteps, int64_t(4)); // what train --json reports
     QCOMPARE(ramped.quantizerLr.size(), size_t(6));
     const double expected[] = {0.5e-3, 1e-3, 1.5e-3, 2e-3, 2e-3, 2e-3};
     for (size_t i = 0; i < 6; ++i) {
@@ -133,7 +135,7 @@ void TestTraining::quantizerWarmupRampsOnlyTheQuantizersRate()
     }
     config.quantizerWarmup = 0;
     RateRecorder flat;
-    train::runTraining(config, m_registry, &flat);
+    QCOMPARE(train::runTraining(config, m_registry, &flat).quantizerWarmupSteps, int64_t(0));
     QCOMPARE(flat.quantizerLr.front(), 2e-3);
     // A given warm-up is taken as it is; the automatic one is a share of the run, whatever
     // its length.
