@@ -135,14 +135,18 @@ at::Tensor symmetricThreshold(const at::Tensor& values, int bits, bool isSigned,
     return pot ? math::potCeil(threshold) : threshold;
 }
 
-bool unsignedFitsBetter(const at::Tensor& values, int bits, bool pot)
+SignAndThreshold mseSignAndThreshold(const at::Tensor& values, int bits, bool pot)
 {
     at::NoGradGuard noGrad;
-    const auto error = [&](bool isSigned) {
-        const auto t = symmetricThreshold(values, bits, isSigned, pot, InitMethod::Mse, 0);
-        return symmetricError(values, t, bits, isSigned).sum().item<double>();
+    const auto fit = [&](bool isSigned) {
+        return SignAndThreshold{isSigned, symmetricThreshold(values, bits, isSigned, pot, InitMethod::Mse, 0)};
     };
-    return error(false) < error(true);
+    const auto error = [&](const SignAndThreshold& s) {
+        return symmetricError(values, s.threshold, bits, s.isSigned).sum().item<double>();
+    };
+    auto unsignedFit = fit(false);
+    auto signedFit = fit(true);
+    return error(unsignedFit) < error(signedFit) ? unsignedFit : signedFit;
 }
 
 std::pair<at::Tensor, at::Tensor> uniformRange(const at::Tensor& values, int bits, InitMethod method,

@@ -49,11 +49,17 @@ at::Tensor channelRows(const at::Tensor& t, int64_t axis);
 at::Tensor symmetricThreshold(const at::Tensor& values, int bits, bool isSigned, bool pot, InitMethod method,
                               double percentile);
 
-/// For an activation that went negative, whether an unsigned grid (negatives clipped to 0)
-/// quantizes `values` with less squared error than a signed one, each at its MSE threshold:
-/// true for hardswish, GELU or SiLU outputs at low bits, whose small negative part would
-/// otherwise take half the levels.
-bool unsignedFitsBetter(const at::Tensor& values, int bits, bool pot);
+/// An activation's sign and thresholds [C] as the MSE search chooses them.
+struct SignAndThreshold {
+    bool isSigned = true;
+    at::Tensor threshold;
+};
+
+/// For an activation that went negative: the signed grid or the unsigned one (negatives
+/// clipped to 0), whichever quantizes `values` with less squared error, each at its MSE
+/// threshold. Unsigned wins for hardswish, GELU or SiLU outputs at low bits, whose small
+/// negative part would otherwise take half the levels.
+SignAndThreshold mseSignAndThreshold(const at::Tensor& values, int bits, bool pot);
 
 /// (min [C], max [C]) of a uniform grid for each row of values.
 std::pair<at::Tensor, at::Tensor> uniformRange(const at::Tensor& values, int bits, InitMethod method,

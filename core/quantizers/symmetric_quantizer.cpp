@@ -27,10 +27,14 @@ void SymmetricQuantizer::finishCalibration()
     // The error-minimising initialisations also choose the sign: a small negative tail is
     // cheaper clipped than paid for with half the grid (max and percentile keep every value).
     const bool searches = c.init == InitMethod::Mse || c.init == InitMethod::Auto;
+    at::Tensor t;
     if (m_signed && key().target == Target::Activations && !c.isSigned && searches) {
-        m_signed = !calib::unsignedFitsBetter(rows, c.bits, m_pot);
+        auto choice = calib::mseSignAndThreshold(rows, c.bits, m_pot);
+        m_signed = choice.isSigned;
+        t = std::move(choice.threshold);
+    } else {
+        t = calib::symmetricThreshold(rows, c.bits, m_signed, m_pot, c.init, c.percentile);
     }
-    const auto t = calib::symmetricThreshold(rows, c.bits, m_signed, m_pot, c.init, c.percentile);
     at::NoGradGuard noGrad;
     m_threshold.copy_(t.reshape(m_threshold.sizes()));
     markCalibrated();
