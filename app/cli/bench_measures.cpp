@@ -260,7 +260,8 @@ json guiVsHeadless(const std::string& modelPath, int steps, int rounds, const st
 namespace {
 
 // The same settings the app makes for itself at start-up (common/allocator.h, version.h).
-const char* kTunedEnvironment = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824 "
+const char* kTunedEnvironment = "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824:"
+                                "glibc.malloc.mmap_max=0 "
                                 "OPENBLAS_NUM_THREADS=1 ";
 
 json runPythonScript(const std::string& script, const std::string& modelPath, int batch, int steps, bool tuned)
