@@ -63,6 +63,7 @@ double warmupFactor(int64_t step, int64_t warmupSteps)
 
 double autoLearningRate(int lowestWeightBits, int lowestActivationBits)
 {
+    if (lowestActivationBits <= 3) return 3e-3;
     return lowestWeightBits <= 3 || lowestActivationBits <= 4 ? 1e-3 : 1e-4;
 }
 

@@ -190,7 +190,9 @@ double warmupFactor(int64_t step, int64_t warmupSteps);
 /// The weights' learning rate when none is given: 1e-3 when any layer's weights have 3 bits or
 /// fewer (they must move across much coarser grids) or any activation has 4 bits or fewer
 /// (to make up for coarse activations: w4a4-lsq-uniform, 1 epoch, the zoo and the demo, sum
-/// of the deltas -12.65 pt at 1e-4, -7.46 at 1e-3, README), else 1e-4 (measured on the demo).
+/// of the deltas -12.65 pt at 1e-4, -7.46 at 1e-3, README), else 1e-4 (measured on the demo);
+/// 3e-3 when an activation has 3 bits or fewer (w2a3, 3 epochs, the zoo and the demo, two
+/// seeds: mean sum of the deltas -23.25 pt at 1e-3, -18.55 at 3e-3, README).
 double autoLearningRate(int lowestWeightBits, int lowestActivationBits = 32);
 
 /// The quantizer parameters' learning rate when none is given: 1e-3 when any layer's weights

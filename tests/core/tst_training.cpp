@@ -462,6 +462,8 @@ void TestTraining::distillationWorksWithoutLabels()
     QCOMPARE(train::runTraining(config, m_registry).lr, 1e-4);
     QCOMPARE(train::autoQuantizerLearningRate(2, true), 1e-3);
     QCOMPARE(train::autoLearningRate(8, 4), 1e-3);
+    QCOMPARE(train::autoLearningRate(2, 3), 3e-3); // 3-bit activations, whatever the weights
+    QCOMPARE(train::autoQuantizerLearningRate(2, false), 1e-3); // the quantizers do not follow
     QCOMPARE(train::autoLearningRate(4, 5), 1e-4);
 }
 

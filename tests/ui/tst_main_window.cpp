@@ -230,7 +230,7 @@ void TestMainWindow::trainingDockShowsAutomaticRates()
     QCOMPARE(lr->value(), 1e-3);
     QCOMPARE(view->config().lr, -1.0);
     QVERIFY(plan->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
-    QCOMPARE(lr->value(), 1e-3);
+    QCOMPARE(lr->value(), 3e-3); // 3-bit activations
     QCOMPARE(qlr->value(), 1e-3); // 2-bit weights
     window.undoStack()->undo();
     QCOMPARE(qlr->value(), 1e-5);

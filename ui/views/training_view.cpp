@@ -95,7 +95,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     m_schedule->addItem(tr("step (x0.1 per epoch)"), int(train::Schedule::Step));
     m_schedule->addItem(tr("constant"), int(train::Schedule::Constant));
     m_lrAuto = new QCheckBox(tr("auto"), this);
-    m_lrAuto->setToolTip(tr("1e-3 when any layer has weights of 3 bits or fewer or activations of 4 bits or fewer, else 1e-4"));
+    m_lrAuto->setToolTip(tr("3e-3 when an activation has 3 bits or fewer; 1e-3 when any layer has weights of 3 bits or fewer or activations of 4 bits; else 1e-4"));
     m_lr = lrSpin(this, 1e-4);
     m_qlrAuto = new QCheckBox(tr("auto"), this);
     m_qlrAuto->setToolTip(
