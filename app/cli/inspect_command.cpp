@@ -44,7 +44,8 @@ const char* const kInspectHelp =
     "           weight_shape, groups, channel_axis, out_channels, bias, parameters,\n"
     "           call_sites, activation_point, activation_points}], quantizers, target,\n"
     "           activation_points: [{name, op, after_layer, call_site, fused_ops,\n"
-    "           model_output, quantized}], input_shape, notes, resources: {weights_bytes,\n"
+    "           model_output, last_layer_input, quantized}], input_shape, notes,\n"
+    "           resources: {weights_bytes,\n"
     "           weights_bytes_float32, weights_bytes_8bit, bias_bytes, activation_bytes_max,\n"
     "           activation_bytes_total, macs, bops, layers: [{name, weight_bits, weights_bytes,\n"
     "           bias_bytes, activation_bits, macs, bops}], activations: [{name, bits, elements,\n"
@@ -130,7 +131,7 @@ void printTable(const model::ModelInfo& info, const std::vector<engine::PointPla
                    << std::setw(int(opWidth)) << ops[i] << std::setw(int(layerWidth))
                    << (p.afterLayer.empty() ? "-" : p.afterLayer)
                    << (choice.enabled ? std::to_string(choice.config.bits) + " bits" : std::string("no"))
-                   << (p.isModelOutput ? " (model output)" : "") << "\n";
+                   << (p.isModelOutput ? " (model output)" : p.feedsLastLayer ? " (last layer's input)" : "") << "\n";
     }
     std::cout << table.str() << "\nTarget " << target << ": " << points.size() << " activation points\n"
               << pointTable.str() << "\n"

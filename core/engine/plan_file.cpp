@@ -154,6 +154,10 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
     if (version < 2) {
         plan.target = target::kLegacyTarget;
     }
+    // Plans written before last_layer_input existed: their preset had none.
+    if (version < 3) {
+        plan.lastLayerInput = {};
+    }
     for (auto it = doc.begin(); it != doc.end(); ++it) {
         const auto& key = it.key();
         const auto& v = it.value();
@@ -185,6 +189,8 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
             plan.input = parseOverride(v, origin, "input");
         } else if (key == "output") {
             plan.output = parseOverride(v, origin, "output");
+        } else if (key == "last_layer_input") {
+            plan.lastLayerInput = parseOverride(v, origin, "last_layer_input");
         } else if (key == "quantize_input") {
             plan.quantizeInput = field<bool>(v, origin, key, "true or false");
         } else if (key == "fold_batch_norm") {
@@ -225,7 +231,7 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
             }
         } else {
             fail(origin, key, "unknown field (known: format, version, preset, target, weights, activations, input, output, "
-                              "quantize_input, fold_batch_norm, integer_bias, rules, layers, points, point_overrides)");
+                              "last_layer_input, quantize_input, fold_batch_norm, integer_bias, rules, layers, points, point_overrides)");
         }
     }
     return plan;
@@ -240,6 +246,7 @@ std::string planToJson(const QuantizationPlan& plan)
                 {"activations", choiceToJson(plan.activations)},
                 {"input", overrideToJson(plan.input)},
                 {"output", overrideToJson(plan.output)},
+                {"last_layer_input", overrideToJson(plan.lastLayerInput)},
                 {"quantize_input", plan.quantizeInput},
                 {"fold_batch_norm", plan.foldBatchNorm},
                 {"integer_bias", plan.integerBias}};

@@ -176,6 +176,7 @@ std::vector<PointPlan> resolvePoints(const QuantizationPlan& plan, const std::ve
     std::vector<PointPlan> resolved;
     for (const auto& point : points) {
         PointPlan pp{point.name, point.op, point.afterLayer, plan.activations, point.isInput, point.isModelOutput};
+        pp.isLastLayerInput = point.feedsLastLayer && !point.isInput;
         if (point.isInput) {
             pp.choice = inputChoice(plan);
         } else if (!point.afterLayer.empty()) {
@@ -185,6 +186,13 @@ std::vector<PointPlan> resolvePoints(const QuantizationPlan& plan, const std::ve
                 throw Error("internal error: no plan for layer " + point.afterLayer);
             }
             pp.choice = found->activations;
+            if (pp.isLastLayerInput) {
+                // The layer's own override was applied already; applied again it wins.
+                plan.lastLayerInput.applyTo(pp.choice);
+                if (auto own = plan.layers.find(point.afterLayer); own != plan.layers.end()) {
+                    own->second.activations.applyTo(pp.choice);
+                }
+            }
         } else {
             for (size_t i = 0; i < plan.points.size(); ++i) {
                 const auto& rule = plan.points[i];
@@ -192,6 +200,9 @@ std::vector<PointPlan> resolvePoints(const QuantizationPlan& plan, const std::ve
                     && (!patterns[i] || std::regex_match(point.name, *patterns[i]))) {
                     rule.activations.applyTo(pp.choice);
                 }
+            }
+            if (pp.isLastLayerInput) {
+                plan.lastLayerInput.applyTo(pp.choice);
             }
             if (auto found = plan.pointOverrides.find(point.name); found != plan.pointOverrides.end()) {
                 found->second.applyTo(pp.choice);

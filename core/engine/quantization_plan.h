@@ -66,7 +66,8 @@ struct PointRule {
 /// A whole plan: global defaults, then rules in order, then explicit per-layer overrides.
 struct QuantizationPlan {
     /// 2 added deployment targets; version-1 files mean target `generic` (their behaviour).
-    static constexpr int kFormatVersion = 2;
+    /// 3 added last_layer_input; older files that name a preset keep their meaning without it.
+    static constexpr int kFormatVersion = 3;
     std::string preset;              ///< the preset it started from, if any
     std::string target = "imx500";   ///< deployment target (targets/): where tensors are quantized
     QuantizerChoice weights;         ///< default for every layer's weights
@@ -75,6 +76,10 @@ struct QuantizationPlan {
     ChoiceOverride input;            ///< changes to the activation choice for the model input
     ChoiceOverride output;           ///< changes for activation points that are the model's output
                                      ///< (applied last, after rules and per-layer overrides)
+    /// Changes for the points the last layer reads (model::ActivationPointInfo::feedsLastLayer):
+    /// applied after rules and before explicit per-layer and per-point overrides, so an edit
+    /// of one such point wins.
+    ChoiceOverride lastLayerInput;
     bool foldBatchNorm = true;       ///< fold BN into the preceding conv before QAT (as MCT)
     /// Where the target computes in integers (its integerBias) and a layer's input, weights
     /// and output are quantized: the bias on the int32 s_in * s_w grid, as integer kernels add it.
@@ -101,6 +106,7 @@ struct PointPlan {
     QuantizerChoice choice;
     bool isInput = false;
     bool isOutput = false; ///< the plan's `output` changes applied last
+    bool isLastLayerInput = false; ///< the last layer reads it: the plan's `lastLayerInput` changes apply
 };
 
 /// The quantizer for the model input: the activation default with plan.input applied,
@@ -109,8 +115,9 @@ QuantizerChoice inputChoice(const QuantizationPlan& plan);
 
 /// The choice of every activation point (points from target::placeActivationPoints):
 /// the input's from inputChoice; a layer output's from its layer plan; other points from the
-/// activation default, then plan.points rules in order, then plan.pointOverrides; the
-/// plan's `output` changes last for points whose value forward() returns. Throws qat::Error
+/// activation default, then plan.points rules in order, then plan.pointOverrides; a point the
+/// last layer reads gets plan.lastLayerInput before the explicit overrides (a layer's or a
+/// point's); the plan's `output` changes last for points whose value forward() returns. Throws qat::Error
 /// for an override naming a point the model does not have, or a bad regex.
 std::vector<PointPlan> resolvePoints(const QuantizationPlan& plan, const std::vector<LayerPlan>& layers,
                                      const std::vector<model::ActivationPointInfo>& points);

@@ -144,6 +144,7 @@ std::string modelInfoToJson(const ModelInfo& info, const std::vector<ActivationP
                               {"call_site", p.callSite},
                               {"fused_ops", p.fusedOps},
                               {"model_output", p.isModelOutput},
+                              {"last_layer_input", p.feedsLastLayer},
                               {"quantized", i < quantized.size() && quantized[i]}});
     }
     json inputs = json::array();

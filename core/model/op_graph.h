@@ -42,6 +42,9 @@ struct ActivationPointInfo {
     int call = 1;           ///< for layer points: which call of the layer (a layer used twice has 2)
     bool isInput = false;
     bool isModelOutput = false; ///< its value is what forward() returns (through grid-preserving ops)
+    /// A last layer (one whose output point is a model output) reads its value, through ops
+    /// that carry no quantizer of their own (the classifier's input: pooled features, ...)
+    bool feedsLastLayer = false;
 };
 
 } // namespace qat::model

@@ -42,6 +42,13 @@ public:
         for (auto& p : m_points) {
             p.isModelOutput = reachesOutput(p.node);
         }
+        std::map<int, const ActivationPointInfo*> byRoot;
+        for (const auto& p : m_points) {
+            byRoot[p.root] = &p;
+        }
+        for (auto& p : m_points) {
+            p.feedsLastLayer = !p.isInput && feedsLastLayer(p.node, byRoot);
+        }
         return std::move(m_points);
     }
 
@@ -126,6 +133,40 @@ private:
         return false;
     }
 
+    // Whether a layer whose output point reaches the model output reads id's value, directly
+    // or through nodes that start no quantizer (grid-preserving ops; under a target that
+    // quantizes layer outputs only, any op between layers).
+    // Memoised: a chain of adds under such a target would otherwise be walked once per path.
+    bool feedsLastLayer(int id, const std::map<int, const ActivationPointInfo*>& byRoot)
+    {
+        auto& known = m_feedsLast[id];
+        if (known != 0) {
+            return known > 0;
+        }
+        known = -1;
+        const bool feeds = readByLastLayer(id, byRoot);
+        m_feedsLast[id] = feeds ? 1 : -1;
+        return feeds;
+    }
+
+    bool readByLastLayer(int id, const std::map<int, const ActivationPointInfo*>& byRoot)
+    {
+        for (const auto& use : m_consumers[size_t(id)]) {
+            const int user = use.first;
+            if (m_graph.nodes[size_t(user)].op == "output") {
+                continue;
+            }
+            if (const auto found = byRoot.find(user); found != byRoot.end()) {
+                if (!found->second->afterLayer.empty() && found->second->isModelOutput) {
+                    return true;
+                }
+            } else if (!m_absorbed[size_t(user)] && feedsLastLayer(user, byRoot)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     const OpGraph& m_graph;
     const DeploymentTarget& m_target;
     std::vector<std::vector<std::pair<int, int>>> m_consumers;
@@ -133,6 +174,7 @@ private:
     std::vector<ActivationPointInfo> m_points;
     std::map<std::string, int> m_layerCalls;
     std::map<std::string, int> m_opCounts;
+    std::map<int, int> m_feedsLast; // node -> 1 read by a last layer, -1 not (or being walked)
 };
 
 } // namespace

@@ -16,7 +16,8 @@ namespace qat::target {
 ///    point after it (after a fused ReLU-like op when the target fuses one), named
 ///    "<module path>:<op>" ("<op>" at the top level; "#2", "#3" for repeats in one module);
 ///  - grid-preserving ops get none.
-/// A unit only grows through a value that nothing else reads.
+/// A unit only grows through a value that nothing else reads. Points whose value a model
+/// output's layer reads are marked feedsLastLayer (see model::ActivationPointInfo).
 std::vector<model::ActivationPointInfo> placeActivationPoints(const model::OpGraph& graph,
                                                               const DeploymentTarget& target);
 

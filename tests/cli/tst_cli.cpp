@@ -186,6 +186,7 @@ void TestCli::inspectTableListsLayers()
     QVERIFY2(w2a3.out.contains("Target lowbit: 9 activation points"), w2a3.out.constData());
     QVERIFY(w2a3.out.contains("block1:add"));
     QVERIFY(w2a3.out.contains("3 bits"));
+    QVERIFY(w2a3.out.contains("8 bits (last layer's input)")); // the mean the head reads
     const auto bad = runCli({QStringLiteral("inspect"), qat::test::path(QATWB_DEMO_MODEL), QStringLiteral("--target"),
                              QStringLiteral("npu")});
     QCOMPARE(bad.exitCode, 1);

@@ -65,6 +65,7 @@ private Q_SLOTS:
     void choiceSpecs();
     void presetsAndOldFilesNameTheirTarget();
     void pointRulesAndOverrides();
+    void lastLayerInputBeforeExplicitOverrides();
     void targetRefusesWhatItDoesNotRun();
     void genericKeepsTheQuantizersOfOldRuns();
 
@@ -253,6 +254,8 @@ void TestPlan::w4a4KeepsInputAndLogitsAtEightBits()
     }
     QCOMPARE(bits.at("layers.5:output"), 8); // the logits forward() returns
     QCOMPARE(bits.at("layers.1:output"), 4);
+    QCOMPARE(bits.at("layers.3:output"), 4);
+    QCOMPARE(bits.at("layers.4:gelu"), 8); // what the last layer reads
     QCOMPARE(bits.at("input"), 8); // the 8-bit pixels a camera delivers
     QCOMPARE(bits.at("layers.1.weight"), 4);
     QCOMPARE(bits.at("layers.5.weight"), 4);
@@ -393,6 +396,65 @@ void TestPlan::pointRulesAndOverrides()
     const auto message = errorOf([&] { engine::resolvePoints(plan, layers, points); });
     QVERIFY2(message.contains(QStringLiteral("'block9:add', which the model does not have")), qPrintable(message));
     QVERIFY2(message.contains(QStringLiteral("block1:add, mean")), qPrintable(message));
+}
+
+void TestPlan::lastLayerInputBeforeExplicitOverrides()
+{
+    // The residual net's head reads the pooled features (`mean`), the conv1d net's the second
+    // conv's output: both points the plan's lastLayerInput applies to.
+    const auto residual = model::inspectModel(std::string(QATWB_FIXTURES_DIR) + "/residual_dw_scripted.pt");
+    const auto conv1d = model::inspectModel(std::string(QATWB_FIXTURES_DIR) + "/conv1d_net_scripted.pt");
+    const auto& lowbit = target::builtinTargets().find("lowbit");
+    auto resolve = [&](const model::ModelInfo& info, const QuantizationPlan& plan) {
+        const auto points = target::placeActivationPoints(info.opGraph, lowbit);
+        return engine::resolvePoints(plan, engine::resolvePlan(plan, info.layers), points);
+    };
+    auto bitsOf = [&](const model::ModelInfo& info, const QuantizationPlan& plan) {
+        std::map<std::string, int> bits;
+        for (const auto& p : resolve(info, plan)) {
+            bits[p.name] = p.choice.config.bits;
+        }
+        return bits;
+    };
+    auto plan = engine::presetPlan("w4a4-lsq-uniform");
+    for (const auto* info : {&residual, &conv1d}) {
+        QStringList marked;
+        for (const auto& p : resolve(*info, plan)) {
+            if (p.isLastLayerInput) marked << QString::fromStdString(p.name);
+        }
+        QCOMPARE(marked, QStringList{info == &conv1d ? QStringLiteral("conv2:output") : QStringLiteral("mean")});
+    }
+    QCOMPARE(bitsOf(residual, plan).at("mean"), 8);
+    QCOMPARE(bitsOf(residual, plan).at("block1:add"), 4);
+    QCOMPARE(bitsOf(conv1d, plan).at("conv2:output"), 8);
+    QCOMPARE(bitsOf(conv1d, plan).at("conv1:output"), 4);
+    // Rules for every layer or every mean come before it; an edit of the one point after.
+    engine::PlanRule everyLayer;
+    everyLayer.activations.bits = 6;
+    plan.rules.push_back(everyLayer);
+    engine::PointRule means;
+    means.op = "mean";
+    means.activations.bits = 6;
+    plan.points.push_back(means);
+    QCOMPARE(bitsOf(conv1d, plan).at("conv2:output"), 8);
+    QCOMPARE(bitsOf(conv1d, plan).at("conv1:output"), 6);
+    QCOMPARE(bitsOf(residual, plan).at("mean"), 8);
+    auto editedConv = plan;
+    editedConv.layers["conv2"].activations.bits = 5;
+    QCOMPARE(bitsOf(conv1d, editedConv).at("conv2:output"), 5);
+    auto editedMean = plan;
+    editedMean.pointOverrides["mean"].bits = 3;
+    QCOMPARE(bitsOf(residual, editedMean).at("mean"), 3);
+    // Saved and read back; a plan file from before the field (version 2) keeps its meaning.
+    const auto saved = engine::parsePlan(engine::planToJson(engine::presetPlan("w2a3")), "saved.json");
+    QCOMPARE(*saved.lastLayerInput.bits, 8);
+    const auto old = engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 2, "preset": "w2a3"})", "old.json");
+    QVERIFY(old.lastLayerInput.empty());
+    QCOMPARE(bitsOf(conv1d, old).at("conv2:output"), 3);
+    const auto set = engine::parsePlan(
+        R"({"format": "qat-workbench-plan", "version": 3, "preset": "mct-default", "last_layer_input": {"bits": 4}})",
+        "set.json");
+    QCOMPARE(*set.lastLayerInput.bits, 4);
 }
 
 void TestPlan::targetRefusesWhatItDoesNotRun()

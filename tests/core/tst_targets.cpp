@@ -50,6 +50,9 @@ QString describe(const std::vector<ActivationPointInfo>& points)
         if (p.isModelOutput) {
             text += QStringLiteral("!");
         }
+        if (p.feedsLastLayer) {
+            text += QStringLiteral("^");
+        }
         parts << text;
     }
     return parts.join(QLatin1Char(' '));
@@ -94,6 +97,7 @@ private Q_SLOTS:
     void repeatedOpsAreNumberedPerModule();
     void layerCalledTwiceHasTwoPoints();
     void quantizedByFollowsGridPreservingOps();
+    void lastLayerInputIsWhatTheHeadReads();
     void numberFormatsDescribeThemselves();
 };
 
@@ -141,14 +145,15 @@ void TestTargets::placement_data()
     // own; flatten and view pass the grid on, so the head's output is the model output.
     QTest::newRow("imx500") << "imx500"
                             << "input block.conv1:output+batch_norm+relu block.conv2:output+batch_norm "
-                               "block:add+relu mean fc:output!";
+                               "block:add+relu mean^ fc:output!";
     QTest::newRow("tflite-int8") << "tflite-int8"
                                  << "input block.conv1:output+batch_norm+relu block.conv2:output+batch_norm "
-                                    "block:add+relu mean fc:output!";
+                                    "block:add+relu mean^ fc:output!";
     QTest::newRow("lowbit") << "lowbit"
                             << "input block.conv1:output+batch_norm+relu block.conv2:output+batch_norm "
-                               "block:add+relu mean fc:output!";
-    // generic: layer outputs only, and "output" means returned as it is (the view hides it).
+                               "block:add+relu mean^ fc:output!";
+    // generic: layer outputs only, and "output" means returned as it is (the view hides it),
+    // so no layer is the last one either.
     QTest::newRow("generic") << "generic"
                              << "input block.conv1:output+batch_norm+relu block.conv2:output+batch_norm fc:output";
 }
@@ -216,7 +221,7 @@ void TestTargets::layerCalledTwiceHasTwoPoints()
     const int fc2 = g.node("linear", {r}, "fc", "fc");
     const auto graph = g.done({fc2});
     const auto points = qat::target::placeActivationPoints(graph, builtinTargets().find("imx500"));
-    QCOMPARE(describe(points), QStringLiteral("input fc:output+relu fc:output#2!"));
+    QCOMPARE(describe(points), QStringLiteral("input fc:output+relu^ fc:output#2!"));
     QCOMPARE(points[2].call, 2);
     QCOMPARE(points[2].afterLayer, std::string("fc"));
 }
@@ -242,6 +247,31 @@ void TestTargets::quantizedByFollowsGridPreservingOps()
             QCOMPARE(pointAt(9), std::string("-1"));
         }
     }
+}
+
+void TestTargets::lastLayerInputIsWhatTheHeadReads()
+{
+    // Two branches concatenated, pooled and flattened into a linear head, which a second head
+    // (not returned) also reads.
+    GraphBuilder g;
+    const int left = g.node("conv2d", {0}, "left", "left");
+    const int right = g.node("conv2d", {0}, "right", "right");
+    const int cat = g.node("cat", {left, right});
+    const int pool = g.node("adaptive_avg_pool2d", {cat});
+    const int flat = g.node("flatten", {pool});
+    const int fc = g.node("linear", {flat}, "fc", "fc");
+    const int aux = g.node("linear", {flat}, "aux", "aux");
+    (void)aux;
+    const auto graph = g.done({fc});
+    // Where the target quantizes every tensor, the head reads the pool's grid through flatten.
+    QCOMPARE(place(graph, "imx500"), QStringLiteral("input left:output right:output cat adaptive_avg_pool2d^ fc:output! "
+                                                    "aux:output"));
+    // Where only layer outputs are quantized, the head reads both branches' quantizers.
+    QCOMPARE(place(graph, "generic"), QStringLiteral("input left:output^ right:output^ fc:output! aux:output"));
+    // A model that is one layer reads the input: the plan's `input` governs that, never this.
+    GraphBuilder one;
+    const int only = one.node("linear", {0}, "fc", "fc");
+    QCOMPARE(place(one.done({only}), "imx500"), QStringLiteral("input fc:output!"));
 }
 
 void TestTargets::numberFormatsDescribeThemselves()

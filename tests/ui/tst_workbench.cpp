@@ -438,9 +438,10 @@ void TestWorkbench::fitToBudgetIsOneUndoStep()
 }
 
 // Every quantizer the plan creates has a row with the value training will use: the input and
-// the logits at 8 bits under w2a3 (the preset's input and output settings), the residual add
-// and the mean at 3 bits like the other activations; edits of those rows go where they take
-// effect, and the target decides which rows exist.
+// the logits at 8 bits under w2a3 (the preset's input and output settings), and the mean the
+// head reads (its last-layer-input setting), the residual add at 3 bits like the other
+// activations; edits of those rows go where they take effect, and the target decides which
+// rows exist.
 void TestWorkbench::planTableShowsEveryQuantizer()
 {
     MainWindow window;
@@ -459,12 +460,16 @@ void TestWorkbench::planTableShowsEveryQuantizer()
     QCOMPARE(bits("input"), 8);
     QCOMPARE(bits("head"), 8); // the model's output: the preset keeps the logits at 8 bits
     QCOMPARE(bits("block1:add"), 3);
-    QCOMPARE(bits("mean"), 3);
+    QCOMPARE(bits("mean"), 8); // what the last layer reads
     QCOMPARE(bits("block1.pw"), 3);
     const int head = model->rowOf(QStringLiteral("head"));
     QCOMPARE(model->index(head, PlanTableModel::Kind).data().toString(), QStringLiteral("linear (model output)"));
     QCOMPARE(model->index(model->rowOf(QStringLiteral("block1:add")), PlanTableModel::Kind).data().toString(),
              QStringLiteral("add+relu"));
+    const int meanRow = model->rowOf(QStringLiteral("mean"));
+    QCOMPARE(model->index(meanRow, PlanTableModel::Kind).data().toString(), QStringLiteral("mean (last layer's input)"));
+    QVERIFY(model->index(meanRow, PlanTableModel::ActivationBits).data(Qt::ToolTipRole).toString().contains(
+        QStringLiteral("last layer reads")));
     window.showPage(MainWindow::Page::Quantization);
     saveScreenshot(window, QStringLiteral("quantization_points.png"));
 
@@ -478,6 +483,9 @@ void TestWorkbench::planTableShowsEveryQuantizer()
     QCOMPARE(bits("block1:add"), 8);
     QVERIFY(model->index(model->rowOf(QStringLiteral("block1:add")), PlanTableModel::ActivationBits).data(Qt::FontRole).value<QFont>().bold());
     const int mean = model->rowOf(QStringLiteral("mean"));
+    QVERIFY(model->setData(model->index(mean, PlanTableModel::ActivationBits), 4)); // the row's own edit wins
+    QCOMPARE(*model->plan().pointOverrides.at("mean").bits, 4);
+    QCOMPARE(bits("mean"), 4);
     QVERIFY(model->setData(model->index(mean, PlanTableModel::Enabled), Qt::Unchecked, Qt::CheckStateRole));
     QCOMPARE(model->index(mean, PlanTableModel::Enabled).data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
     QVERIFY(model->setData(model->index(0, PlanTableModel::ActivationBits), 7));
@@ -487,6 +495,16 @@ void TestWorkbench::planTableShowsEveryQuantizer()
     QVERIFY(!model->setColumn({mean}, PlanTableModel::WeightBits, 4));
     QVERIFY(model->lastError().contains(QStringLiteral("no weights")));
     QVERIFY(model->setColumn({mean, model->rowOf(QStringLiteral("block1.pw"))}, PlanTableModel::WeightBits, 4));
+    // The last layer's input settings are listed after the rules, and can be removed there.
+    QVERIFY(model->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
+    const auto rules = model->ruleTexts();
+    QCOMPARE(rules.size(), 4);
+    QVERIFY2(rules.last().startsWith(QStringLiteral("what the last layer reads: activations")), qPrintable(rules.last()));
+    QVERIFY(rules.last().contains(QStringLiteral("8")));
+    QVERIFY(model->removeRule(3));
+    QCOMPARE(bits("mean"), 3);
+    QCOMPARE(model->ruleTexts().size(), 3);
+    QVERIFY(!model->removeRule(3));
     // Rules for ops: every add's output.
     QVERIFY(model->pointOps().contains(QStringLiteral("add")));
     QVERIFY(model->addRule(QStringLiteral("add"), QString(), PlanTableModel::ActivationBits, 5));

@@ -318,15 +318,19 @@ bool PlanTableModel::addRule(const QString& kind, const QString& namePattern, in
 
 bool PlanTableModel::removeRule(int index)
 {
+    // The list: layer rules, point rules, then the last layer's input settings (ruleTexts).
     const int layerRules = int(m_plan.rules.size());
-    if (index < 0 || index >= layerRules + int(m_plan.points.size())) {
+    const int pointRules = int(m_plan.points.size());
+    if (index < 0 || index >= layerRules + pointRules + (m_plan.lastLayerInput.empty() ? 0 : 1)) {
         return false;
     }
     auto candidate = m_plan;
     if (index < layerRules) {
         candidate.rules.erase(candidate.rules.begin() + index);
-    } else {
+    } else if (index < layerRules + pointRules) {
         candidate.points.erase(candidate.points.begin() + (index - layerRules));
+    } else {
+        candidate.lastLayerInput = {};
     }
     return commit(candidate, tr("Remove rule %1").arg(index + 1));
 }
@@ -351,6 +355,9 @@ QStringList PlanTableModel::ruleTexts() const
             who += tr(" named like %1").arg(QString::fromStdString(rule.namePattern));
         }
         texts << tr("%1: %2").arg(who, overrideText(rule.activations));
+    }
+    if (!m_plan.lastLayerInput.empty()) {
+        texts << tr("what the last layer reads: activations %1").arg(overrideText(m_plan.lastLayerInput));
     }
     return texts;
 }

@@ -258,6 +258,7 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
     const auto& activations = activationChoice(row);
     const engine::LayerPlan* lp = r.kind == RowKind::Layer ? &m_resolved[size_t(r.layer)] : nullptr;
     const bool enabled = activations.enabled || (lp != nullptr && lp->weights.enabled);
+    const bool feedsLastLayer = r.kind != RowKind::Input && r.point >= 0 && m_points[size_t(r.point)].feedsLastLayer;
     if (!hasColumn(row, column)) {
         if (role == Qt::ToolTipRole) {
             return r.kind == RowKind::Input ? tr("The model input has no weights") : tr("This op has no weights");
@@ -272,7 +273,9 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
             if (r.kind == RowKind::Input) return tr("model input");
             const auto kind = r.kind == RowKind::Layer ? QString::fromStdString(m_layers[size_t(r.layer)].kind)
                                                        : pointKind(m_points[size_t(r.point)]);
-            return isOutputRow(row) && !edit ? tr("%1 (model output)").arg(kind) : kind;
+            if (edit) return kind;
+            if (isOutputRow(row)) return tr("%1 (model output)").arg(kind);
+            return feedsLastLayer ? tr("%1 (last layer's input)").arg(kind) : kind;
         }
         case WeightQuantizer: return edit ? choiceValue(lp->weights) : choiceLabel(lp->weights);
         case WeightBits: return lp->weights.config.bits;
@@ -311,6 +314,10 @@ QVariant PlanTableModel::data(const QModelIndex& index, int role) const
         }
         if (isOverridden(row, column)) {
             return tr("Set for this row (bold); the plan's defaults and rules no longer apply to this field");
+        }
+        if (feedsLastLayer && (column == ActivationQuantizer || column == ActivationBits || column == Kind)) {
+            return tr("The last layer reads this tensor: the plan's last-layer-input settings apply to it (the "
+                      "low-bit presets keep it at 8 bits); an edit here overrides them for this row");
         }
         if (column == Layer && r.kind == RowKind::Layer) {
             return tr("Weight parameter: %1").arg(QString::fromStdString(m_layers[size_t(r.layer)].weightPath));
