@@ -82,6 +82,7 @@ private Q_SLOTS:
     void middleChannelAxisWithZeroPoints();
     void gradientsDoNotDependOnThreads();
     void frozenParametersGetNoGradient();
+    void sharedGradientsAreNotWrittenOver();
     void uniformGridMatchesComposite_data();
     void uniformGridMatchesComposite();
     void thresholdStepMatchesComposite_data();
@@ -217,6 +218,52 @@ void TestFusedKernels::frozenParametersGetNoGradient()
     QVERIFY(!step.grad().defined());
     at::NoGradGuard noGrad;
     QVERIFY(!math::quantize(x, step, {}, {}, -8, 7, -1, math::ClipGradient::Masked).requires_grad());
+}
+
+void TestFusedKernels::sharedGradientsAreNotWrittenOver()
+{
+    // Gradients autograd shares: an add hands one tensor to both its inputs (two quantizers
+    // here), a retained gradient keeps one, a view passes a buffer on. Each reader must see it
+    // unmasked by the other (a backward that wrote dx over its incoming gradient would not).
+    const auto a0 = at::randn({6, 999}) * 3;
+    const auto b0 = at::randn({6, 999}) * 3;
+    const auto g = at::randn({6, 999});
+    const auto step = at::full({1}, 0.02f); // [-2.56, 2.54]: a third of the values clip
+    auto quantize = [&](const at::Tensor& x) {
+        return math::quantize(x, step, {}, {}, -128, 127, -1, math::ClipGradient::Masked);
+    };
+    at::Tensor grads[2][4];
+    for (const bool fused : {false, true}) {
+        math::setFusedKernels(fused);
+        auto a = a0.clone().requires_grad_();
+        auto b = b0.clone().requires_grad_();
+        auto c = a0.clone().requires_grad_();
+        auto d = b0.clone().requires_grad_();
+        auto ya = quantize(a);
+        ya.retain_grad();
+        ((ya + quantize(b)) * g).sum().backward();
+        // A gradient that arrives through a view, and another quantizer reading the same view.
+        const auto shared = (quantize(c) + d).view({-1});
+        (shared * g.view({-1})).sum().backward();
+        auto& out = grads[fused ? 1 : 0];
+        out[0] = a.grad();
+        out[1] = b.grad();
+        out[2] = c.grad();
+        out[3] = ya.grad();
+        QVERIFY2(at::equal(d.grad(), g), "an input beside a quantizer got a masked gradient");
+        QVERIFY2(at::equal(ya.grad(), g), "the retained gradient was written over");
+    }
+    math::setFusedKernels(true);
+    const char* names[] = {"a (add, first input)", "b (add, second input)", "c (through a view)", "retained"};
+    for (int i = 0; i < 4; ++i) {
+        QVERIFY2(at::equal(grads[1][i], grads[0][i]), qPrintable(QString::fromLatin1(names[i]) + ": "
+                                                                 + describe(grads[1][i], grads[0][i])));
+    }
+    // The masking happened: a clipped value's gradient is 0, an inside one's is g.
+    const auto code = (a0 * (1.0f / 0.02f)).round();
+    const auto inside = code.ge(-128).logical_and(code.le(127));
+    QVERIFY(inside.logical_not().any().item<bool>());
+    QVERIFY(at::equal(grads[1][0], at::where(inside, g, at::zeros_like(g))));
 }
 
 namespace {
