@@ -27,6 +27,7 @@ private Q_SLOTS:
     void presentDataHidesInstallCommand();
     void missingDemoModelDisablesButton();
     void demoButtonOpensDemoWithBundledData();
+    void vanishedDataFolderIsNotRestored();
 };
 
 void TestWelcomeView::initTestCase()
@@ -108,6 +109,26 @@ void TestWelcomeView::demoButtonOpensDemoWithBundledData()
     QCOMPARE(window.currentModelPath(), qat::ui::demoModelPath());
     QCOMPARE(window.trainingView()->config().data, std::string("fashion-mnist"));
     QVERIFY(!welcome->isVisible());
+}
+
+void TestWelcomeView::vanishedDataFolderIsNotRestored()
+{
+    // The last session trained on a folder that has been deleted since: the window starts on
+    // the bundled data instead of a run that fails before its first step.
+    QString vanished;
+    {
+        QTemporaryDir folder;
+        vanished = folder.path();
+    }
+    QVERIFY(!QFileInfo::exists(vanished));
+    {
+        QSettings settings;
+        settings.setValue(QStringLiteral("training/recentDataFolders"), QStringList{vanished});
+        settings.setValue(QStringLiteral("training/data"), vanished);
+    }
+    MainWindow window;
+    QCOMPARE(window.trainingView()->config().data, std::string("fashion-mnist"));
+    QSettings().clear();
 }
 
 QTEST_MAIN(TestWelcomeView)

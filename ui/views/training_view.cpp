@@ -58,6 +58,11 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
                           "none for unlabeled images) or of IDX or .npy files; or a .npz, .npy, IDX or torch.save "
                           "file. The Data page shows what it holds and how it will be fed."));
     for (const auto& folder : QSettings().value(QString::fromLatin1(kRecentDataKey)).toStringList()) {
+        // A folder deleted since (a temporary one, an unplugged drive) is not offered, nor
+        // restored as the data: a run on it would fail before its first step.
+        if (!QFileInfo::exists(folder)) {
+            continue;
+        }
         m_data->addItem(QFileInfo(folder).fileName(), folder);
         m_data->setItemData(m_data->count() - 1, folder, Qt::ToolTipRole);
     }
