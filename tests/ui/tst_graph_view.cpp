@@ -89,6 +89,7 @@ struct Fixture {
 };
 
 using qat::test::window::saveScreenshot;
+using qat::test::window::guiEnvironment;
 
 } // namespace
 
@@ -448,7 +449,9 @@ void TestGraphView::screenshotOptionRendersGraph()
 {
     const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_graph.png"));
     QFile::remove(out);
+    QTemporaryDir config;
     QProcess gui;
+    gui.setProcessEnvironment(guiEnvironment(config.path()));
     gui.start(qat::test::path(QATWB_GUI), {modelPath(QStringLiteral("se_net_traced")), QStringLiteral("--page"),
                                           QStringLiteral("graph"), QStringLiteral("--screenshot"), out});
     QVERIFY(gui.waitForFinished(120000));

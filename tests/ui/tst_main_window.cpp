@@ -18,6 +18,7 @@
 #include <QMimeData>
 #include <QProcess>
 #include <QSettings>
+#include <QTemporaryDir>
 #include <QUndoStack>
 #include <QTableView>
 #include <QtTest>
@@ -188,7 +189,9 @@ void TestMainWindow::screenshotOption()
 {
     const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_screenshot.png"));
     QFile::remove(out);
+    QTemporaryDir config;
     QProcess gui;
+    gui.setProcessEnvironment(guiEnvironment(config.path()));
     gui.start(qat::test::path(QATWB_GUI), {QStringLiteral("--model"), qat::test::path(QATWB_DEMO_MODEL),
                                           QStringLiteral("--screenshot"), out});
     QVERIFY(gui.waitForFinished(120000));

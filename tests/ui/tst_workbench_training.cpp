@@ -279,7 +279,7 @@ void TestWorkbench::runOption()
     const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_run_screenshot.png"));
     QFile::remove(out);
     QProcess gui;
-    auto env = QProcessEnvironment::systemEnvironment();
+    auto env = guiEnvironment(m_dir.filePath(QStringLiteral("config")));
     env.insert(QStringLiteral("QATWB_RUNS_DB"), m_dir.filePath(QStringLiteral("cli_runs.sqlite")));
     gui.setProcessEnvironment(env);
     gui.start(qat::test::path(QATWB_GUI), {QStringLiteral("--model"), qat::test::path(QATWB_DEMO_MODEL),

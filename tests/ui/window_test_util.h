@@ -6,6 +6,7 @@
 #include "main_window.h"
 
 #include <QDir>
+#include <QProcessEnvironment>
 #include <QSignalSpy>
 #include <QtTest>
 
@@ -26,6 +27,15 @@ inline bool openAndWait(qat::ui::MainWindow& window, const QString& path)
     QSignalSpy finished(&window, &qat::ui::MainWindow::modelLoadFinished);
     window.openModel(path);
     return finished.wait(60000) && finished.size() == 1 && finished.takeFirst().at(0).toBool();
+}
+
+/// The environment for starting the window program: its settings in configDir, so it neither
+/// restores the developer's layout and data nor writes to their settings.
+inline QProcessEnvironment guiEnvironment(const QString& configDir)
+{
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("XDG_CONFIG_HOME"), configDir);
+    return env;
 }
 
 /// widget as a PNG in the build's screenshot folder (queued replots run first).
