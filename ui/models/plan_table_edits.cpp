@@ -331,6 +331,7 @@ bool PlanTableModel::removeRule(int index)
         candidate.points.erase(candidate.points.begin() + (index - layerRules));
     } else {
         candidate.lastLayerInput = {};
+        return commit(candidate, tr("Remove the settings for what the last layer reads"));
     }
     return commit(candidate, tr("Remove rule %1").arg(index + 1));
 }
