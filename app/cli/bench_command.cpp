@@ -68,6 +68,7 @@ const char* const kBenchHelp =
     "  --profile PRESET  profile a float and a QAT step (batch 256, or --batch N) op by op with\n"
     "            LibTorch's profiler: self time per op (only that, unless --only names parts too)\n"
     "  steps: --presets P only these presets, --batch N only this batch size\n"
+    "  (--profile and the steps' --presets also take a plan file, a path ending in .json)\n"
     "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256,\n"
     "            python_tuned_over_ours_b256 (Python given the app's malloc and BLAS settings)\n"
@@ -236,7 +237,10 @@ int runBench(const std::vector<std::string>& args)
     const auto main = benchModel(model);
     const auto stepPresets = splitList(a.value("--presets", ""));
     for (const auto& preset : stepPresets) {
-        engine::presetPlan(preset); // an unknown name fails here, with the list
+        benchPlan(preset); // an unknown name or a bad plan file fails here
+    }
+    if (a.values.count("--profile") > 0) {
+        benchPlan(a.value("--profile", "mct-default"));
     }
     const int onlyBatch = int(a.integer("--batch", 0));
     // The real architectures (steps and gui parts), written by Python once per run.
@@ -255,11 +259,11 @@ int runBench(const std::vector<std::string>& args)
             const auto data = benchData(m, 256 * (first ? 8 : 2));
             // The architectures take seconds per step: fewer blocks, and no composite reference.
             const int blocks = first ? repeats : (quick ? 2 : 4);
-            for (const std::string preset : {"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}) {
-                if (!stepPresets.empty()
-                    && std::find(stepPresets.begin(), stepPresets.end(), preset) == stepPresets.end()) {
-                    continue;
-                }
+            // --presets times what it names (any preset, a plan file), in its order.
+            const auto timed = stepPresets.empty()
+                                   ? std::vector<std::string>{"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}
+                                   : stepPresets;
+            for (const auto& preset : timed) {
                 for (int batch : {64, 256}) {
                     if (onlyBatch > 0 && batch != onlyBatch) continue;
                     progress("step times: " + m.name + " " + preset + " batch " + std::to_string(batch));

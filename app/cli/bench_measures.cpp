@@ -43,13 +43,21 @@ double median(std::vector<double> v)
     return v.empty() ? 0.0 : v[v.size() / 2];
 }
 
+engine::QuantizationPlan benchPlan(const std::string& presetOrFile)
+{
+    const std::string suffix = ".json";
+    const bool file = presetOrFile.size() > suffix.size()
+                      && presetOrFile.compare(presetOrFile.size() - suffix.size(), suffix.size(), suffix) == 0;
+    return file ? engine::loadPlanFile(presetOrFile) : engine::presetPlan(presetOrFile);
+}
+
 // Float step (the model as loaded, BatchNorm training) and QAT step (quantizers inserted,
 // BN folded) on the same batches: cross-entropy, backward, our Adam.
 StepRig::StepRig(const std::string& modelPath, const std::string& preset, int batch, const train::TensorDataset& data,
                  const quant::QuantizerRegistry& registry)
     : data_(data), batch_(batch), batches_(std::max<int64_t>(1, data.size() / batch))
 {
-    qat_ = engine::QatModel::build(modelPath, engine::presetPlan(preset), registry);
+    qat_ = engine::QatModel::build(modelPath, benchPlan(preset), registry);
     qat_->calibrateWeights();
     qat_->beginActivationCalibration();
     qat_->observeBatch(data.images.slice(0, 0, batch));

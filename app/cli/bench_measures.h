@@ -3,6 +3,7 @@
 // The measurements behind `qatwb bench`, each a ratio of two things timed in the same run
 // (interleaved, medians of repeats): this machine is noisy, absolute times are not comparable.
 
+#include "engine/quantization_plan.h"
 #include "quantizers/quantizer_registry.h"
 #include "training/tensor_dataset.h"
 
@@ -23,6 +24,10 @@ class Optimizer;
 namespace qat::cli::bench {
 
 double median(std::vector<double> v);
+
+/// A preset by name, or a plan file (a path ending in .json): what --profile and the steps'
+/// --presets take. Throws qat::Error naming the presets, or the file's mistake.
+engine::QuantizationPlan benchPlan(const std::string& presetOrFile);
 
 /// The float model (as loaded, BatchNorm training) and its QAT model (a preset's quantizers,
 /// BN folded, calibrated on the first batch), each with its own Adam; one step of either

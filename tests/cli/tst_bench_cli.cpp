@@ -29,6 +29,7 @@ class TestBenchCli : public QObject {
 private Q_SLOTS:
     void stepsOnAnRgbModel();
     void refusesAModelItCannotFeed();
+    void stepsAndProfileTakeAPlanFile();
     void accuracyOnAZooModel();
     void accuracyWithoutAZoo();
 };
@@ -75,6 +76,43 @@ void TestBenchCli::refusesAModelItCannotFeed()
                            QStringLiteral("--model"), model});
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("bad_two_inputs.pt") && r.err.contains("exactly one tensor"), r.err.constData());
+}
+
+// A plan variant timed like a preset (here: the model input's quantizer frozen), by the step
+// part and by the profile; a plan file with a mistake fails before anything runs.
+void TestBenchCli::stepsAndProfileTakeAPlanFile()
+{
+    QTemporaryDir dir;
+    const auto plan = dir.filePath(QStringLiteral("frozen_input.json"));
+    {
+        QFile f(plan);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"format": "qat-workbench-plan", "version": 3, "preset": "w4a8-lsq", "input": {"freeze": true}})");
+    }
+    const auto steps = runCli({QStringLiteral("bench"), QStringLiteral("--quick"), QStringLiteral("--json"),
+                               QStringLiteral("--only"), QStringLiteral("steps"), QStringLiteral("--model"), kRgbModel,
+                               QStringLiteral("--presets"), plan, QStringLiteral("--batch"), QStringLiteral("64")});
+    QVERIFY2(steps.exitCode == 0, steps.err.constData());
+    const auto entries = QJsonDocument::fromJson(steps.out).object()[QStringLiteral("steps")].toArray();
+    QCOMPARE(entries.size(), 1);
+    QCOMPARE(entries.first().toObject()[QStringLiteral("preset")].toString(), plan);
+    QVERIFY(entries.first().toObject()[QStringLiteral("qat_over_float")].toDouble() > 0);
+    const auto profile = runCli({QStringLiteral("bench"), QStringLiteral("--quick"), QStringLiteral("--json"),
+                                 QStringLiteral("--profile"), plan, QStringLiteral("--model"), kRgbModel,
+                                 QStringLiteral("--batch"), QStringLiteral("8")});
+    QVERIFY2(profile.exitCode == 0, profile.err.constData());
+    const auto p = QJsonDocument::fromJson(profile.out).object()[QStringLiteral("profile")].toObject();
+    QCOMPARE(p[QStringLiteral("preset")].toString(), plan);
+    QVERIFY(!p[QStringLiteral("qat")].toObject()[QStringLiteral("ops")].toArray().isEmpty());
+    const auto bad = dir.filePath(QStringLiteral("bad.json"));
+    {
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"format": "qat-workbench-plan", "version": 3, "weights": {"bits": "four"}})");
+    }
+    const auto refused = runCli({QStringLiteral("bench"), QStringLiteral("--profile"), bad, QStringLiteral("--model"), kRgbModel});
+    QCOMPARE(refused.exitCode, 1);
+    QVERIFY2(refused.err.contains("bad.json") && refused.err.contains("weights.bits"), refused.err.constData());
 }
 
 // The accuracy part's JSON contract on one small model of a folder (the fixture MLP, a few
