@@ -13,7 +13,8 @@ namespace {
 class Placement {
 public:
     Placement(const OpGraph& graph, const DeploymentTarget& target)
-        : m_graph(graph), m_target(target), m_consumers(graph.consumers()), m_absorbed(graph.nodes.size(), false)
+        : m_graph(graph), m_target(target), m_consumers(graph.consumers()), m_absorbed(graph.nodes.size(), false),
+          m_feedsLast(graph.nodes.size(), 0)
     {
     }
 
@@ -139,13 +140,13 @@ private:
     // Memoised: a chain of adds under such a target would otherwise be walked once per path.
     bool feedsLastLayer(int id, const std::map<int, const ActivationPointInfo*>& byRoot)
     {
-        auto& known = m_feedsLast[id];
+        auto& known = m_feedsLast[size_t(id)];
         if (known != 0) {
             return known > 0;
         }
         known = -1;
         const bool feeds = readByLastLayer(id, byRoot);
-        m_feedsLast[id] = feeds ? 1 : -1;
+        m_feedsLast[size_t(id)] = feeds ? 1 : -1;
         return feeds;
     }
 
@@ -174,7 +175,7 @@ private:
     std::vector<ActivationPointInfo> m_points;
     std::map<std::string, int> m_layerCalls;
     std::map<std::string, int> m_opCounts;
-    std::map<int, int> m_feedsLast; // node -> 1 read by a last layer, -1 not (or being walked)
+    std::vector<signed char> m_feedsLast; // per node: 1 read by a last layer, -1 not (or being walked), 0 unknown
 };
 
 } // namespace
