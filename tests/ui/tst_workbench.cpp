@@ -472,6 +472,20 @@ void TestWorkbench::planTableShowsEveryQuantizer()
         QStringLiteral("last layer reads")));
     window.showPage(MainWindow::Page::Quantization);
     saveScreenshot(window, QStringLiteral("quantization_points.png"));
+    // At 1280 px beside the training settings every Kind reads in full: the column wraps at
+    // spaces (it was cut to "linea..." and "mea..."), so each word fits its width and the
+    // wrapped text its row.
+    auto* table = window.quantizationView()->findChild<QTableView*>();
+    QVERIFY(table != nullptr);
+    const int kindWidth = table->columnWidth(PlanTableModel::Kind) - 8; // the cell's margins
+    for (int row = 0; row < model->rowCount(); ++row) {
+        const auto text = model->index(row, PlanTableModel::Kind).data().toString();
+        for (const auto& word : text.split(QLatin1Char(' '))) {
+            QVERIFY2(table->fontMetrics().horizontalAdvance(word) <= kindWidth, qPrintable(text));
+        }
+        const auto wrapped = table->fontMetrics().boundingRect(QRect(0, 0, kindWidth, 1000), Qt::TextWordWrap, text);
+        QVERIFY2(wrapped.height() <= table->rowHeight(row), qPrintable(text));
+    }
 
     // An edit goes where it changes what training uses: the output settings, the point's own
     // override, the input settings.

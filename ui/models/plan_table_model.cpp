@@ -394,7 +394,8 @@ QVariant PlanTableModel::headerData(int section, Qt::Orientation orientation, in
         return QAbstractTableModel::headerData(section, orientation, role);
     }
     if (role == Qt::DisplayRole) {
-        return columnName(section);
+        // Two lines: the column holds a check box, its one-line title was most of its width.
+        return section == PerChannel ? tr("Per\nchannel") : columnName(section);
     }
     if (role == Qt::ToolTipRole) {
         switch (section) {

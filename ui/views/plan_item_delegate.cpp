@@ -78,4 +78,14 @@ void PlanItemDelegate::setModelData(QWidget* editor, QAbstractItemModel* model, 
     plan->setColumn(rows, index.column(), value);
 }
 
+// The Kind column wraps: beside the training settings at 1280 px it is the column that gives
+// way, and a second line keeps "(model output)" and "(last layer's input)" readable.
+void PlanItemDelegate::initStyleOption(QStyleOptionViewItem* option, const QModelIndex& index) const
+{
+    QStyledItemDelegate::initStyleOption(option, index);
+    if (index.column() == PlanTableModel::Kind) {
+        option->features |= QStyleOptionViewItem::WrapText;
+    }
+}
+
 } // namespace qat::ui

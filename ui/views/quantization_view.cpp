@@ -259,7 +259,7 @@ void QuantizationView::showModel(const model::ModelInfo& info)
     m_table->horizontalHeader()->setSectionResizeMode(PlanTableModel::Kind, QHeaderView::Stretch);
     for (int c : {int(PlanTableModel::WeightQuantizer), int(PlanTableModel::ActivationQuantizer)}) {
         // Room for the longest name a combo box can offer ("LSQ+ power-of-two").
-        m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), fontMetrics().horizontalAdvance(QStringLiteral("LSQ+ power-of-two")) + 40));
+        m_table->setColumnWidth(c, std::max(m_table->columnWidth(c), fontMetrics().horizontalAdvance(QStringLiteral("LSQ+ power-of-two")) + 28));
     }
     for (int c : {int(PlanTableModel::Memory), int(PlanTableModel::Bops)}) {
         // Room for the widest figure an edit can bring ("888.88 M", "888.9 KB"): the contents
