@@ -52,12 +52,12 @@ engine::QuantizationPlan benchPlan(const std::string& presetOrFile)
 }
 
 // Float step (the model as loaded, BatchNorm training) and QAT step (quantizers inserted,
-// BN folded) on the same batches: cross-entropy, backward, our Adam.
+// BN folded, or training and the quantizers seeing folded weights under train_batch_norm) on the same batches: cross-entropy, backward, our Adam.
 StepRig::StepRig(const std::string& modelPath, const std::string& preset, int batch, const train::TensorDataset& data,
                  const quant::QuantizerRegistry& registry)
     : data_(data), batch_(batch), batches_(std::max<int64_t>(1, data.size() / batch))
 {
-    qat_ = engine::QatModel::build(modelPath, benchPlan(preset), registry);
+    qat_ = engine::QatModel::build(modelPath, benchPlan(preset), registry, true); // as training runs it
     qat_->calibrateWeights();
     qat_->beginActivationCalibration();
     qat_->observeBatch(data.images.slice(0, 0, batch));

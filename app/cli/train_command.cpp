@@ -44,6 +44,9 @@ const char* const kTrainHelp =
     "  --init METHOD           max, mse, percentile or auto (chosen per quantizer by its output\n"
     "                          error on calibration data), for every quantizer\n"
     "  --no-fold-bn            keep BatchNorm instead of folding it into the conv\n"
+    "  --train-bn              BatchNorm normalises each batch while training, the quantizers see\n"
+    "                          the folded weights, and it is folded when training ends\n"
+    "  --no-train-bn           fold BatchNorm before training, as MCT does\n"
     "  --input-bits N          bits of the model input's quantizer (default: the activations')\n"
     "  --no-input-quant        do not quantize the model input\n"
     "  --no-integer-bias       keep biases float (by default, where the target computes in integers,\n"
@@ -220,6 +223,8 @@ engine::QuantizationPlan buildPlan(const Arguments& a)
     }
     if (!a.value("--input-bits").empty()) plan.input.bits = int(a.integer("--input-bits", 8));
     if (a.has("--no-fold-bn")) plan.foldBatchNorm = false;
+    if (a.has("--train-bn")) plan.trainBatchNorm = true;
+    if (a.has("--no-train-bn")) plan.trainBatchNorm = false;
     if (a.has("--no-input-quant")) plan.quantizeInput = false;
     if (a.has("--no-integer-bias")) plan.integerBias = false;
     return plan;
@@ -235,7 +240,7 @@ int runTrain(const std::vector<std::string>& args)
                             "--inject-nan-at", "--db", "--local-ranks", "--world-size", "--rank", "--master",
                             "--dist-timeout", "--data-format", "--resize", "--normalize", "--val-split",
                             "--split-seed", "--bad-images", "--quantizer-warmup"},
-                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--no-input-quant", "--no-integer-bias", "--lr-probe",
+                           {"--json", "--kd", "--no-kd", "--no-fold-bn", "--train-bn", "--no-train-bn", "--no-input-quant", "--no-integer-bias", "--lr-probe",
                             "--no-lr-probe"},
                            0,
                            0};

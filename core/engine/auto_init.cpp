@@ -46,7 +46,7 @@ std::unique_ptr<quant::TrainableQuantizer> calibratedCandidate(const quant::Trai
     auto candidate = registry.create(current.key(), config);
     candidate->initialize(current.layer());
     if (site.target == quant::Target::Weights) {
-        candidate->observe(site.weight.detach());
+        candidate->observe(site.quantizedTensor().detach());
     } else {
         auto* builtin = dynamic_cast<quant::BuiltinQuantizerBase*>(candidate.get());
         const auto sample = samples.find(site.slot);

@@ -51,14 +51,34 @@ bool foldable(const model::LayerSite& site, int callSites)
 
 } // namespace
 
-int foldBatchNorms(torch::jit::Graph& graph, torch::jit::Module& module, std::vector<model::LayerSite>& sites)
+at::Tensor BatchNormFold::scale() const
+{
+    const auto s = (gamma.defined() ? gamma : at::ones_like(mean)) / at::sqrt(var + eps);
+    std::vector<int64_t> shape(size_t(weight.dim()), 1);
+    shape[transposed ? 1 : 0] = -1;
+    return s.reshape(shape);
+}
+
+at::Tensor BatchNormFold::foldedBias() const
+{
+    const auto s = (gamma.defined() ? gamma : at::ones_like(mean)) / at::sqrt(var + eps);
+    return (beta.defined() ? beta : at::zeros_like(mean)) + ((bias.defined() ? bias : at::zeros_like(mean)) - mean) * s;
+}
+
+std::string BatchNormFold::biasName(size_t index)
+{
+    return "qat_folded_bias_" + std::to_string(index);
+}
+
+std::vector<BatchNormFold> findBatchNormFolds(const torch::jit::Module& module, const std::vector<model::LayerSite>& sites)
 {
     std::map<std::string, int> callSites;
     for (const auto& site : sites) {
         ++callSites[site.weightPath];
     }
-    int folded = 0;
-    for (auto& site : sites) {
+    std::vector<BatchNormFold> folds;
+    for (size_t i = 0; i < sites.size(); ++i) {
+        const auto& site = sites[i];
         if (!foldable(site, callSites[site.weightPath])) {
             continue;
         }
@@ -74,26 +94,38 @@ int foldBatchNorms(torch::jit::Graph& graph, torch::jit::Module& module, std::ve
             || !weight || !weight->defined() || !bias) {
             continue; // no running statistics or an unusual graph: leave this BatchNorm alone
         }
-        at::NoGradGuard noGrad;
-        const auto scale = (gamma->defined() ? *gamma : at::ones_like(*mean)) / at::sqrt(*var + eps->toDouble());
-        const bool transposed = site.kind.rfind("conv_transpose", 0) == 0;
-        std::vector<int64_t> shape(size_t(weight->dim()), 1);
-        shape[transposed ? 1 : 0] = -1;
-        weight->mul_(scale.reshape(shape));
-        auto newBias = (beta->defined() ? *beta : at::zeros_like(*mean))
-                       + ((bias->defined() ? *bias : at::zeros_like(*mean)) - *mean) * scale;
-        const auto name = "qat_folded_bias_" + std::to_string(folded);
-        module.register_parameter(name, newBias.detach().clone().set_requires_grad(true), false);
-        {
-            torch::jit::WithInsertPoint guard(site.node);
-            site.node->replaceInput(2, graph.insertGetAttr(graph.inputs()[0], name));
-        }
-        bn->output()->replaceAllUsesWith(site.node->output());
-        bn->destroy();
-        site.batchNormNode = nullptr;
-        ++folded;
+        folds.push_back({i, folds.size(), site.weightPath, *gamma, *beta, *mean, *var, *weight, *bias, eps->toDouble(),
+                         site.kind.rfind("conv_transpose", 0) == 0});
     }
-    return folded;
+    return folds;
+}
+
+void applyBatchNormFold(torch::jit::Graph& graph, torch::jit::Module& module, std::vector<model::LayerSite>& sites,
+                        const BatchNormFold& fold)
+{
+    auto& site = sites[fold.site];
+    at::NoGradGuard noGrad;
+    const auto bias = fold.foldedBias();
+    fold.weight.mul_(fold.scale());
+    const auto name = BatchNormFold::biasName(fold.index);
+    module.register_parameter(name, bias.detach().clone().set_requires_grad(true), false);
+    {
+        torch::jit::WithInsertPoint guard(site.node);
+        site.node->replaceInput(2, graph.insertGetAttr(graph.inputs()[0], name));
+    }
+    Node* bn = site.batchNormNode;
+    bn->output()->replaceAllUsesWith(site.node->output());
+    bn->destroy();
+    site.batchNormNode = nullptr;
+}
+
+int foldBatchNorms(torch::jit::Graph& graph, torch::jit::Module& module, std::vector<model::LayerSite>& sites)
+{
+    const auto folds = findBatchNormFolds(module, sites);
+    for (const auto& fold : folds) {
+        applyBatchNormFold(graph, module, sites, fold);
+    }
+    return int(folds.size());
 }
 
 } // namespace qat::engine

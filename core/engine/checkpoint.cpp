@@ -46,10 +46,16 @@ std::string shapeText(at::IntArrayRef sizes)
 
 } // namespace
 
-std::string saveCheckpoint(QatModel& model)
+std::string saveCheckpoint(QatModel& model, CheckpointForm form)
 {
+    auto all = namedTensors(model);
+    if (form == CheckpointForm::Folded) {
+        for (const auto& [name, tensor] : model.foldedTensors()) {
+            all[name] = tensor;
+        }
+    }
     c10::Dict<std::string, at::Tensor> tensors;
-    for (const auto& [name, tensor] : namedTensors(model)) {
+    for (const auto& [name, tensor] : all) {
         tensors.insert(name, tensor.detach().clone());
     }
     nlohmann::json states = nlohmann::json::object();

@@ -158,6 +158,10 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
     if (version < 3) {
         plan.lastLayerInput = {};
     }
+    // Plans written before train_batch_norm existed folded BatchNorm before QAT.
+    if (version < 4) {
+        plan.trainBatchNorm = false;
+    }
     for (auto it = doc.begin(); it != doc.end(); ++it) {
         const auto& key = it.key();
         const auto& v = it.value();
@@ -195,6 +199,8 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
             plan.quantizeInput = field<bool>(v, origin, key, "true or false");
         } else if (key == "fold_batch_norm") {
             plan.foldBatchNorm = field<bool>(v, origin, key, "true or false");
+        } else if (key == "train_batch_norm") {
+            plan.trainBatchNorm = field<bool>(v, origin, key, "true or false");
         } else if (key == "integer_bias") {
             plan.integerBias = field<bool>(v, origin, key, "true or false");
         } else if (key == "rules") {
@@ -231,7 +237,7 @@ QuantizationPlan parsePlan(const std::string& text, const std::string& origin)
             }
         } else {
             fail(origin, key, "unknown field (known: format, version, preset, target, weights, activations, input, output, "
-                              "last_layer_input, quantize_input, fold_batch_norm, integer_bias, rules, layers, points, point_overrides)");
+                              "last_layer_input, quantize_input, fold_batch_norm, train_batch_norm, integer_bias, rules, layers, points, point_overrides)");
         }
     }
     return plan;
@@ -249,6 +255,7 @@ std::string planToJson(const QuantizationPlan& plan)
                 {"last_layer_input", overrideToJson(plan.lastLayerInput)},
                 {"quantize_input", plan.quantizeInput},
                 {"fold_batch_norm", plan.foldBatchNorm},
+                {"train_batch_norm", plan.trainBatchNorm},
                 {"integer_bias", plan.integerBias}};
     if (!plan.preset.empty()) {
         doc["preset"] = plan.preset;

@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "engine/bn_folding.h"
+#include "engine/checkpoint.h"
 #include "engine/integer_bias.h"
 #include "model/graph_util.h"
 #include "quantizers/builtin_quantizer_base.h"
@@ -11,11 +12,14 @@
 #include "model/op_graph_builder.h"
 #include "quantizers/quantizer_error.h"
 #include "quantizers/quantizer_registry.h"
+#include "quantizers/symmetric_quantizer.h"
+#include "quantizers/uniform_quantizer.h"
 #include "targets/point_placement.h"
 #include "targets/target_registry.h"
 
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 
+#include <algorithm>
 #include <map>
 
 namespace qat::engine {
@@ -65,6 +69,29 @@ int64_t inputSlot(torch::jit::Value* value, const target::DeploymentTarget& targ
     }
 }
 
+// A weight quantizer that can take BatchNorm's scale when it is folded after training: the
+// built-in per-channel grids other than power-of-two (SymmetricQuantizer::canScaleChannels).
+bool scalesChannels(const quant::TrainableQuantizer& q)
+{
+    if (const auto* s = dynamic_cast<const quant::SymmetricQuantizer*>(&q)) return s->canScaleChannels();
+    if (const auto* u = dynamic_cast<const quant::UniformQuantizer*>(&q)) return u->canScaleChannels();
+    return false;
+}
+
+void scaleChannels(quant::TrainableQuantizer& q, const at::Tensor& factor)
+{
+    if (auto* s = dynamic_cast<quant::SymmetricQuantizer*>(&q)) s->scaleChannels(factor);
+    else if (auto* u = dynamic_cast<quant::UniformQuantizer*>(&q)) u->scaleChannels(factor);
+}
+
+// The sign of BatchNorm's scale per channel (+1 where it is 0): the weight quantizer of a
+// conv whose BatchNorm trains sees W * sign, the grid the folded weights will have.
+at::Tensor foldSign(const BatchNormFold& fold)
+{
+    const auto s = fold.scale();
+    return at::where(s < 0, at::full_like(s, -1.0), at::ones_like(s));
+}
+
 bool isBatchNormModule(const torch::jit::Module& m)
 {
     const auto name = m.type()->name();
@@ -74,10 +101,11 @@ bool isBatchNormModule(const torch::jit::Module& m)
 } // namespace
 
 std::unique_ptr<QatModel> QatModel::build(const std::string& path, const QuantizationPlan& plan,
-                                          const quant::QuantizerRegistry& registry)
+                                          const quant::QuantizerRegistry& registry, bool training)
 {
     std::unique_ptr<QatModel> qat(new QatModel());
     qat->m_registry = &registry;
+    qat->m_plan = plan;
     auto loaded = model::loadModel(path);
     qat->m_float = model::loadModel(path).module;
     qat->m_module = loaded.module;
@@ -100,7 +128,14 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     validatePoints(qat->m_pointPlans, registry);
     checkTarget(plan, qat->m_layerPlans, qat->m_pointPlans);
     if (plan.foldBatchNorm) {
-        qat->m_folded = foldBatchNorms(graph, qat->m_module, sites);
+        for (const auto& fold : findBatchNormFolds(qat->m_module, sites)) {
+            if (training && plan.trainBatchNorm && qat->foldsAfterTraining(fold, sites[fold.site], registry)) {
+                qat->m_pendingFolds.push_back(fold);
+            } else {
+                applyBatchNormFold(graph, qat->m_module, sites, fold);
+                ++qat->m_folded;
+            }
+        }
     }
     qat->m_integerBias = plan.integerBias && target.integerBias;
     qat->insertQuantizers(graph, sites, target, registry);
@@ -114,6 +149,18 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     }
     qat->m_info.quantizerCount = static_cast<int>(qat->m_table->size());
     return qat;
+}
+
+bool QatModel::foldsAfterTraining(const BatchNormFold& fold, const model::LayerSite& site,
+                                  const quant::QuantizerRegistry& registry) const
+{
+    const auto name = model::layerName(site.weightPath);
+    const auto lp = std::find_if(m_layerPlans.begin(), m_layerPlans.end(), [&](const LayerPlan& p) { return p.layer == name; });
+    if (lp == m_layerPlans.end() || !lp->weights.enabled) {
+        return true;
+    }
+    const auto probe = makeQuantizer(registry, lp->weights, {site.weightPath, site.kind, fold.weight.sizes().vec()});
+    return scalesChannels(*probe);
 }
 
 void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<model::LayerSite>& sites,
@@ -132,6 +179,12 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
     std::map<const Node*, const model::LayerSite*> siteOf;
     for (const auto& site : sites) {
         siteOf[site.node] = &site;
+    }
+    std::map<const Node*, size_t> pendingFold; // conv -> index in m_pendingFolds
+    m_foldScales.assign(m_pendingFolds.size(), at::Tensor());
+    m_foldSlots.assign(m_pendingFolds.size(), -1);
+    for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
+        pendingFold[sites[m_pendingFolds[i].site].node] = i;
     }
     std::map<std::string, const LayerPlan*> planByLayer;
     for (const auto& lp : m_layerPlans) {
@@ -154,20 +207,44 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
         if (!point.afterLayer.empty()) {
             const auto& site = *siteOf.at(ops.nodes[size_t(point.root)]);
             kind = site.kind;
-            outputQuantized[site.node] = pp.choice.enabled;
+            const auto pending = pendingFold.find(site.node);
+            // The bias of a conv whose BatchNorm still trains is not the one deployed: the
+            // folded bias gets its grid when foldedCopy() builds the folded model.
+            outputQuantized[site.node] = pp.choice.enabled && pending == pendingFold.end();
             const auto& lp = *planByLayer.at(point.afterLayer);
             const auto weight = model::attributeValue(m_module, *model::attributePath(site.weight))->toTensor();
             if (lp.weights.enabled) {
+                at::Tensor scale;
+                if (pending != pendingFold.end()) {
+                    scale = foldSign(m_pendingFolds[pending->second]).detach().clone();
+                    m_foldScales[pending->second] = scale;
+                }
                 auto found = weightSlots.find(site.weightPath);
                 if (found == weightSlots.end()) {
                     quant::LayerContext context{site.weightPath, site.kind, weight.sizes().vec()};
                     const auto slot = table.add(makeQuantizer(registry, lp.weights, context));
                     noteAuto(slot, lp.weights);
                     found = weightSlots.emplace(site.weightPath, slot).first;
-                    m_sites.push_back({site.weightPath, quant::Target::Weights, point.afterLayer, slot, weight});
+                    m_sites.push_back({site.weightPath, quant::Target::Weights, point.afterLayer, slot, weight, scale});
+                }
+                if (pending != pendingFold.end()) {
+                    m_foldSlots[pending->second] = found->second;
                 }
                 torch::jit::WithInsertPoint guard(site.node);
-                site.node->replaceInput(1, insertQuantize(graph, site.node->input(1), tableId, found->second));
+                Value* w = site.node->input(1);
+                if (scale.defined()) {
+                    // conv(x, q(W * s) * s) with s = sign(gamma), then the BatchNorm. Folding
+                    // multiplies the weights by |gamma| / sqrt(var + eps) per channel, and the
+                    // quantizer's per-channel range with them: the folded conv computes what
+                    // this one and the BatchNorm in eval mode compute (foldedCopy()).
+                    const auto name = "qat_fold_scale_" + std::to_string(pending->second);
+                    m_module.register_attribute(name, c10::TensorType::get(), scale, false, false);
+                    Value* s = graph.insertGetAttr(graph.inputs()[0], name);
+                    Value* q = insertQuantize(graph, graph.insert(c10::aten::mul, {w, s}), tableId, found->second);
+                    site.node->replaceInput(1, graph.insert(c10::aten::mul, {q, s}));
+                } else {
+                    site.node->replaceInput(1, insertQuantize(graph, w, tableId, found->second));
+                }
             }
         }
         if (!pp.choice.enabled) {
@@ -176,7 +253,7 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
         quant::LayerContext context{point.name, kind, {}};
         const auto slot = table.add(makeQuantizer(registry, pp.choice, context));
         noteAuto(slot, pp.choice);
-        m_sites.push_back({point.name, quant::Target::Activations, point.afterLayer, slot, {}});
+        m_sites.push_back({point.name, quant::Target::Activations, point.afterLayer, slot, {}, {}});
         Node* last = ops.nodes[size_t(point.node)];
         Value* value = ops.values[size_t(point.node)];
         torch::jit::WithInsertPoint guard(last->next());
@@ -187,7 +264,7 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
     if (inputPlan != nullptr && inputPlan->choice.enabled) {
         const auto slot = table.add(makeQuantizer(registry, inputPlan->choice, {"input", "input", {}}));
         noteAuto(slot, inputPlan->choice);
-        m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}});
+        m_sites.push_back({"input", quant::Target::Activations, "input", slot, {}, {}});
         torch::jit::WithInsertPoint guard(graph.nodes().front());
         auto* quantized = insertQuantize(graph, inputs[1], tableId, slot);
         inputs[1]->replaceAllUsesAfterNodeWith(quantized->node(), quantized);
@@ -229,6 +306,7 @@ void QatModel::insertIntegerBias(torch::jit::Graph& graph, const model::LayerSit
 
 at::Tensor QatModel::forward(const at::Tensor& x)
 {
+    refreshFoldScales();
     return m_module.get_method(kMethodName)({x}).toTensor();
 }
 
@@ -252,12 +330,78 @@ void QatModel::freezeBatchNorm()
     }
 }
 
+void QatModel::refreshFoldScales()
+{
+    if (m_foldScales.empty()) {
+        return;
+    }
+    at::NoGradGuard noGrad;
+    for (size_t i = 0; i < m_foldScales.size(); ++i) {
+        if (m_foldScales[i].defined()) {
+            m_foldScales[i].copy_(foldSign(m_pendingFolds[i]));
+        }
+    }
+}
+
+quant::QuantizerSnapshot QatModel::snapshot(const QuantizerSite& site) const
+{
+    auto snap = m_table->at(size_t(site.slot)).snapshot();
+    const auto pending = std::find(m_foldSlots.begin(), m_foldSlots.end(), site.slot);
+    if (site.target != quant::Target::Weights || pending == m_foldSlots.end()) {
+        return snap;
+    }
+    at::NoGradGuard noGrad;
+    const auto factor = m_pendingFolds[size_t(pending - m_foldSlots.begin())].scale().abs().clamp_min(1e-12).flatten().to(at::kFloat).contiguous();
+    const auto* f = factor.data_ptr<float>();
+    for (auto& [name, values] : snap.values) {
+        if (name == "zero_point" || values.size() != size_t(factor.numel())) {
+            continue; // integers, or one value for every channel
+        }
+        for (size_t c = 0; c < values.size(); ++c) {
+            values[c] *= f[c];
+        }
+    }
+    return snap;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> QatModel::foldedTensors() const
+{
+    at::NoGradGuard noGrad;
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
+        const auto& fold = m_pendingFolds[i];
+        tensors.emplace_back("model." + fold.weightPath, fold.weight * fold.scale());
+        tensors.emplace_back("model." + BatchNormFold::biasName(fold.index), fold.foldedBias());
+    }
+    return tensors;
+}
+
+std::unique_ptr<QatModel> QatModel::foldedCopy()
+{
+    {
+        at::NoGradGuard noGrad;
+        for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
+            if (m_foldSlots[i] >= 0) {
+                const auto factor = m_pendingFolds[i].scale().abs().clamp_min(1e-12).flatten();
+                scaleChannels(m_table->at(size_t(m_foldSlots[i])), factor);
+            }
+        }
+        m_foldSlots.assign(m_foldSlots.size(), -1); // scaled once
+    }
+    const auto state = saveCheckpoint(*this, CheckpointForm::Folded);
+    auto folded = build(m_info.path, m_plan, *m_registry);
+    loadCheckpoint(*folded, state);
+    folded->m_initChoices = m_initChoices;
+    return folded;
+}
+
 void QatModel::calibrateWeights()
 {
+    refreshFoldScales();
     for (const auto& site : m_sites) {
         if (site.target == quant::Target::Weights) {
             auto& quantizer = m_table->at(size_t(site.slot));
-            quantizer.observe(site.weight.detach());
+            quantizer.observe(site.quantizedTensor().detach());
             quantizer.finishCalibration();
         }
     }

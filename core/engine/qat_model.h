@@ -4,6 +4,7 @@
 // Internal to the core (torch types); the UI and CLI use the training facade.
 
 #include "engine/auto_init.h"
+#include "engine/bn_folding.h"
 #include "engine/quantization_plan.h"
 #include "engine/quantizer_table.h"
 #include "model/model_info.h"
@@ -33,6 +34,12 @@ struct QuantizerSite {
     std::string layer;  ///< layer name, "input", or empty for other activation points (add, pools)
     int64_t slot = 0;   ///< index in the model's QuantizerTable
     at::Tensor weight;  ///< the weight parameter (weight quantizers)
+    /// While BatchNorm trains (QuantizationPlan::trainBatchNorm): the sign of its scale
+    /// gamma / sqrt(var + eps) per output channel, kept current by the model; else undefined.
+    at::Tensor foldScale;
+
+    /// What the weight quantizer sees: the weight, folded with its BatchNorm when that trains.
+    at::Tensor quantizedTensor() const { return foldScale.defined() ? weight * foldScale : weight; }
 };
 
 /// A layer whose bias is put on its integer kernel's int32 grid.
@@ -50,8 +57,25 @@ public:
     /// Loads path twice (QAT copy and float copy), folds BatchNorm if the plan says so,
     /// creates and initialises the plan's quantizers, rewrites the graph.
     /// Throws qat::Error (ModelError for the file, Error for the plan).
+    /// training: under a plan with trainBatchNorm, BatchNorm stays in the graph for training
+    /// and foldedCopy() folds it at the end; otherwise (export, analysis) it is folded here.
     static std::unique_ptr<QatModel> build(const std::string& path, const QuantizationPlan& plan,
-                                           const quant::QuantizerRegistry& registry);
+                                           const quant::QuantizerRegistry& registry, bool training = false);
+
+    /// BatchNorms still training (build(..., true) under trainBatchNorm); 0 once folded.
+    int trainingBatchNorms() const { return int(m_pendingFolds.size()); }
+    /// The model as build() without training makes it (BatchNorm folded with its current
+    /// running statistics) carrying this model's trained state, the weight quantizers'
+    /// ranges scaled with the folded channels: what is evaluated, stored and exported after
+    /// training. This model is spent (its quantizers are scaled). Throws qat::Error.
+    std::unique_ptr<QatModel> foldedCopy();
+    /// A quantizer's parameters as the deployed model has them: for a weight quantizer whose
+    /// BatchNorm still trains, its ranges times that BatchNorm's |gamma| / sqrt(var + eps), as
+    /// folding will scale them, so a plot does not jump when training ends.
+    quant::QuantizerSnapshot snapshot(const QuantizerSite& site) const;
+    /// The tensors folding changes, by checkpoint name ("model.<weight path>", "model.<folded
+    /// bias>"): the folded weights and biases of the BatchNorms still training.
+    std::vector<std::pair<std::string, at::Tensor>> foldedTensors() const;
 
     at::Tensor forward(const at::Tensor& x);
     at::Tensor floatForward(const at::Tensor& x);
@@ -94,6 +118,9 @@ private:
     void insertIntegerBias(torch::jit::Graph& graph, const model::LayerSite& site,
                            const target::DeploymentTarget& target, int64_t weightSlot);
     void noteAuto(int64_t slot, const QuantizerChoice& choice);
+    void refreshFoldScales();
+    bool foldsAfterTraining(const BatchNormFold& fold, const model::LayerSite& site,
+                            const quant::QuantizerRegistry& registry) const;
 
     std::unique_ptr<QuantizerTable> m_table;
     torch::jit::Module m_module;
@@ -103,6 +130,11 @@ private:
     std::vector<LayerPlan> m_layerPlans;
     std::vector<PointPlan> m_pointPlans;
     int m_folded = 0;
+    QuantizationPlan m_plan;
+    // BatchNorms that train until foldedCopy(), and their scales (attributes the graph reads).
+    std::vector<BatchNormFold> m_pendingFolds;
+    std::vector<at::Tensor> m_foldScales; // sign(gamma) per channel
+    std::vector<int64_t> m_foldSlots;     // their weight quantizers, -1 for none
     bool m_integerBias = false;
     std::vector<IntegerBiasSite> m_integerBiases;
     // init: auto. The registry creates the candidates; it outlives calibration (the trainer's).

@@ -67,7 +67,8 @@ struct PointRule {
 struct QuantizationPlan {
     /// 2 added deployment targets; version-1 files mean target `generic` (their behaviour).
     /// 3 added last_layer_input; older files that name a preset keep their meaning without it.
-    static constexpr int kFormatVersion = 3;
+    /// 4 added train_batch_norm; older files keep BatchNorm folded before QAT.
+    static constexpr int kFormatVersion = 4;
     std::string preset;              ///< the preset it started from, if any
     std::string target = "imx500";   ///< deployment target (targets/): where tensors are quantized
     QuantizerChoice weights;         ///< default for every layer's weights
@@ -81,6 +82,11 @@ struct QuantizationPlan {
     /// of one such point wins.
     ChoiceOverride lastLayerInput;
     bool foldBatchNorm = true;       ///< fold BN into the preceding conv before QAT (as MCT)
+    /// With foldBatchNorm: while training, BatchNorm stays and normalises each batch with its
+    /// statistics, and the weight quantizers see the folded weights W * gamma / sqrt(var + eps)
+    /// (running statistics); it is folded when training ends, so what is evaluated, stored
+    /// and exported is the folded model. MCT folds before QAT (false).
+    bool trainBatchNorm = false;
     /// Where the target computes in integers (its integerBias) and a layer's input, weights
     /// and output are quantized: the bias on the int32 s_in * s_w grid, as integer kernels add it.
     bool integerBias = true;

@@ -51,6 +51,12 @@ void SymmetricQuantizer::restore(const nlohmann::json& state)
     BuiltinQuantizerBase::restore(state);
 }
 
+void SymmetricQuantizer::scaleChannels(const at::Tensor& factor)
+{
+    at::NoGradGuard noGrad;
+    m_threshold.mul_(factor.reshape(m_threshold.sizes()));
+}
+
 at::Tensor SymmetricQuantizer::effectiveThreshold() const
 {
     return math::effectiveThreshold(m_threshold, config().keepThresholdPositive, m_pot && config().potDuringTraining);

@@ -30,6 +30,11 @@ public:
     void restore(const nlohmann::json& state) override;
 
     bool isSigned() const { return m_signed; }
+    /// BatchNorm folded after training (W -> W * f, f > 0 per output channel): true when the
+    /// thresholds can follow, so that forward(W * f) == f * forward(W) (per-channel weights,
+    /// not power-of-two); scaleChannels() then multiplies them by f.
+    bool canScaleChannels() const { return isPerChannel() && !m_pot; }
+    void scaleChannels(const at::Tensor& factor);
 
 protected:
     void allocate() override;

@@ -39,6 +39,13 @@ void UniformQuantizer::setRange(const at::Tensor& lo, const at::Tensor& hi)
     m_max.copy_(hi.reshape(m_max.sizes()));
 }
 
+void UniformQuantizer::scaleChannels(const at::Tensor& factor)
+{
+    at::NoGradGuard noGrad;
+    const auto [lo, hi] = range();
+    setRange(lo.detach() * factor.reshape(lo.sizes()), hi.detach() * factor.reshape(hi.sizes()));
+}
+
 at::Tensor UniformQuantizer::gradientLow(const math::UniformGrid& grid) const
 {
     return grid.low;

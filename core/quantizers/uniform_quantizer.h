@@ -18,6 +18,9 @@ public:
     std::vector<QuantizerParameter> parameters() const override;
     QuantizerSnapshot snapshot() const override;
     std::unique_ptr<InferableQuantizer> convertToInferable() const override;
+    /// As SymmetricQuantizer's: per-channel ranges scale with their channel (zero points stay).
+    bool canScaleChannels() const { return isPerChannel(); }
+    void scaleChannels(const at::Tensor& factor);
 
 protected:
     void allocate() override;

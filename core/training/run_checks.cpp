@@ -16,7 +16,7 @@ std::vector<quant::QuantizerSnapshot> snapshots(engine::QatModel& model)
 {
     std::vector<quant::QuantizerSnapshot> all;
     for (const auto& site : model.sites()) {
-        all.push_back(model.table().at(size_t(site.slot)).snapshot());
+        all.push_back(model.snapshot(site));
     }
     return all;
 }
@@ -112,7 +112,7 @@ WeightHistogramEvent weightHistogram(engine::QatModel& model, const engine::Quan
         return h;
     }
     at::NoGradGuard noGrad;
-    const auto w = site.weight.detach().to(at::kFloat);
+    const auto w = site.quantizedTensor().detach().to(at::kFloat);
     auto scale = at::tensor(spec.scale, at::kFloat);
     auto zero = at::tensor(std::vector<float>(spec.zeroPoint.begin(), spec.zeroPoint.end()), at::kFloat);
     if (spec.perChannel) {

@@ -40,6 +40,8 @@ constexpr size_t kQuantizerGroup = 1;
 // The learning-rate probe: steps per trial and held-out batches it is scored on.
 constexpr int64_t kProbeSteps = 32;
 constexpr int64_t kProbeScoreBatches = 4;
+// Batches that measure the running statistics of BatchNorm that trained, before it is folded.
+constexpr int64_t kBatchNormBatches = 50;
 
 struct Emitter {
     TrainObserver* observer;
@@ -238,7 +240,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         const int64_t globalBatch = int64_t(config.batch) * comm.worldSize();
         at::manual_seed(config.seed);
         emit(LogEvent{"loading " + config.data + " and " + config.modelPath});
-        model = engine::QatModel::build(config.modelPath, config.plan, registry);
+        model = engine::QatModel::build(config.modelPath, config.plan, registry, true);
         dist::shareModelState(*model, comm, true);
         result.foldedBatchNorms = model->foldedBatchNorms();
         model->train(false);
@@ -462,6 +464,30 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             }
             model->train(false);
             dist::shareModelState(*model, comm, false);
+            if (const int training = model->trainingBatchNorms();
+                training > 0 && (epoch == epochs || step >= totalSteps || state != RunState::Finished)) {
+                // The last evaluation is of the deployed model: BatchNorm folded with its final
+                // running statistics, built as export builds it. Those statistics are first
+                // measured on the final weights (the running ones mix in older weights' batches),
+                // unless the user froze them.
+                if (config.freezeBatchNormAfter < 0 || step < config.freezeBatchNormAfter) {
+                    at::NoGradGuard noGrad;
+                    model->train(true);
+                    const auto n = std::min<int64_t>(train.size(), kBatchNormBatches * globalBatch);
+                    data::BatchLoader batches(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
+                                              config.batch, data.resolved.badImages);
+                    for (data::Batch batch; batches.next(batch);) {
+                        model->forward(batch.images);
+                    }
+                    model->train(false);
+                    dist::shareModelState(*model, comm, false);
+                }
+                model = model->foldedCopy();
+                model->train(false);
+                result.foldedBatchNorms = model->foldedBatchNorms();
+                emit(LogEvent{"BatchNorm folded into " + std::to_string(training)
+                              + " conv(s) with its final statistics (it normalised each batch while training)"});
+            }
             const auto [top1, lossValue] = evaluate([&](const at::Tensor& x) { return model->forward(x); }, floatForward, data, comm);
             result.qatTop1 = top1;
             result.qatLoss = lossValue;
@@ -501,6 +527,9 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             result.quantizers.push_back(std::move(summary));
         }
         try {
+            if (model->trainingBatchNorms() > 0) {
+                model = model->foldedCopy(); // a run that failed before its last evaluation still exports
+            }
             result.checkpoint = engine::saveCheckpoint(*model);
         } catch (const std::exception& e) {
             result.message += (result.message.empty() ? "" : "; ") + std::string("the trained state could not be kept: ") + e.what();

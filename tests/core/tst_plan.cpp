@@ -66,6 +66,7 @@ private Q_SLOTS:
     void presetsAndOldFilesNameTheirTarget();
     void pointRulesAndOverrides();
     void lastLayerInputBeforeExplicitOverrides();
+    void trainBatchNormInPlanFiles();
     void targetRefusesWhatItDoesNotRun();
     void genericKeepsTheQuantizersOfOldRuns();
 
@@ -455,6 +456,30 @@ void TestPlan::lastLayerInputBeforeExplicitOverrides()
         R"({"format": "qat-workbench-plan", "version": 3, "preset": "mct-default", "last_layer_input": {"bits": 4}})",
         "set.json");
     QCOMPARE(*set.lastLayerInput.bits, 4);
+}
+
+// train_batch_norm is saved and read back; a file from before it (version 3) keeps BatchNorm
+// folded before training whatever its preset now does; a value of another type is refused by name.
+void TestPlan::trainBatchNormInPlanFiles()
+{
+    auto plan = engine::presetPlan("mct-default");
+    QVERIFY(!plan.trainBatchNorm); // MCT folds before QAT
+    plan.trainBatchNorm = true;
+    QVERIFY(engine::parsePlan(engine::planToJson(plan), "saved.json").trainBatchNorm);
+    plan.trainBatchNorm = false;
+    QVERIFY(!engine::parsePlan(engine::planToJson(plan), "saved.json").trainBatchNorm);
+    for (const auto& name : engine::presetNames()) {
+        QCOMPARE(engine::parsePlan(engine::planToJson(engine::presetPlan(name)), "saved.json").trainBatchNorm,
+                 engine::presetPlan(name).trainBatchNorm);
+        const auto old = engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 3, "preset": ")" + name + R"("})",
+                                           "old.json");
+        QVERIFY2(!old.trainBatchNorm, name.c_str());
+    }
+    const auto message = errorOf([] {
+        engine::parsePlan(R"({"format": "qat-workbench-plan", "version": 4, "train_batch_norm": "yes"})", "t.json");
+    });
+    QVERIFY2(message.contains(QStringLiteral("train_batch_norm")) && message.contains(QStringLiteral("true or false")),
+             qPrintable(message));
 }
 
 void TestPlan::targetRefusesWhatItDoesNotRun()

@@ -40,6 +40,8 @@ private Q_SLOTS:
     void batchNormStatisticsMoveWhenNotFolded_data();
     void batchNormStatisticsMoveWhenNotFolded();
     void twoBitWeightsKeepFourValuesAfterTraining();
+    void trainedBatchNormFoldsIntoWhatWasEvaluated_data();
+    void trainedBatchNormFoldsIntoWhatWasEvaluated();
     void sameSeedSameRun();
     void cancelStopsWithinAStep();
     void nanDivergesAndKeepsLastGoodState();
