@@ -44,7 +44,8 @@ const char* const kInspectHelp =
     "           weight_shape, groups, channel_axis, out_channels, bias, parameters,\n"
     "           call_sites, activation_point, activation_points}], quantizers, target,\n"
     "           activation_points: [{name, op, after_layer, call_site, fused_ops,\n"
-    "           model_output, last_layer_input, quantized}], input_shape, notes,\n"
+    "           model_output, last_layer_input, quantized}], input_shape, notes, batch_norm\n"
+    "           (\"folded before training\", \"trained, then folded\" or \"kept\"),\n"
     "           resources: {weights_bytes,\n"
     "           weights_bytes_float32, weights_bytes_8bit, bias_bytes, activation_bytes_max,\n"
     "           activation_bytes_total, macs, bops, layers: [{name, weight_bits, weights_bytes,\n"
@@ -192,12 +193,21 @@ int runInspect(const std::vector<std::string>& args)
     info.quantizerCount = quantizers;
     const auto resources =
         analysis::computeResources(info.layers, info.opGraph, target.name, plan.foldBatchNorm, layerPlans, points, plans);
+    // What the plan does with BatchNorm (README, plan files: fold_batch_norm, train_batch_norm).
+    const std::string batchNorm = !plan.foldBatchNorm   ? "kept"
+                                  : plan.trainBatchNorm ? "trained, then folded"
+                                                        : "folded before training";
     if (parsed.has("--json")) {
         auto doc = nlohmann::json::parse(model::modelInfoToJson(info, points, quantized, target.name));
         doc["resources"] = nlohmann::json::parse(analysis::resourcesToJson(resources));
+        doc["batch_norm"] = batchNorm;
         std::cout << doc.dump(2) << "\n";
     } else {
         printTable(info, plans, points, target.name, quantizers);
+        std::cout << "BatchNorm: " << batchNorm
+                  << (plan.foldBatchNorm && plan.trainBatchNorm
+                          ? " (it normalises each batch while training and is folded into its conv at the end)\n"
+                          : "\n");
         printResources(info, resources);
     }
     return 0;

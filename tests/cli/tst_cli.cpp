@@ -187,6 +187,8 @@ void TestCli::inspectTableListsLayers()
     QVERIFY(w2a3.out.contains("block1:add"));
     QVERIFY(w2a3.out.contains("3 bits"));
     QVERIFY(w2a3.out.contains("8 bits (last layer's input)")); // the mean the head reads
+    QVERIFY(w2a3.out.contains("BatchNorm: trained, then folded"));
+    QVERIFY(r.out.contains("BatchNorm: folded before training")); // MCT's way, mct-default
     const auto bad = runCli({QStringLiteral("inspect"), qat::test::path(QATWB_DEMO_MODEL), QStringLiteral("--target"),
                              QStringLiteral("npu")});
     QCOMPARE(bad.exitCode, 1);

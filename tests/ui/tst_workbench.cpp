@@ -509,12 +509,17 @@ void TestWorkbench::planTableShowsEveryQuantizer()
     QVERIFY(!model->setColumn({mean}, PlanTableModel::WeightBits, 4));
     QVERIFY(model->lastError().contains(QStringLiteral("no weights")));
     QVERIFY(model->setColumn({mean, model->rowOf(QStringLiteral("block1.pw"))}, PlanTableModel::WeightBits, 4));
-    // The last layer's input settings are listed after the rules, and can be removed there.
+    // The last layer's input settings and BatchNorm's training are listed after the rules,
+    // and can be removed there.
     QVERIFY(model->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
     const auto rules = model->ruleTexts();
-    QCOMPARE(rules.size(), 4);
-    QVERIFY2(rules.last().startsWith(QStringLiteral("what the last layer reads: activations")), qPrintable(rules.last()));
-    QVERIFY(rules.last().contains(QStringLiteral("8")));
+    QCOMPARE(rules.size(), 5);
+    QVERIFY2(rules.at(3).startsWith(QStringLiteral("what the last layer reads: activations")), qPrintable(rules.at(3)));
+    QVERIFY(rules.at(3).contains(QStringLiteral("8")));
+    QVERIFY2(rules.at(4).startsWith(QStringLiteral("BatchNorm: normalises each batch")), qPrintable(rules.at(4)));
+    QVERIFY(model->removeRule(4));
+    QVERIFY(!model->plan().trainBatchNorm);
+    QCOMPARE(window.undoStack()->undoText(), QStringLiteral("Fold BatchNorm before training"));
     QVERIFY(model->removeRule(3));
     QCOMPARE(bits("mean"), 3);
     QCOMPARE(model->ruleTexts().size(), 3);

@@ -318,10 +318,13 @@ bool PlanTableModel::addRule(const QString& kind, const QString& namePattern, in
 
 bool PlanTableModel::removeRule(int index)
 {
-    // The list: layer rules, point rules, then the last layer's input settings (ruleTexts).
+    // The list: layer rules, point rules, the last layer's input settings, then BatchNorm
+    // training (ruleTexts).
     const int layerRules = int(m_plan.rules.size());
     const int pointRules = int(m_plan.points.size());
-    if (index < 0 || index >= layerRules + pointRules + (m_plan.lastLayerInput.empty() ? 0 : 1)) {
+    const int lastLayer = m_plan.lastLayerInput.empty() ? 0 : 1;
+    const bool trainsBatchNorm = m_plan.foldBatchNorm && m_plan.trainBatchNorm;
+    if (index < 0 || index >= layerRules + pointRules + lastLayer + (trainsBatchNorm ? 1 : 0)) {
         return false;
     }
     auto candidate = m_plan;
@@ -329,9 +332,12 @@ bool PlanTableModel::removeRule(int index)
         candidate.rules.erase(candidate.rules.begin() + index);
     } else if (index < layerRules + pointRules) {
         candidate.points.erase(candidate.points.begin() + (index - layerRules));
-    } else {
+    } else if (index < layerRules + pointRules + lastLayer) {
         candidate.lastLayerInput = {};
         return commit(candidate, tr("Remove the settings for what the last layer reads"));
+    } else {
+        candidate.trainBatchNorm = false;
+        return commit(candidate, tr("Fold BatchNorm before training"));
     }
     return commit(candidate, tr("Remove rule %1").arg(index + 1));
 }
@@ -359,6 +365,9 @@ QStringList PlanTableModel::ruleTexts() const
     }
     if (!m_plan.lastLayerInput.empty()) {
         texts << tr("what the last layer reads: activations %1").arg(overrideText(m_plan.lastLayerInput));
+    }
+    if (m_plan.foldBatchNorm && m_plan.trainBatchNorm) {
+        texts << tr("BatchNorm: normalises each batch while training, folded into its conv when training ends");
     }
     return texts;
 }
