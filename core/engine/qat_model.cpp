@@ -92,6 +92,13 @@ at::Tensor foldSign(const BatchNormFold& fold)
     return at::where(s < 0, at::full_like(s, -1.0), at::ones_like(s));
 }
 
+// What folding multiplies a channel's quantizer range by: |gamma| / sqrt(var + eps), per
+// output channel (kept above 0, so a dead channel's range stays positive).
+at::Tensor rangeFactor(const BatchNormFold& fold)
+{
+    return fold.scale().abs().clamp_min(1e-12).flatten().to(at::kFloat).contiguous();
+}
+
 bool isBatchNormModule(const torch::jit::Module& m)
 {
     const auto name = m.type()->name();
@@ -181,7 +188,7 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
         siteOf[site.node] = &site;
     }
     std::map<const Node*, size_t> pendingFold; // conv -> index in m_pendingFolds
-    m_foldScales.assign(m_pendingFolds.size(), at::Tensor());
+    m_foldSigns.assign(m_pendingFolds.size(), at::Tensor());
     m_foldSlots.assign(m_pendingFolds.size(), -1);
     for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
         pendingFold[sites[m_pendingFolds[i].site].node] = i;
@@ -214,10 +221,10 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
             const auto& lp = *planByLayer.at(point.afterLayer);
             const auto weight = model::attributeValue(m_module, *model::attributePath(site.weight))->toTensor();
             if (lp.weights.enabled) {
-                at::Tensor scale;
+                at::Tensor sign;
                 if (pending != pendingFold.end()) {
-                    scale = foldSign(m_pendingFolds[pending->second]).detach().clone();
-                    m_foldScales[pending->second] = scale;
+                    sign = foldSign(m_pendingFolds[pending->second]).detach().clone();
+                    m_foldSigns[pending->second] = sign;
                 }
                 auto found = weightSlots.find(site.weightPath);
                 if (found == weightSlots.end()) {
@@ -225,20 +232,20 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
                     const auto slot = table.add(makeQuantizer(registry, lp.weights, context));
                     noteAuto(slot, lp.weights);
                     found = weightSlots.emplace(site.weightPath, slot).first;
-                    m_sites.push_back({site.weightPath, quant::Target::Weights, point.afterLayer, slot, weight, scale});
+                    m_sites.push_back({site.weightPath, quant::Target::Weights, point.afterLayer, slot, weight, sign});
                 }
                 if (pending != pendingFold.end()) {
                     m_foldSlots[pending->second] = found->second;
                 }
                 torch::jit::WithInsertPoint guard(site.node);
                 Value* w = site.node->input(1);
-                if (scale.defined()) {
+                if (sign.defined()) {
                     // conv(x, q(W * s) * s) with s = sign(gamma), then the BatchNorm. Folding
                     // multiplies the weights by |gamma| / sqrt(var + eps) per channel, and the
                     // quantizer's per-channel range with them: the folded conv computes what
                     // this one and the BatchNorm in eval mode compute (foldedCopy()).
-                    const auto name = "qat_fold_scale_" + std::to_string(pending->second);
-                    m_module.register_attribute(name, c10::TensorType::get(), scale, false, false);
+                    const auto name = "qat_fold_sign_" + std::to_string(pending->second);
+                    m_module.register_attribute(name, c10::TensorType::get(), sign, false, false);
                     Value* s = graph.insertGetAttr(graph.inputs()[0], name);
                     Value* q = insertQuantize(graph, graph.insert(c10::aten::mul, {w, s}), tableId, found->second);
                     site.node->replaceInput(1, graph.insert(c10::aten::mul, {q, s}));
@@ -306,7 +313,7 @@ void QatModel::insertIntegerBias(torch::jit::Graph& graph, const model::LayerSit
 
 at::Tensor QatModel::forward(const at::Tensor& x)
 {
-    refreshFoldScales();
+    refreshFoldSigns();
     return m_module.get_method(kMethodName)({x}).toTensor();
 }
 
@@ -330,15 +337,15 @@ void QatModel::freezeBatchNorm()
     }
 }
 
-void QatModel::refreshFoldScales()
+void QatModel::refreshFoldSigns()
 {
-    if (m_foldScales.empty()) {
+    if (m_foldSigns.empty()) {
         return;
     }
     at::NoGradGuard noGrad;
-    for (size_t i = 0; i < m_foldScales.size(); ++i) {
-        if (m_foldScales[i].defined()) {
-            m_foldScales[i].copy_(foldSign(m_pendingFolds[i]));
+    for (size_t i = 0; i < m_foldSigns.size(); ++i) {
+        if (m_foldSigns[i].defined()) {
+            m_foldSigns[i].copy_(foldSign(m_pendingFolds[i]));
         }
     }
 }
@@ -351,7 +358,7 @@ quant::QuantizerSnapshot QatModel::snapshot(const QuantizerSite& site) const
         return snap;
     }
     at::NoGradGuard noGrad;
-    const auto factor = m_pendingFolds[size_t(pending - m_foldSlots.begin())].scale().abs().clamp_min(1e-12).flatten().to(at::kFloat).contiguous();
+    const auto factor = rangeFactor(m_pendingFolds[size_t(pending - m_foldSlots.begin())]);
     const auto* f = factor.data_ptr<float>();
     for (auto& [name, values] : snap.values) {
         if (name == "zero_point" || values.size() != size_t(factor.numel())) {
@@ -382,8 +389,7 @@ std::unique_ptr<QatModel> QatModel::foldedCopy()
         at::NoGradGuard noGrad;
         for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
             if (m_foldSlots[i] >= 0) {
-                const auto factor = m_pendingFolds[i].scale().abs().clamp_min(1e-12).flatten();
-                scaleChannels(m_table->at(size_t(m_foldSlots[i])), factor);
+                scaleChannels(m_table->at(size_t(m_foldSlots[i])), rangeFactor(m_pendingFolds[i]));
             }
         }
         m_foldSlots.assign(m_foldSlots.size(), -1); // scaled once
@@ -397,7 +403,7 @@ std::unique_ptr<QatModel> QatModel::foldedCopy()
 
 void QatModel::calibrateWeights()
 {
-    refreshFoldScales();
+    refreshFoldSigns();
     for (const auto& site : m_sites) {
         if (site.target == quant::Target::Weights) {
             auto& quantizer = m_table->at(size_t(site.slot));

@@ -36,10 +36,10 @@ struct QuantizerSite {
     at::Tensor weight;  ///< the weight parameter (weight quantizers)
     /// While BatchNorm trains (QuantizationPlan::trainBatchNorm): the sign of its scale
     /// gamma / sqrt(var + eps) per output channel, kept current by the model; else undefined.
-    at::Tensor foldScale;
+    at::Tensor foldSign;
 
     /// What the weight quantizer sees: the weight, folded with its BatchNorm when that trains.
-    at::Tensor quantizedTensor() const { return foldScale.defined() ? weight * foldScale : weight; }
+    at::Tensor quantizedTensor() const { return foldSign.defined() ? weight * foldSign : weight; }
 };
 
 /// A layer whose bias is put on its integer kernel's int32 grid.
@@ -118,7 +118,7 @@ private:
     void insertIntegerBias(torch::jit::Graph& graph, const model::LayerSite& site,
                            const target::DeploymentTarget& target, int64_t weightSlot);
     void noteAuto(int64_t slot, const QuantizerChoice& choice);
-    void refreshFoldScales();
+    void refreshFoldSigns();
     bool foldsAfterTraining(const BatchNormFold& fold, const model::LayerSite& site,
                             const quant::QuantizerRegistry& registry) const;
 
@@ -131,9 +131,9 @@ private:
     std::vector<PointPlan> m_pointPlans;
     int m_folded = 0;
     QuantizationPlan m_plan;
-    // BatchNorms that train until foldedCopy(), and their scales (attributes the graph reads).
+    // BatchNorms that train until foldedCopy(), and their signs (attributes the graph reads).
     std::vector<BatchNormFold> m_pendingFolds;
-    std::vector<at::Tensor> m_foldScales; // sign(gamma) per channel
+    std::vector<at::Tensor> m_foldSigns; // sign(gamma) per channel
     std::vector<int64_t> m_foldSlots;     // their weight quantizers, -1 for none
     bool m_integerBias = false;
     std::vector<IntegerBiasSite> m_integerBiases;
