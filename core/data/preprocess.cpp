@@ -122,6 +122,12 @@ std::pair<int64_t, int64_t> cropScaledSize(int64_t inH, int64_t inW, int64_t hei
 
 void resizeBilinear(const float* in, int64_t channels, int64_t inH, int64_t inW, float* out, int64_t outH, int64_t outW)
 {
+    // A pipeline without an output size (no model to take it from) or an empty image: the
+    // taps' scale would be infinite (found by UBSan: a loader started on such a pipeline).
+    if (inH <= 0 || inW <= 0 || outH <= 0 || outW <= 0) {
+        throw DataError("cannot resize an image of " + sizeText(inH, inW) + " to " + sizeText(outH, outW)
+                        + "; give the size to resize to (--resize)");
+    }
     const auto tx = taps(inW, outW);
     const auto ty = taps(inH, outH);
     // Rows first: each output row is a weighted sum of whole input rows, contiguous, so the
