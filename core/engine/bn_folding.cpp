@@ -53,10 +53,14 @@ bool foldable(const model::LayerSite& site, int callSites)
 
 at::Tensor BatchNormFold::scale() const
 {
-    const auto s = (gamma.defined() ? gamma : at::ones_like(mean)) / at::sqrt(var + eps);
+    return perChannel((gamma.defined() ? gamma : at::ones_like(mean)) / at::sqrt(var + eps));
+}
+
+at::Tensor BatchNormFold::perChannel(const at::Tensor& values) const
+{
     std::vector<int64_t> shape(size_t(weight.dim()), 1);
     shape[transposed ? 1 : 0] = -1;
-    return s.reshape(shape);
+    return values.reshape(shape);
 }
 
 at::Tensor BatchNormFold::foldedBias() const

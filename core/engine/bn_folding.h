@@ -23,6 +23,8 @@ struct BatchNormFold {
 
     /// s = gamma / sqrt(var + eps), shaped to multiply the weight per output channel.
     at::Tensor scale() const;
+    /// A [C] tensor shaped like scale() (C at the weight's output-channel axis).
+    at::Tensor perChannel(const at::Tensor& values) const;
     /// b' = beta + (b - mean) * s.
     at::Tensor foldedBias() const;
     /// The name of the folded bias parameter on the root module, by fold index.

@@ -84,12 +84,14 @@ void scaleChannels(quant::TrainableQuantizer& q, const at::Tensor& factor)
     else if (auto* u = dynamic_cast<quant::UniformQuantizer*>(&q)) u->scaleChannels(factor);
 }
 
-// The sign of BatchNorm's scale per channel (+1 where it is 0): the weight quantizer of a
-// conv whose BatchNorm trains sees W * sign, the grid the folded weights will have.
+// The sign of BatchNorm's scale per channel, that of gamma (+1 where it is 0): the weight
+// quantizer of a conv whose BatchNorm trains sees W * sign, the grid the folded weights will have.
 at::Tensor foldSign(const BatchNormFold& fold)
 {
-    const auto s = fold.scale();
-    return at::where(s < 0, at::full_like(s, -1.0), at::ones_like(s));
+    if (!fold.gamma.defined()) {
+        return fold.perChannel(at::ones_like(fold.mean));
+    }
+    return fold.perChannel(at::where(fold.gamma < 0, at::full_like(fold.gamma, -1.0), at::ones_like(fold.gamma)));
 }
 
 // What folding multiplies a channel's quantizer range by: |gamma| / sqrt(var + eps), per

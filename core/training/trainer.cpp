@@ -166,6 +166,40 @@ LrProbeData probeData(const TrainConfig& config, const data::PreparedData& data,
     return probe;
 }
 
+// Runs each on `batches` random global batches of the training split (this rank's part of each).
+void forRandomBatches(const TrainConfig& config, const data::PreparedData& data, int64_t batches, int64_t globalBatch,
+                      const dist::Communicator& comm, at::Generator& generator,
+                      const std::function<void(const at::Tensor&)>& each)
+{
+    const auto& train = data.data.train;
+    const auto n = std::min<int64_t>(train.size(), batches * globalBatch);
+    data::BatchLoader loader(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
+                             config.batch, data.resolved.badImages);
+    for (data::Batch batch; loader.next(batch);) {
+        each(batch.images);
+    }
+}
+
+// The model to evaluate, store and export after training with BatchNorm (train_batch_norm):
+// its running statistics first measured on the final weights (the running ones mix in older
+// weights' batches) unless the user froze them, then folded as export builds the model.
+std::unique_ptr<engine::QatModel> foldTrainedBatchNorm(std::unique_ptr<engine::QatModel> model, const TrainConfig& config,
+                                                       const data::PreparedData& data, int64_t step, int64_t globalBatch,
+                                                       dist::Communicator& comm, at::Generator& generator)
+{
+    if (config.freezeBatchNormAfter < 0 || step < config.freezeBatchNormAfter) {
+        at::NoGradGuard noGrad;
+        model->train(true);
+        forRandomBatches(config, data, kBatchNormBatches, globalBatch, comm, generator,
+                         [&](const at::Tensor& images) { model->forward(images); });
+        model->train(false);
+        dist::shareModelState(*model, comm, false);
+    }
+    auto folded = model->foldedCopy();
+    folded->train(false);
+    return folded;
+}
+
 // The loss a training step minimises: distillation from the float model, or cross-entropy.
 // With `excess`, distillation's part above the float model's own (the KL divergence, 0 when
 // the outputs match; the gradient is the same): what the probe compares, since the float
@@ -266,14 +300,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         auto generator = at::make_generator<at::CPUGeneratorImpl>(config.seed);
         model->calibrateWeights();
         model->beginActivationCalibration();
-        {
-            const auto n = std::min<int64_t>(train.size(), int64_t(config.calibrationBatches) * globalBatch);
-            data::BatchLoader batches(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
-                                      config.batch, data.resolved.badImages);
-            for (data::Batch batch; batches.next(batch);) {
-                model->observeBatch(batch.images);
-            }
-        }
+        forRandomBatches(config, data, config.calibrationBatches, globalBatch, comm, generator,
+                         [&](const at::Tensor& images) { model->observeBatch(images); });
         dist::reduceCalibration(*model, comm);
         model->finishActivationCalibration();
         dist::shareQuantizerParameters(*model, comm);
@@ -466,24 +494,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             dist::shareModelState(*model, comm, false);
             if (const int training = model->trainingBatchNorms();
                 training > 0 && (epoch == epochs || step >= totalSteps || state != RunState::Finished)) {
-                // The last evaluation is of the deployed model: BatchNorm folded with its final
-                // running statistics, built as export builds it. Those statistics are first
-                // measured on the final weights (the running ones mix in older weights' batches),
-                // unless the user froze them.
-                if (config.freezeBatchNormAfter < 0 || step < config.freezeBatchNormAfter) {
-                    at::NoGradGuard noGrad;
-                    model->train(true);
-                    const auto n = std::min<int64_t>(train.size(), kBatchNormBatches * globalBatch);
-                    data::BatchLoader batches(train, data.pipeline, rankOrder(at::randperm(train.size(), generator), n, globalBatch, comm),
-                                              config.batch, data.resolved.badImages);
-                    for (data::Batch batch; batches.next(batch);) {
-                        model->forward(batch.images);
-                    }
-                    model->train(false);
-                    dist::shareModelState(*model, comm, false);
-                }
-                model = model->foldedCopy();
-                model->train(false);
+                // The last evaluation is of the deployed model.
+                model = foldTrainedBatchNorm(std::move(model), config, data, step, globalBatch, comm, generator);
                 result.foldedBatchNorms = model->foldedBatchNorms();
                 emit(LogEvent{"BatchNorm folded into " + std::to_string(training)
                               + " conv(s) with its final statistics (it normalised each batch while training)"});
@@ -515,7 +527,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         for (size_t i = 0; i < model->sites().size(); ++i) {
             const auto& site = model->sites()[i];
             const auto& q = model->table().at(size_t(site.slot));
-            train::QuantizerSummary summary{site.name, site.layer, site.target, q.key(), q.config(), initial[i], q.snapshot(),
+            train::QuantizerSummary summary{site.name, site.layer, site.target, q.key(), q.config(), initial[i], model->snapshot(site),
                                             quant::InitMethod::Mse, {}};
             for (const auto& choice : model->initChoices()) {
                 if (choice.slot == site.slot) {
