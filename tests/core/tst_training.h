@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 // The QAT engine and trainer test (tst_training): the class, its functions in tst_training.cpp
-// (MCT's invariants, every model under every preset, determinism, cancel, divergence) and
-// tst_training_probe.cpp (the learning-rate probe), and the helpers both use.
+// (MCT's invariants, every model under every preset, determinism, cancel, divergence),
+// tst_training_probe.cpp (the learning-rate probe) and tst_training_batch_norm.cpp (BatchNorm
+// not folded, or trained and folded at the end), and the helpers they use.
 
 #include "quantizers/quantizer_registry.h"
 #include "training/tensor_dataset.h"
@@ -25,6 +26,8 @@ const train::TensorDataset& smallTrainSet();
 train::TrainConfig quickConfig(const QString& model);
 /// Weights and activations calibrated on one batch of images.
 void calibrate(engine::QatModel& model, const at::Tensor& images);
+/// Calibrated on the first 128 training images, then `steps` Adam steps of 64 on labels.
+void calibrateAndTrain(engine::QatModel& model, int steps, double weightsLr);
 } // namespace qat::test::training
 
 class TestTraining : public QObject {
