@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Converters for the layers with weights: convolutions (plain, transposed, traced
-// _convolution), linear and batch_norm.
+// _convolution), linear, batch_norm and layer_norm.
 #include "export/onnx_converters.h"
 
 namespace qat::exporter {
@@ -105,6 +105,20 @@ void batchNorm(OnnxContext& c, Node* n)
     setFloatAttribute(bn, "epsilon", c.numberArg(n, 7));
 }
 
+// layer_norm(input, normalized_shape, weight, bias, eps, cudnn): ONNX's LayerNormalization
+// (opset 17) over the trailing axes normalized_shape names; Scale and B are required there.
+void layerNorm(OnnxContext& c, Node* n)
+{
+    const auto normalized = c.intsArg(n, 1);
+    const auto rank = int64_t(c.shapeOf(n, n->input(0)).size());
+    if (normalized.empty() || int64_t(normalized.size()) > rank) OnnxContext::unsupported(n, "normalized_shape");
+    const auto scale = OnnxContext::isNone(n, 2) ? c.addInitializer(at::ones(normalized), "ln_scale") : c.tensor(n->input(2));
+    const auto bias = OnnxContext::isNone(n, 3) ? c.addInitializer(at::zeros(normalized), "ln_bias") : c.tensor(n->input(3));
+    auto& ln = c.addNode("LayerNormalization", {c.tensor(n->input(0)), scale, bias}, {c.out(n)});
+    setAttribute(ln, "axis", rank - int64_t(normalized.size()));
+    setFloatAttribute(ln, "epsilon", c.numberArg(n, 4));
+}
+
 } // namespace
 
 void addConvolutionConverters(OnnxConverterTable& table)
@@ -116,6 +130,7 @@ void addConvolutionConverters(OnnxConverterTable& table)
     table["aten::_convolution"] = tracedConvolution;
     table["aten::linear"] = linear;
     table["aten::batch_norm"] = batchNorm;
+    table["aten::layer_norm"] = layerNorm;
 }
 
 } // namespace qat::exporter

@@ -36,9 +36,15 @@ OnnxConverter binary(const std::string& op)
     };
 }
 
+// div(a, b[, rounding_mode]). With 'trunc' or 'floor' only on sizes (a trace's
+// `embed_dim // num_heads`): non-negative integers, which ONNX's integer Div truncates.
 void divide(OnnxContext& c, Node* n)
 {
-    if (n->inputs().size() != 2) OnnxContext::unsupported(n, "a rounding mode");
+    if (n->inputs().size() > 2 && !OnnxContext::isNone(n, 2)) {
+        if (!onSizes(c, n)) OnnxContext::unsupported(n, "a rounding mode");
+        c.addNode("Div", {operand(c, n, 0, true), operand(c, n, 1, true)}, {c.out(n)});
+        return;
+    }
     c.addNode("Div", {c.tensor(n->input(0)), c.tensor(n->input(1))}, {c.out(n)});
 }
 

@@ -193,6 +193,36 @@ void batchNorm(OnnxBuilder& b, const OnnxNode& n)
                                                       double(n.f("epsilon", 1e-5f)), true}));
 }
 
+// LayerNormalization (opset 17): normalised over the axes from `axis` on, as aten::layer_norm,
+// its Scale and B parameters of a LayerNorm module (transformers, ConvNeXt).
+void layerNorm(OnnxBuilder& b, const OnnxNode& n)
+{
+    if (n.hasOutput(1) || n.hasOutput(2)) {
+        b.fail(n, "LayerNormalization's Mean and InvStdDev outputs are not supported (a training graph)");
+    }
+    const auto rank = b.rank(n.inputs[0]);
+    auto axis = n.i("axis", -1);
+    if (axis < -rank || axis >= rank) b.fail(n, "axis outside the input's rank");
+    if (axis < 0) axis += rank;
+    const auto shape = b.shape(n.inputs[0]);
+    const auto batch = b.batchDims(n.inputs[0]);
+    std::vector<int64_t> normalized(shape.begin() + axis, shape.end());
+    for (int64_t d = axis; d < rank; ++d) {
+        if (batch[size_t(d)]) b.fail(n, "normalises over an axis that follows the batch size");
+    }
+    const auto scale = b.constant(n, 1, "Scale");
+    if (scale.sizes().vec() != normalized) {
+        b.fail(n, "Scale's shape is not that of the normalised axes (broadcast scales are not supported)");
+    }
+    auto* weight = b.parameter(n, 1, "weight", TensorKind::Parameter, "LayerNorm");
+    auto* bias = b.has(n, 2) ? b.parameter(n, 2, "bias", TensorKind::Parameter, "LayerNorm") : b.none();
+    if (b.has(n, 2) && b.constant(n, 2, "B").sizes().vec() != normalized) {
+        b.fail(n, "B's shape is not that of the normalised axes (broadcast biases are not supported)");
+    }
+    b.setTensor(n, 0, b.emit(c10::aten::layer_norm, {b.tensor(n, 0), c10::IValue(normalized), weight, bias,
+                                                      double(n.f("epsilon", 1e-5f)), true}));
+}
+
 } // namespace
 
 void addConvolutionBuilders(std::map<std::string, OpBuilder>& table)
@@ -203,6 +233,7 @@ void addConvolutionBuilders(std::map<std::string, OpBuilder>& table)
     table["MatMul"] = matMul;
     table["qatwb.Linear"] = fusedLinear;
     table["BatchNormalization"] = batchNorm;
+    table["LayerNormalization"] = layerNorm;
 }
 
 } // namespace qat::model

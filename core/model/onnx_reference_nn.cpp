@@ -143,6 +143,24 @@ OnnxTensors batchNorm(const OnnxNode& node, const OnnxTensors& in, const Referen
     return {(x - per(3)) / at::sqrt(per(4) + eps) * per(1) + per(2)};
 }
 
+// The spec's formula: (x - mean) / sqrt(var + epsilon) * Scale + B over the axes from `axis`
+// on, the (biased) variance computed as mean((x - mean)^2).
+OnnxTensors layerNorm(const OnnxNode& node, const OnnxTensors& in, const ReferenceContext&)
+{
+    const auto& x = required(node, in, 0);
+    auto axis = node.i("axis", -1);
+    if (axis < -x.dim() || axis >= x.dim()) fail(node, "axis outside the input's rank");
+    if (axis < 0) axis += x.dim();
+    std::vector<int64_t> axes;
+    for (int64_t d = axis; d < x.dim(); ++d) axes.push_back(d);
+    const auto mean = x.mean(axes, true);
+    const auto centred = x - mean;
+    const auto var = (centred * centred).mean(axes, true);
+    auto y = centred / at::sqrt(var + double(node.f("epsilon", 1e-5f))) * required(node, in, 1);
+    if (in.size() > 2 && in[2].defined()) y = y + in[2];
+    return {y};
+}
+
 struct PoolPlan {
     Window w;
     std::vector<int64_t> out;
@@ -349,6 +367,7 @@ void addReferenceNnOps(std::map<std::string, ReferenceOp>& ops)
     ops["Gemm"] = gemm;
     ops["MatMul"] = matMul;
     ops["BatchNormalization"] = batchNorm;
+    ops["LayerNormalization"] = layerNorm;
     ops["MaxPool"] = maxPool;
     ops["AveragePool"] = averagePool;
     ops["GlobalAveragePool"] = globalAveragePool;
