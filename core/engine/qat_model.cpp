@@ -295,6 +295,9 @@ void QatModel::insertIntegerBias(torch::jit::Graph& graph, const model::LayerSit
     if (bias->type()->kind() == c10::TypeKind::NoneType || !model::attributePath(bias)) {
         return; // no bias (or one computed in forward()): nothing to put on a grid
     }
+    if (const auto value = model::attributeValue(m_module, *model::attributePath(bias)); !value || value->isNone()) {
+        return; // a scripted layer built with bias=False: its Optional bias attribute is None
+    }
     const auto input = inputSlot(site.node->input(0), target);
     if (input < 0) {
         return; // a float input: the runtime runs this layer in float
@@ -444,6 +447,16 @@ void QatModel::noteAuto(int64_t slot, const QuantizerChoice& choice)
 void QatModel::finishActivationCalibration()
 {
     m_table->setMode(QuantizerTable::Mode::Quantize);
+    m_unreachedPoints.clear();
+    for (const auto& site : m_sites) {
+        if (site.target == quant::Target::Activations && !m_table->observed(size_t(site.slot))) {
+            // Nothing to measure: a neutral signed range, so the point still quantizes
+            // should another input take its branch.
+            m_table->at(size_t(site.slot)).observe(at::tensor({-1.0F, 0.0F, 1.0F}));
+            m_unreachedPoints.push_back(site.name);
+            m_autoSlots.erase(std::remove(m_autoSlots.begin(), m_autoSlots.end(), site.slot), m_autoSlots.end());
+        }
+    }
     // finishCalibration() frees what a quantizer observed; the candidates need it.
     std::map<int64_t, quant::calib::ValueSample> samples;
     for (auto slot : m_autoSlots) {

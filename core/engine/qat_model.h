@@ -94,6 +94,10 @@ public:
     void finishActivationCalibration();
     /// What init: auto chose, one entry per auto quantizer (after finishActivationCalibration()).
     const std::vector<InitChoice>& initChoices() const { return m_initChoices; }
+    /// Activation points no calibration batch reached (branches the model does not take for
+    /// its inputs, such as attention's unused projection paths); their quantizers start from a
+    /// default range [-1, 1] instead of failing the run.
+    const std::vector<std::string>& unreachedPoints() const { return m_unreachedPoints; }
     static constexpr int64_t kScoringSamples = 128;
 
     std::vector<at::Tensor> modelParameters() const;
@@ -143,6 +147,7 @@ private:
     std::vector<at::Tensor> m_scoringInputs;
     int64_t m_scoringCount = 0;
     std::vector<InitChoice> m_initChoices;
+    std::vector<std::string> m_unreachedPoints;
 };
 
 } // namespace qat::engine

@@ -90,6 +90,7 @@ int64_t QuantizerTable::add(std::unique_ptr<quant::TrainableQuantizer> quantizer
 {
     m_quantizers.push_back(std::move(quantizer));
     m_enabled.push_back(true);
+    m_observed.push_back(false);
     return static_cast<int64_t>(m_quantizers.size() - 1);
 }
 
@@ -146,6 +147,7 @@ at::Tensor QuantizerTable::applyUnchecked(int64_t slot, const at::Tensor& x)
     auto& quantizer = *m_quantizers.at(static_cast<size_t>(slot));
     if (m_mode == Mode::Observe) {
         quantizer.observe(x);
+        m_observed[size_t(slot)] = true;
     }
     if (m_capture != nullptr && (m_captureOnly.empty() || m_captureOnly.count(slot) != 0)) {
         (*m_capture)[slot] = x.detach().clone();

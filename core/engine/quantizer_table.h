@@ -43,6 +43,9 @@ public:
     /// Per-slot switch (a disabled slot passes values through).
     void setEnabled(size_t slot, bool enabled) { m_enabled.at(slot) = enabled; }
     bool enabled(size_t slot) const { return m_enabled.at(slot); }
+    /// Whether the slot's quantizer was fed data in Observe mode (a quantizer on a branch the
+    /// model does not take for its inputs never is).
+    bool observed(size_t slot) const { return m_observed.at(slot); }
     /// Puts another quantizer in a slot (init: auto installs the candidate it keeps) and
     /// returns the one that was there. Call before an optimizer holds the parameters.
     std::unique_ptr<quant::TrainableQuantizer> replace(size_t slot, std::unique_ptr<quant::TrainableQuantizer> quantizer);
@@ -76,6 +79,7 @@ private:
     Mode m_mode = Mode::Quantize;
     std::vector<std::unique_ptr<quant::TrainableQuantizer>> m_quantizers;
     std::vector<bool> m_enabled;
+    std::vector<bool> m_observed;
     std::map<int64_t, at::Tensor>* m_capture = nullptr;
     std::set<int64_t> m_captureOnly;
     Failure m_failure;

@@ -111,7 +111,8 @@ std::string OnnxContext::tensor(Value* v)
     if (value && (value->isDouble() || value->isInt())) {
         return m_names[v] = scalar(value->isDouble() ? value->toDouble() : double(value->toInt()));
     }
-    unsupported(v->node(), "its input is computed at run time in a way the writer cannot follow");
+    unsupported(v->node(), "its input is computed at run time in a way the writer cannot follow, as in a scripted "
+                           "model's loops over modules; the same model saved by torch.jit.trace has no such values");
 }
 
 const std::vector<int64_t>& OnnxContext::shapeOf(Node* consumer, Value* v) const
@@ -170,7 +171,8 @@ std::vector<std::string> OnnxContext::tensorList(Node* consumer, Value* v)
     if (auto found = m_lists.find(v); found != m_lists.end()) {
         return found->second;
     }
-    if (v->node()->kind() != c10::prim::ListConstruct) unsupported(consumer, "a list of tensors the writer cannot follow");
+    if (v->node()->kind() != c10::prim::ListConstruct) unsupported(consumer, "a list of tensors the writer cannot follow, built in a scripted model's branches or "
+                             "loops; the same model saved by torch.jit.trace has none");
     std::vector<std::string> names;
     for (auto* item : v->node()->inputs()) names.push_back(tensor(item));
     return names;

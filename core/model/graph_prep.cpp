@@ -11,12 +11,14 @@
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/peephole.h>
 
+#include <cmath>
 #include <set>
 
 namespace qat::model {
 
 using torch::jit::Graph;
 using torch::jit::Node;
+using torch::jit::Value;
 
 namespace {
 
@@ -153,11 +155,102 @@ int fixTracedBatchNorm(Graph& graph)
     return fixed;
 }
 
+// A traced `_native_multi_head_attention` (traced without gradients: the fused op alone) of
+// self-attention without a mask, rewritten as the composite math nn.MultiheadAttention runs
+// while training: the packed projection as one linear, heads split, softmax(q k^T / sqrt(d))
+// v, heads merged, the output projection. The projections become layers and every tensor
+// between them gets its activation point. False when the op is used otherwise (separate
+// query / key / value, a mask, the attention weights read).
+bool decomposeTracedAttention(Graph& graph, Node* n)
+{
+    const auto embed = torch::jit::toIValue(n->input(3));
+    const auto heads = torch::jit::toIValue(n->input(4));
+    const auto mask = torch::jit::toIValue(n->input(9));
+    if (n->input(0) != n->input(1) || n->input(1) != n->input(2) || !embed || !heads || !embed->isInt()
+        || !heads->isInt() || heads->toInt() <= 0 || embed->toInt() % heads->toInt() != 0 || !mask || !mask->isNone()
+        || n->output(1)->hasUses()) {
+        return false;
+    }
+    const int64_t width = embed->toInt();
+    const int64_t count = heads->toInt();
+    const int64_t depth = width / count;
+    Node* before = n->prev();
+    torch::jit::WithInsertPoint guard(n);
+    Value* x = n->input(0);
+    Value* batch = graph.insert(c10::aten::size, {x, 0});
+    Value* tokens = graph.insert(c10::aten::size, {x, 1});
+    const auto shape = [&](std::vector<Value*> sizes) {
+        return graph.insertNode(graph.createList(c10::IntType::get(), sizes))->output();
+    };
+    Value* split = shape({batch, tokens, graph.insertConstant(count), graph.insertConstant(depth)});
+    Value* qkv = graph.insert(c10::aten::linear, {x, n->input(5), n->input(6)});
+    Node* parts = graph.insertNode(graph.createListUnpack(graph.insert(c10::aten::chunk, {qkv, 3, -1}), 3));
+    const auto perHead = [&](Value* t) {
+        return graph.insert(c10::aten::transpose, {graph.insert(c10::aten::reshape, {t, split}), 1, 2});
+    };
+    Value* q = graph.insert(c10::aten::div, {perHead(parts->output(0)), std::sqrt(double(depth))});
+    Value* kT = graph.insert(c10::aten::transpose, {perHead(parts->output(1)), -2, -1});
+    Value* weights = graph.insert(c10::aten::softmax, {graph.insert(c10::aten::matmul, {q, kT}), -1});
+    Value* context = graph.insert(c10::aten::matmul, {weights, perHead(parts->output(2))});
+    Value* merged = graph.insert(c10::aten::reshape, {graph.insert(c10::aten::transpose, {context, 1, 2}),
+                                                       shape({batch, tokens, graph.insertConstant(width)})});
+    Value* out = graph.insert(c10::aten::linear, {merged, n->input(7), n->input(8)});
+    if (n->callstack()) {
+        for (Node* m = before->next(); m != n; m = m->next()) {
+            m->setCallStack(*n->callstack()); // named after the attention module, as scripted
+        }
+    }
+    n->output(0)->replaceAllUsesWith(out);
+    n->destroy();
+    return true;
+}
+
+// nn.MultiheadAttention and nn.TransformerEncoderLayer take a fused fast path in inference
+// (no grad, eval mode) and the composite one while training: the fused op reads the projection
+// weights itself and returns a tuple, so no quantizer can sit inside it, and evaluation would
+// run ops other than those trained. Each such op's enclosing `if` is pinned to its other
+// branch, so the composite path (linear, bmm, softmax, ...) is what trains, evaluates and
+// exports. Traced without gradients the fused op is all there is: it is rewritten as its
+// composite math where it can be (decomposeTracedAttention), else left and counted.
+void pinCompositeAttention(Graph& graph, PreparedGraph& prepared)
+{
+    static const std::set<std::string> fused = {"aten::_native_multi_head_attention",
+                                                "aten::_transformer_encoder_layer_fwd"};
+    for (Node* n : allNodes(graph)) {
+        if (fused.count(n->kind().toQualString()) == 0) {
+            continue;
+        }
+        Node* owner = n->owningBlock()->owningNode();
+        if (owner == nullptr || owner->kind() != c10::prim::If) {
+            if (n->kind() == c10::aten::_native_multi_head_attention && decomposeTracedAttention(graph, n)) {
+                ++prepared.decomposedAttention;
+            } else {
+                ++prepared.fusedAttention;
+            }
+            continue;
+        }
+        // The condition, not just this `if`: the early return's "returned" flag reads it too.
+        const bool inThen = n->owningBlock() == owner->blocks()[0];
+        torch::jit::WithInsertPoint guard(graph.nodes().front());
+        owner->input(0)->replaceAllUsesWith(graph.insertConstant(!inThen));
+        ++prepared.pinnedAttention;
+    }
+}
+
 // The trainer feeds forward() one image batch; anything else cannot be trained here.
 void checkSignature(const torch::jit::Method& forward)
 {
-    const auto& arguments = forward.function().getSchema().arguments();
+    const auto& schema = forward.function().getSchema();
+    const auto& arguments = schema.arguments();
     if (arguments.size() == 2 && arguments[1].type()->kind() == c10::TypeKind::TensorType) {
+        const auto& returns = schema.returns();
+        if (returns.size() == 1 && returns[0].type()->kind() != c10::TypeKind::TensorType) {
+            // Scripted GoogLeNet and Inception v3 return (logits, aux logits, ...) named tuples.
+            throw ModelError("forward() returns " + returns[0].type()->annotation_str()
+                             + ", not one tensor of logits; QAT Workbench trains classifiers whose forward returns "
+                               "their logits. Wrap the model in a module whose forward(x) returns them (for a tuple "
+                               "such as GoogLeNet's outputs: model(x)[0]), and save that");
+        }
         return;
     }
     std::string signature;
@@ -184,6 +277,7 @@ PreparedGraph prepareForwardGraph(const torch::jit::Module& module)
     cleanUp(prepared.graph);
     prepared.frozenAttributes = freezePlainAttributes(*prepared.graph, module);
     prepared.batchNormTrainingFixes = fixTracedBatchNorm(*prepared.graph);
+    pinCompositeAttention(*prepared.graph, prepared);
     cleanUp(prepared.graph);
     return prepared;
 }

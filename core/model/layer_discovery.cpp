@@ -2,6 +2,7 @@
 #include "model/layer_discovery.h"
 
 #include "model/graph_util.h"
+#include "model/op_graph_builder.h"
 
 #include <map>
 #include <set>
@@ -81,6 +82,7 @@ std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit
                                       std::vector<std::string>* notes)
 {
     std::vector<LayerSite> sites;
+    std::map<std::pair<std::string, std::string>, int> computed; // (module, op) -> calls
     forEachNode(graph.block(), [&](Node* n) {
         auto op = quantizableOp(n);
         if (!op) {
@@ -92,10 +94,7 @@ std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit
         auto path = attributePath(site.weight);
         auto weight = path ? attributeValue(module, *path) : std::nullopt;
         if (!weight || !weight->isTensor()) {
-            if (notes) {
-                notes->push_back(normalisedOpName(n) + " whose weight is computed in forward(), "
-                                 "not a parameter: left unquantized");
-            }
+            ++computed[{scopeOf(n), normalisedOpName(n)}];
             return;
         }
         site.weightPath = joinPath(*path);
@@ -103,6 +102,12 @@ std::vector<LayerSite> findLayerSites(torch::jit::Graph& graph, const torch::jit
         site.batchNormNode = soleBatchNorm(n->output());
         sites.push_back(std::move(site));
     });
+    for (const auto& [where, calls] : computed) {
+        if (notes) {
+            notes->push_back((where.first.empty() ? "" : where.first + ": ") + std::to_string(calls) + " " + where.second
+                             + " call(s) whose weight is computed in forward(), not a parameter: left unquantized");
+        }
+    }
     return sites;
 }
 

@@ -70,6 +70,22 @@ ModelInfo inspectModel(const std::string& path, const std::vector<int64_t>& prob
     info.fileBytes = static_cast<int64_t>(std::filesystem::file_size(path));
     info.inputs = forwardInputs(loaded.module);
     info.batchNormTrainingFixes = loaded.forward.batchNormTrainingFixes;
+    if (const int n = loaded.forward.pinnedAttention; n > 0) {
+        info.notes.push_back(std::to_string(n) + " attention block(s) hold a fused inference op beside their "
+                             "composite form; the composite form (linear projections, bmm, softmax) is what trains, "
+                             "is evaluated and exported");
+    }
+    if (const int n = loaded.forward.decomposedAttention; n > 0) {
+        info.notes.push_back(std::to_string(n) + " attention op(s) traced as one fused op "
+                             "(_native_multi_head_attention) are trained and exported as their composite math "
+                             "(linear projections, matmul, softmax), which computes the same");
+    }
+    if (const int n = loaded.forward.fusedAttention; n > 0) {
+        info.notes.push_back(std::to_string(n) + " attention op(s) were traced as one fused op "
+                             "(_native_multi_head_attention) with a mask or separate query, key and value: their "
+                             "projections and everything inside stay float. Trace the model with gradients on (torch.jit.trace's default, with check_trace=False) "
+                             "or script it, so that they are quantized");
+    }
     for (const auto& p : loaded.module.parameters()) {
         info.parameterCount += p.numel();
     }

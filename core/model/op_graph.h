@@ -18,6 +18,10 @@ struct OpNode {
     std::string layer;        ///< conv / linear: the layer name ("features.0"); otherwise empty
     std::vector<int> inputs;  ///< producing nodes of its data inputs, in argument order
     std::vector<int64_t> shape; ///< output shape seen by a probe forward, empty when unknown
+    /// Its result is one tensor a quantizer can take; false for lists, tuples and ops with
+    /// several results (list append, attention returning (output, weights)): those carry data
+    /// on to the ops that take the tensors out, which are quantized instead.
+    bool tensor = true;
 };
 
 /// Nodes in graph order: nodes[0] is the model input ("input"), the last is "output", whose

@@ -98,6 +98,7 @@ public:
             collect(v, returned);
         }
         add("output", "", "", returned, nullptr);
+        pruneDeadEnds();
         return std::move(m_result);
     }
 
@@ -233,10 +234,47 @@ private:
             op = "relu6";
         }
         const int id = add(op, scopeOf(n), layer != m_layers.end() ? layer->second.name : "", inputs, n);
+        m_result.graph.nodes.back().tensor =
+            n->outputs().size() == 1 && outputs.front()->type()->kind() == c10::TypeKind::TensorType;
         m_result.values.back() = outputs.front();
         for (Value* out : outputs) {
             m_ids[out] = id;
         }
+    }
+
+    // Drops the nodes whose results never reach the output: a scripted model's checks that
+    // build lists of tensors (attention's `why_not_fast_path` tests) carry no data on, and
+    // would only add activation points nothing reads and clutter to the graph view.
+    void pruneDeadEnds()
+    {
+        auto& nodes = m_result.graph.nodes;
+        std::vector<bool> keep(nodes.size(), false);
+        keep.back() = true;
+        for (size_t i = nodes.size(); i-- > 0;) {
+            if (keep[i] || nodes[i].op == "input") {
+                keep[i] = true;
+                for (int in : nodes[i].inputs) {
+                    keep[size_t(in)] = true;
+                }
+            }
+        }
+        std::vector<int> newId(nodes.size(), -1);
+        TorchOpGraph kept;
+        for (size_t i = 0; i < nodes.size(); ++i) {
+            if (!keep[i]) {
+                continue;
+            }
+            newId[i] = int(kept.graph.nodes.size());
+            auto node = std::move(nodes[i]);
+            node.id = newId[i];
+            for (auto& in : node.inputs) {
+                in = newId[size_t(in)];
+            }
+            kept.graph.nodes.push_back(std::move(node));
+            kept.nodes.push_back(m_result.nodes[i]);
+            kept.values.push_back(m_result.values[i]);
+        }
+        m_result = std::move(kept);
     }
 
     static bool isRelu6(const Node* n)

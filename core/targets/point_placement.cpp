@@ -36,7 +36,7 @@ public:
             const auto role = m_target.roleOf(node);
             if (role == OpRole::Layer) {
                 placeLayer(node);
-            } else if (role == OpRole::Quantize && !m_target.layerOutputsOnly) {
+            } else if (role == OpRole::Quantize && !m_target.layerOutputsOnly && node.tensor) {
                 placeOp(node);
             }
         }

@@ -304,6 +304,15 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                          [&](const at::Tensor& images) { model->observeBatch(images); });
         dist::reduceCalibration(*model, comm);
         model->finishActivationCalibration();
+        if (const auto& unreached = model->unreachedPoints(); !unreached.empty()) {
+            std::string names;
+            for (const auto& name : unreached) {
+                names += (names.empty() ? "" : ", ") + name;
+            }
+            emit(LogEvent{std::to_string(unreached.size()) + " activation point(s) never ran on the calibration "
+                          "batches (branches this model does not take for these inputs); their quantizers start "
+                          "at the range [-1, 1]: " + names});
+        }
         dist::shareQuantizerParameters(*model, comm);
         initial = snapshots(*model);
         emit(quantizerLearning(*model));

@@ -46,6 +46,8 @@ QJsonObject runPython(const QStringList& args);
 std::string pathOf(const exporter::ExportResult& result, exporter::Format format);
 /// Whether /usr/bin/python3 imports torch and onnx.
 bool pythonHasTorch();
+/// The first n images of the export's test data, preprocessed for the model (tst_export_onnx.cpp).
+at::Tensor testImages(const std::string& modelPath, const std::string& data, int64_t n);
 
 } // namespace qat::test::exports
 
@@ -66,6 +68,8 @@ private Q_SLOTS:
     void onnxDropsNestedAssertions();
     void changedModelIsRefused();
     void onnxHasNoFloatEdgeUnderImx500();
+    void attentionTrainsAndExportsItsComposition_data();
+    void attentionTrainsAndExportsItsComposition();
     void cleanupTestCase();
     void unwritableFolderIsRefused();
 

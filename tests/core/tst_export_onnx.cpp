@@ -47,8 +47,9 @@ std::optional<exporter::OnnxRuntimeSetup> onnxRuntime()
     return setup;
 }
 
-// The first n images of the export's test data, preprocessed for the model.
-at::Tensor testImages(const std::string& modelPath, const std::string& data, int64_t n)
+} // namespace
+
+at::Tensor qat::test::exports::testImages(const std::string& modelPath, const std::string& data, int64_t n)
 {
     auto loaded = torch::jit::load(modelPath);
     loaded.eval();
@@ -56,8 +57,6 @@ at::Tensor testImages(const std::string& modelPath, const std::string& data, int
                data, {}, [&](const at::Tensor& x) { return loaded.forward({x}).toTensor(); }, n)
         .images;
 }
-
-} // namespace
 
 // The ONNX file in ONNX Runtime: the export's own report (default optimizations, integer
 // kernels) says it ran; with optimizations off (float kernels between exact Q/DQ) it

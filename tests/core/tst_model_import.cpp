@@ -33,6 +33,8 @@ private Q_SLOTS:
     void rejectsMissingFileAndFolder();
     void leavesModelFileUntouched();
     void demoModelHasItsFiveLayers();
+    void attentionIsQuantizedWhereItCanBe_data();
+    void attentionIsQuantizedWhereItCanBe();
 };
 
 static QString fixture(const QString& name)
@@ -275,6 +277,36 @@ void TestModelImport::demoModelHasItsFiveLayers()
     QCOMPARE(info.layers[0].activationPoints[0].chain, std::vector<std::string>({"batch_norm", "relu"}));
     QCOMPARE(info.quantizerCount, 5 + 5 + 1);
     QVERIFY(info.notes.empty());
+}
+
+// nn.MultiheadAttention: scripted (fused op beside the composite path: the composite one is
+// kept), traced with gradients (composite only), traced without (the fused op alone,
+// rewritten as the composite math): the projections are layers in all three.
+void TestModelImport::attentionIsQuantizedWhereItCanBe_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::addColumn<int>("layers");
+    QTest::addColumn<QString>("note");
+    QTest::newRow("scripted") << "attention_net_scripted.pt" << 6 << "composite form (linear projections";
+    QTest::newRow("traced") << "attention_net_traced.pt" << 6 << "";
+    QTest::newRow("traced without gradients") << "attention_net_fused_traced.pt" << 6
+                                              << "are trained and exported as their composite math";
+}
+
+void TestModelImport::attentionIsQuantizedWhereItCanBe()
+{
+    QFETCH(QString, file);
+    QFETCH(int, layers);
+    QFETCH(QString, note);
+    const auto info = qat::model::inspectModel(fixture(file).toStdString());
+    QCOMPARE(int(info.layers.size()), layers);
+    QStringList notes;
+    for (const auto& n : info.notes) {
+        notes << QString::fromStdString(n);
+    }
+    const auto attention = notes.filter(QStringLiteral("attention"));
+    QCOMPARE(attention.size(), note.isEmpty() ? 0 : 1);
+    QVERIFY2(note.isEmpty() || attention.front().contains(note), qPrintable(notes.join('\n')));
 }
 
 QTEST_GUILESS_MAIN(TestModelImport)

@@ -128,6 +128,8 @@ void TestErrorStates::badModelsShowBanner_data()
     QTest::newRow("not TorchScript") << "bad_not_a_zip.pt" << false << QStringList{"not a TorchScript archive", "torch.jit.script"};
     QTest::newRow("truncated") << "bad_truncated.pt" << false << QStringList{"damaged or truncated", "export the file again"};
     QTest::newRow("two inputs") << "bad_two_inputs.pt" << false << QStringList{"exactly one tensor", "Wrap the model"};
+    QTest::newRow("tuple output") << "bad_tuple_output.pt" << false
+                                  << QStringList{"not one tensor of logits", "model(x)[0]"};
     QTest::newRow("onnx truncated") << "bad_truncated.onnx" << false << QStringList{"damaged or truncated", "export it again"};
     QTest::newRow("onnx unsupported op") << "bad_unsupported_op.onnx" << false
                                          << QStringList{"Einsum", "attention/einsum", "nothing was imported"};
