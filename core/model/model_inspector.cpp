@@ -81,10 +81,11 @@ ModelInfo inspectModel(const std::string& path, const std::vector<int64_t>& prob
                              "(linear projections, matmul, softmax), which computes the same");
     }
     if (const int n = loaded.forward.fusedAttention; n > 0) {
-        info.notes.push_back(std::to_string(n) + " attention op(s) were traced as one fused op "
-                             "(_native_multi_head_attention) with a mask or separate query, key and value: their "
-                             "projections and everything inside stay float. Trace the model with gradients on (torch.jit.trace's default, with check_trace=False) "
-                             "or script it, so that they are quantized");
+        info.notes.push_back(std::to_string(n) + " attention op(s) were traced as one fused op that the workbench "
+                             "does not rewrite (a mask, separate query / key / value, or a whole fused encoder "
+                             "layer): their projections and everything inside stay float. Trace the model with "
+                             "gradients on (torch.jit.trace's default, with check_trace=False) or script it, so "
+                             "that they are quantized");
     }
     for (const auto& p : loaded.module.parameters()) {
         info.parameterCount += p.numel();
