@@ -2,6 +2,8 @@
 // Converters for pooling and reductions over spatial dimensions.
 #include "export/onnx_converters.h"
 
+#include <algorithm>
+
 namespace qat::exporter {
 
 namespace {
@@ -32,12 +34,53 @@ void pool(OnnxContext& c, Node* n, bool isMax)
     }
 }
 
+// The averaging matrix [out, in] of adaptive pooling along one axis: output i averages inputs
+// floor(i * in / out) to ceil((i + 1) * in / out), as PyTorch computes it.
+at::Tensor adaptiveWindows(int64_t in, int64_t out)
+{
+    auto m = at::zeros({out, in});
+    auto a = m.accessor<float, 2>();
+    for (int64_t i = 0; i < out; ++i) {
+        const int64_t start = i * in / out;
+        const int64_t end = ((i + 1) * in + out - 1) / out;
+        for (int64_t j = start; j < end; ++j) {
+            a[i][j] = 1.0F / float(end - start);
+        }
+    }
+    return m;
+}
+
+// adaptive_avg_pool{1,2,3}d(x, output_size) at the export's fixed input size: output 1 is
+// GlobalAveragePool; sizes that divide the input, an AveragePool of that kernel and stride;
+// other 2-D sizes (VGG's and AlexNet's pool to 7x7 or 6x6 from a smaller map) each axis's
+// averaging matrix, applied by MatMul.
 void adaptiveAveragePool(OnnxContext& c, Node* n)
 {
-    for (auto s : c.intsArg(n, 1)) {
-        if (s != 1) OnnxContext::unsupported(n, "output size other than 1");
+    const auto out = c.intsArg(n, 1);
+    if (std::all_of(out.begin(), out.end(), [](int64_t s) { return s == 1; })) {
+        c.unary(n, "GlobalAveragePool");
+        return;
     }
-    c.unary(n, "GlobalAveragePool");
+    const auto shape = c.shapeOf(n, n->input(0));
+    if (shape.size() < out.size() + 1) OnnxContext::unsupported(n, "an input of unexpected rank");
+    const size_t first = shape.size() - out.size();
+    std::vector<int64_t> kernel;
+    for (size_t i = 0; i < out.size(); ++i) {
+        if (out[i] < 1) OnnxContext::unsupported(n, "an output size below 1");
+        if (shape[first + i] % out[i] == 0) kernel.push_back(shape[first + i] / out[i]);
+    }
+    if (kernel.size() == out.size()) {
+        auto& pool = c.unary(n, "AveragePool");
+        setAttribute(pool, "kernel_shape", kernel);
+        setAttribute(pool, "strides", kernel);
+        return;
+    }
+    if (out.size() != 2) OnnxContext::unsupported(n, "output sizes that do not divide the input, except in 2-D");
+    const auto columns = c.fresh("adaptive_pool");
+    c.addNode("MatMul", {c.tensor(n->input(0)),
+                         c.addInitializer(adaptiveWindows(shape[first + 1], out[1]).t().contiguous(), "pool_columns")},
+              {columns});
+    c.addNode("MatMul", {c.addInitializer(adaptiveWindows(shape[first], out[0]), "pool_rows"), columns}, {c.out(n)});
 }
 
 // mean / amax(x, dims, keepdim, ...)

@@ -64,6 +64,7 @@ private Q_SLOTS:
     void torchvisionModelsRunInOnnxRuntime();
     void mctqOnnxMatchesTorchScript();
     void uniformRangesAreFixedPoints();
+    void adaptivePoolsExportAtAnySize();
     void onnxRefusesUnsupportedOps();
     void onnxDropsNestedAssertions();
     void changedModelIsRefused();

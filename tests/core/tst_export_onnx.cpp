@@ -295,6 +295,26 @@ void TestExport::uniformRangesAreFixedPoints()
     QVERIFY2(!at::equal(*rebuilt, exported), "a raw uniform range was expected to move");
 }
 
+// Adaptive average pools to sizes other than 1 (VGG, AlexNet): 14x14 -> 7x7 as an
+// AveragePool, 7x7 -> 3x3 (overlapping windows) as averaging matrices; ONNX Runtime computes
+// what the TorchScript export does.
+void TestExport::adaptivePoolsExportAtAnySize()
+{
+    const auto c = config(QStringLiteral("adaptive_pool_net_scripted.pt"), engine::presetPlan("mct-default"));
+    const auto result = train::runTraining(c, m_registry);
+    QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+    exporter::ExportResult exported;
+    try {
+        exported = exporter::exportModel(
+            request(c, result, QStringLiteral("adaptive"), {exporter::Format::Onnx, exporter::Format::TorchScript}),
+            m_registry);
+    } catch (const Error& e) {
+        QFAIL(e.what());
+    }
+    checkInOnnxRuntime(QStringLiteral("adaptive pools"), exported, pathOf(exported, exporter::Format::Onnx),
+                       pathOf(exported, exporter::Format::TorchScript), testImages(c.modelPath, c.data, 64), true);
+}
+
 // An op the ONNX writer does not know: a message naming it, and no file at all.
 void TestExport::onnxRefusesUnsupportedOps()
 {
