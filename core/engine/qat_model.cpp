@@ -4,6 +4,7 @@
 #include "common/error.h"
 #include "engine/bn_folding.h"
 #include "engine/checkpoint.h"
+#include "engine/clamp_fusion.h"
 #include "engine/integer_bias.h"
 #include "model/graph_util.h"
 #include "quantizers/builtin_quantizer_base.h"
@@ -149,6 +150,7 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     qat->m_integerBias = plan.integerBias && target.integerBias;
     qat->insertQuantizers(graph, sites, target, registry);
     torch::jit::EliminateDeadCode(loaded.forward.graph);
+    qat->m_fusedClamps = fuseInputClamps(loaded.forward.graph);
     auto* cu = qat->m_module._ivalue()->compilation_unit().get();
     auto* fn = cu->create_function(c10::QualifiedName(*qat->m_module.type()->name(), kMethodName),
                                    loaded.forward.graph, true);

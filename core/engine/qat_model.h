@@ -109,6 +109,8 @@ public:
     /// Every activation point under the plan's target with the choice training uses.
     const std::vector<PointPlan>& pointPlans() const { return m_pointPlans; }
     int foldedBatchNorms() const { return m_folded; }
+    /// ReLU / ReLU6 ops training runs inside the quantizer after them (clamp_fusion.h).
+    int fusedClamps() const { return m_fusedClamps; }
     /// The layers whose bias trains on the int32 grid (plan.integerBias and the target's).
     const std::vector<IntegerBiasSite>& integerBiases() const { return m_integerBiases; }
     torch::jit::Module& module() { return m_module; }
@@ -134,6 +136,7 @@ private:
     std::vector<LayerPlan> m_layerPlans;
     std::vector<PointPlan> m_pointPlans;
     int m_folded = 0;
+    int m_fusedClamps = 0;
     QuantizationPlan m_plan;
     // BatchNorms that train until foldedCopy(), and their signs (attributes the graph reads).
     std::vector<BatchNormFold> m_pendingFolds;

@@ -3,11 +3,13 @@
 
 #include "common/error.h"
 #include "engine/integer_bias.h"
+#include "quantizers/uniform_quantizer.h"
 
 #include <torch/library.h>
 
 #include <atomic>
 #include <mutex>
+#include <typeinfo>
 #include <unordered_map>
 
 namespace qat::engine {
@@ -50,6 +52,17 @@ at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
     return tableOf(table).apply(slot, x);
 }
 
+at::Tensor quantizeClampedKernel(const at::Tensor& x, int64_t table, int64_t slot, double low,
+                                 c10::optional<double> high)
+{
+    quant::math::InputClamp clamp;
+    clamp.low = low;
+    if (high) {
+        clamp.high = *high;
+    }
+    return tableOf(table).applyClamped(slot, x, clamp);
+}
+
 // Biases are Optional[Tensor] attributes in scripted modules; the op passes None through.
 c10::optional<at::Tensor> quantizeBiasKernel(const c10::optional<at::Tensor>& bias, int64_t table, int64_t inputSlot,
                                              int64_t weightSlot)
@@ -65,12 +78,14 @@ c10::optional<at::Tensor> quantizeBiasKernel(const c10::optional<at::Tensor>& bi
 TORCH_LIBRARY(qat, m)
 {
     m.def("quantize(Tensor x, int table, int slot) -> Tensor");
+    m.def("quantize_clamped(Tensor x, int table, int slot, float low, float? high) -> Tensor");
     m.def("quantize_bias(Tensor? bias, int table, int input_slot, int weight_slot) -> Tensor?");
 }
 
 TORCH_LIBRARY_IMPL(qat, CompositeImplicitAutograd, m)
 {
     m.impl("quantize", &quantizeKernel);
+    m.impl("quantize_clamped", &quantizeClampedKernel);
     m.impl("quantize_bias", &quantizeBiasKernel);
 }
 
@@ -101,11 +116,12 @@ std::unique_ptr<quant::TrainableQuantizer> QuantizerTable::replace(size_t slot,
     return quantizer;
 }
 
-at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
+template <typename Fn>
+at::Tensor QuantizerTable::recordingFailure(int64_t slot, Fn&& fn)
 {
     // Quantizers may come from plugins: keep what they throw, in their own words.
     try {
-        return applyUnchecked(slot, x);
+        return fn();
     } catch (const c10::Error& e) {
         if (m_failure.slot < 0) {
             m_failure = {slot, e.what_without_backtrace()};
@@ -117,6 +133,27 @@ at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
         }
         throw;
     }
+}
+
+at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
+{
+    return recordingFailure(slot, [&] { return applyUnchecked(slot, x); });
+}
+
+at::Tensor QuantizerTable::applyClamped(int64_t slot, const at::Tensor& x, const quant::math::InputClamp& clamp)
+{
+    auto& quantizer = *m_quantizers.at(size_t(slot));
+    // Only the built-in classes themselves hand the clamp to their kernel (a subclass's own
+    // forward() would not).
+    const auto& type = typeid(quantizer);
+    const bool fuses = type == typeid(quant::SymmetricQuantizer) || type == typeid(quant::UniformQuantizer)
+                       || type == typeid(quant::LsqPlusQuantizer);
+    if (!fuses || m_mode != Mode::Quantize || !m_enabled.at(size_t(slot)) || m_capture != nullptr) {
+        return apply(slot, quant::math::applyInputClamp(x, clamp));
+    }
+    return recordingFailure(slot, [&] {
+        return static_cast<quant::BuiltinQuantizerBase&>(quantizer).forwardClamped(x, clamp);
+    });
 }
 
 quant::FakeQuantSpec QuantizerTable::biasGrid(int64_t inputSlot, int64_t weightSlot, int64_t channels) const

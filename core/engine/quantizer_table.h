@@ -4,6 +4,7 @@
 // qat::quantize(Tensor x, int table, int slot). Internal to the core.
 
 #include "quantizers/inferable_quantizer.h"
+#include "quantizers/quant_math.h"
 #include "quantizers/trainable_quantizer.h"
 
 #include <ATen/ATen.h>
@@ -51,6 +52,10 @@ public:
     std::unique_ptr<quant::TrainableQuantizer> replace(size_t slot, std::unique_ptr<quant::TrainableQuantizer> quantizer);
 
     at::Tensor apply(int64_t slot, const at::Tensor& x);
+    /// apply(slot, math::applyInputClamp(x, clamp)): the relu or hardtanh in front fused into
+    /// the built-in quantizers' kernels while training; every other mode, and plugin
+    /// quantizers, run the clamp op first.
+    at::Tensor applyClamped(int64_t slot, const at::Tensor& x, const quant::math::InputClamp& clamp);
     /// A layer's bias on the int32 grid of its input and weight quantizers (integer kernels).
     at::Tensor applyBias(int64_t inputSlot, int64_t weightSlot, const at::Tensor& bias);
     /// That grid now (for export).
@@ -74,6 +79,8 @@ public:
 
 private:
     at::Tensor applyUnchecked(int64_t slot, const at::Tensor& x);
+    template <typename Fn>
+    at::Tensor recordingFailure(int64_t slot, Fn&& fn);
 
     int64_t m_id;
     Mode m_mode = Mode::Quantize;
@@ -87,5 +94,8 @@ private:
 
 /// The op's schema name, for graph rewriting and for checking exports.
 constexpr const char* kQuantizeOp = "qat::quantize";
+/// quantize_clamped(Tensor x, int table, int slot, float low, float? high): quantize(relu(x))
+/// (high None) or quantize(hardtanh(x, low, high)), the form training runs (clamp_fusion.h).
+constexpr const char* kQuantizeClampedOp = "qat::quantize_clamped";
 
 } // namespace qat::engine

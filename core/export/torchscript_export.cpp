@@ -2,6 +2,7 @@
 #include "export/torchscript_export.h"
 
 #include "common/error.h"
+#include "engine/clamp_fusion.h"
 #include "engine/integer_bias.h"
 #include "engine/qat_model.h"
 #include "engine/quantizer_table.h"
@@ -63,6 +64,7 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
 {
     auto module = model.module();
     auto graph = module.get_method(engine::QatModel::kMethodName).graph()->copy();
+    engine::unfuseInputClamps(graph); // the model's own relu / hardtanh ops, then the quantizers
     const auto quantizeOp = c10::Symbol::fromQualString(engine::kQuantizeOp);
     std::map<Node*, int64_t> slotOf;
     for (Node* node : model::allNodes(*graph)) {

@@ -38,6 +38,16 @@ double BuiltinQuantizerBase::observedMin() const
     return key().target == Target::Weights ? m_weightRows.min().item<double>() : m_sample.min();
 }
 
+at::Tensor BuiltinQuantizerBase::forwardClamped(const at::Tensor& x, const math::InputClamp& clamp)
+{
+    struct Reset {
+        const math::InputClamp*& clamp;
+        ~Reset() { clamp = nullptr; }
+    } reset{m_clamp};
+    m_clamp = &clamp;
+    return forward(x);
+}
+
 void BuiltinQuantizerBase::markCalibrated()
 {
     m_calibrated = true;

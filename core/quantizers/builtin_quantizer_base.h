@@ -4,6 +4,7 @@
 // calibrated state, LSQ's gradient scale).
 
 #include "quantizers/calibration.h"
+#include "quantizers/quant_math.h"
 #include "quantizers/trainable_quantizer.h"
 
 namespace qat::quant {
@@ -20,6 +21,10 @@ public:
     /// Distributed runs: the activation values observed so far, merged across processes
     /// before finishCalibration() (core/distributed/distributed_model.cpp).
     calib::ValueSample& activationSample() { return m_sample; }
+    /// forward(math::applyInputClamp(x, clamp)) in one fused pass each way (the engine's
+    /// relu -> quantizer fusion). Only for the built-in classes themselves, whose forward()
+    /// hands the clamp to math::quantize: a subclass that overrides forward() would drop it.
+    at::Tensor forwardClamped(const at::Tensor& x, const math::InputClamp& clamp);
 
 protected:
     /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:
@@ -31,6 +36,8 @@ protected:
     void markCalibrated();
     void requireCalibrated() const;
     bool isPerChannel() const { return key().target == Target::Weights && config().perChannel; }
+    /// The clamp forwardClamped() is applying (null outside it): forward() passes it on.
+    const math::InputClamp* inputClamp() const { return m_clamp; }
     /// Channel axis for the fake-quant kernel, -1 for per-tensor.
     int64_t kernelAxis() const { return isPerChannel() ? config().channelAxis : -1; }
     /// Parameter shape: C at the channel axis for per-channel weights, else [1].
@@ -42,6 +49,7 @@ private:
     bool m_calibrated = false;
     at::Tensor m_weightRows;
     calib::ValueSample m_sample;
+    const math::InputClamp* m_clamp = nullptr;
 };
 
 } // namespace qat::quant

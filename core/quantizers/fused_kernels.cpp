@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace qat::quant::kernels {
@@ -47,38 +48,113 @@ struct Channel {
     float low;
 };
 
-__attribute__((target_clones("avx2", "default"))) void forwardSpan(const float* __restrict x, float* __restrict q,
-                                                                      int64_t n, Channel c, float qmin, float qmax)
+// The input clamp as the loops use it: high is +inf and passHigh NaN without a high end, so
+// the same compares serve ReLU and hardtanh (and a NaN input stays NaN, and passes).
+struct Pre {
+    float low;
+    float high;
+    float passHigh;
+};
+
+Pre preOf(const InputClamp& clamp)
+{
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    constexpr float nan = std::numeric_limits<float>::quiet_NaN();
+    return {clamp.low, clamp.hasHigh ? clamp.high : inf, clamp.hasHigh ? clamp.high : nan};
+}
+
+inline float clampValue(float v, Pre p)
+{
+    v = v < p.low ? p.low : v;
+    return v > p.high ? p.high : v;
+}
+
+// Where the clamp op's own backward lets the gradient through: threshold_backward and
+// hardtanh_backward zero it at x <= low and x >= high.
+inline bool passes(float v, Pre p)
+{
+    return !(v <= p.low) & !(v >= p.passHigh); // & not &&: no branch, so the loops vectorise
+}
+
+template <bool Clamped>
+__attribute__((always_inline)) inline void forwardLoop(const float* __restrict x, float* __restrict q, int64_t n,
+                                                       Channel c, float qmin, float qmax, Pre p)
 {
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) {
-        q[j] = (clip(code(x[j], c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
+        const float v = Clamped ? clampValue(x[j], p) : x[j];
+        q[j] = (clip(code(v, c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
     }
+}
+
+__attribute__((target_clones("avx2", "default"))) void forwardSpan(const float* __restrict x, float* __restrict q,
+                                                                      int64_t n, Channel c, float qmin, float qmax)
+{
+    forwardLoop<false>(x, q, n, c, qmin, qmax, {});
+}
+
+__attribute__((target_clones("avx2", "default"))) void forwardSpanClamped(const float* __restrict x,
+                                                                             float* __restrict q, int64_t n, Channel c,
+                                                                             float qmin, float qmax, Pre p)
+{
+    forwardLoop<true>(x, q, n, c, qmin, qmax, p);
 }
 
 // Sums of g * (q - x) [inside] and g * (q - low) [outside] for dstep (divided by the step later),
 // and of g [outside] for dlow; dx (g inside, 0 outside) written in the same pass when WriteDx:
 // the backward is memory-bound, and a second pass over x and g cost LSQ steps ~40 % more here.
-template <bool WriteDx>
-__attribute__((always_inline)) inline void clippedBlock(const float* __restrict x, const float* __restrict g, float* __restrict dx, int64_t n,
-                         Channel c, float qmin, float qmax, float insideWeight, float* stepSum, float* lowSum)
+// Clamped: x is clamped first and dx is also 0 where the clamp's backward stops it. Straight
+// (insideWeight 1, AllInside) counts every element as inside.
+template <bool WriteDx, bool Clamped, bool AllInside>
+__attribute__((always_inline)) inline void clippedBlock(const float* __restrict x, const float* __restrict g,
+                                                        float* __restrict dx, int64_t n, Channel c, float qmin,
+                                                        float qmax, float insideWeight, Pre p, float* stepSum,
+                                                        float* lowSum)
 {
     float sStep = 0;
     float sLow = 0;
 #pragma omp simd reduction(+ : sStep, sLow)
     for (int64_t j = 0; j < n; ++j) {
-        const float v = code(x[j], c.inv, c.zp);
-        const bool inside = v >= qmin && v <= qmax;
+        const float xj = Clamped ? clampValue(x[j], p) : x[j];
+        const float v = code(xj, c.inv, c.zp);
+        const bool inside = AllInside || (v >= qmin && v <= qmax);
         const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
         const float gj = g[j];
-        sStep += inside ? insideWeight * gj * (q - x[j]) : gj * (q - c.low);
+        sStep += inside ? insideWeight * gj * (q - xj) : gj * (q - c.low);
         sLow += inside ? 0.0f : gj;
         if constexpr (WriteDx) {
-            dx[j] = inside ? gj : 0.0f;
+            const bool through = Clamped ? inside & passes(x[j], p) : inside;
+            dx[j] = through ? gj : 0.0f;
         }
     }
     *stepSum = sStep;
     *lowSum = sLow;
+}
+
+template <bool Clamped>
+__attribute__((always_inline)) inline void backwardRule(const float* __restrict x, const float* __restrict g,
+                                                        float* __restrict dx, int64_t n, Channel c, float qmin,
+                                                        float qmax, int rule, Pre p, float* stepSum, float* lowSum)
+{
+    // rule: 0 straight, 1 masked, 2 pact (as Rule)
+    if (rule == 0) {
+        if (dx != nullptr && Clamped) {
+            clippedBlock<true, Clamped, true>(x, g, dx, n, c, qmin, qmax, 1.0f, p, stepSum, lowSum);
+        } else {
+            clippedBlock<false, Clamped, true>(x, g, dx, n, c, qmin, qmax, 1.0f, p, stepSum, lowSum);
+            if (dx != nullptr) {
+                std::copy(g, g + n, dx);
+            }
+        }
+        *lowSum = 0;
+        return;
+    }
+    const float insideWeight = rule == 2 ? 0.0f : 1.0f;
+    if (dx != nullptr) {
+        clippedBlock<true, Clamped, false>(x, g, dx, n, c, qmin, qmax, insideWeight, p, stepSum, lowSum);
+    } else {
+        clippedBlock<false, Clamped, false>(x, g, dx, n, c, qmin, qmax, insideWeight, p, stepSum, lowSum);
+    }
 }
 
 __attribute__((target_clones("avx2", "default"))) void backwardBlock(const float* __restrict x,
@@ -87,27 +163,17 @@ __attribute__((target_clones("avx2", "default"))) void backwardBlock(const float
                                                                         float qmin, float qmax, int rule,
                                                                         float* stepSum, float* lowSum)
 {
-    // rule: 0 straight, 1 masked, 2 pact (as Rule)
-    if (rule == 0) {
-        float sStep = 0;
-#pragma omp simd reduction(+ : sStep)
-        for (int64_t j = 0; j < n; ++j) {
-            const float q = (clip(code(x[j], c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
-            sStep += g[j] * (q - x[j]);
-        }
-        if (dx != nullptr) {
-            std::copy(g, g + n, dx);
-        }
-        *stepSum = sStep;
-        *lowSum = 0;
-        return;
-    }
-    const float insideWeight = rule == 2 ? 0.0f : 1.0f;
-    if (dx != nullptr) {
-        clippedBlock<true>(x, g, dx, n, c, qmin, qmax, insideWeight, stepSum, lowSum);
-    } else {
-        clippedBlock<false>(x, g, dx, n, c, qmin, qmax, insideWeight, stepSum, lowSum);
-    }
+    backwardRule<false>(x, g, dx, n, c, qmin, qmax, rule, {}, stepSum, lowSum);
+}
+
+__attribute__((target_clones("avx2", "default"))) void backwardBlockClamped(const float* __restrict x,
+                                                                               const float* __restrict g,
+                                                                               float* __restrict dx, int64_t n,
+                                                                               Channel c, float qmin, float qmax,
+                                                                               int rule, Pre p, float* stepSum,
+                                                                               float* lowSum)
+{
+    backwardRule<true>(x, g, dx, n, c, qmin, qmax, rule, p, stepSum, lowSum);
 }
 
 Channel channel(const Grid& grid, int64_t c)
@@ -136,17 +202,24 @@ void forEachRun(const Layout& layout, int64_t begin, int64_t end, Span&& span)
 
 } // namespace
 
-void forward(const float* x, float* q, const Layout& layout, const Grid& grid)
+void forward(const float* x, float* q, const Layout& layout, const Grid& grid, const InputClamp& clamp)
 {
+    const Pre pre = preOf(clamp);
     at::parallel_for(0, layout.numel(), kMinChunk, [&](int64_t begin, int64_t end) {
         forEachRun(layout, begin, end, [&](int64_t b, int64_t e, int64_t c) {
-            forwardSpan(x + b, q + b, e - b, channel(grid, c), grid.qmin, grid.qmax);
+            if (clamp.on) {
+                forwardSpanClamped(x + b, q + b, e - b, channel(grid, c), grid.qmin, grid.qmax, pre);
+            } else {
+                forwardSpan(x + b, q + b, e - b, channel(grid, c), grid.qmin, grid.qmax);
+            }
         });
     });
 }
 
-void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out)
+void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out,
+              const InputClamp& clamp)
 {
+    const Pre pre = preOf(clamp);
     const int64_t total = layout.numel();
     const int64_t channels = layout.channels;
     const int64_t chunk = chunkSize(layout);
@@ -164,8 +237,12 @@ void backward(const float* x, const float* g, const Layout& layout, const Grid& 
                     const int64_t n = std::min(kBlock, e - p);
                     float s = 0;
                     float l = 0;
-                    backwardBlock(x + p, g + p, out.dx ? out.dx + p : nullptr, n, ch, grid.qmin, grid.qmax,
-                                  int(rule), &s, &l);
+                    float* dx = out.dx ? out.dx + p : nullptr;
+                    if (clamp.on) {
+                        backwardBlockClamped(x + p, g + p, dx, n, ch, grid.qmin, grid.qmax, int(rule), pre, &s, &l);
+                    } else {
+                        backwardBlock(x + p, g + p, dx, n, ch, grid.qmin, grid.qmax, int(rule), &s, &l);
+                    }
                     stepPart[c] += s;
                     lowPart[c] += l;
                 }

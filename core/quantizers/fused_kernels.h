@@ -41,7 +41,18 @@ struct Gradients {
     double* dlow = nullptr;
 };
 
-void forward(const float* x, float* q, const Layout& layout, const Grid& grid);
-void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out);
+/// A ReLU (no high end) or hardtanh applied to x before it is quantized, fused into the same
+/// pass: values of quantize(clamp(x)), and dx also zero where that op's own backward zeroes
+/// it (x <= low, x >= high; a NaN passes, as in LibTorch's threshold / hardtanh backward).
+struct InputClamp {
+    bool on = false;
+    float low = 0;
+    bool hasHigh = false;
+    float high = 0;
+};
+
+void forward(const float* x, float* q, const Layout& layout, const Grid& grid, const InputClamp& clamp = {});
+void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out,
+              const InputClamp& clamp = {});
 
 } // namespace qat::quant::kernels

@@ -20,7 +20,20 @@ struct GridTensors {
     int64_t qmin = 0;
     int64_t qmax = 0;
     int64_t axis = -1;
+    kernels::InputClamp clamp;
 };
+
+kernels::InputClamp kernelClamp(const InputClamp* clamp)
+{
+    kernels::InputClamp k;
+    if (clamp != nullptr) {
+        k.on = true;
+        k.low = float(clamp->low);
+        k.hasHigh = clamp->high.has_value();
+        k.high = k.hasHigh ? float(*clamp->high) : 0.0f;
+    }
+    return k;
+}
 
 kernels::Layout layoutOf(const at::Tensor& x, int64_t axis)
 {
@@ -68,7 +81,7 @@ kernels::Rule ruleOf(ClipGradient mode)
 at::Tensor fusedValue(const at::Tensor& x, const GridTensors& grid)
 {
     auto q = at::empty_like(x, at::MemoryFormat::Contiguous);
-    kernels::forward(x.data_ptr<float>(), q.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid));
+    kernels::forward(x.data_ptr<float>(), q.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid), grid.clamp);
     return q;
 }
 
@@ -86,6 +99,10 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
         ctx->saved_data["qmax"] = grid.qmax;
         ctx->saved_data["axis"] = grid.axis;
         ctx->saved_data["mode"] = int64_t(mode);
+        ctx->saved_data["clamp"] = grid.clamp.on;
+        ctx->saved_data["clamp_low"] = double(grid.clamp.low);
+        ctx->saved_data["clamp_has_high"] = grid.clamp.hasHigh;
+        ctx->saved_data["clamp_high"] = double(grid.clamp.high);
         ctx->saved_data["step_shape"] = step.sizes().vec();
         ctx->saved_data["low_shape"] = low.sizes().vec();
         return fusedValue(input, grid);
@@ -103,6 +120,12 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
         grid.qmax = ctx->saved_data["qmax"].toInt();
         grid.axis = ctx->saved_data["axis"].toInt();
         const auto mode = ClipGradient(ctx->saved_data["mode"].toInt());
+        grid.clamp.on = ctx->saved_data["clamp"].toBool();
+        grid.clamp.low = float(ctx->saved_data["clamp_low"].toDouble());
+        grid.clamp.hasHigh = ctx->saved_data["clamp_has_high"].toBool();
+        grid.clamp.high = float(ctx->saved_data["clamp_high"].toDouble());
+        // Straight through: dx is g itself, unless a fused clamp stops some of it.
+        const bool dxIsG = mode == ClipGradient::Straight && !grid.clamp.on;
         const auto g = outputGrads[0].contiguous();
         const bool wantX = ctx->needs_input_grad(0);
         const bool wantStep = ctx->needs_input_grad(1);
@@ -110,20 +133,20 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
 
         at::Tensor dx;
         if (wantX) {
-            dx = mode == ClipGradient::Straight ? g : at::empty_like(x);
+            dx = dxIsG ? g : at::empty_like(x);
         }
         at::Tensor dstep;
         at::Tensor dlow;
-        if (wantStep || wantLow || (wantX && mode != ClipGradient::Straight)) {
+        if (wantStep || wantLow || (wantX && !dxIsG)) {
             const auto channels = grid.step.numel();
             auto stepSums = at::empty({channels}, at::kDouble);
             auto lowSums = at::empty({channels}, at::kDouble);
             kernels::Gradients out;
-            out.dx = wantX && mode != ClipGradient::Straight ? dx.data_ptr<float>() : nullptr;
+            out.dx = wantX && !dxIsG ? dx.data_ptr<float>() : nullptr;
             out.dstep = stepSums.data_ptr<double>();
             out.dlow = lowSums.data_ptr<double>();
             kernels::backward(x.data_ptr<float>(), g.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid),
-                              ruleOf(mode), out);
+                              ruleOf(mode), out, grid.clamp);
             if (wantStep) {
                 dstep = stepSums.to(at::kFloat).reshape(ctx->saved_data["step_shape"].toIntVector());
             }
@@ -153,11 +176,23 @@ bool fusedKernels()
     return g_fused.load();
 }
 
+at::Tensor applyInputClamp(const at::Tensor& x, const InputClamp& clamp)
+{
+    return clamp.high ? at::hardtanh(x, clamp.low, *clamp.high) : at::relu(x);
+}
+
 at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
                     int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode)
 {
+    return quantize(x, step, low, zeroPoint, qmin, qmax, axis, mode, nullptr);
+}
+
+at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
+                    int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp)
+{
     if (!fusedApplies(x, step)) {
-        return quantizeComposite(x, step, low, zeroPoint, qmin, qmax, axis, mode);
+        const auto input = clamp != nullptr ? applyInputClamp(x, *clamp) : x;
+        return quantizeComposite(input, step, low, zeroPoint, qmin, qmax, axis, mode);
     }
     GridTensors grid;
     grid.step = channelValues(step);
@@ -166,6 +201,7 @@ at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tenso
     grid.qmin = qmin;
     grid.qmax = qmax;
     grid.axis = axis;
+    grid.clamp = kernelClamp(clamp);
     const bool needsGrad = at::GradMode::is_enabled()
                            && (x.requires_grad() || step.requires_grad() || (low.defined() && low.requires_grad()));
     if (!needsGrad) {

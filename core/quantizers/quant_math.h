@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <optional>
 #include <utility>
 
 namespace qat::quant::math {
@@ -91,6 +92,20 @@ at::Tensor withQuantGradient(const at::Tensor& q, const at::Tensor& x, const at:
 /// gradients equal within float rounding). zeroPoint and low may be undefined (zero, no low end).
 at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
                     int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode);
+
+/// A ReLU (no high end; low 0) or hardtanh / ReLU6 that x goes through just before the quantizer,
+/// which the engine fuses into it (a graph's relu -> quantizer): quantize(x, ..., &clamp) is
+/// quantize(relu(x)) or quantize(hardtanh(x, low, high)), values and gradients as the two ops
+/// compute them, in one pass each way instead of two.
+struct InputClamp {
+    double low = 0;
+    std::optional<double> high;
+};
+/// The clamp op itself (at::relu, at::hardtanh).
+at::Tensor applyInputClamp(const at::Tensor& x, const InputClamp& clamp);
+/// quantize() after `clamp` (null: none).
+at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
+                    int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp);
 at::Tensor quantizeComposite(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                              const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode);
 

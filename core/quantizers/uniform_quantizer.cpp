@@ -67,7 +67,7 @@ at::Tensor UniformQuantizer::forward(const at::Tensor& x)
     const double scale = m_style.gradScaled ? lsqGradientScale(x, qmax, lo.numel()) : 1.0;
     const auto grid = math::uniformGrid(lo, hi, config().bits, scale);
     return math::quantize(x, grid.step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits), kernelAxis(),
-                          m_style.clip);
+                          m_style.clip, inputClamp());
 }
 
 std::vector<QuantizerParameter> UniformQuantizer::parameters() const

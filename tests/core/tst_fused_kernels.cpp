@@ -4,6 +4,7 @@
 // values bit for bit, gradients of x and of every quantizer parameter within float rounding,
 // for every built-in quantizer, per tensor and per channel, bits 2..8, odd shapes; the kernel
 // itself on ties, zero points, middle channel axes, several chunks and both thread counts.
+#include "quantizers/builtin_quantizer_base.h"
 #include "quantizers/quant_math.h"
 #include "quantizers/quantizer_registry.h"
 
@@ -12,6 +13,8 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <QtTest>
+
+#include <functional>
 
 using namespace qat::quant;
 using qat::test::calibrated;
@@ -78,6 +81,7 @@ class TestFusedKernels : public QObject {
 private Q_SLOTS:
     void init() { at::manual_seed(77); }
     void everyBuiltinQuantizerMatchesComposite();
+    void fusedClampMatchesTheOpThenTheQuantizer();
     void tiesRoundToEvenLikeLibTorch();
     void middleChannelAxisWithZeroPoints();
     void gradientsDoNotDependOnThreads();
@@ -136,6 +140,83 @@ void TestFusedKernels::everyBuiltinQuantizerMatchesComposite()
     }
     qInfo("%d quantizer / shape / granularity / bits combinations equal", checked);
     QVERIFY(checked >= 15 * 4 * 3);
+}
+
+// The engine runs an activation's relu / relu6 / hardtanh inside the quantizer after it
+// (forwardClamped): the values and gradients must be those of the op followed by the
+// quantizer, with the fused kernels and with the composite reference, for every built-in
+// activation quantizer and gradient rule, including inputs exactly at the clamp's ends and
+// just below zero (where the op's gradient stops but the quantizer's would not).
+void TestFusedKernels::fusedClampMatchesTheOpThenTheQuantizer()
+{
+    std::vector<math::InputClamp> clamps(3);
+    clamps[1].high = 6.0;
+    clamps[2].low = -1.0;
+    clamps[2].high = 1.0;
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Activations) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const auto& clamp : clamps) {
+                for (const int bits : {3, 8}) {
+                    QuantizerConfig config;
+                    config.bits = bits;
+                    config.init = InitMethod::MaxAbs;
+                    auto q = calibrated(registry(), key, config, at::randn({4, 8, 9, 9}) * 3);
+                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                    QVERIFY(builtin != nullptr);
+                    auto input = at::randn({4, 8, 9, 9}) * 4;
+                    auto flat = input.view({-1});
+                    flat.slice(0, 0, 50).fill_(0.0f);
+                    flat.slice(0, 50, 100).fill_(-1e-4f);
+                    flat.slice(0, 100, 150).fill_(float(clamp.low));
+                    flat.slice(0, 150, 200).fill_(float(clamp.high.value_or(100.0)));
+                    const auto g = at::randn(input.sizes());
+                    const auto what = QString::fromStdString(toString(key))
+                                      + QStringLiteral(" %1 bit, clamp [%2, %3]")
+                                            .arg(bits)
+                                            .arg(clamp.low)
+                                            .arg(clamp.high ? QString::number(*clamp.high) : QStringLiteral("inf"));
+                    for (const bool fusedKernels : {true, false}) {
+                        math::setFusedKernels(fusedKernels);
+                        auto reference = [&](const at::Tensor& x) { return q->forward(math::applyInputClamp(x, clamp)); };
+                        auto fusedClamp = [&](const at::Tensor& x) { return builtin->forwardClamped(x, clamp); };
+                        Pass sides[2];
+                        int i = 0;
+                        for (const auto& f : {std::function<at::Tensor(const at::Tensor&)>(reference),
+                                              std::function<at::Tensor(const at::Tensor&)>(fusedClamp)}) {
+                            for (auto& p : q->parameters()) {
+                                if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+                            }
+                            auto x = input.clone().requires_grad_();
+                            sides[i].out = f(x);
+                            (sides[i].out * g).sum().backward();
+                            sides[i].dx = x.grad();
+                            for (const auto& p : q->parameters()) {
+                                sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
+                            }
+                            ++i;
+                        }
+                        math::setFusedKernels(true);
+                        const auto& [ref, fused] = sides;
+                        QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
+                        // dx is g or 0 on both sides: exactly equal.
+                        QVERIFY2(at::equal(fused.dx, ref.dx), qPrintable(what + ": dx " + describe(fused.dx, ref.dx)));
+                        for (size_t k = 0; k < fused.dparams.size(); ++k) {
+                            QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
+                                     qPrintable(what + ": gradient of " + QString::fromStdString(q->parameters()[k].name)));
+                        }
+                        ++checked;
+                    }
+                }
+            }
+        }
+    }
+    qInfo("%d activation quantizer / clamp / bits / kernel combinations equal", checked);
+    QVERIFY(checked >= 4 * 3 * 2 * 2);
 }
 
 void TestFusedKernels::tiesRoundToEvenLikeLibTorch()

@@ -2,7 +2,8 @@
 #pragma once
 // The QAT engine and trainer test (tst_training): the class, its functions in tst_training.cpp
 // (MCT's invariants, every model under every preset, determinism, cancel, divergence),
-// tst_training_probe.cpp (the learning-rate probe) and tst_training_batch_norm.cpp (BatchNorm
+// tst_training_probe.cpp (the learning-rate probe), tst_training_fusion.cpp (ReLU run inside
+// the quantizer after it) and tst_training_batch_norm.cpp (BatchNorm
 // not folded, or trained and folded at the end), and the helpers they use.
 
 #include "quantizers/quantizer_registry.h"
@@ -56,6 +57,9 @@ private Q_SLOTS:
     void learningRateProbeTurnsDownATooHighRateAndRollsBack();
     void trainerUsesTheProbedRates();
     void quantizerWarmupRampsOnlyTheQuantizersRate();
+    void clampsRunInsideTheirQuantizers_data();
+    void clampsRunInsideTheirQuantizers();
+    void inPlaceClampIsFusedOnlyWhenItsInputIsNotReadAgain();
 
 private:
     qat::quant::QuantizerRegistry m_registry;

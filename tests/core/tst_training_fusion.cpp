@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+// ReLU / ReLU6 run inside the quantizer after them (tst_training, continued): training with
+// the fused ops computes what the model's own ops followed by the quantizers compute, and an
+// in-place clamp whose input is read again is left alone.
+#include "expected_layers.h"
+#include "test_paths.h"
+#include "tst_training.h"
+
+#include "engine/clamp_fusion.h"
+#include "engine/qat_model.h"
+#include "engine/quantizer_table.h"
+#include "model/graph_util.h"
+
+#include <ATen/ATen.h>
+#include <QtTest>
+#include <torch/csrc/jit/ir/irparser.h>
+
+using namespace qat;
+using namespace qat::test::training;
+
+namespace {
+
+int count(torch::jit::Graph& graph, const char* op)
+{
+    const auto kind = c10::Symbol::fromQualString(op);
+    int n = 0;
+    for (auto* node : model::allNodes(graph)) {
+        n += node->kind() == kind ? 1 : 0;
+    }
+    return n;
+}
+
+struct Step {
+    at::Tensor out;
+    std::vector<at::Tensor> grads;
+};
+
+Step trainStep(engine::QatModel& qat, const at::Tensor& images, const at::Tensor& labels)
+{
+    qat.train(true);
+    Step step;
+    step.out = qat.forward(images);
+    at::cross_entropy_loss(step.out, labels).backward();
+    for (const auto& params : {qat.modelParameters(), qat.quantizerParameters()}) {
+        for (const auto& p : params) {
+            step.grads.push_back(p.grad().defined() ? p.grad().clone() : at::zeros_like(p));
+        }
+    }
+    return step;
+}
+
+} // namespace
+
+void TestTraining::clampsRunInsideTheirQuantizers_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<int>("fused");
+    // demo: conv+bn+relu x3 and linear+relu; residual_dw: ReLU6 (hardtanh) after conv+bn.
+    QTest::newRow("demo mct-default") << QString::fromUtf8(QATWB_DEMO_MODEL) << "mct-default" << 4;
+    QTest::newRow("demo w4a4-lsq-uniform") << QString::fromUtf8(QATWB_DEMO_MODEL) << "w4a4-lsq-uniform" << 4;
+    QTest::newRow("demo w2a3 (BatchNorm trains)") << QString::fromUtf8(QATWB_DEMO_MODEL) << "w2a3" << 4;
+    for (const auto* m : {"cnn_bn_relu_scripted.pt", "cnn_bn_relu_traced.pt", "residual_dw_scripted.pt",
+                          "residual_dw_traced.pt", "mlp_scripted.pt"}) {
+        QTest::newRow(m) << test::fixturePath(QString::fromLatin1(m)) << "w4a8-lsq" << -1;
+    }
+}
+
+void TestTraining::clampsRunInsideTheirQuantizers()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, preset);
+    QFETCH(int, fused);
+    const auto plan = engine::presetPlan(preset.toStdString());
+    auto withFusion = engine::QatModel::build(model.toStdString(), plan, m_registry);
+    auto withOps = engine::QatModel::build(model.toStdString(), plan, m_registry);
+    auto graph = withOps->module().get_method(engine::QatModel::kMethodName).graph();
+    QCOMPARE(count(*graph, engine::kQuantizeClampedOp), withFusion->fusedClamps());
+    engine::unfuseInputClamps(graph);
+    QCOMPARE(count(*graph, engine::kQuantizeClampedOp), 0);
+    qInfo("%d clamps fused", withFusion->fusedClamps());
+    if (fused >= 0) {
+        QCOMPARE(withFusion->fusedClamps(), fused);
+    } else {
+        QVERIFY(withFusion->fusedClamps() > 0);
+    }
+    const auto& data = smallTrainSet();
+    const auto images = data.images.slice(0, 0, 128);
+    calibrate(*withFusion, images);
+    calibrate(*withOps, images);
+    const auto labels = data.labels.slice(0, 128, 192);
+    const auto a = trainStep(*withFusion, data.images.slice(0, 128, 192), labels);
+    const auto b = trainStep(*withOps, data.images.slice(0, 128, 192), labels);
+    QVERIFY2(at::allclose(a.out, b.out, 1e-5, 1e-5),
+             qPrintable(QStringLiteral("outputs differ by %1").arg((a.out - b.out).abs().max().item<double>())));
+    QCOMPARE(a.grads.size(), b.grads.size());
+    for (size_t i = 0; i < a.grads.size(); ++i) {
+        const double scale = b.grads[i].abs().max().item<double>();
+        QVERIFY2(at::allclose(a.grads[i], b.grads[i], 1e-3, 1e-4 * scale + 1e-7),
+                 qPrintable(QStringLiteral("gradient %1 differs by %2 (largest %3)")
+                                .arg(i)
+                                .arg((a.grads[i] - b.grads[i]).abs().max().item<double>())
+                                .arg(scale)));
+    }
+}
+
+void TestTraining::inPlaceClampIsFusedOnlyWhenItsInputIsNotReadAgain()
+{
+    // relu_ writes its input: fusing it must not change what a later reader of that input sees.
+    const char* ir = R"IR(
+graph(%self : Tensor, %x : Tensor):
+  %t : int = prim::Constant[value=1]()
+  %s : int = prim::Constant[value=0]()
+  %a : Tensor = aten::mul(%x, %t)
+  %b : Tensor = aten::relu_(%a)
+  %q : Tensor = qat::quantize(%b, %t, %s)
+  %c : Tensor = aten::mul(%x, %t)
+  %d : Tensor = aten::relu_(%c)
+  %r : Tensor = qat::quantize(%d, %t, %s)
+  %e : Tensor = aten::add(%r, %c, %t)
+  %f : Tensor = aten::relu(%x)
+  %g : Tensor = qat::quantize(%f, %t, %s)
+  %h : Tensor = aten::add(%g, %f, %t)
+  %out : Tensor = aten::add(%q, %e, %t)
+  %all : Tensor = aten::add(%out, %h, %t)
+  return (%all)
+)IR";
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(ir, graph.get());
+    // %b: fused. %d: its input %c is read by the add after it, left. %f: read by two ops, left.
+    QCOMPARE(engine::fuseInputClamps(graph), 1);
+    QCOMPARE(count(*graph, "aten::relu_"), 1);
+    QCOMPARE(count(*graph, "aten::relu"), 1);
+    QCOMPARE(count(*graph, engine::kQuantizeClampedOp), 1);
+    engine::unfuseInputClamps(graph);
+    QCOMPARE(count(*graph, engine::kQuantizeClampedOp), 0);
+    QCOMPARE(count(*graph, "aten::relu"), 2);
+}
