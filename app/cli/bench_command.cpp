@@ -67,7 +67,7 @@ const char* const kBenchHelp =
     "  --limit-train N, --limit-test N  the first N images (a quick look, not the table)\n"
     "  --profile PRESET  profile a float and a QAT step (batch 256, or --batch N) op by op with\n"
     "            LibTorch's profiler: self time per op (only that, unless --only names parts too)\n"
-    "  steps: --presets P only these presets, --batch N only this batch size\n"
+    "  steps: --presets P only these presets, --batch N only this batch size (any N)\n"
     "  (--profile and the steps' --presets also take a plan file, a path ending in .json)\n"
     "  --data D  an image folder (one sub-folder per class) for the data loader part\n"
     "  --json    one JSON object: qat_over_float_b256, qat_over_float_b64, python_over_ours_b256,\n"
@@ -256,7 +256,7 @@ int runBench(const std::vector<std::string>& args)
         json steps = json::array();
         for (const auto& m : models) {
             const bool first = &m == &models.front();
-            const auto data = benchData(m, 256 * (first ? 8 : 2));
+            const auto data = benchData(m, std::max(256, onlyBatch) * (first ? 8 : 2));
             // The architectures take seconds per step: fewer blocks, and no composite reference.
             const int blocks = first ? repeats : (quick ? 2 : 4);
             // --presets times what it names (any preset, a plan file), in its order.
@@ -264,8 +264,8 @@ int runBench(const std::vector<std::string>& args)
                                    ? std::vector<std::string>{"mct-default", "w4a8-lsq", "w2a3", "w4a4-lsq-uniform"}
                                    : stepPresets;
             for (const auto& preset : timed) {
-                for (int batch : {64, 256}) {
-                    if (onlyBatch > 0 && batch != onlyBatch) continue;
+                // --batch N: that size alone (any size: batch 1 shows the per-step overheads).
+                for (int batch : onlyBatch > 0 ? std::vector<int>{onlyBatch} : std::vector<int>{64, 256}) {
                     progress("step times: " + m.name + " " + preset + " batch " + std::to_string(batch));
                     const auto t = stepTimes(m.path, preset, batch, blocks, data, registry, first);
                     json row{{"model", m.name}, {"preset", preset}, {"batch", batch}, {"float_ms", t.floatMs},
@@ -273,7 +273,7 @@ int runBench(const std::vector<std::string>& args)
                     row["composite_qat_ms"] = first ? json(t.compositeMs) : json(nullptr);
                     row["composite_over_float"] = first ? json(t.compositeOverFloat) : json(nullptr);
                     steps.push_back(row);
-                    if (first && preset == "mct-default") {
+                    if (first && preset == "mct-default" && (batch == 64 || batch == 256)) {
                         out[batch == 256 ? "qat_over_float_b256" : "qat_over_float_b64"] = t.qatOverFloat;
                         if (batch == 256) out["ours_qat_ms_b256"] = t.qatMs;
                     }

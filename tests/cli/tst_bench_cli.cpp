@@ -79,7 +79,8 @@ void TestBenchCli::refusesAModelItCannotFeed()
 }
 
 // A plan variant timed like a preset (here: the model input's quantizer frozen), by the step
-// part and by the profile; a plan file with a mistake fails before anything runs.
+// part (at a batch size of its own) and by the profile; a plan file with a mistake fails
+// before anything runs.
 void TestBenchCli::stepsAndProfileTakeAPlanFile()
 {
     QTemporaryDir dir;
@@ -91,11 +92,12 @@ void TestBenchCli::stepsAndProfileTakeAPlanFile()
     }
     const auto steps = runCli({QStringLiteral("bench"), QStringLiteral("--quick"), QStringLiteral("--json"),
                                QStringLiteral("--only"), QStringLiteral("steps"), QStringLiteral("--model"), kRgbModel,
-                               QStringLiteral("--presets"), plan, QStringLiteral("--batch"), QStringLiteral("64")});
+                               QStringLiteral("--presets"), plan, QStringLiteral("--batch"), QStringLiteral("8")});
     QVERIFY2(steps.exitCode == 0, steps.err.constData());
     const auto entries = QJsonDocument::fromJson(steps.out).object()[QStringLiteral("steps")].toArray();
     QCOMPARE(entries.size(), 1);
     QCOMPARE(entries.first().toObject()[QStringLiteral("preset")].toString(), plan);
+    QCOMPARE(entries.first().toObject()[QStringLiteral("batch")].toInt(), 8);
     QVERIFY(entries.first().toObject()[QStringLiteral("qat_over_float")].toDouble() > 0);
     const auto profile = runCli({QStringLiteral("bench"), QStringLiteral("--quick"), QStringLiteral("--json"),
                                  QStringLiteral("--profile"), plan, QStringLiteral("--model"), kRgbModel,
