@@ -36,6 +36,14 @@ OnnxConverter binary(const std::string& op)
     };
 }
 
+// rsub(x, y, alpha) = y - alpha x (a trace's `window - size % window` is one on sizes)
+void rsub(OnnxContext& c, Node* n)
+{
+    if (n->inputs().size() > 2 && c.numberArg(n, 2) != 1.0) OnnxContext::unsupported(n, "alpha other than 1");
+    const bool sizes = onSizes(c, n);
+    c.addNode("Sub", {operand(c, n, 1, sizes), operand(c, n, 0, sizes)}, {c.out(n)});
+}
+
 // div(a, b[, rounding_mode]). With 'trunc' or 'floor' only on sizes (a trace's
 // `embed_dim // num_heads`): non-negative integers, which ONNX's integer Div truncates.
 void divide(OnnxContext& c, Node* n)
@@ -59,6 +67,15 @@ void floorDivide(OnnxContext& c, Node* n)
     const auto quotient = c.fresh("quotient");
     c.addNode("Div", {c.tensor(n->input(0)), c.tensor(n->input(1))}, {quotient});
     c.addNode("Floor", {quotient}, {c.out(n)});
+}
+
+// a % b on sizes (Swin's padding to whole windows, (w - W % w) % w): ONNX's integer Mod takes
+// the divisor's sign, as Python and torch.remainder do. On float tensors it would not be the
+// same rounding: refused.
+void remainder(OnnxContext& c, Node* n)
+{
+    if (!onSizes(c, n)) OnnxContext::unsupported(n, "a remainder of float tensors");
+    c.addNode("Mod", {operand(c, n, 0, true), operand(c, n, 1, true)}, {c.out(n)});
 }
 
 // clamp(x, min, max) with either bound optional; clamp_min / clamp_max.
@@ -89,10 +106,13 @@ void addElementwiseConverters(OnnxConverterTable& table)
 {
     table["aten::add"] = binary("Add");
     table["aten::sub"] = binary("Sub");
+    table["aten::rsub"] = rsub;
     table["aten::mul"] = binary("Mul");
     table["aten::div"] = divide;
     table["aten::floordiv"] = floorDivide;
     table["aten::floor_divide"] = floorDivide;
+    table["aten::remainder"] = remainder;
+    table["aten::__mod__"] = remainder;
     table["aten::clamp"] = clamp;
     table["aten::clip"] = clamp;
     table["aten::clamp_min"] = clampMin;

@@ -17,13 +17,6 @@ OnnxConverter binaryOp(const std::string& op)
     };
 }
 
-// rsub(x, y, alpha) = y - alpha x
-void rsub(OnnxContext& c, Node* n)
-{
-    if (n->inputs().size() > 2 && c.numberArg(n, 2) != 1.0) OnnxContext::unsupported(n, "alpha other than 1");
-    c.addNode("Sub", {c.tensor(n->input(1)), c.tensor(n->input(0))}, {c.out(n)});
-}
-
 // where(condition, x, y)
 void where(OnnxContext& c, Node* n)
 {
@@ -54,7 +47,6 @@ void addMathConverters(OnnxConverterTable& table)
     table["aten::minimum"] = binaryOp("Min");
     table["aten::lt"] = binaryOp("Less");
     table["aten::gt"] = binaryOp("Greater");
-    table["aten::rsub"] = rsub;
     table["aten::where"] = where;
     table["aten::ones_like"] = onesLike;
 }

@@ -107,12 +107,39 @@ std::vector<int64_t> onnxPads(const std::vector<int64_t>& torchPads, size_t rank
     return pads;
 }
 
+// The same reordering for pad sizes computed at run time (Swin pads to whole windows, by
+// sizes it computes): the list with a 0 appended, gathered in ONNX's order.
+std::string computedOnnxPads(OnnxContext& c, Node* n, size_t rank)
+{
+    const auto* list = n->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct) OnnxContext::unsupported(n, "a list of pad sizes it cannot follow");
+    const auto count = int64_t(list->inputs().size());
+    if (count % 2 != 0) OnnxContext::unsupported(n, "an odd number of pad sizes");
+    std::vector<int64_t> order(2 * rank, count); // `count` indexes the appended 0
+    for (int64_t i = 0; i + 1 < count && size_t(i / 2) < rank; i += 2) {
+        const auto dim = rank - 1 - size_t(i / 2);
+        order[dim] = i;
+        order[rank + dim] = i + 1;
+    }
+    const auto withZero = c.fresh("pads");
+    setAttribute(c.addNode("Concat", {c.intList(n, n->input(1)), c.ints({0})}, {withZero}), "axis", int64_t(0));
+    const auto pads = c.fresh("pads");
+    setAttribute(c.addNode("Gather", {withZero, c.ints(order)}, {pads}), "axis", int64_t(0));
+    return pads;
+}
+
 void writePad(OnnxContext& c, Node* n, const std::string& mode, double value)
 {
-    const auto torchPads = c.intsArg(n, 1);
-    if (torchPads.size() % 2 != 0) OnnxContext::unsupported(n, "an odd number of pad sizes");
     const auto rank = c.shapeOf(n, n->input(0)).size();
-    auto& node = c.addNode("Pad", {c.tensor(n->input(0)), c.ints(onnxPads(torchPads, rank)), c.scalar(value)}, {c.out(n)});
+    std::string pads;
+    if (const auto fixed = c.staticValue(n->input(1)); fixed && fixed->isIntList()) {
+        const auto torchPads = fixed->toIntVector();
+        if (torchPads.size() % 2 != 0) OnnxContext::unsupported(n, "an odd number of pad sizes");
+        pads = c.ints(onnxPads(torchPads, rank));
+    } else {
+        pads = computedOnnxPads(c, n, rank);
+    }
+    auto& node = c.addNode("Pad", {c.tensor(n->input(0)), pads, c.scalar(value)}, {c.out(n)});
     setStringAttribute(node, "mode", mode);
 }
 

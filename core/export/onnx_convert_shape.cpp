@@ -12,6 +12,7 @@ namespace qat::exporter {
 namespace {
 
 using torch::jit::Node;
+using torch::jit::Value;
 
 void identity(OnnxContext& c, Node* n)
 {
@@ -59,9 +60,16 @@ void listUnpack(OnnxContext& c, Node* n)
     for (size_t i = 0; i < parts.size(); ++i) c.bind(n->output(i), parts[i]);
 }
 
-// list[i] for a list of tensors
+// list[i]: of a list of tensors, or of sizes
 void getItem(OnnxContext& c, Node* n)
 {
+    auto* list = n->input(0);
+    if (list->type()->kind() == c10::TypeKind::ListType && list->type()->containedType(0)->kind() == c10::TypeKind::IntType) {
+        // An entry of a list of sizes (a scripted `x.shape[2]`): that entry of the 1-d int64 list.
+        const auto index = c.addInitializer(at::tensor(c.intArg(n, 1), at::kLong).reshape({}), "index");
+        c.addNode("Gather", {c.intList(n, list), index}, {c.out(n)});
+        return;
+    }
     const auto parts = c.tensorList(n, n->input(0));
     auto i = c.intArg(n, 1);
     if (i < 0) i += int64_t(parts.size());
@@ -255,6 +263,40 @@ void flip(OnnxContext& c, Node* n)
     c.addNode("Slice", {c.tensor(n->input(0)), c.ints(starts), c.ints(ends), c.ints(dims), c.ints(steps)}, {c.out(n)});
 }
 
+// roll(x, shifts, dims) (Swin's shifted windows): ONNX has no Roll; per dimension the last
+// `shift` entries moved to the front, two Slices and a Concat. Not over the batch, whose size
+// the file leaves free, nor over the flattened tensor (no dims).
+void roll(OnnxContext& c, Node* n)
+{
+    const auto rank = rankOf(c, n);
+    const auto shifts = c.intsArg(n, 1);
+    const auto dims = c.intsArg(n, 2);
+    if (dims.empty() || shifts.size() != dims.size()) OnnxContext::unsupported(n, "a roll of the flattened tensor");
+    const auto& shape = c.shapeOf(n, n->input(0));
+    std::string current = c.tensor(n->input(0));
+    std::vector<std::pair<int64_t, int64_t>> moves; // (dim, shift in [1, size))
+    for (size_t i = 0; i < dims.size(); ++i) {
+        const auto d = normaliseDim(dims[i], rank);
+        if (d == 0) OnnxContext::unsupported(n, "a roll over the batch dimension");
+        const auto size = shape[size_t(d)];
+        const auto shift = size > 0 ? ((shifts[i] % size) + size) % size : 0;
+        if (shift != 0) moves.emplace_back(d, shift);
+    }
+    if (moves.empty()) {
+        c.addNode("Identity", {current}, {c.out(n)});
+        return;
+    }
+    for (size_t i = 0; i < moves.size(); ++i) {
+        const auto [d, shift] = moves[i];
+        const auto size = shape[size_t(d)];
+        const auto tail = c.fresh("rolled"), head = c.fresh("rolled");
+        c.addNode("Slice", {current, c.ints({size - shift}), c.ints({size}), c.ints({d})}, {tail});
+        c.addNode("Slice", {current, c.ints({0}), c.ints({size - shift}), c.ints({d})}, {head});
+        current = i + 1 == moves.size() ? c.out(n) : c.fresh("rolled");
+        setAttribute(c.addNode("Concat", {tail, head}, {current}), "axis", d);
+    }
+}
+
 // select(x, dim, index): Gather with a 0-d index drops the dimension, as select does.
 void select(OnnxContext& c, Node* n)
 {
@@ -268,6 +310,29 @@ void indexSelect(OnnxContext& c, Node* n)
 {
     const auto dim = normaliseDim(c.intArg(n, 1), rankOf(c, n));
     setAttribute(c.addNode("Gather", {c.tensor(n->input(0)), c.tensor(n->input(2))}, {c.out(n)}), "axis", dim);
+}
+
+// index(x, [None, .., idx, None, ..]): x[idx], x[:, idx], ..: one integer index tensor, the
+// other entries None, is a Gather on that axis (Swin's relative position bias table read
+// through its index buffer). Boolean masks and several index tensors are refused.
+void index(OnnxContext& c, Node* n)
+{
+    Node* list = n->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct) OnnxContext::unsupported(n, "its list of indices is computed at run time");
+    Value* indices = nullptr;
+    int64_t axis = -1;
+    for (size_t i = 0; i < list->inputs().size(); ++i) {
+        if (OnnxContext::isNone(list, i)) continue;
+        if (indices != nullptr) OnnxContext::unsupported(n, "it indexes with several tensors at once");
+        indices = list->input(i);
+        axis = int64_t(i);
+    }
+    if (indices == nullptr) OnnxContext::unsupported(n, "it has no index tensor");
+    const auto value = c.staticValue(indices);
+    const bool integers = value && value->isTensor() ? c10::isIntegralType(value->toTensor().scalar_type(), false)
+                                                     : c.holdsIntegers(indices);
+    if (!integers) OnnxContext::unsupported(n, "its index is a boolean mask or not an integer tensor");
+    setAttribute(c.addNode("Gather", {c.tensor(n->input(0)), c.tensor(indices)}, {c.out(n)}), "axis", axis);
 }
 
 // reshape_as(x, other)
@@ -308,8 +373,10 @@ void addShapeConverters(OnnxConverterTable& table)
     table["aten::stack"] = stack;
     table["aten::slice"] = slice;
     table["aten::flip"] = flip;
+    table["aten::roll"] = roll;
     table["aten::select"] = select;
     table["aten::index_select"] = indexSelect;
+    table["aten::index"] = index;
     table["aten::reshape_as"] = reshapeAs;
 }
 

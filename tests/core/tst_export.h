@@ -65,6 +65,8 @@ private Q_SLOTS:
     void mctqOnnxMatchesTorchScript();
     void uniformRangesAreFixedPoints();
     void adaptivePoolsExportAtAnySize();
+    void windowOpsExportToOnnx_data();
+    void windowOpsExportToOnnx();
     void onnxRefusesUnsupportedOps();
     void onnxDropsNestedAssertions();
     void changedModelIsRefused();

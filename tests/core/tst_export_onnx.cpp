@@ -315,6 +315,34 @@ void TestExport::adaptivePoolsExportAtAnySize()
                        pathOf(exported, exporter::Format::TorchScript), testImages(c.modelPath, c.data, 64), true);
 }
 
+// Swin's window bookkeeping (padding to whole windows by sizes computed with %, torch.roll,
+// a table read through an index buffer), scripted and traced, through ONNX Runtime.
+void TestExport::windowOpsExportToOnnx_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::newRow("scripted") << QStringLiteral("window_net_scripted.pt");
+    QTest::newRow("traced") << QStringLiteral("window_net_traced.pt");
+}
+
+void TestExport::windowOpsExportToOnnx()
+{
+    QFETCH(QString, model);
+    const auto c = config(model, engine::presetPlan("mct-default"));
+    const auto result = train::runTraining(c, m_registry);
+    QVERIFY2(result.state == train::RunState::Finished, result.message.c_str());
+    exporter::ExportResult exported;
+    try {
+        exported = exporter::exportModel(
+            request(c, result, QStringLiteral("window_") + QString::fromLatin1(QTest::currentDataTag()),
+                    {exporter::Format::Onnx, exporter::Format::TorchScript}),
+            m_registry);
+    } catch (const Error& e) {
+        QFAIL(e.what());
+    }
+    checkInOnnxRuntime(QStringLiteral("window ops ") + model, exported, pathOf(exported, exporter::Format::Onnx),
+                       pathOf(exported, exporter::Format::TorchScript), testImages(c.modelPath, c.data, 64), true);
+}
+
 // An op the ONNX writer does not know: a message naming it, and no file at all.
 void TestExport::onnxRefusesUnsupportedOps()
 {
