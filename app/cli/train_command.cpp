@@ -90,7 +90,10 @@ const char* const kTrainHelp =
     "                          quantizer_lr (the rates trained at, automatic ones resolved),\n"
     "                          quantizer_warmup_steps (the warm-up trained with, resolved),\n"
     "                          world_size, samples_per_second (per rank), resources (what\n"
-    "                          the plan costs, as `qatwb inspect --json`; null when unknown)\n"
+    "                          the plan costs, as `qatwb inspect --json`; null when unknown),\n"
+    "                          unreached_points (activation points no calibration batch\n"
+    "                          reached, their quantizers started at [-1, 1]; each also has\n"
+    "                          \"unreached\": true in quantizers)\n"
     "\n"
     "exit codes: 0 finished, 1 failed, 2 usage error, 3 diverged, 130 cancelled\n";
 
@@ -147,7 +150,9 @@ nlohmann::json resultJson(const train::TrainResult& r)
         epochs.push_back({{"epoch", e.epoch}, {"top1", e.top1}, {"loss", e.loss}});
     }
     nlohmann::json quantizers = nlohmann::json::array();
+    nlohmann::json unreached = nlohmann::json::array();
     for (const auto& q : r.quantizers) {
+        if (!q.reached) unreached.push_back(q.name);
         nlohmann::json entry{{"name", q.name},
                              {"layer", q.layer},
                              {"target", quant::toString(q.target)},
@@ -177,7 +182,8 @@ nlohmann::json resultJson(const train::TrainResult& r)
             {"world_size", r.worldSize},
             {"samples_per_second", r.samplesPerSecond},
             {"epochs", epochs},
-            {"quantizers", quantizers}};
+            {"quantizers", quantizers},
+            {"unreached_points", unreached}};
 }
 
 } // namespace

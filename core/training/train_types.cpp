@@ -112,6 +112,9 @@ Schedule parseSchedule(const std::string& text)
 
 void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer)
 {
+    if (!quantizer.reached) {
+        config["unreached"] = true;
+    }
     if (quantizer.config.init != quant::InitMethod::Auto || quantizer.initScores.empty()) {
         return;
     }

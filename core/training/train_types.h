@@ -169,10 +169,14 @@ struct QuantizerSummary {
     /// init auto (config.init): the method it chose and each candidate's output error.
     quant::InitMethod initChosen = quant::InitMethod::Mse;
     std::map<quant::InitMethod, double> initScores;
+    /// false: no calibration batch reached this activation point (a branch the model did not
+    /// take for them); its quantizer started at the range [-1, 1].
+    bool reached = true;
 };
 
 /// Adds init auto's choice to a quantizer's config JSON (`init_choice`, `init_scores` per
 /// candidate), as runs store it and `qatwb train --json` prints it; nothing for other inits.
+/// A point no calibration batch reached gets `"unreached": true` whatever its init.
 void addInitChoice(nlohmann::json& config, const QuantizerSummary& quantizer);
 
 /// Whether a run probes its learning rates (training/lr_probe.h): lrProbe, off when not set,

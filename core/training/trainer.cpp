@@ -538,6 +538,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             const auto& q = model->table().at(size_t(site.slot));
             train::QuantizerSummary summary{site.name, site.layer, site.target, q.key(), q.config(), initial[i], model->snapshot(site),
                                             quant::InitMethod::Mse, {}};
+            const auto& unreached = model->unreachedPoints();
+            summary.reached = std::find(unreached.begin(), unreached.end(), site.name) == unreached.end();
             for (const auto& choice : model->initChoices()) {
                 if (choice.slot == site.slot) {
                     summary.config.init = quant::InitMethod::Auto;

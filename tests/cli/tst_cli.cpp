@@ -320,6 +320,7 @@ void TestCli::trainPrintsJsonResult()
     QCOMPARE(resources, expected);
     QCOMPARE(result[QStringLiteral("lr_probe")].toArray().size(), 0);
     QCOMPARE(result[QStringLiteral("quantizer_warmup_steps")].toInteger(-1), 0); // automatic: none
+    QCOMPARE(result[QStringLiteral("unreached_points")].toArray().size(), 0);
 
     // --lr-probe: the five trials, and the run trains at the pair with the lowest loss (or
     // the first, the rule's, when none beats it clearly).
@@ -339,6 +340,31 @@ void TestCli::trainPrintsJsonResult()
     }
     QVERIFY(found);
     QVERIFY2(probed.err.contains("learning rates probed in"), probed.err.constData());
+}
+
+// A scripted nn.MultiheadAttention keeps branches calibration never takes: their points are
+// listed in the result, and marked in the quantizers (as the run stores them).
+void TestCli::trainReportsUnreachedPoints()
+{
+    auto args = quickTrain(fixture(QStringLiteral("attention_net_scripted.pt")));
+    args << QStringLiteral("--steps") << QStringLiteral("2") << QStringLiteral("--json");
+    const auto r = runCli(args);
+    QVERIFY2(r.exitCode == 0, r.err.constData());
+    const auto result = QJsonDocument::fromJson(r.out).object();
+    QSet<QString> unreached;
+    for (const auto& name : result[QStringLiteral("unreached_points")].toArray()) {
+        unreached.insert(name.toString());
+    }
+    QVERIFY(!unreached.isEmpty());
+    int marked = 0;
+    for (const auto& q : result[QStringLiteral("quantizers")].toArray()) {
+        const auto o = q.toObject();
+        const bool listed = unreached.contains(o[QStringLiteral("name")].toString());
+        QCOMPARE(o[QStringLiteral("unreached")].toBool(false), listed);
+        marked += listed ? 1 : 0;
+    }
+    QCOMPARE(marked, unreached.size());
+    QVERIFY2(r.err.contains("never ran on the calibration batches"), r.err.constData());
 }
 
 // `qatwb plan`: the figures of a plan, a plan fitted to a budget (written as a plan file that

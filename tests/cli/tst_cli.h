@@ -44,6 +44,7 @@ private Q_SLOTS:
     void quantizersLoadsPluginsAndWarns();
     void quantizersTable();
     void trainPrintsJsonResult();
+    void trainReportsUnreachedPoints();
     void planReportsAndFitsBudget();
     void trainFailuresHaveExitCodes_data();
     void trainFailuresHaveExitCodes();

@@ -13,6 +13,7 @@ class TestHistory : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void listsEveryStateFiltersAndSorts();
+    void unreachedPointsAreMarked();
     void statesAndMessagesAgreeEverywhere();
     void notesAndTagsAreSaved();
     void compareOverlaysRuns();

@@ -212,6 +212,13 @@ QString initText(const std::string& configJson, QString* detail)
     if (config.contains("init_choice") && config["init_choice"].is_string()) {
         text += QStringLiteral(": ") + QString::fromStdString(config["init_choice"].get<std::string>());
     }
+    if (config.value("unreached", false)) {
+        text += tr(", unreached");
+        if (detail != nullptr) {
+            *detail = tr("No calibration batch reached this point (a branch the model did not take for them): "
+                         "its quantizer started at the range [-1, 1].");
+        }
+    }
     if (detail != nullptr && config.contains("init_scores") && config["init_scores"].is_object()) {
         QStringList scores;
         for (const auto& [method, score] : config["init_scores"].items()) {
