@@ -214,11 +214,11 @@ void layerNorm(OnnxBuilder& b, const OnnxNode& n)
     if (scale.sizes().vec() != normalized) {
         b.fail(n, "Scale's shape is not that of the normalised axes (broadcast scales are not supported)");
     }
-    auto* weight = b.parameter(n, 1, "weight", TensorKind::Parameter, "LayerNorm");
-    auto* bias = b.has(n, 2) ? b.parameter(n, 2, "bias", TensorKind::Parameter, "LayerNorm") : b.none();
     if (b.has(n, 2) && b.constant(n, 2, "B").sizes().vec() != normalized) {
         b.fail(n, "B's shape is not that of the normalised axes (broadcast biases are not supported)");
     }
+    auto* weight = b.parameter(n, 1, "weight", TensorKind::Parameter, "LayerNorm");
+    auto* bias = b.has(n, 2) ? b.parameter(n, 2, "bias", TensorKind::Parameter, "LayerNorm") : b.none();
     b.setTensor(n, 0, b.emit(c10::aten::layer_norm, {b.tensor(n, 0), c10::IValue(normalized), weight, bias,
                                                       double(n.f("epsilon", 1e-5f)), true}));
 }
