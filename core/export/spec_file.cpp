@@ -2,6 +2,7 @@
 #include "export/spec_file.h"
 
 #include "common/error.h"
+#include "common/json_number.h"
 #include "quantizers/quantizer_error.h"
 
 #include <fstream>
@@ -62,7 +63,8 @@ Spec parseSpec(const nlohmann::json& j, const std::string& path)
     if (!j.is_object() || j.value("format", "") != "qat-workbench-inferable-spec") {
         throw Error(path + ": not a QAT Workbench inferable spec (no \"format\": \"qat-workbench-inferable-spec\")");
     }
-    if (j.value("format_version", 0) != kSpecFormatVersion) {
+    const auto version = j.contains("format_version") ? exactInteger<int>(j["format_version"]) : std::nullopt;
+    if (version != kSpecFormatVersion) {
         throw Error(path + ": spec format version " + j.value("format_version", nlohmann::json()).dump()
                     + " is not supported; this version reads " + std::to_string(kSpecFormatVersion));
     }
