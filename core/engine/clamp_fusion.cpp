@@ -34,8 +34,7 @@ std::optional<double> constantNumber(Value* v)
 // The clamp a node applies, when it is one the kernels fuse.
 std::optional<Bounds> boundsOf(Node* n)
 {
-    const auto kind = n->kind().toQualString();
-    const std::string name = kind;
+    const std::string name = n->kind().toQualString();
     if (name == "aten::relu" || name == "aten::relu_") {
         return Bounds{};
     }
