@@ -212,7 +212,7 @@ QString initText(const std::string& configJson, QString* detail)
     if (config.contains("init_choice") && config["init_choice"].is_string()) {
         text += QStringLiteral(": ") + QString::fromStdString(config["init_choice"].get<std::string>());
     }
-    if (config.value("unreached", false)) {
+    if (config.contains("unreached") && config["unreached"].is_boolean() && config["unreached"].get<bool>()) {
         text += tr(", unreached");
         if (detail != nullptr) {
             *detail = tr("No calibration batch reached this point (a branch the model did not take for them): "
