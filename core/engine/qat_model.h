@@ -111,6 +111,8 @@ public:
     int foldedBatchNorms() const { return m_folded; }
     /// ReLU / ReLU6 ops training runs inside the quantizer after them (clamp_fusion.h).
     int fusedClamps() const { return m_fusedClamps; }
+    /// How many input quantizers run inside the convolution reading them (conv_fusion.h).
+    int fusedConvs() const { return m_fusedConvs; }
     /// The layers whose bias trains on the int32 grid (plan.integerBias and the target's).
     const std::vector<IntegerBiasSite>& integerBiases() const { return m_integerBiases; }
     torch::jit::Module& module() { return m_module; }
@@ -137,6 +139,7 @@ private:
     std::vector<PointPlan> m_pointPlans;
     int m_folded = 0;
     int m_fusedClamps = 0;
+    int m_fusedConvs = 0;
     QuantizationPlan m_plan;
     // BatchNorms that train until foldedCopy(), and their signs (attributes the graph reads).
     std::vector<BatchNormFold> m_pendingFolds;

@@ -63,6 +63,23 @@ at::Tensor quantizeClampedKernel(const at::Tensor& x, int64_t table, int64_t slo
     return tableOf(table).applyClamped(slot, x, clamp);
 }
 
+at::Tensor quantizeConvKernel(const at::Tensor& x, int64_t table, int64_t slot, const at::Tensor& weight,
+                              const c10::optional<at::Tensor>& bias, std::vector<int64_t> stride,
+                              std::vector<int64_t> padding, std::vector<int64_t> dilation, bool transposed,
+                              std::vector<int64_t> outputPadding, int64_t groups)
+{
+    quant::math::ConvReader conv;
+    conv.weight = weight;
+    conv.bias = bias && bias->defined() ? *bias : at::Tensor();
+    conv.stride = std::move(stride);
+    conv.padding = std::move(padding);
+    conv.dilation = std::move(dilation);
+    conv.transposed = transposed;
+    conv.outputPadding = std::move(outputPadding);
+    conv.groups = groups;
+    return tableOf(table).applyConv(slot, x, conv);
+}
+
 // Biases are Optional[Tensor] attributes in scripted modules; the op passes None through.
 c10::optional<at::Tensor> quantizeBiasKernel(const c10::optional<at::Tensor>& bias, int64_t table, int64_t inputSlot,
                                              int64_t weightSlot)
@@ -79,6 +96,8 @@ TORCH_LIBRARY(qat, m)
 {
     m.def("quantize(Tensor x, int table, int slot) -> Tensor");
     m.def("quantize_clamped(Tensor x, int table, int slot, float low, float? high) -> Tensor");
+    m.def("quantize_conv(Tensor x, int table, int slot, Tensor weight, Tensor? bias, int[] stride, int[] padding, "
+          "int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor");
     m.def("quantize_bias(Tensor? bias, int table, int input_slot, int weight_slot) -> Tensor?");
 }
 
@@ -86,6 +105,7 @@ TORCH_LIBRARY_IMPL(qat, CompositeImplicitAutograd, m)
 {
     m.impl("quantize", &quantizeKernel);
     m.impl("quantize_clamped", &quantizeClampedKernel);
+    m.impl("quantize_conv", &quantizeConvKernel);
     m.impl("quantize_bias", &quantizeBiasKernel);
 }
 
@@ -140,20 +160,36 @@ at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
     return recordingFailure(slot, [&] { return applyUnchecked(slot, x); });
 }
 
-at::Tensor QuantizerTable::applyClamped(int64_t slot, const at::Tensor& x, const quant::math::InputClamp& clamp)
+quant::BuiltinQuantizerBase* QuantizerTable::fusing(int64_t slot)
 {
     auto& quantizer = *m_quantizers.at(size_t(slot));
-    // Only the built-in classes themselves hand the clamp to their kernel (a subclass's own
-    // forward() would not).
+    // Only the built-in classes themselves hand a clamp or a convolution to their kernel (a
+    // subclass's own forward() would not).
     const auto& type = typeid(quantizer);
     const bool fuses = type == typeid(quant::SymmetricQuantizer) || type == typeid(quant::UniformQuantizer)
                        || type == typeid(quant::LsqPlusQuantizer);
     if (!fuses || m_mode != Mode::Quantize || !m_enabled.at(size_t(slot)) || m_capture != nullptr) {
+        return nullptr;
+    }
+    return &static_cast<quant::BuiltinQuantizerBase&>(quantizer);
+}
+
+at::Tensor QuantizerTable::applyClamped(int64_t slot, const at::Tensor& x, const quant::math::InputClamp& clamp)
+{
+    auto* builtin = fusing(slot);
+    if (builtin == nullptr) {
         return apply(slot, quant::math::applyInputClamp(x, clamp));
     }
-    return recordingFailure(slot, [&] {
-        return static_cast<quant::BuiltinQuantizerBase&>(quantizer).forwardClamped(x, clamp);
-    });
+    return recordingFailure(slot, [&] { return builtin->forwardClamped(x, clamp); });
+}
+
+at::Tensor QuantizerTable::applyConv(int64_t slot, const at::Tensor& x, const quant::math::ConvReader& conv)
+{
+    auto* builtin = fusing(slot);
+    if (builtin == nullptr) {
+        return quant::math::convolve(apply(slot, x), conv);
+    }
+    return recordingFailure(slot, [&] { return builtin->forwardIntoConv(x, conv); });
 }
 
 quant::FakeQuantSpec QuantizerTable::biasGrid(int64_t inputSlot, int64_t weightSlot, int64_t channels) const

@@ -15,6 +15,10 @@
 #include <string>
 #include <vector>
 
+namespace qat::quant {
+class BuiltinQuantizerBase;
+}
+
 namespace qat::engine {
 
 /// Owns one model's quantizers. Registered under a process-unique id for as long as it
@@ -56,6 +60,10 @@ public:
     /// the built-in quantizers' kernels while training; every other mode, and plugin
     /// quantizers, run the clamp op first.
     at::Tensor applyClamped(int64_t slot, const at::Tensor& x, const quant::math::InputClamp& clamp);
+    /// math::convolve(apply(slot, x), conv): the model input's quantizer and the first layer,
+    /// whose input gradient training then skips (conv_fusion.h); every other mode, and plugin
+    /// quantizers, run the two apart.
+    at::Tensor applyConv(int64_t slot, const at::Tensor& x, const quant::math::ConvReader& conv);
     /// A layer's bias on the int32 grid of its input and weight quantizers (integer kernels).
     at::Tensor applyBias(int64_t inputSlot, int64_t weightSlot, const at::Tensor& bias);
     /// That grid now (for export).
@@ -79,6 +87,8 @@ public:
 
 private:
     at::Tensor applyUnchecked(int64_t slot, const at::Tensor& x);
+    /// The slot's quantizer when it runs a fused form now (a built-in class, quantizing, no capture).
+    quant::BuiltinQuantizerBase* fusing(int64_t slot);
     template <typename Fn>
     at::Tensor recordingFailure(int64_t slot, Fn&& fn);
 
@@ -97,5 +107,9 @@ constexpr const char* kQuantizeOp = "qat::quantize";
 /// quantize_clamped(Tensor x, int table, int slot, float low, float? high): quantize(relu(x))
 /// (high None) or quantize(hardtanh(x, low, high)), the form training runs (clamp_fusion.h).
 constexpr const char* kQuantizeClampedOp = "qat::quantize_clamped";
+/// quantize_conv(Tensor x, int table, int slot, Tensor weight, Tensor? bias, int[] stride,
+/// int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups):
+/// aten::convolution(quantize(x), ...), the form training runs (conv_fusion.h).
+constexpr const char* kQuantizeConvOp = "qat::quantize_conv";
 
 } // namespace qat::engine

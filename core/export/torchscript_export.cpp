@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "engine/clamp_fusion.h"
+#include "engine/conv_fusion.h"
 #include "engine/integer_bias.h"
 #include "engine/qat_model.h"
 #include "engine/quantizer_table.h"
@@ -65,6 +66,7 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
     auto module = model.module();
     auto graph = module.get_method(engine::QatModel::kMethodName).graph()->copy();
     engine::unfuseInputClamps(graph); // the model's own relu / hardtanh ops, then the quantizers
+    engine::unfuseInputConvs(graph);  // and its first convolution
     const auto quantizeOp = c10::Symbol::fromQualString(engine::kQuantizeOp);
     std::map<Node*, int64_t> slotOf;
     for (Node* node : model::allNodes(*graph)) {

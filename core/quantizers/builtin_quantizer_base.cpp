@@ -48,6 +48,26 @@ at::Tensor BuiltinQuantizerBase::forwardClamped(const at::Tensor& x, const math:
     return forward(x);
 }
 
+at::Tensor BuiltinQuantizerBase::forwardIntoConv(const at::Tensor& x, const math::ConvReader& conv)
+{
+    struct Reset {
+        const math::ConvReader*& conv;
+        ~Reset() { conv = nullptr; }
+    } reset{m_conv};
+    m_conv = &conv;
+    return forward(x);
+}
+
+at::Tensor BuiltinQuantizerBase::quantizeFused(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
+                                               const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax,
+                                               math::ClipGradient mode) const
+{
+    if (m_conv != nullptr) {
+        return math::quantizeIntoConv(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, *m_conv);
+    }
+    return math::quantize(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, m_clamp);
+}
+
 void BuiltinQuantizerBase::markCalibrated()
 {
     m_calibrated = true;

@@ -25,6 +25,10 @@ public:
     /// relu -> quantizer fusion). Only for the built-in classes themselves, whose forward()
     /// hands the clamp to math::quantize: a subclass that overrides forward() would drop it.
     at::Tensor forwardClamped(const at::Tensor& x, const math::InputClamp& clamp);
+    /// math::convolve(forward(x), conv) as one node whose backward skips the convolution's input
+    /// gradient when x has none (the engine's fusion of the model input's quantizer with the
+    /// first layer). The same restriction as forwardClamped.
+    at::Tensor forwardIntoConv(const at::Tensor& x, const math::ConvReader& conv);
 
 protected:
     /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:
@@ -38,6 +42,10 @@ protected:
     bool isPerChannel() const { return key().target == Target::Weights && config().perChannel; }
     /// The clamp forwardClamped() is applying (null outside it): forward() passes it on.
     const math::InputClamp* inputClamp() const { return m_clamp; }
+    /// What forward() ends with: math::quantize of x on this grid, with the clamp or into the
+    /// convolution that forwardClamped() / forwardIntoConv() are applying.
+    at::Tensor quantizeFused(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
+                             const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, math::ClipGradient mode) const;
     /// Channel axis for the fake-quant kernel, -1 for per-tensor.
     int64_t kernelAxis() const { return isPerChannel() ? config().channelAxis : -1; }
     /// Parameter shape: C at the channel axis for per-channel weights, else [1].
@@ -50,6 +58,7 @@ private:
     at::Tensor m_weightRows;
     calib::ValueSample m_sample;
     const math::InputClamp* m_clamp = nullptr;
+    const math::ConvReader* m_conv = nullptr;
 };
 
 } // namespace qat::quant

@@ -176,6 +176,39 @@ __attribute__((target_clones("avx2", "default"))) void backwardBlockClamped(cons
     backwardRule<true>(x, g, dx, n, c, qmin, qmax, rule, p, stepSum, lowSum);
 }
 
+// gradientMaps' loop: the per-element terms clippedBlock sums (g = 1), stored instead.
+template <bool AllInside>
+__attribute__((always_inline)) inline void mapLoop(const float* __restrict x, float* __restrict stepMap,
+                                                   float* __restrict lowMap, int64_t n, Channel c, float qmin,
+                                                   float qmax, float insideWeight)
+{
+#pragma omp simd
+    for (int64_t j = 0; j < n; ++j) {
+        const float xj = x[j];
+        const float v = code(xj, c.inv, c.zp);
+        const bool inside = AllInside || (v >= qmin && v <= qmax);
+        const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
+        stepMap[j] = inside ? insideWeight * (q - xj) : q - c.low;
+        if (lowMap != nullptr) {
+            lowMap[j] = inside ? 0.0f : 1.0f;
+        }
+    }
+}
+
+__attribute__((target_clones("avx2", "default"))) void mapSpan(const float* __restrict x, float* __restrict stepMap,
+                                                                  float* __restrict lowMap, int64_t n, Channel c,
+                                                                  float qmin, float qmax, int rule)
+{
+    if (rule == 0) {
+        mapLoop<true>(x, stepMap, nullptr, n, c, qmin, qmax, 1.0f);
+        if (lowMap != nullptr) {
+            std::fill(lowMap, lowMap + n, 0.0f);
+        }
+    } else {
+        mapLoop<false>(x, stepMap, lowMap, n, c, qmin, qmax, rule == 2 ? 0.0f : 1.0f);
+    }
+}
+
 Channel channel(const Grid& grid, int64_t c)
 {
     const float step = grid.step[c];
@@ -212,6 +245,16 @@ void forward(const float* x, float* q, const Layout& layout, const Grid& grid, c
             } else {
                 forwardSpan(x + b, q + b, e - b, channel(grid, c), grid.qmin, grid.qmax);
             }
+        });
+    });
+}
+
+void gradientMaps(const float* x, const Layout& layout, const Grid& grid, Rule rule, float* stepMap, float* lowMap)
+{
+    at::parallel_for(0, layout.numel(), kMinChunk, [&](int64_t begin, int64_t end) {
+        forEachRun(layout, begin, end, [&](int64_t b, int64_t e, int64_t c) {
+            mapSpan(x + b, stepMap + b, lowMap != nullptr ? lowMap + b : nullptr, e - b, channel(grid, c), grid.qmin,
+                    grid.qmax, int(rule));
         });
     });
 }

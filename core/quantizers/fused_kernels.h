@@ -52,6 +52,11 @@ struct InputClamp {
 };
 
 void forward(const float* x, float* q, const Layout& layout, const Grid& grid, const InputClamp& clamp = {});
+/// What backward() sums per element, before it multiplies by g: stepMap gets the step's term
+/// ((q - x) inside, (q - low) outside, as the rule weighs them; not yet divided by the step),
+/// lowMap (may be null) 1 outside and 0 inside. For gradients that reach the quantizer through
+/// a linear op, summed there (math::quantizeIntoConv); x's values as q(x), no input clamp.
+void gradientMaps(const float* x, const Layout& layout, const Grid& grid, Rule rule, float* stepMap, float* lowMap);
 void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out,
               const InputClamp& clamp = {});
 

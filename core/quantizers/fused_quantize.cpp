@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 // math::quantize: the fused kernels as one autograd node, and the composite reference.
+#include "quantizers/fused_grid.h"
 #include "quantizers/fused_kernels.h"
 #include "quantizers/quant_math.h"
 
@@ -9,81 +10,11 @@
 
 namespace qat::quant::math {
 
+using namespace detail;
+
 namespace {
 
 std::atomic<bool> g_fused{true};
-
-struct GridTensors {
-    at::Tensor step;      // [C] float, contiguous
-    at::Tensor zeroPoint; // [C] or undefined
-    at::Tensor low;       // [C] or undefined
-    int64_t qmin = 0;
-    int64_t qmax = 0;
-    int64_t axis = -1;
-    kernels::InputClamp clamp;
-};
-
-kernels::InputClamp kernelClamp(const InputClamp* clamp)
-{
-    kernels::InputClamp k;
-    if (clamp != nullptr) {
-        k.on = true;
-        k.low = float(clamp->low);
-        k.hasHigh = clamp->high.has_value();
-        k.high = k.hasHigh ? float(*clamp->high) : 0.0f;
-    }
-    return k;
-}
-
-kernels::Layout layoutOf(const at::Tensor& x, int64_t axis)
-{
-    kernels::Layout layout;
-    if (axis < 0) {
-        layout.inner = x.numel();
-        return layout;
-    }
-    layout.channels = x.size(axis);
-    for (int64_t d = 0; d < axis; ++d) {
-        layout.outer *= x.size(d);
-    }
-    for (int64_t d = axis + 1; d < x.dim(); ++d) {
-        layout.inner *= x.size(d);
-    }
-    return layout;
-}
-
-at::Tensor channelValues(const at::Tensor& t)
-{
-    return t.detach().reshape({-1}).to(at::kFloat).contiguous();
-}
-
-kernels::Grid gridOf(const GridTensors& t)
-{
-    kernels::Grid grid;
-    grid.step = t.step.data_ptr<float>();
-    grid.zeroPoint = t.zeroPoint.defined() ? t.zeroPoint.data_ptr<float>() : nullptr;
-    grid.low = t.low.defined() ? t.low.data_ptr<float>() : nullptr;
-    grid.qmin = float(t.qmin);
-    grid.qmax = float(t.qmax);
-    return grid;
-}
-
-kernels::Rule ruleOf(ClipGradient mode)
-{
-    switch (mode) {
-    case ClipGradient::Straight: return kernels::Rule::Straight;
-    case ClipGradient::Masked: return kernels::Rule::Masked;
-    case ClipGradient::Pact: return kernels::Rule::Pact;
-    }
-    return kernels::Rule::Straight;
-}
-
-at::Tensor fusedValue(const at::Tensor& x, const GridTensors& grid)
-{
-    auto q = at::empty_like(x, at::MemoryFormat::Contiguous);
-    kernels::forward(x.data_ptr<float>(), q.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid), grid.clamp);
-    return q;
-}
 
 // Inputs with gradients: x, step, low (an empty tensor stands for "no low end").
 struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
@@ -158,13 +89,93 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
     }
 };
 
+} // namespace
+
+namespace detail {
+
+kernels::InputClamp kernelClamp(const InputClamp* clamp)
+{
+    kernels::InputClamp k;
+    if (clamp != nullptr) {
+        k.on = true;
+        k.low = float(clamp->low);
+        k.hasHigh = clamp->high.has_value();
+        k.high = k.hasHigh ? float(*clamp->high) : 0.0f;
+    }
+    return k;
+}
+
+kernels::Layout layoutOf(const at::Tensor& x, int64_t axis)
+{
+    kernels::Layout layout;
+    if (axis < 0) {
+        layout.inner = x.numel();
+        return layout;
+    }
+    layout.channels = x.size(axis);
+    for (int64_t d = 0; d < axis; ++d) {
+        layout.outer *= x.size(d);
+    }
+    for (int64_t d = axis + 1; d < x.dim(); ++d) {
+        layout.inner *= x.size(d);
+    }
+    return layout;
+}
+
+at::Tensor channelValues(const at::Tensor& t)
+{
+    return t.detach().reshape({-1}).to(at::kFloat).contiguous();
+}
+
+kernels::Grid gridOf(const GridTensors& t)
+{
+    kernels::Grid grid;
+    grid.step = t.step.data_ptr<float>();
+    grid.zeroPoint = t.zeroPoint.defined() ? t.zeroPoint.data_ptr<float>() : nullptr;
+    grid.low = t.low.defined() ? t.low.data_ptr<float>() : nullptr;
+    grid.qmin = float(t.qmin);
+    grid.qmax = float(t.qmax);
+    return grid;
+}
+
+kernels::Rule ruleOf(ClipGradient mode)
+{
+    switch (mode) {
+    case ClipGradient::Straight: return kernels::Rule::Straight;
+    case ClipGradient::Masked: return kernels::Rule::Masked;
+    case ClipGradient::Pact: return kernels::Rule::Pact;
+    }
+    return kernels::Rule::Straight;
+}
+
+at::Tensor fusedValue(const at::Tensor& x, const GridTensors& grid)
+{
+    auto q = at::empty_like(x, at::MemoryFormat::Contiguous);
+    kernels::forward(x.data_ptr<float>(), q.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid), grid.clamp);
+    return q;
+}
+
+GridTensors gridTensors(const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin,
+                        int64_t qmax, int64_t axis, const InputClamp* clamp)
+{
+    GridTensors grid;
+    grid.step = channelValues(step);
+    grid.zeroPoint = zeroPoint.defined() ? channelValues(zeroPoint) : at::Tensor();
+    grid.low = low.defined() ? channelValues(low) : at::Tensor();
+    grid.qmin = qmin;
+    grid.qmax = qmax;
+    grid.axis = axis;
+    grid.clamp = kernelClamp(clamp);
+    return grid;
+}
+
 bool fusedApplies(const at::Tensor& x, const at::Tensor& step)
 {
     return g_fused.load(std::memory_order_relaxed) && x.scalar_type() == at::kFloat && x.device().is_cpu()
            && step.scalar_type() == at::kFloat && x.numel() > 0;
 }
 
-} // namespace
+} // namespace detail
 
 void setFusedKernels(bool on)
 {
@@ -194,14 +205,7 @@ at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tenso
         const auto input = clamp != nullptr ? applyInputClamp(x, *clamp) : x;
         return quantizeComposite(input, step, low, zeroPoint, qmin, qmax, axis, mode);
     }
-    GridTensors grid;
-    grid.step = channelValues(step);
-    grid.zeroPoint = zeroPoint.defined() ? channelValues(zeroPoint) : at::Tensor();
-    grid.low = low.defined() ? channelValues(low) : at::Tensor();
-    grid.qmin = qmin;
-    grid.qmax = qmax;
-    grid.axis = axis;
-    grid.clamp = kernelClamp(clamp);
+    const auto grid = gridTensors(step, low, zeroPoint, qmin, qmax, axis, clamp);
     const bool needsGrad = at::GradMode::is_enabled()
                            && (x.requires_grad() || step.requires_grad() || (low.defined() && low.requires_grad()));
     if (!needsGrad) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace qat::quant::math {
 
@@ -106,6 +107,28 @@ at::Tensor applyInputClamp(const at::Tensor& x, const InputClamp& clamp);
 /// quantize() after `clamp` (null: none).
 at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
                     int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp);
+/// A convolution reading the quantizer's output, and nothing else reading it (the engine
+/// fuses the model input's quantizer with the first layer): at::convolution's arguments.
+struct ConvReader {
+    at::Tensor weight;
+    at::Tensor bias; ///< undefined: none
+    std::vector<int64_t> stride;
+    std::vector<int64_t> padding;
+    std::vector<int64_t> dilation;
+    bool transposed = false;
+    std::vector<int64_t> outputPadding;
+    int64_t groups = 1;
+};
+/// at::convolution(input, conv's weight and arguments).
+at::Tensor convolve(const at::Tensor& input, const ConvReader& conv);
+/// convolve(quantize(x, ...), conv), values and gradients as the two compute them. When x needs
+/// no gradient (a model's input), the step's and low end's gradients are taken without the
+/// convolution's input gradient, which LibTorch computes slowly for a few input channels:
+/// sum(dL/dq * m) = sum(W * dL/dW evaluated on input m), for the per-element terms m of the
+/// step and the low end (fused kernels, per tensor; otherwise the two ops).
+at::Tensor quantizeIntoConv(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
+                            const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode,
+                            const ConvReader& conv);
 at::Tensor quantizeComposite(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                              const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode);
 

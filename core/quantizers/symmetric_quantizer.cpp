@@ -69,8 +69,7 @@ at::Tensor SymmetricQuantizer::forward(const at::Tensor& x)
     const double scale = m_style.gradScaled ? lsqGradientScale(x, double(range.qmax), m_threshold.numel()) : 1.0;
     const auto step = math::thresholdStep(m_threshold, range.divisor, config().keepThresholdPositive,
                                           m_pot && config().potDuringTraining, scale);
-    return math::quantize(x, step, at::Tensor(), at::Tensor(), range.qmin, range.qmax, kernelAxis(), m_style.clip,
-                          inputClamp());
+    return quantizeFused(x, step, at::Tensor(), at::Tensor(), range.qmin, range.qmax, m_style.clip);
 }
 
 std::vector<QuantizerParameter> SymmetricQuantizer::parameters() const

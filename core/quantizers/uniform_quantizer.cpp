@@ -66,8 +66,7 @@ at::Tensor UniformQuantizer::forward(const at::Tensor& x)
     const auto qmax = double(levels(config().bits));
     const double scale = m_style.gradScaled ? lsqGradientScale(x, qmax, lo.numel()) : 1.0;
     const auto grid = math::uniformGrid(lo, hi, config().bits, scale);
-    return math::quantize(x, grid.step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits), kernelAxis(),
-                          m_style.clip, inputClamp());
+    return quantizeFused(x, grid.step, gradientLow(grid), grid.zeroPoint, 0, levels(config().bits), m_style.clip);
 }
 
 std::vector<QuantizerParameter> UniformQuantizer::parameters() const

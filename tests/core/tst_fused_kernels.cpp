@@ -82,6 +82,7 @@ private Q_SLOTS:
     void init() { at::manual_seed(77); }
     void everyBuiltinQuantizerMatchesComposite();
     void fusedClampMatchesTheOpThenTheQuantizer();
+    void quantizerIntoConvMatchesTheTwoOps();
     void tiesRoundToEvenLikeLibTorch();
     void middleChannelAxisWithZeroPoints();
     void gradientsDoNotDependOnThreads();
@@ -217,6 +218,101 @@ void TestFusedKernels::fusedClampMatchesTheOpThenTheQuantizer()
     }
     qInfo("%d activation quantizer / clamp / bits / kernel combinations equal", checked);
     QVERIFY(checked >= 4 * 3 * 2 * 2);
+}
+
+void TestFusedKernels::quantizerIntoConvMatchesTheTwoOps()
+{
+    // Convolutions of every kind at::convolution takes: few and many input channels, stride,
+    // dilation, groups, transposed with output padding, 1-d and 2-d, with and without bias.
+    struct Case {
+        const char* name;
+        std::vector<int64_t> input;
+        std::vector<int64_t> weight;
+        bool bias;
+        math::ConvReader conv;
+    };
+    auto reader = [](std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
+                     bool transposed, std::vector<int64_t> outputPadding, int64_t groups) {
+        math::ConvReader c;
+        c.stride = std::move(stride);
+        c.padding = std::move(padding);
+        c.dilation = std::move(dilation);
+        c.transposed = transposed;
+        c.outputPadding = std::move(outputPadding);
+        c.groups = groups;
+        return c;
+    };
+    const std::vector<Case> cases = {
+        {"conv2d 1->8 3x3", {6, 1, 12, 12}, {8, 1, 3, 3}, true, reader({1, 1}, {1, 1}, {1, 1}, false, {0, 0}, 1)},
+        {"conv2d 3->8 5x5 stride 2", {4, 3, 15, 15}, {8, 3, 5, 5}, false, reader({2, 2}, {2, 2}, {1, 1}, false, {0, 0}, 1)},
+        {"conv2d 4->6 groups 2 dilation 2", {3, 4, 11, 11}, {6, 2, 3, 3}, true, reader({1, 1}, {0, 0}, {2, 2}, false, {0, 0}, 2)},
+        {"conv1d 2->5", {5, 2, 40}, {5, 2, 7}, true, reader({3}, {3}, {1}, false, {0}, 1)},
+        {"conv_transpose2d 3->4 stride 2", {4, 3, 7, 7}, {3, 4, 3, 3}, true, reader({2, 2}, {1, 1}, {1, 1}, true, {1, 1}, 1)},
+    };
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Activations) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const int bits : {3, 8}) {
+                for (const auto& c : cases) {
+                    QuantizerConfig config;
+                    config.bits = bits;
+                    config.init = InitMethod::MaxAbs;
+                    // Calibrated on a narrower range than the input: some values fall outside the grid.
+                    auto q = calibrated(registry(), key, config, at::randn(c.input));
+                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                    QVERIFY(builtin != nullptr);
+                    const auto input = at::randn(c.input) * 3;
+                    auto conv = c.conv;
+                    conv.weight = at::randn(c.weight).requires_grad_();
+                    conv.bias = c.bias ? at::randn({c.conv.transposed ? c.weight[1] : c.weight[0]}).requires_grad_()
+                                       : at::Tensor();
+                    const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, ").arg(bits)
+                                      + QString::fromLatin1(c.name);
+                    Pass sides[2];
+                    at::Tensor g;
+                    for (int i = 0; i < 2; ++i) {
+                        for (auto& p : q->parameters()) {
+                            if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+                        }
+                        conv.weight.mutable_grad() = at::Tensor();
+                        if (conv.bias.defined()) conv.bias.mutable_grad() = at::Tensor();
+                        // The reference: the quantizer, then the convolution; its input needs no gradient.
+                        sides[i].out = i == 0 ? math::convolve(q->forward(input), conv) : builtin->forwardIntoConv(input, conv);
+                        if (!g.defined()) g = at::randn(sides[i].out.sizes());
+                        (sides[i].out * g).sum().backward();
+                        sides[i].dparams.push_back(conv.weight.grad().clone());
+                        sides[i].dparams.push_back(conv.bias.defined() ? conv.bias.grad().clone() : at::Tensor());
+                        for (const auto& p : q->parameters()) {
+                            sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
+                        }
+                    }
+                    const auto& [ref, fused] = sides;
+                    QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
+                    for (size_t k = 0; k < fused.dparams.size(); ++k) {
+                        const auto param = k < 2 ? QString::fromLatin1(k == 0 ? "weight" : "bias")
+                                                 : QString::fromStdString(q->parameters()[k - 2].name);
+                        QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
+                                 qPrintable(what + ": gradient of " + param + " "
+                                            + (fused.dparams[k].defined() && ref.dparams[k].defined()
+                                                   ? describe(fused.dparams[k], ref.dparams[k])
+                                                   : QStringLiteral("defined on one side only"))));
+                    }
+                    // Every trainable parameter of the quantizer got a gradient through the weights.
+                    for (size_t k = 2; k < fused.dparams.size(); ++k) {
+                        QVERIFY2(fused.dparams[k].defined() && fused.dparams[k].abs().sum().item<double>() > 0,
+                                 qPrintable(what + ": no gradient for " + QString::fromStdString(q->parameters()[k - 2].name)));
+                    }
+                    ++checked;
+                }
+            }
+        }
+    }
+    qInfo("%d activation quantizer / bits / convolution combinations equal", checked);
+    QVERIFY(checked >= 4 * 2 * 5);
 }
 
 void TestFusedKernels::tiesRoundToEvenLikeLibTorch()

@@ -3,7 +3,7 @@
 // The QAT engine and trainer test (tst_training): the class, its functions in tst_training.cpp
 // (MCT's invariants, every model under every preset, determinism, cancel, divergence),
 // tst_training_probe.cpp (the learning-rate probe), tst_training_fusion.cpp (ReLU run inside
-// the quantizer after it) and tst_training_batch_norm.cpp (BatchNorm
+// the quantizer after it, the input's quantizer inside the first conv) and tst_training_batch_norm.cpp (BatchNorm
 // not folded, or trained and folded at the end), and the helpers they use.
 
 #include "quantizers/quantizer_registry.h"
@@ -60,6 +60,9 @@ private Q_SLOTS:
     void clampsRunInsideTheirQuantizers_data();
     void clampsRunInsideTheirQuantizers();
     void inPlaceClampIsFusedOnlyWhenItsInputIsNotReadAgain();
+    void inputQuantizerRunsInsideTheFirstConv_data();
+    void inputQuantizerRunsInsideTheFirstConv();
+    void onlyAConvReadingTheInputQuantizerAloneIsFused();
 
 private:
     qat::quant::QuantizerRegistry m_registry;

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// ReLU / ReLU6 run inside the quantizer after them (tst_training, continued): training with
-// the fused ops computes what the model's own ops followed by the quantizers compute, and an
-// in-place clamp whose input is read again is left alone.
+// ReLU / ReLU6 run inside the quantizer after them, and the model input's quantizer inside the
+// first convolution (tst_training, continued): training with the fused ops computes what the
+// model's own ops and the quantizers compute apart, an in-place clamp whose input is read again
+// is left alone, and only a convolution that alone reads the input's quantizer is fused.
 #include "expected_layers.h"
 #include "test_paths.h"
 #include "tst_training.h"
 
 #include "engine/clamp_fusion.h"
+#include "engine/conv_fusion.h"
 #include "engine/qat_model.h"
 #include "engine/quantizer_table.h"
 #include "model/graph_util.h"
@@ -49,6 +51,30 @@ Step trainStep(engine::QatModel& qat, const at::Tensor& images, const at::Tensor
     return step;
 }
 
+// One training step of two builds of a model, the second with `unfuse` applied to its graph:
+// outputs and every gradient equal within rounding.
+void compareSteps(engine::QatModel& fused, engine::QatModel& apart)
+{
+    const auto& data = smallTrainSet();
+    const auto images = data.images.slice(0, 0, 128);
+    calibrate(fused, images);
+    calibrate(apart, images);
+    const auto labels = data.labels.slice(0, 128, 192);
+    const auto a = trainStep(fused, data.images.slice(0, 128, 192), labels);
+    const auto b = trainStep(apart, data.images.slice(0, 128, 192), labels);
+    QVERIFY2(at::allclose(a.out, b.out, 1e-5, 1e-5),
+             qPrintable(QStringLiteral("outputs differ by %1").arg((a.out - b.out).abs().max().item<double>())));
+    QCOMPARE(a.grads.size(), b.grads.size());
+    for (size_t i = 0; i < a.grads.size(); ++i) {
+        const double scale = b.grads[i].abs().max().item<double>();
+        QVERIFY2(at::allclose(a.grads[i], b.grads[i], 1e-3, 1e-4 * scale + 1e-7),
+                 qPrintable(QStringLiteral("gradient %1 differs by %2 (largest %3)")
+                                .arg(i)
+                                .arg((a.grads[i] - b.grads[i]).abs().max().item<double>())
+                                .arg(scale)));
+    }
+}
+
 } // namespace
 
 void TestTraining::clampsRunInsideTheirQuantizers_data()
@@ -84,24 +110,89 @@ void TestTraining::clampsRunInsideTheirQuantizers()
     } else {
         QVERIFY(withFusion->fusedClamps() > 0);
     }
-    const auto& data = smallTrainSet();
-    const auto images = data.images.slice(0, 0, 128);
-    calibrate(*withFusion, images);
-    calibrate(*withOps, images);
-    const auto labels = data.labels.slice(0, 128, 192);
-    const auto a = trainStep(*withFusion, data.images.slice(0, 128, 192), labels);
-    const auto b = trainStep(*withOps, data.images.slice(0, 128, 192), labels);
-    QVERIFY2(at::allclose(a.out, b.out, 1e-5, 1e-5),
-             qPrintable(QStringLiteral("outputs differ by %1").arg((a.out - b.out).abs().max().item<double>())));
-    QCOMPARE(a.grads.size(), b.grads.size());
-    for (size_t i = 0; i < a.grads.size(); ++i) {
-        const double scale = b.grads[i].abs().max().item<double>();
-        QVERIFY2(at::allclose(a.grads[i], b.grads[i], 1e-3, 1e-4 * scale + 1e-7),
-                 qPrintable(QStringLiteral("gradient %1 differs by %2 (largest %3)")
-                                .arg(i)
-                                .arg((a.grads[i] - b.grads[i]).abs().max().item<double>())
-                                .arg(scale)));
+    compareSteps(*withFusion, *withOps);
+}
+
+void TestTraining::inputQuantizerRunsInsideTheFirstConv_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<int>("fused");
+    // Every activation quantizer kind of the presets (STE and LSQ power-of-two, LSQ uniform with
+    // its low end), BatchNorm trained (w2a3: the conv's weight is q(W s) s), integer biases,
+    // scripted conv2d and traced _convolution. The conv1d net reshapes its input first and the
+    // MLP starts with a linear layer: nothing to fuse, and still the same step.
+    QTest::newRow("demo mct-default") << QString::fromUtf8(QATWB_DEMO_MODEL) << "mct-default" << 1;
+    QTest::newRow("demo w4a4-lsq-uniform") << QString::fromUtf8(QATWB_DEMO_MODEL) << "w4a4-lsq-uniform" << 1;
+    QTest::newRow("demo w2a3 (BatchNorm trains)") << QString::fromUtf8(QATWB_DEMO_MODEL) << "w2a3" << 1;
+    for (const auto* m : {"cnn_bn_relu_scripted.pt", "cnn_bn_relu_traced.pt", "residual_dw_traced.pt"}) {
+        QTest::newRow(m) << test::fixturePath(QString::fromLatin1(m)) << "w4a8-lsq" << 1;
     }
+    QTest::newRow("conv1d_net_scripted.pt") << test::fixturePath(QStringLiteral("conv1d_net_scripted.pt")) << "w4a8-lsq" << 0;
+    QTest::newRow("mlp_scripted.pt") << test::fixturePath(QStringLiteral("mlp_scripted.pt")) << "w4a8-lsq" << 0;
+}
+
+void TestTraining::inputQuantizerRunsInsideTheFirstConv()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, preset);
+    QFETCH(int, fused);
+    const auto plan = engine::presetPlan(preset.toStdString());
+    auto withFusion = engine::QatModel::build(model.toStdString(), plan, m_registry, true);
+    auto apart = engine::QatModel::build(model.toStdString(), plan, m_registry, true);
+    QCOMPARE(withFusion->fusedConvs(), fused);
+    auto graph = apart->module().get_method(engine::QatModel::kMethodName).graph();
+    QCOMPARE(count(*graph, engine::kQuantizeConvOp), fused);
+    engine::unfuseInputConvs(graph);
+    QCOMPARE(count(*graph, engine::kQuantizeConvOp), 0);
+    compareSteps(*withFusion, *apart);
+}
+
+void TestTraining::onlyAConvReadingTheInputQuantizerAloneIsFused()
+{
+    // %qy is also read by an add, %qz's conv pads by a string, %qm quantizes no graph input;
+    // %qx is fused, unless (the second graph) another conv reads it too, as its weight.
+    const std::string ir = R"IR(
+graph(%self : Tensor, %x : Tensor, %y : Tensor, %z : Tensor):
+  %t : int = prim::Constant[value=1]()
+  %s : int = prim::Constant[value=0]()
+  %none : NoneType = prim::Constant()
+  %one : int[] = prim::ListConstruct(%t, %t)
+  %zero : int[] = prim::ListConstruct(%s, %s)
+  %same : str = prim::Constant[value="same"]()
+  %w : Tensor = aten::mul(%x, %t)
+  %qx : Tensor = qat::quantize(%x, %t, %s)
+  %a : Tensor = aten::conv2d(%qx, %w, %none, %one, %zero, %one, %t)
+  %qy : Tensor = qat::quantize(%y, %t, %s)
+  %b : Tensor = aten::conv2d(%qy, %w, %none, %one, %zero, %one, %t)
+  %c : Tensor = aten::add(%b, %qy, %t)
+  %qz : Tensor = qat::quantize(%z, %t, %s)
+  %d : Tensor = aten::conv2d(%qz, %w, %none, %one, %same, %one, %t)
+  %m : Tensor = aten::mul(%x, %t)
+  %qm : Tensor = qat::quantize(%m, %t, %s)
+  %e : Tensor = aten::conv2d(%qm, %w, %none, %one, %zero, %one, %t)
+  %out : Tensor = aten::add(%a, %c, %t)
+  %out2 : Tensor = aten::add(%out, %d, %t)
+  %out3 : Tensor = aten::add(%out2, %e, %t)
+  %f : Tensor = aten::conv2d(%w, %X, %none, %one, %zero, %one, %t)
+  return (%out3)
+)IR";
+    auto parse = [&](const std::string& read) {
+        auto graph = std::make_shared<torch::jit::Graph>();
+        std::string text = ir;
+        text.replace(text.find("%X"), 2, read);
+        torch::jit::parseIR(text, graph.get());
+        return graph;
+    };
+    auto graph = parse("%w");
+    QCOMPARE(engine::fuseInputConvs(graph), 1);
+    QCOMPARE(count(*graph, engine::kQuantizeConvOp), 1);
+    QCOMPARE(count(*graph, "aten::conv2d"), 4);
+    engine::unfuseInputConvs(graph);
+    QCOMPARE(count(*graph, engine::kQuantizeConvOp), 0);
+    QCOMPARE(count(*graph, "aten::conv2d"), 5);
+    QCOMPARE(count(*graph, engine::kQuantizeOp), 4);
+    QCOMPARE(engine::fuseInputConvs(parse("%qx")), 0);
 }
 
 void TestTraining::inPlaceClampIsFusedOnlyWhenItsInputIsNotReadAgain()
