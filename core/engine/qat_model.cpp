@@ -245,11 +245,15 @@ void QatModel::insertQuantizers(torch::jit::Graph& graph, const std::vector<mode
                 }
                 torch::jit::WithInsertPoint guard(site.node);
                 Value* w = site.node->input(1);
-                if (sign.defined()) {
+                if (sign.defined() && table.setSign(size_t(found->second), sign)) {
                     // conv(x, q(W * s) * s) with s = sign(gamma), then the BatchNorm. Folding
                     // multiplies the weights by |gamma| / sqrt(var + eps) per channel, and the
                     // quantizer's per-channel range with them: the folded conv computes what
-                    // this one and the BatchNorm in eval mode compute (foldedCopy()).
+                    // this one and the BatchNorm in eval mode compute (foldedCopy()). The
+                    // table applies s inside the quantizer's kernel.
+                    site.node->replaceInput(1, insertQuantize(graph, w, tableId, found->second));
+                } else if (sign.defined()) {
+                    // The same as multiplications in the graph (a grid not per channel along s).
                     const auto name = "qat_fold_sign_" + std::to_string(pending->second);
                     m_module.register_attribute(name, c10::TensorType::get(), sign, false, false);
                     Value* s = graph.insertGetAttr(graph.inputs()[0], name);

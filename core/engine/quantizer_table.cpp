@@ -126,6 +126,7 @@ int64_t QuantizerTable::add(std::unique_ptr<quant::TrainableQuantizer> quantizer
     m_quantizers.push_back(std::move(quantizer));
     m_enabled.push_back(true);
     m_observed.push_back(false);
+    m_signs.emplace_back();
     return static_cast<int64_t>(m_quantizers.size() - 1);
 }
 
@@ -155,9 +156,34 @@ at::Tensor QuantizerTable::recordingFailure(int64_t slot, Fn&& fn)
     }
 }
 
+bool QuantizerTable::setSign(size_t slot, const at::Tensor& sign)
+{
+    const auto& config = at(slot).config();
+    const auto& shape = at(slot).layer().shape;
+    const auto axis = config.channelAxis;
+    const bool alongAxis = config.perChannel && axis >= 0 && size_t(axis) < shape.size()
+                           && sign.dim() == int64_t(shape.size()) && sign.size(axis) == sign.numel()
+                           && sign.numel() == shape[size_t(axis)];
+    if (m_signs.at(slot).defined() || !alongAxis || sign.scalar_type() != at::kFloat) {
+        return false;
+    }
+    m_signs[slot] = sign;
+    return true;
+}
+
 at::Tensor QuantizerTable::apply(int64_t slot, const at::Tensor& x)
 {
-    return recordingFailure(slot, [&] { return applyUnchecked(slot, x); });
+    return recordingFailure(slot, [&] {
+        const auto& sign = m_signs[size_t(slot)];
+        if (!sign.defined()) {
+            return applyUnchecked(slot, x);
+        }
+        if (auto* builtin = fusing(slot)) {
+            return builtin->forwardSigned(x, sign);
+        }
+        // Calibration observes, and a plugin quantizes, the weight with its signs.
+        return applyUnchecked(slot, x * sign) * sign;
+    });
 }
 
 quant::BuiltinQuantizerBase* QuantizerTable::fusing(int64_t slot)

@@ -56,6 +56,12 @@ public:
     std::unique_ptr<quant::TrainableQuantizer> replace(size_t slot, std::unique_ptr<quant::TrainableQuantizer> quantizer);
 
     at::Tensor apply(int64_t slot, const at::Tensor& x);
+    /// From now on apply(slot, x) is apply(slot, x * sign) * sign: +1 / -1 per channel of the
+    /// slot's per-channel grid, shaped to broadcast against x (a weight whose BatchNorm trains;
+    /// the tensor is read at every apply, so updating it in place takes effect). The built-in
+    /// quantizers do it inside their kernels while training. Returns false, changing nothing,
+    /// when the slot has a sign already or its quantizer's grid is not per channel along sign.
+    bool setSign(size_t slot, const at::Tensor& sign);
     /// apply(slot, math::applyInputClamp(x, clamp)): the relu or hardtanh in front fused into
     /// the built-in quantizers' kernels while training; every other mode, and plugin
     /// quantizers, run the clamp op first.
@@ -97,6 +103,7 @@ private:
     std::vector<std::unique_ptr<quant::TrainableQuantizer>> m_quantizers;
     std::vector<bool> m_enabled;
     std::vector<bool> m_observed;
+    std::vector<at::Tensor> m_signs;
     std::map<int64_t, at::Tensor>* m_capture = nullptr;
     std::set<int64_t> m_captureOnly;
     Failure m_failure;

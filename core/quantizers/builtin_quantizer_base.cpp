@@ -58,6 +58,16 @@ at::Tensor BuiltinQuantizerBase::forwardIntoConv(const at::Tensor& x, const math
     return forward(x);
 }
 
+at::Tensor BuiltinQuantizerBase::forwardSigned(const at::Tensor& x, const at::Tensor& sign)
+{
+    struct Reset {
+        const at::Tensor*& sign;
+        ~Reset() { sign = nullptr; }
+    } reset{m_sign};
+    m_sign = &sign;
+    return forward(x);
+}
+
 at::Tensor BuiltinQuantizerBase::quantizeFused(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                                                const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax,
                                                math::ClipGradient mode) const
@@ -65,7 +75,8 @@ at::Tensor BuiltinQuantizerBase::quantizeFused(const at::Tensor& x, const at::Te
     if (m_conv != nullptr) {
         return math::quantizeIntoConv(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, *m_conv);
     }
-    return math::quantize(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, m_clamp);
+    return math::quantize(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, m_clamp,
+                          m_sign != nullptr ? *m_sign : at::Tensor());
 }
 
 void BuiltinQuantizerBase::markCalibrated()

@@ -29,6 +29,9 @@ public:
     /// gradient when x has none (the engine's fusion of the model input's quantizer with the
     /// first layer). The same restriction as forwardClamped.
     at::Tensor forwardIntoConv(const at::Tensor& x, const math::ConvReader& conv);
+    /// forward(x * sign) * sign for a +1 / -1 per channel of a per-channel grid, in the kernel's
+    /// single pass (a weight whose BatchNorm trains, see math::quantize). The same restriction.
+    at::Tensor forwardSigned(const at::Tensor& x, const at::Tensor& sign);
 
 protected:
     /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:
@@ -42,8 +45,9 @@ protected:
     bool isPerChannel() const { return key().target == Target::Weights && config().perChannel; }
     /// The clamp forwardClamped() is applying (null outside it): forward() passes it on.
     const math::InputClamp* inputClamp() const { return m_clamp; }
-    /// What forward() ends with: math::quantize of x on this grid, with the clamp or into the
-    /// convolution that forwardClamped() / forwardIntoConv() are applying.
+    /// What forward() ends with: math::quantize of x on this grid, with the clamp, into the
+    /// convolution or with the sign that forwardClamped() / forwardIntoConv() / forwardSigned()
+    /// are applying.
     at::Tensor quantizeFused(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                              const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, math::ClipGradient mode) const;
     /// Channel axis for the fake-quant kernel, -1 for per-tensor.
@@ -59,6 +63,7 @@ private:
     calib::ValueSample m_sample;
     const math::InputClamp* m_clamp = nullptr;
     const math::ConvReader* m_conv = nullptr;
+    const at::Tensor* m_sign = nullptr;
 };
 
 } // namespace qat::quant

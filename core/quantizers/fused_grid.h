@@ -14,15 +14,16 @@ struct GridTensors {
     at::Tensor step;      // [C] float, contiguous
     at::Tensor zeroPoint; // [C] or undefined
     at::Tensor low;       // [C] or undefined
+    at::Tensor sign;      // [C] or undefined
     int64_t qmin = 0;
     int64_t qmax = 0;
     int64_t axis = -1;
     kernels::InputClamp clamp;
 };
 
-/// The kernels' grid of quantize()'s arguments (clamp may be null).
+/// The kernels' grid of quantize()'s arguments (clamp may be null, sign undefined).
 GridTensors gridTensors(const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin,
-                        int64_t qmax, int64_t axis, const InputClamp* clamp);
+                        int64_t qmax, int64_t axis, const InputClamp* clamp, const at::Tensor& sign = {});
 kernels::InputClamp kernelClamp(const InputClamp* clamp);
 kernels::Layout layoutOf(const at::Tensor& x, int64_t axis);
 /// The values of a per-channel parameter as a contiguous float vector, detached.

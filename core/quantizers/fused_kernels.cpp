@@ -46,6 +46,7 @@ struct Channel {
     float inv;
     float zp;
     float low;
+    float sign; // +1 or -1: multiplying by it is exact, so values stay bit-identical
 };
 
 // The input clamp as the loops use it: high is +inf and passHigh NaN without a high end, so
@@ -82,8 +83,8 @@ __attribute__((always_inline)) inline void forwardLoop(const float* __restrict x
 {
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) {
-        const float v = Clamped ? clampValue(x[j], p) : x[j];
-        q[j] = (clip(code(v, c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
+        const float v = Clamped ? clampValue(x[j], p) : x[j] * c.sign;
+        q[j] = (clip(code(v, c.inv, c.zp), qmin, qmax) - c.zp) * c.step * c.sign;
     }
 }
 
@@ -115,16 +116,17 @@ __attribute__((always_inline)) inline void clippedBlock(const float* __restrict 
     float sLow = 0;
 #pragma omp simd reduction(+ : sStep, sLow)
     for (int64_t j = 0; j < n; ++j) {
-        const float xj = Clamped ? clampValue(x[j], p) : x[j];
+        // With a sign s, the quantizer sees s x and its gradient s g; dx = s (s g) = g.
+        const float xj = Clamped ? clampValue(x[j], p) : x[j] * c.sign;
         const float v = code(xj, c.inv, c.zp);
         const bool inside = AllInside || (v >= qmin && v <= qmax);
         const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
-        const float gj = g[j];
+        const float gj = g[j] * c.sign;
         sStep += inside ? insideWeight * gj * (q - xj) : gj * (q - c.low);
         sLow += inside ? 0.0f : gj;
         if constexpr (WriteDx) {
             const bool through = Clamped ? inside & passes(x[j], p) : inside;
-            dx[j] = through ? gj : 0.0f;
+            dx[j] = through ? g[j] : 0.0f;
         }
     }
     *stepSum = sStep;
@@ -212,7 +214,8 @@ __attribute__((target_clones("avx2", "default"))) void mapSpan(const float* __re
 Channel channel(const Grid& grid, int64_t c)
 {
     const float step = grid.step[c];
-    return {step, 1.0f / step, grid.zeroPoint ? grid.zeroPoint[c] : 0.0f, grid.low ? grid.low[c] : 0.0f};
+    return {step, 1.0f / step, grid.zeroPoint ? grid.zeroPoint[c] : 0.0f, grid.low ? grid.low[c] : 0.0f,
+            grid.sign ? grid.sign[c] : 1.0f};
 }
 
 int64_t chunkSize(const Layout& layout)

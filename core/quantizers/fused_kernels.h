@@ -18,11 +18,14 @@ struct Layout {
     int64_t numel() const { return outer * channels * inner; }
 };
 
-/// One value per channel; zeroPoint and low may be null (all zero).
+/// One value per channel; zeroPoint and low may be null (all zero). sign (null: all +1) holds
+/// +1 or -1 per channel: the kernels then compute sign * q(sign * x), values and gradients as
+/// the two multiplications around the quantizer give them (a weight whose BatchNorm trains).
 struct Grid {
     const float* step = nullptr;
     const float* zeroPoint = nullptr;
     const float* low = nullptr;
+    const float* sign = nullptr;
     float qmin = 0;
     float qmax = 0;
 };
@@ -55,7 +58,7 @@ void forward(const float* x, float* q, const Layout& layout, const Grid& grid, c
 /// What backward() sums per element, before it multiplies by g: stepMap gets the step's term
 /// ((q - x) inside, (q - low) outside, as the rule weighs them; not yet divided by the step),
 /// lowMap (may be null) 1 outside and 0 inside. For gradients that reach the quantizer through
-/// a linear op, summed there (math::quantizeIntoConv); x's values as q(x), no input clamp.
+/// a linear op, summed there (math::quantizeIntoConv); x's values as q(x), no input clamp, no sign.
 void gradientMaps(const float* x, const Layout& layout, const Grid& grid, Rule rule, float* stepMap, float* lowMap);
 void backward(const float* x, const float* g, const Layout& layout, const Grid& grid, Rule rule, Gradients out,
               const InputClamp& clamp = {});

@@ -26,6 +26,7 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
         ctx->saved_data["step"] = grid.step;
         ctx->saved_data["zero"] = grid.zeroPoint.defined() ? grid.zeroPoint : at::Tensor();
         ctx->saved_data["low"] = grid.low.defined() ? grid.low : at::Tensor();
+        ctx->saved_data["sign"] = grid.sign.defined() ? grid.sign : at::Tensor();
         ctx->saved_data["qmin"] = grid.qmin;
         ctx->saved_data["qmax"] = grid.qmax;
         ctx->saved_data["axis"] = grid.axis;
@@ -47,6 +48,7 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
         grid.step = ctx->saved_data["step"].toTensor();
         grid.zeroPoint = ctx->saved_data["zero"].toTensor();
         grid.low = ctx->saved_data["low"].toTensor();
+        grid.sign = ctx->saved_data["sign"].toTensor();
         grid.qmin = ctx->saved_data["qmin"].toInt();
         grid.qmax = ctx->saved_data["qmax"].toInt();
         grid.axis = ctx->saved_data["axis"].toInt();
@@ -133,6 +135,7 @@ kernels::Grid gridOf(const GridTensors& t)
     grid.step = t.step.data_ptr<float>();
     grid.zeroPoint = t.zeroPoint.defined() ? t.zeroPoint.data_ptr<float>() : nullptr;
     grid.low = t.low.defined() ? t.low.data_ptr<float>() : nullptr;
+    grid.sign = t.sign.defined() ? t.sign.data_ptr<float>() : nullptr;
     grid.qmin = float(t.qmin);
     grid.qmax = float(t.qmax);
     return grid;
@@ -156,7 +159,7 @@ at::Tensor fusedValue(const at::Tensor& x, const GridTensors& grid)
 }
 
 GridTensors gridTensors(const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin,
-                        int64_t qmax, int64_t axis, const InputClamp* clamp)
+                        int64_t qmax, int64_t axis, const InputClamp* clamp, const at::Tensor& sign)
 {
     GridTensors grid;
     grid.step = channelValues(step);
@@ -166,6 +169,7 @@ GridTensors gridTensors(const at::Tensor& step, const at::Tensor& low, const at:
     grid.qmax = qmax;
     grid.axis = axis;
     grid.clamp = kernelClamp(clamp);
+    grid.sign = sign.defined() ? channelValues(sign) : at::Tensor();
     return grid;
 }
 
@@ -201,11 +205,23 @@ at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tenso
 at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
                     int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp)
 {
-    if (!fusedApplies(x, step)) {
+    return quantize(x, step, low, zeroPoint, qmin, qmax, axis, mode, clamp, at::Tensor());
+}
+
+at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
+                    int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp,
+                    const at::Tensor& sign)
+{
+    // The kernels apply a sign per channel of the grid, not with a clamp.
+    const bool kernelSign = !sign.defined() || (axis >= 0 && clamp == nullptr && sign.numel() == x.size(axis));
+    if (!fusedApplies(x, step) || !kernelSign) {
         const auto input = clamp != nullptr ? applyInputClamp(x, *clamp) : x;
+        if (sign.defined()) {
+            return quantizeComposite(input * sign, step, low, zeroPoint, qmin, qmax, axis, mode) * sign;
+        }
         return quantizeComposite(input, step, low, zeroPoint, qmin, qmax, axis, mode);
     }
-    const auto grid = gridTensors(step, low, zeroPoint, qmin, qmax, axis, clamp);
+    const auto grid = gridTensors(step, low, zeroPoint, qmin, qmax, axis, clamp, sign);
     const bool needsGrad = at::GradMode::is_enabled()
                            && (x.requires_grad() || step.requires_grad() || (low.defined() && low.requires_grad()));
     if (!needsGrad) {

@@ -107,6 +107,13 @@ at::Tensor applyInputClamp(const at::Tensor& x, const InputClamp& clamp);
 /// quantize() after `clamp` (null: none).
 at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
                     int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp);
+/// quantize(x * sign, ...) * sign for sign +1 / -1 per channel along axis (shaped to broadcast
+/// against x; undefined: none), values bit for bit and gradients as the two multiplications
+/// give them, in the same single pass each way: the weights of a conv whose BatchNorm trains
+/// (the deployed, folded weight is W * gamma / sigma, whose sign the grid must see).
+at::Tensor quantize(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint,
+                    int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode, const InputClamp* clamp,
+                    const at::Tensor& sign);
 /// A convolution reading the quantizer's output, and nothing else reading it (the engine
 /// fuses the model input's quantizer with the first layer): at::convolution's arguments.
 struct ConvReader {

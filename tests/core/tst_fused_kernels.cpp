@@ -83,6 +83,7 @@ private Q_SLOTS:
     void everyBuiltinQuantizerMatchesComposite();
     void fusedClampMatchesTheOpThenTheQuantizer();
     void quantizerIntoConvMatchesTheTwoOps();
+    void signedChannelsMatchTheMultiplications();
     void tiesRoundToEvenLikeLibTorch();
     void middleChannelAxisWithZeroPoints();
     void gradientsDoNotDependOnThreads();
@@ -313,6 +314,66 @@ void TestFusedKernels::quantizerIntoConvMatchesTheTwoOps()
     }
     qInfo("%d activation quantizer / bits / convolution combinations equal", checked);
     QVERIFY(checked >= 4 * 2 * 5);
+}
+
+void TestFusedKernels::signedChannelsMatchTheMultiplications()
+{
+    // A weight whose BatchNorm trains is quantized as q(W s) s, s = +1 / -1 per output channel.
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Weights) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const int bits : {2, 4, 8}) {
+                for (const int64_t axis : {0, 1}) {
+                    QuantizerConfig config;
+                    config.bits = bits;
+                    config.perChannel = true;
+                    config.channelAxis = axis;
+                    std::vector<int64_t> signShape{1, 1, 1, 1};
+                    signShape[size_t(axis)] = 6;
+                    const auto sign = at::where(at::rand(signShape) < 0.5, -1.0f, 1.0f).to(at::kFloat);
+                    sign.view({-1})[0] = -1.0f;
+                    sign.view({-1})[1] = 1.0f;
+                    const auto input = at::randn(axis == 0 ? std::vector<int64_t>{6, 5, 3, 3} : std::vector<int64_t>{5, 6, 3, 3});
+                    auto q = calibrated(registry(), key, config, input * sign);
+                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                    QVERIFY(builtin != nullptr);
+                    const auto g = at::randn(input.sizes());
+                    const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, axis %2").arg(bits).arg(axis);
+                    for (const bool fusedKernels : {true, false}) {
+                        math::setFusedKernels(fusedKernels);
+                        Pass sides[2];
+                        for (int i = 0; i < 2; ++i) {
+                            for (auto& p : q->parameters()) {
+                                if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+                            }
+                            auto x = input.clone().requires_grad_();
+                            sides[i].out = i == 0 ? q->forward(x * sign) * sign : builtin->forwardSigned(x, sign);
+                            (sides[i].out * g).sum().backward();
+                            sides[i].dx = x.grad();
+                            for (const auto& p : q->parameters()) {
+                                sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
+                            }
+                        }
+                        math::setFusedKernels(true);
+                        const auto& [ref, fused] = sides;
+                        QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
+                        QVERIFY2(at::equal(fused.dx, ref.dx), qPrintable(what + ": dx " + describe(fused.dx, ref.dx)));
+                        for (size_t k = 0; k < fused.dparams.size(); ++k) {
+                            QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
+                                     qPrintable(what + ": gradient of " + QString::fromStdString(q->parameters()[k].name)));
+                        }
+                        ++checked;
+                    }
+                }
+            }
+        }
+    }
+    qInfo("%d weight quantizer / bits / axis / kernel combinations equal", checked);
+    QVERIFY(checked >= 3 * 3 * 2 * 2);
 }
 
 void TestFusedKernels::tiesRoundToEvenLikeLibTorch()

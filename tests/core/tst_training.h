@@ -63,6 +63,8 @@ private Q_SLOTS:
     void inputQuantizerRunsInsideTheFirstConv_data();
     void inputQuantizerRunsInsideTheFirstConv();
     void onlyAConvReadingTheInputQuantizerAloneIsFused();
+    void signedWeightsTrainAsTheMultiplicationsDo_data();
+    void signedWeightsTrainAsTheMultiplicationsDo();
 
 private:
     qat::quant::QuantizerRegistry m_registry;

@@ -11,6 +11,7 @@
 #include "engine/conv_fusion.h"
 #include "engine/qat_model.h"
 #include "engine/quantizer_table.h"
+#include "quantizers/quant_math.h"
 #include "model/graph_util.h"
 
 #include <ATen/ATen.h>
@@ -146,6 +147,67 @@ void TestTraining::inputQuantizerRunsInsideTheFirstConv()
     engine::unfuseInputConvs(graph);
     QCOMPARE(count(*graph, engine::kQuantizeConvOp), 0);
     compareSteps(*withFusion, *apart);
+}
+
+void TestTraining::signedWeightsTrainAsTheMultiplicationsDo_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::newRow("demo") << QString::fromUtf8(QATWB_DEMO_MODEL);
+    for (const auto* m : {"cnn_bn_relu_scripted.pt", "residual_dw_traced.pt", "conv_transpose_net_traced.pt"}) {
+        QTest::newRow(m) << test::fixturePath(QString::fromLatin1(m));
+    }
+}
+
+void TestTraining::signedWeightsTrainAsTheMultiplicationsDo()
+{
+    // w2a3 trains BatchNorm: each such conv's weight is quantized as q(W s) s, the sign s
+    // applied inside the weight quantizer's kernel (no multiplication left in the graph). One
+    // step against the same model with the composite quantizers, which multiply by s as ops;
+    // one gamma per BatchNorm made negative so that some s are -1.
+    const QString model = [] { QFETCH(QString, model); return model; }();
+    auto build = [&] {
+        auto qat = engine::QatModel::build(model.toStdString(), engine::presetPlan("w2a3"), m_registry, true);
+        at::NoGradGuard noGrad;
+        for (const auto& buffer : qat->module().named_buffers()) {
+            const auto pos = buffer.name.rfind("running_var");
+            if (pos == std::string::npos) continue;
+            for (const auto& p : qat->module().named_parameters()) {
+                if (p.name == buffer.name.substr(0, pos) + "weight") p.value[0].mul_(-1);
+            }
+        }
+        return qat;
+    };
+    auto kernels = build();
+    auto ops = build();
+    QVERIFY(kernels->trainingBatchNorms() > 0);
+    auto graph = kernels->module().get_method(engine::QatModel::kMethodName).graph();
+    for (auto* node : model::allNodes(*graph)) {
+        QVERIFY2(node->kind() != c10::prim::GetAttr || node->s(c10::attr::name).rfind("qat_fold_sign", 0) != 0,
+                 "a fold sign is multiplied in the graph");
+    }
+    struct Composite {
+        Composite() { quant::math::setFusedKernels(false); }
+        ~Composite() { quant::math::setFusedKernels(true); }
+    };
+    const auto& data = smallTrainSet();
+    calibrate(*kernels, data.images.slice(0, 0, 128));
+    calibrate(*ops, data.images.slice(0, 0, 128));
+    const auto labels = data.labels.slice(0, 128, 192);
+    const auto a = trainStep(*kernels, data.images.slice(0, 128, 192), labels);
+    const auto b = [&] {
+        Composite composite;
+        return trainStep(*ops, data.images.slice(0, 128, 192), labels);
+    }();
+    QVERIFY2(at::allclose(a.out, b.out, 1e-4, 1e-4),
+             qPrintable(QStringLiteral("outputs differ by %1").arg((a.out - b.out).abs().max().item<double>())));
+    for (size_t i = 0; i < a.grads.size(); ++i) {
+        const double scale = b.grads[i].abs().max().item<double>();
+        QVERIFY2(at::allclose(a.grads[i], b.grads[i], 1e-3, 1e-3 * scale + 1e-7),
+                 qPrintable(QStringLiteral("gradient %1 differs by %2 (largest %3)")
+                                .arg(i)
+                                .arg((a.grads[i] - b.grads[i]).abs().max().item<double>())
+                                .arg(scale)));
+    }
 }
 
 void TestTraining::onlyAConvReadingTheInputQuantizerAloneIsFused()
