@@ -8,6 +8,20 @@
 
 namespace qat::quant {
 
+namespace {
+
+// Sets what forward() is to apply for the length of one call.
+template <typename T>
+struct Applying {
+    Applying(const T*& what, const T* value) : m_what(what) { m_what = value; }
+    ~Applying() { m_what = nullptr; }
+    Applying(const Applying&) = delete;
+    Applying& operator=(const Applying&) = delete;
+    const T*& m_what;
+};
+
+} // namespace
+
 void BuiltinQuantizerBase::observe(const at::Tensor& data)
 {
     if (key().target == Target::Weights) {
@@ -40,31 +54,19 @@ double BuiltinQuantizerBase::observedMin() const
 
 at::Tensor BuiltinQuantizerBase::forwardClamped(const at::Tensor& x, const math::InputClamp& clamp)
 {
-    struct Reset {
-        const math::InputClamp*& clamp;
-        ~Reset() { clamp = nullptr; }
-    } reset{m_clamp};
-    m_clamp = &clamp;
+    const Applying applying(m_clamp, &clamp);
     return forward(x);
 }
 
 at::Tensor BuiltinQuantizerBase::forwardIntoConv(const at::Tensor& x, const math::ConvReader& conv)
 {
-    struct Reset {
-        const math::ConvReader*& conv;
-        ~Reset() { conv = nullptr; }
-    } reset{m_conv};
-    m_conv = &conv;
+    const Applying applying(m_conv, &conv);
     return forward(x);
 }
 
 at::Tensor BuiltinQuantizerBase::forwardSigned(const at::Tensor& x, const at::Tensor& sign)
 {
-    struct Reset {
-        const at::Tensor*& sign;
-        ~Reset() { sign = nullptr; }
-    } reset{m_sign};
-    m_sign = &sign;
+    const Applying applying(m_sign, &sign);
     return forward(x);
 }
 
