@@ -49,6 +49,24 @@ Pass run(TrainableQuantizer& q, const at::Tensor& input, const at::Tensor& g, bo
     return pass;
 }
 
+// forward + backward of f (the quantizer q with something around it) on a fresh copy of input.
+Pass runAround(TrainableQuantizer& q, const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& input,
+               const at::Tensor& g)
+{
+    for (auto& p : q.parameters()) {
+        if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+    }
+    auto x = input.clone().requires_grad_();
+    Pass pass;
+    pass.out = f(x);
+    (pass.out * g).sum().backward();
+    pass.dx = x.grad();
+    for (const auto& p : q.parameters()) {
+        pass.dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
+    }
+    return pass;
+}
+
 // Equal within float rounding: a sum over n terms of size ~scale.
 bool close(const at::Tensor& a, const at::Tensor& b)
 {
@@ -60,6 +78,20 @@ bool close(const at::Tensor& a, const at::Tensor& b)
     }
     const double scale = std::max(a.abs().max().item<double>(), b.abs().max().item<double>());
     return at::allclose(a, b, 1e-4, 1e-5 * scale + 1e-7);
+}
+
+// Where fused differs from ref: values or dx not bit for bit, a parameter gradient beyond
+// rounding; empty when they agree.
+QString differences(const Pass& fused, const Pass& ref, const TrainableQuantizer& q)
+{
+    if (!at::equal(fused.out, ref.out)) return "values " + describe(fused.out, ref.out);
+    if (!at::equal(fused.dx, ref.dx)) return "dx " + describe(fused.dx, ref.dx);
+    for (size_t k = 0; k < fused.dparams.size(); ++k) {
+        if (!close(fused.dparams[k], ref.dparams[k])) {
+            return "gradient of " + QString::fromStdString(q.parameters()[k].name);
+        }
+    }
+    return {};
 }
 
 QString name(const QuantizerKey& key, const QuantizerConfig& c, const at::Tensor& x)
@@ -186,31 +218,11 @@ void TestFusedKernels::fusedClampMatchesTheOpThenTheQuantizer()
                         math::setFusedKernels(fusedKernels);
                         auto reference = [&](const at::Tensor& x) { return q->forward(math::applyInputClamp(x, clamp)); };
                         auto fusedClamp = [&](const at::Tensor& x) { return builtin->forwardClamped(x, clamp); };
-                        Pass sides[2];
-                        int i = 0;
-                        for (const auto& f : {std::function<at::Tensor(const at::Tensor&)>(reference),
-                                              std::function<at::Tensor(const at::Tensor&)>(fusedClamp)}) {
-                            for (auto& p : q->parameters()) {
-                                if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
-                            }
-                            auto x = input.clone().requires_grad_();
-                            sides[i].out = f(x);
-                            (sides[i].out * g).sum().backward();
-                            sides[i].dx = x.grad();
-                            for (const auto& p : q->parameters()) {
-                                sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
-                            }
-                            ++i;
-                        }
+                        const Pass sides[2] = {runAround(*q, reference, input, g), runAround(*q, fusedClamp, input, g)};
                         math::setFusedKernels(true);
-                        const auto& [ref, fused] = sides;
-                        QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
                         // dx is g or 0 on both sides: exactly equal.
-                        QVERIFY2(at::equal(fused.dx, ref.dx), qPrintable(what + ": dx " + describe(fused.dx, ref.dx)));
-                        for (size_t k = 0; k < fused.dparams.size(); ++k) {
-                            QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
-                                     qPrintable(what + ": gradient of " + QString::fromStdString(q->parameters()[k].name)));
-                        }
+                        const auto apart = differences(sides[1], sides[0], *q);
+                        QVERIFY2(apart.isEmpty(), qPrintable(what + ": " + apart));
                         ++checked;
                     }
                 }
@@ -345,27 +357,13 @@ void TestFusedKernels::signedChannelsMatchTheMultiplications()
                     const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, axis %2").arg(bits).arg(axis);
                     for (const bool fusedKernels : {true, false}) {
                         math::setFusedKernels(fusedKernels);
-                        Pass sides[2];
-                        for (int i = 0; i < 2; ++i) {
-                            for (auto& p : q->parameters()) {
-                                if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
-                            }
-                            auto x = input.clone().requires_grad_();
-                            sides[i].out = i == 0 ? q->forward(x * sign) * sign : builtin->forwardSigned(x, sign);
-                            (sides[i].out * g).sum().backward();
-                            sides[i].dx = x.grad();
-                            for (const auto& p : q->parameters()) {
-                                sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
-                            }
-                        }
+                        auto reference = [&](const at::Tensor& x) { return q->forward(x * sign) * sign; };
+                        auto signedKernel = [&](const at::Tensor& x) { return builtin->forwardSigned(x, sign); };
+                        const Pass sides[2] = {runAround(*q, reference, input, g), runAround(*q, signedKernel, input, g)};
                         math::setFusedKernels(true);
-                        const auto& [ref, fused] = sides;
-                        QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
-                        QVERIFY2(at::equal(fused.dx, ref.dx), qPrintable(what + ": dx " + describe(fused.dx, ref.dx)));
-                        for (size_t k = 0; k < fused.dparams.size(); ++k) {
-                            QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
-                                     qPrintable(what + ": gradient of " + QString::fromStdString(q->parameters()[k].name)));
-                        }
+                        // dx is g or 0 on both sides: exactly equal.
+                        const auto apart = differences(sides[1], sides[0], *q);
+                        QVERIFY2(apart.isEmpty(), qPrintable(what + ": " + apart));
                         ++checked;
                     }
                 }
