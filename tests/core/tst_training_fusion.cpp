@@ -138,14 +138,16 @@ void TestTraining::inputQuantizerRunsInsideTheFirstConv_data()
     QTest::addColumn<int>("fused");
     // Every activation quantizer kind of the presets (STE and LSQ power-of-two, LSQ uniform with
     // its low end), BatchNorm trained (w2a3: the conv's weight is q(W s) s), integer biases,
-    // scripted conv2d and traced _convolution. The conv1d net reshapes its input first and the
-    // MLP starts with a linear layer: nothing to fuse, and still the same step.
+    // scripted conv2d, traced _convolution, an ONNX import's conv. The conv1d net reshapes its
+    // input first and the MLP starts with a linear layer: nothing to fuse, and still the same step.
     QTest::newRow("demo mct-default") << QString::fromUtf8(QATWB_DEMO_MODEL) << "mct-default" << 1;
     QTest::newRow("demo w4a4-lsq-uniform") << QString::fromUtf8(QATWB_DEMO_MODEL) << "w4a4-lsq-uniform" << 1;
     QTest::newRow("demo w2a3 (BatchNorm trains)") << QString::fromUtf8(QATWB_DEMO_MODEL) << "w2a3" << 1;
     for (const auto* m : {"cnn_bn_relu_scripted.pt", "cnn_bn_relu_traced.pt", "residual_dw_traced.pt"}) {
         QTest::newRow(m) << test::fixturePath(QString::fromLatin1(m)) << "w4a8-lsq" << 1;
     }
+    QTest::newRow("cnn_bn_relu_opset13.onnx") << test::path(QATWB_ONNX_FIXTURES_DIR, "/cnn_bn_relu_opset13.onnx")
+                                              << "w2a3" << 1;
     QTest::newRow("conv1d_net_scripted.pt") << test::fixturePath(QStringLiteral("conv1d_net_scripted.pt")) << "w4a8-lsq" << 0;
     QTest::newRow("mlp_scripted.pt") << test::fixturePath(QStringLiteral("mlp_scripted.pt")) << "w4a8-lsq" << 0;
 }
