@@ -35,11 +35,7 @@ struct QuantizedConv : public torch::autograd::Function<QuantizedConv> {
         const auto q = fusedValue(input, grid);
         const bool hasBias = bias.numel() > 0;
         ctx->save_for_backward({input, q, weight});
-        ctx->saved_data["step"] = grid.step;
-        ctx->saved_data["zero"] = grid.zeroPoint.defined() ? grid.zeroPoint : at::Tensor();
-        ctx->saved_data["low"] = grid.low.defined() ? grid.low : at::Tensor();
-        ctx->saved_data["qmin"] = grid.qmin;
-        ctx->saved_data["qmax"] = grid.qmax;
+        saveGrid(ctx, grid);
         ctx->saved_data["mode"] = int64_t(mode);
         ctx->saved_data["step_shape"] = step.sizes().vec();
         ctx->saved_data["low_shape"] = low.sizes().vec();
@@ -63,12 +59,7 @@ struct QuantizedConv : public torch::autograd::Function<QuantizedConv> {
         const auto& x = saved[0];
         const auto& q = saved[1];
         const auto& weight = saved[2];
-        GridTensors grid;
-        grid.step = ctx->saved_data["step"].toTensor();
-        grid.zeroPoint = ctx->saved_data["zero"].toTensor();
-        grid.low = ctx->saved_data["low"].toTensor();
-        grid.qmin = ctx->saved_data["qmin"].toInt();
-        grid.qmax = ctx->saved_data["qmax"].toInt();
+        const auto grid = savedGrid(ctx);
         const auto mode = ClipGradient(ctx->saved_data["mode"].toInt());
         ConvReader conv;
         conv.stride = ctx->saved_data["stride"].toIntVector();

@@ -8,6 +8,10 @@
 
 #include <ATen/ATen.h>
 
+namespace torch::autograd {
+struct AutogradContext;
+}
+
 namespace qat::quant::math::detail {
 
 struct GridTensors {
@@ -21,6 +25,9 @@ struct GridTensors {
     kernels::InputClamp clamp;
 };
 
+/// An autograd node keeps its grid between forward and backward.
+void saveGrid(torch::autograd::AutogradContext* ctx, const GridTensors& grid);
+GridTensors savedGrid(torch::autograd::AutogradContext* ctx);
 /// The kernels' grid of quantize()'s arguments (clamp may be null, sign undefined).
 GridTensors gridTensors(const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin,
                         int64_t qmax, int64_t axis, const InputClamp* clamp, const at::Tensor& sign = {});

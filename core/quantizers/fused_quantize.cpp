@@ -23,18 +23,8 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
     {
         const auto input = x.contiguous();
         ctx->save_for_backward({input});
-        ctx->saved_data["step"] = grid.step;
-        ctx->saved_data["zero"] = grid.zeroPoint.defined() ? grid.zeroPoint : at::Tensor();
-        ctx->saved_data["low"] = grid.low.defined() ? grid.low : at::Tensor();
-        ctx->saved_data["sign"] = grid.sign.defined() ? grid.sign : at::Tensor();
-        ctx->saved_data["qmin"] = grid.qmin;
-        ctx->saved_data["qmax"] = grid.qmax;
-        ctx->saved_data["axis"] = grid.axis;
+        saveGrid(ctx, grid);
         ctx->saved_data["mode"] = int64_t(mode);
-        ctx->saved_data["clamp"] = grid.clamp.on;
-        ctx->saved_data["clamp_low"] = double(grid.clamp.low);
-        ctx->saved_data["clamp_has_high"] = grid.clamp.hasHigh;
-        ctx->saved_data["clamp_high"] = double(grid.clamp.high);
         ctx->saved_data["step_shape"] = step.sizes().vec();
         ctx->saved_data["low_shape"] = low.sizes().vec();
         return fusedValue(input, grid);
@@ -44,19 +34,8 @@ struct FusedQuantize : public torch::autograd::Function<FusedQuantize> {
                                                    torch::autograd::variable_list outputGrads)
     {
         const auto x = ctx->get_saved_variables()[0];
-        GridTensors grid;
-        grid.step = ctx->saved_data["step"].toTensor();
-        grid.zeroPoint = ctx->saved_data["zero"].toTensor();
-        grid.low = ctx->saved_data["low"].toTensor();
-        grid.sign = ctx->saved_data["sign"].toTensor();
-        grid.qmin = ctx->saved_data["qmin"].toInt();
-        grid.qmax = ctx->saved_data["qmax"].toInt();
-        grid.axis = ctx->saved_data["axis"].toInt();
+        const auto grid = savedGrid(ctx);
         const auto mode = ClipGradient(ctx->saved_data["mode"].toInt());
-        grid.clamp.on = ctx->saved_data["clamp"].toBool();
-        grid.clamp.low = float(ctx->saved_data["clamp_low"].toDouble());
-        grid.clamp.hasHigh = ctx->saved_data["clamp_has_high"].toBool();
-        grid.clamp.high = float(ctx->saved_data["clamp_high"].toDouble());
         // Straight through: dx is g itself, unless a fused clamp stops some of it.
         const bool dxIsG = mode == ClipGradient::Straight && !grid.clamp.on;
         const auto g = outputGrads[0].contiguous();
@@ -156,6 +135,40 @@ at::Tensor fusedValue(const at::Tensor& x, const GridTensors& grid)
     auto q = at::empty_like(x, at::MemoryFormat::Contiguous);
     kernels::forward(x.data_ptr<float>(), q.data_ptr<float>(), layoutOf(x, grid.axis), gridOf(grid), grid.clamp);
     return q;
+}
+
+void saveGrid(torch::autograd::AutogradContext* ctx, const GridTensors& grid)
+{
+    auto& d = ctx->saved_data;
+    d["step"] = grid.step;
+    d["zero"] = grid.zeroPoint;
+    d["low"] = grid.low;
+    d["sign"] = grid.sign;
+    d["qmin"] = grid.qmin;
+    d["qmax"] = grid.qmax;
+    d["axis"] = grid.axis;
+    d["clamp"] = grid.clamp.on;
+    d["clamp_low"] = double(grid.clamp.low);
+    d["clamp_has_high"] = grid.clamp.hasHigh;
+    d["clamp_high"] = double(grid.clamp.high);
+}
+
+GridTensors savedGrid(torch::autograd::AutogradContext* ctx)
+{
+    auto& d = ctx->saved_data;
+    GridTensors grid;
+    grid.step = d["step"].toTensor();
+    grid.zeroPoint = d["zero"].toTensor();
+    grid.low = d["low"].toTensor();
+    grid.sign = d["sign"].toTensor();
+    grid.qmin = d["qmin"].toInt();
+    grid.qmax = d["qmax"].toInt();
+    grid.axis = d["axis"].toInt();
+    grid.clamp.on = d["clamp"].toBool();
+    grid.clamp.low = float(d["clamp_low"].toDouble());
+    grid.clamp.hasHigh = d["clamp_has_high"].toBool();
+    grid.clamp.high = float(d["clamp_high"].toDouble());
+    return grid;
 }
 
 GridTensors gridTensors(const at::Tensor& step, const at::Tensor& low, const at::Tensor& zeroPoint, int64_t qmin,
