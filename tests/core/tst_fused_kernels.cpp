@@ -4,11 +4,11 @@
 // values bit for bit, gradients of x and of every quantizer parameter within float rounding,
 // for every built-in quantizer, per tensor and per channel, bits 2..8, odd shapes; the kernel
 // itself on ties, zero points, middle channel axes, several chunks and both thread counts.
+// The fused forms (clamp, convolution, sign) are in tst_fused_kernels_fusions.cpp.
+#include "tst_fused_kernels.h"
+
 #include "quantizers/builtin_quantizer_base.h"
 #include "quantizers/quant_math.h"
-#include "quantizers/quantizer_registry.h"
-
-#include "quantizer_test_util.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -19,37 +19,10 @@
 using namespace qat::quant;
 using qat::test::calibrated;
 using qat::test::describe;
+using namespace qat::test::fused;
 
-namespace {
+namespace qat::test::fused {
 
-struct Pass {
-    at::Tensor out;
-    at::Tensor dx;
-    std::vector<at::Tensor> dparams;
-};
-
-// forward + backward of q on input with upstream gradient g, using the fused kernels or not.
-Pass run(TrainableQuantizer& q, const at::Tensor& input, const at::Tensor& g, bool fused)
-{
-    math::setFusedKernels(fused);
-    for (auto& p : q.parameters()) {
-        if (p.tensor.grad().defined()) {
-            p.tensor.mutable_grad().zero_();
-        }
-    }
-    auto x = input.detach().clone().requires_grad_();
-    Pass pass;
-    pass.out = q.forward(x);
-    (pass.out * g).sum().backward();
-    pass.dx = x.grad();
-    for (const auto& p : q.parameters()) {
-        pass.dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
-    }
-    math::setFusedKernels(true);
-    return pass;
-}
-
-// forward + backward of f (the quantizer q with something around it) on a fresh copy of input.
 Pass runAround(TrainableQuantizer& q, const std::function<at::Tensor(const at::Tensor&)>& f, const at::Tensor& input,
                const at::Tensor& g)
 {
@@ -67,7 +40,6 @@ Pass runAround(TrainableQuantizer& q, const std::function<at::Tensor(const at::T
     return pass;
 }
 
-// Equal within float rounding: a sum over n terms of size ~scale.
 bool close(const at::Tensor& a, const at::Tensor& b)
 {
     if (a.defined() != b.defined()) {
@@ -80,8 +52,6 @@ bool close(const at::Tensor& a, const at::Tensor& b)
     return at::allclose(a, b, 1e-4, 1e-5 * scale + 1e-7);
 }
 
-// Where fused differs from ref: values or dx not bit for bit, a parameter gradient beyond
-// rounding; empty when they agree.
 QString differences(const Pass& fused, const Pass& ref, const TrainableQuantizer& q)
 {
     if (!at::equal(fused.out, ref.out)) return "values " + describe(fused.out, ref.out);
@@ -106,29 +76,32 @@ QString name(const QuantizerKey& key, const QuantizerConfig& c, const at::Tensor
                                                        .arg(shape.trimmed());
 }
 
-} // namespace
+Pass run(TrainableQuantizer& q, const at::Tensor& input, const at::Tensor& g, bool fused)
+{
+    math::setFusedKernels(fused);
+    auto pass = runAround(q, [&](const at::Tensor& x) { return q.forward(x); }, input, g);
+    math::setFusedKernels(true);
+    return pass;
+}
 
-class TestFusedKernels : public QObject {
-    Q_OBJECT
-private Q_SLOTS:
-    void init() { at::manual_seed(77); }
-    void everyBuiltinQuantizerMatchesComposite();
-    void fusedClampMatchesTheOpThenTheQuantizer();
-    void quantizerIntoConvMatchesTheTwoOps();
-    void signedChannelsMatchTheMultiplications();
-    void tiesRoundToEvenLikeLibTorch();
-    void middleChannelAxisWithZeroPoints();
-    void gradientsDoNotDependOnThreads();
-    void frozenParametersGetNoGradient();
-    void sharedGradientsAreNotWrittenOver();
-    void uniformGridMatchesComposite_data();
-    void uniformGridMatchesComposite();
-    void thresholdStepMatchesComposite_data();
-    void thresholdStepMatchesComposite();
+QString differencesBothWays(TrainableQuantizer& q, const Around& reference, const Around& fusedForm,
+                            const at::Tensor& input, const at::Tensor& g)
+{
+    for (const bool fusedKernels : {true, false}) {
+        math::setFusedKernels(fusedKernels);
+        const auto ref = runAround(q, reference, input, g);
+        const auto fused = runAround(q, fusedForm, input, g);
+        math::setFusedKernels(true);
+        const auto apart = differences(fused, ref, q);
+        if (!apart.isEmpty()) {
+            return (fusedKernels ? QStringLiteral("fused kernels: ") : QStringLiteral("composite: ")) + apart;
+        }
+    }
+    return {};
+}
 
-private:
-    QuantizerRegistry& registry() { return qat::test::builtinRegistry(); }
-};
+} // namespace qat::test::fused
+
 
 void TestFusedKernels::everyBuiltinQuantizerMatchesComposite()
 {
@@ -181,199 +154,6 @@ void TestFusedKernels::everyBuiltinQuantizerMatchesComposite()
 // quantizer, with the fused kernels and with the composite reference, for every built-in
 // activation quantizer and gradient rule, including inputs exactly at the clamp's ends and
 // just below zero (where the op's gradient stops but the quantizer's would not).
-void TestFusedKernels::fusedClampMatchesTheOpThenTheQuantizer()
-{
-    std::vector<math::InputClamp> clamps(3);
-    clamps[1].high = 6.0;
-    clamps[2].low = -1.0;
-    clamps[2].high = 1.0;
-    int checked = 0;
-    for (const auto& info : registry().entries()) {
-        if (info.target != Target::Activations) {
-            continue;
-        }
-        for (const auto method : info.methods) {
-            const QuantizerKey key{info.target, method, info.training};
-            for (const auto& clamp : clamps) {
-                for (const int bits : {3, 8}) {
-                    QuantizerConfig config;
-                    config.bits = bits;
-                    config.init = InitMethod::MaxAbs;
-                    auto q = calibrated(registry(), key, config, at::randn({4, 8, 9, 9}) * 3);
-                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
-                    QVERIFY(builtin != nullptr);
-                    auto input = at::randn({4, 8, 9, 9}) * 4;
-                    auto flat = input.view({-1});
-                    flat.slice(0, 0, 50).fill_(0.0f);
-                    flat.slice(0, 50, 100).fill_(-1e-4f);
-                    flat.slice(0, 100, 150).fill_(float(clamp.low));
-                    flat.slice(0, 150, 200).fill_(float(clamp.high.value_or(100.0)));
-                    const auto g = at::randn(input.sizes());
-                    const auto what = QString::fromStdString(toString(key))
-                                      + QStringLiteral(" %1 bit, clamp [%2, %3]")
-                                            .arg(bits)
-                                            .arg(clamp.low)
-                                            .arg(clamp.high ? QString::number(*clamp.high) : QStringLiteral("inf"));
-                    for (const bool fusedKernels : {true, false}) {
-                        math::setFusedKernels(fusedKernels);
-                        auto reference = [&](const at::Tensor& x) { return q->forward(math::applyInputClamp(x, clamp)); };
-                        auto fusedClamp = [&](const at::Tensor& x) { return builtin->forwardClamped(x, clamp); };
-                        const Pass sides[2] = {runAround(*q, reference, input, g), runAround(*q, fusedClamp, input, g)};
-                        math::setFusedKernels(true);
-                        // dx is g or 0 on both sides: exactly equal.
-                        const auto apart = differences(sides[1], sides[0], *q);
-                        QVERIFY2(apart.isEmpty(), qPrintable(what + ": " + apart));
-                        ++checked;
-                    }
-                }
-            }
-        }
-    }
-    qInfo("%d activation quantizer / clamp / bits / kernel combinations equal", checked);
-    QVERIFY(checked >= 4 * 3 * 2 * 2);
-}
-
-void TestFusedKernels::quantizerIntoConvMatchesTheTwoOps()
-{
-    // Convolutions of every kind at::convolution takes: few and many input channels, stride,
-    // dilation, groups, transposed with output padding, 1-d and 2-d, with and without bias.
-    struct Case {
-        const char* name;
-        std::vector<int64_t> input;
-        std::vector<int64_t> weight;
-        bool bias;
-        math::ConvReader conv;
-    };
-    auto reader = [](std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
-                     bool transposed, std::vector<int64_t> outputPadding, int64_t groups) {
-        math::ConvReader c;
-        c.stride = std::move(stride);
-        c.padding = std::move(padding);
-        c.dilation = std::move(dilation);
-        c.transposed = transposed;
-        c.outputPadding = std::move(outputPadding);
-        c.groups = groups;
-        return c;
-    };
-    const std::vector<Case> cases = {
-        {"conv2d 1->8 3x3", {6, 1, 12, 12}, {8, 1, 3, 3}, true, reader({1, 1}, {1, 1}, {1, 1}, false, {0, 0}, 1)},
-        {"conv2d 3->8 5x5 stride 2", {4, 3, 15, 15}, {8, 3, 5, 5}, false, reader({2, 2}, {2, 2}, {1, 1}, false, {0, 0}, 1)},
-        {"conv2d 4->6 groups 2 dilation 2", {3, 4, 11, 11}, {6, 2, 3, 3}, true, reader({1, 1}, {0, 0}, {2, 2}, false, {0, 0}, 2)},
-        {"conv1d 2->5", {5, 2, 40}, {5, 2, 7}, true, reader({3}, {3}, {1}, false, {0}, 1)},
-        {"conv_transpose2d 3->4 stride 2", {4, 3, 7, 7}, {3, 4, 3, 3}, true, reader({2, 2}, {1, 1}, {1, 1}, true, {1, 1}, 1)},
-    };
-    int checked = 0;
-    for (const auto& info : registry().entries()) {
-        if (info.target != Target::Activations) {
-            continue;
-        }
-        for (const auto method : info.methods) {
-            const QuantizerKey key{info.target, method, info.training};
-            for (const int bits : {3, 8}) {
-                for (const auto& c : cases) {
-                    QuantizerConfig config;
-                    config.bits = bits;
-                    config.init = InitMethod::MaxAbs;
-                    // Calibrated on a narrower range than the input: some values fall outside the grid.
-                    auto q = calibrated(registry(), key, config, at::randn(c.input));
-                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
-                    QVERIFY(builtin != nullptr);
-                    const auto input = at::randn(c.input) * 3;
-                    auto conv = c.conv;
-                    conv.weight = at::randn(c.weight).requires_grad_();
-                    conv.bias = c.bias ? at::randn({c.conv.transposed ? c.weight[1] : c.weight[0]}).requires_grad_()
-                                       : at::Tensor();
-                    const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, ").arg(bits)
-                                      + QString::fromLatin1(c.name);
-                    Pass sides[2];
-                    at::Tensor g;
-                    for (int i = 0; i < 2; ++i) {
-                        for (auto& p : q->parameters()) {
-                            if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
-                        }
-                        conv.weight.mutable_grad() = at::Tensor();
-                        if (conv.bias.defined()) conv.bias.mutable_grad() = at::Tensor();
-                        // The reference: the quantizer, then the convolution; its input needs no gradient.
-                        sides[i].out = i == 0 ? math::convolve(q->forward(input), conv) : builtin->forwardIntoConv(input, conv);
-                        if (!g.defined()) g = at::randn(sides[i].out.sizes());
-                        (sides[i].out * g).sum().backward();
-                        sides[i].dparams.push_back(conv.weight.grad().clone());
-                        sides[i].dparams.push_back(conv.bias.defined() ? conv.bias.grad().clone() : at::Tensor());
-                        for (const auto& p : q->parameters()) {
-                            sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
-                        }
-                    }
-                    const auto& [ref, fused] = sides;
-                    QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
-                    for (size_t k = 0; k < fused.dparams.size(); ++k) {
-                        const auto param = k < 2 ? QString::fromLatin1(k == 0 ? "weight" : "bias")
-                                                 : QString::fromStdString(q->parameters()[k - 2].name);
-                        QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
-                                 qPrintable(what + ": gradient of " + param + " "
-                                            + (fused.dparams[k].defined() && ref.dparams[k].defined()
-                                                   ? describe(fused.dparams[k], ref.dparams[k])
-                                                   : QStringLiteral("defined on one side only"))));
-                    }
-                    // Every trainable parameter of the quantizer got a gradient through the weights.
-                    for (size_t k = 2; k < fused.dparams.size(); ++k) {
-                        QVERIFY2(fused.dparams[k].defined() && fused.dparams[k].abs().sum().item<double>() > 0,
-                                 qPrintable(what + ": no gradient for " + QString::fromStdString(q->parameters()[k - 2].name)));
-                    }
-                    ++checked;
-                }
-            }
-        }
-    }
-    qInfo("%d activation quantizer / bits / convolution combinations equal", checked);
-    QVERIFY(checked >= 4 * 2 * 5);
-}
-
-void TestFusedKernels::signedChannelsMatchTheMultiplications()
-{
-    // A weight whose BatchNorm trains is quantized as q(W s) s, s = +1 / -1 per output channel.
-    int checked = 0;
-    for (const auto& info : registry().entries()) {
-        if (info.target != Target::Weights) {
-            continue;
-        }
-        for (const auto method : info.methods) {
-            const QuantizerKey key{info.target, method, info.training};
-            for (const int bits : {2, 4, 8}) {
-                for (const int64_t axis : {0, 1}) {
-                    QuantizerConfig config;
-                    config.bits = bits;
-                    config.perChannel = true;
-                    config.channelAxis = axis;
-                    std::vector<int64_t> signShape{1, 1, 1, 1};
-                    signShape[size_t(axis)] = 6;
-                    const auto sign = at::where(at::rand(signShape) < 0.5, -1.0f, 1.0f).to(at::kFloat);
-                    sign.view({-1})[0] = -1.0f;
-                    sign.view({-1})[1] = 1.0f;
-                    const auto input = at::randn(axis == 0 ? std::vector<int64_t>{6, 5, 3, 3} : std::vector<int64_t>{5, 6, 3, 3});
-                    auto q = calibrated(registry(), key, config, input * sign);
-                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
-                    QVERIFY(builtin != nullptr);
-                    const auto g = at::randn(input.sizes());
-                    const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, axis %2").arg(bits).arg(axis);
-                    for (const bool fusedKernels : {true, false}) {
-                        math::setFusedKernels(fusedKernels);
-                        auto reference = [&](const at::Tensor& x) { return q->forward(x * sign) * sign; };
-                        auto signedKernel = [&](const at::Tensor& x) { return builtin->forwardSigned(x, sign); };
-                        const Pass sides[2] = {runAround(*q, reference, input, g), runAround(*q, signedKernel, input, g)};
-                        math::setFusedKernels(true);
-                        // dx is g or 0 on both sides: exactly equal.
-                        const auto apart = differences(sides[1], sides[0], *q);
-                        QVERIFY2(apart.isEmpty(), qPrintable(what + ": " + apart));
-                        ++checked;
-                    }
-                }
-            }
-        }
-    }
-    qInfo("%d weight quantizer / bits / axis / kernel combinations equal", checked);
-    QVERIFY(checked >= 3 * 3 * 2 * 2);
-}
-
 void TestFusedKernels::tiesRoundToEvenLikeLibTorch()
 {
     // x = (k + 1/2) * step exactly: half-way codes must go to the even neighbour, as in LibTorch.
@@ -609,4 +389,3 @@ void TestFusedKernels::thresholdStepMatchesComposite()
 }
 
 QTEST_GUILESS_MAIN(TestFusedKernels)
-#include "tst_fused_kernels.moc"

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+// Fused forms of the built-in quantizers (tst_fused_kernels, continued), each against the
+// separate ops it replaces: a ReLU / ReLU6 / hardtanh in front (forwardClamped), the
+// convolution reading the model input's quantizer (forwardIntoConv) and a BatchNorm fold sign
+// around a weight quantizer (forwardSigned); values bit for bit, gradients within rounding.
+#include "tst_fused_kernels.h"
+
+#include "quantizers/builtin_quantizer_base.h"
+#include "quantizers/quant_math.h"
+
+#include <ATen/ATen.h>
+#include <QtTest>
+
+using namespace qat::quant;
+using qat::test::calibrated;
+using qat::test::describe;
+using namespace qat::test::fused;
+
+void TestFusedKernels::fusedClampMatchesTheOpThenTheQuantizer()
+{
+    std::vector<math::InputClamp> clamps(3);
+    clamps[1].high = 6.0;
+    clamps[2].low = -1.0;
+    clamps[2].high = 1.0;
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Activations) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const auto& clamp : clamps) {
+                for (const int bits : {3, 8}) {
+                    QuantizerConfig config;
+                    config.bits = bits;
+                    config.init = InitMethod::MaxAbs;
+                    auto q = calibrated(registry(), key, config, at::randn({4, 8, 9, 9}) * 3);
+                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                    QVERIFY(builtin != nullptr);
+                    auto input = at::randn({4, 8, 9, 9}) * 4;
+                    auto flat = input.view({-1});
+                    flat.slice(0, 0, 50).fill_(0.0f);
+                    flat.slice(0, 50, 100).fill_(-1e-4f);
+                    flat.slice(0, 100, 150).fill_(float(clamp.low));
+                    flat.slice(0, 150, 200).fill_(float(clamp.high.value_or(100.0)));
+                    const auto g = at::randn(input.sizes());
+                    const auto what = QString::fromStdString(toString(key))
+                                      + QStringLiteral(" %1 bit, clamp [%2, %3]")
+                                            .arg(bits)
+                                            .arg(clamp.low)
+                                            .arg(clamp.high ? QString::number(*clamp.high) : QStringLiteral("inf"));
+                    auto reference = [&](const at::Tensor& x) { return q->forward(math::applyInputClamp(x, clamp)); };
+                    auto fusedClamp = [&](const at::Tensor& x) { return builtin->forwardClamped(x, clamp); };
+                    // dx is g or 0 on both sides: exactly equal.
+                    const auto apart = differencesBothWays(*q, reference, fusedClamp, input, g);
+                    QVERIFY2(apart.isEmpty(), qPrintable(what + ": " + apart));
+                    checked += 2;
+                }
+            }
+        }
+    }
+    qInfo("%d activation quantizer / clamp / bits / kernel combinations equal", checked);
+    QVERIFY(checked >= 4 * 3 * 2 * 2);
+}
+
+void TestFusedKernels::quantizerIntoConvMatchesTheTwoOps()
+{
+    // Convolutions of every kind at::convolution takes: few and many input channels, stride,
+    // dilation, groups, transposed with output padding, 1-d and 2-d, with and without bias.
+    struct Case {
+        const char* name;
+        std::vector<int64_t> input;
+        std::vector<int64_t> weight;
+        bool bias;
+        math::ConvReader conv;
+    };
+    auto reader = [](std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
+                     bool transposed, std::vector<int64_t> outputPadding, int64_t groups) {
+        math::ConvReader c;
+        c.stride = std::move(stride);
+        c.padding = std::move(padding);
+        c.dilation = std::move(dilation);
+        c.transposed = transposed;
+        c.outputPadding = std::move(outputPadding);
+        c.groups = groups;
+        return c;
+    };
+    const std::vector<Case> cases = {
+        {"conv2d 1->8 3x3", {6, 1, 12, 12}, {8, 1, 3, 3}, true, reader({1, 1}, {1, 1}, {1, 1}, false, {0, 0}, 1)},
+        {"conv2d 3->8 5x5 stride 2", {4, 3, 15, 15}, {8, 3, 5, 5}, false, reader({2, 2}, {2, 2}, {1, 1}, false, {0, 0}, 1)},
+        {"conv2d 4->6 groups 2 dilation 2", {3, 4, 11, 11}, {6, 2, 3, 3}, true, reader({1, 1}, {0, 0}, {2, 2}, false, {0, 0}, 2)},
+        {"conv1d 2->5", {5, 2, 40}, {5, 2, 7}, true, reader({3}, {3}, {1}, false, {0}, 1)},
+        {"conv_transpose2d 3->4 stride 2", {4, 3, 7, 7}, {3, 4, 3, 3}, true, reader({2, 2}, {1, 1}, {1, 1}, true, {1, 1}, 1)},
+    };
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Activations) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const int bits : {3, 8}) {
+                for (const auto& c : cases) {
+                    QuantizerConfig config;
+                    config.bits = bits;
+                    config.init = InitMethod::MaxAbs;
+                    // Calibrated on a narrower range than the input: some values fall outside the grid.
+                    auto q = calibrated(registry(), key, config, at::randn(c.input));
+                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                    QVERIFY(builtin != nullptr);
+                    const auto input = at::randn(c.input) * 3;
+                    auto conv = c.conv;
+                    conv.weight = at::randn(c.weight).requires_grad_();
+                    conv.bias = c.bias ? at::randn({c.conv.transposed ? c.weight[1] : c.weight[0]}).requires_grad_()
+                                       : at::Tensor();
+                    const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, ").arg(bits)
+                                      + QString::fromLatin1(c.name);
+                    Pass sides[2];
+                    at::Tensor g;
+                    for (int i = 0; i < 2; ++i) {
+                        for (auto& p : q->parameters()) {
+                            if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+                        }
+                        conv.weight.mutable_grad() = at::Tensor();
+                        if (conv.bias.defined()) conv.bias.mutable_grad() = at::Tensor();
+                        // The reference: the quantizer, then the convolution; its input needs no gradient.
+                        sides[i].out = i == 0 ? math::convolve(q->forward(input), conv) : builtin->forwardIntoConv(input, conv);
+                        if (!g.defined()) g = at::randn(sides[i].out.sizes());
+                        (sides[i].out * g).sum().backward();
+                        sides[i].dparams.push_back(conv.weight.grad().clone());
+                        sides[i].dparams.push_back(conv.bias.defined() ? conv.bias.grad().clone() : at::Tensor());
+                        for (const auto& p : q->parameters()) {
+                            sides[i].dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone() : at::Tensor());
+                        }
+                    }
+                    const auto& [ref, fused] = sides;
+                    QVERIFY2(at::equal(fused.out, ref.out), qPrintable(what + ": values " + describe(fused.out, ref.out)));
+                    for (size_t k = 0; k < fused.dparams.size(); ++k) {
+                        const auto param = k < 2 ? QString::fromLatin1(k == 0 ? "weight" : "bias")
+                                                 : QString::fromStdString(q->parameters()[k - 2].name);
+                        QVERIFY2(close(fused.dparams[k], ref.dparams[k]),
+                                 qPrintable(what + ": gradient of " + param + " "
+                                            + (fused.dparams[k].defined() && ref.dparams[k].defined()
+                                                   ? describe(fused.dparams[k], ref.dparams[k])
+                                                   : QStringLiteral("defined on one side only"))));
+                    }
+                    // Every trainable parameter of the quantizer got a gradient through the weights.
+                    for (size_t k = 2; k < fused.dparams.size(); ++k) {
+                        QVERIFY2(fused.dparams[k].defined() && fused.dparams[k].abs().sum().item<double>() > 0,
+                                 qPrintable(what + ": no gradient for " + QString::fromStdString(q->parameters()[k - 2].name)));
+                    }
+                    ++checked;
+                }
+            }
+        }
+    }
+    qInfo("%d activation quantizer / bits / convolution combinations equal", checked);
+    QVERIFY(checked >= 4 * 2 * 5);
+}
+
+void TestFusedKernels::signedChannelsMatchTheMultiplications()
+{
+    // A weight whose BatchNorm trains is quantized as q(W s) s, s = +1 / -1 per output channel.
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Weights) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const int bits : {2, 4, 8}) {
+                for (const int64_t axis : {0, 1}) {
+                    QuantizerConfig config;
+                    config.bits = bits;
+                    config.perChannel = true;
+                    config.channelAxis = axis;
+                    std::vector<int64_t> signShape{1, 1, 1, 1};
+                    signShape[size_t(axis)] = 6;
+                    const auto sign = at::where(at::rand(signShape) < 0.5, -1.0f, 1.0f).to(at::kFloat);
+                    sign.view({-1})[0] = -1.0f;
+                    sign.view({-1})[1] = 1.0f;
+                    const auto input = at::randn(axis == 0 ? std::vector<int64_t>{6, 5, 3, 3} : std::vector<int64_t>{5, 6, 3, 3});
+                    auto q = calibrated(registry(), key, config, input * sign);
+                    auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                    QVERIFY(builtin != nullptr);
+                    const auto g = at::randn(input.sizes());
+                    const auto what = QString::fromStdString(toString(key)) + QStringLiteral(" %1 bit, axis %2").arg(bits).arg(axis);
+                    auto reference = [&](const at::Tensor& x) { return q->forward(x * sign) * sign; };
+                    auto signedKernel = [&](const at::Tensor& x) { return builtin->forwardSigned(x, sign); };
+                    // dx is g or 0 on both sides: exactly equal.
+                    const auto apart = differencesBothWays(*q, reference, signedKernel, input, g);
+                    QVERIFY2(apart.isEmpty(), qPrintable(what + ": " + apart));
+                    checked += 2;
+                }
+            }
+        }
+    }
+    qInfo("%d weight quantizer / bits / axis / kernel combinations equal", checked);
+    QVERIFY(checked >= 3 * 3 * 2 * 2);
+}
