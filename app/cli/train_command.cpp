@@ -70,7 +70,10 @@ const char* const kTrainHelp =
     "  --no-kd                 train on the labels with cross-entropy instead\n"
     "  --temperature X         distillation temperature (default 2)\n"
     "  --calibration-batches N batches used to initialise quantizers (default 8)\n"
-    "  --freeze-bn-after N     freeze BatchNorm statistics after N steps\n"
+    "  --freeze-bn-after N|auto|never  measure BatchNorm's statistics on the weights after N\n"
+    "                          steps and fix them; BatchNorm that trains to be folded (w2a3,\n"
+    "                          --train-bn) is folded into its conv then (auto: after a third\n"
+    "                          of the steps; never: it trains to the end, then is folded)\n"
     "  --snapshot-every N      quantizer snapshots every N steps (default 10)\n"
     "  --threads N             compute threads (default: one per core)\n"
     "  --plugin PATH           load a quantizer plugin (repeatable)\n"
@@ -89,6 +92,8 @@ const char* const kTrainHelp =
     "                          qat_top1, steps, seconds, message, epochs, quantizers, lr and\n"
     "                          quantizer_lr (the rates trained at, automatic ones resolved),\n"
     "                          quantizer_warmup_steps (the warm-up trained with, resolved),\n"
+    "                          freeze_bn_step (the step BatchNorm was frozen or folded after,\n"
+    "                          resolved; -1: never),\n"
     "                          world_size, samples_per_second (per rank), resources (what\n"
     "                          the plan costs, as `qatwb inspect --json`; null when unknown),\n"
     "                          unreached_points (activation points no calibration batch\n"
@@ -178,6 +183,7 @@ nlohmann::json resultJson(const train::TrainResult& r)
             {"lr", r.lr},
             {"quantizer_lr", r.quantizerLr},
             {"quantizer_warmup_steps", r.quantizerWarmupSteps},
+            {"freeze_bn_step", r.batchNormFreezeStep},
             {"lr_probe", lrTrials(r.lrTrials)},
             {"world_size", r.worldSize},
             {"samples_per_second", r.samplesPerSecond},
@@ -192,6 +198,16 @@ int64_t quantizerWarmup(const Arguments& a)
 {
     const int64_t steps = a.integer("--quantizer-warmup", -1);
     if (steps < -1) throw UsageError("--quantizer-warmup takes a number of steps (0: none)");
+    return steps;
+}
+
+static int64_t freezeBatchNormAfter(const Arguments& a)
+{
+    const auto text = a.value("--freeze-bn-after");
+    if (text.empty() || text == "auto") return train::TrainConfig::kAutoFreeze;
+    if (text == "never") return -1;
+    const int64_t steps = a.integer("--freeze-bn-after", -1);
+    if (steps < 1) throw UsageError("--freeze-bn-after takes a number of steps (1 or more), auto or never");
     return steps;
 }
 
@@ -285,7 +301,7 @@ int runTrain(const std::vector<std::string>& args)
     config.distill = a.onOff("--kd", "--no-kd").value_or(true);
     config.temperature = a.number("--temperature", config.temperature);
     config.calibrationBatches = int(a.integer("--calibration-batches", config.calibrationBatches));
-    config.freezeBatchNormAfter = a.integer("--freeze-bn-after", -1);
+    config.freezeBatchNormAfter = freezeBatchNormAfter(a);
     config.snapshotEvery = int(a.integer("--snapshot-every", config.snapshotEvery));
     config.injectNanAtStep = a.integer("--inject-nan-at", -1);
     config.distributed = distributed;

@@ -339,10 +339,14 @@ void QatModel::train(bool on)
 {
     m_module.train(on);
     m_float.train(false); // the teacher and baseline always run in eval mode
+    if (on && m_batchNormFrozen) {
+        freezeBatchNorm();
+    }
 }
 
 void QatModel::freezeBatchNorm()
 {
+    m_batchNormFrozen = true;
     for (auto child : m_module.modules()) {
         if (isBatchNormModule(child)) {
             child.train(false);

@@ -79,10 +79,14 @@ public:
 
     at::Tensor forward(const at::Tensor& x);
     at::Tensor floatForward(const at::Tensor& x);
-    /// train(true) for training, train(false) for evaluation; both models.
+    /// train(true) for training, train(false) for evaluation; both models. BatchNorm stays in
+    /// eval mode after freezeBatchNorm().
     void train(bool on);
-    /// Puts every BatchNorm left in the QAT model into eval mode (frozen statistics).
+    /// Puts every BatchNorm left in the QAT model into eval mode (frozen statistics: it
+    /// normalises with its running mean and variance and no longer updates them) for the
+    /// rest of this model's life, train(true) included.
     void freezeBatchNorm();
+    bool batchNormFrozen() const { return m_batchNormFrozen; }
 
     /// Weights: observe the (folded) weights. Activations: run batches through the model
     /// in eval mode with quantizers observing (the float forward), then set parameters.
@@ -145,6 +149,7 @@ private:
     std::vector<BatchNormFold> m_pendingFolds;
     std::vector<at::Tensor> m_foldSigns; // sign(gamma) per channel
     std::vector<int64_t> m_foldSlots;     // their weight quantizers, -1 for none
+    bool m_batchNormFrozen = false;
     bool m_integerBias = false;
     std::vector<IntegerBiasSite> m_integerBiases;
     // init: auto. The registry creates the candidates; it outlives calibration (the trainer's).

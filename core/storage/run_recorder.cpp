@@ -312,7 +312,8 @@ train::TrainConfig configFromRun(const RunRecord& run)
     c.stepGamma = h.value("step_gamma", c.stepGamma);
     c.distill = h.value("distill", c.distill);
     c.temperature = h.value("temperature", c.temperature);
-    c.freezeBatchNormAfter = h.value("freeze_bn_after", c.freezeBatchNormAfter);
+    // Runs from before the automatic freeze stored -1 (never) or no key (never).
+    c.freezeBatchNormAfter = h.value("freeze_bn_after", int64_t(-1));
     c.calibrationBatches = h.value("calibration_batches", c.calibrationBatches);
     c.limitTrain = h.value("limit_train", c.limitTrain);
     c.limitTest = h.value("limit_test", c.limitTest);

@@ -56,6 +56,18 @@ int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps)
     return int64_t(kDefaultShare * double(totalSteps));
 }
 
+int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining)
+{
+    if (config.freezeBatchNormAfter != TrainConfig::kAutoFreeze) {
+        return config.freezeBatchNormAfter < 0 ? -1 : config.freezeBatchNormAfter;
+    }
+    if (!foldsAfterTraining || totalSteps < 2) {
+        return -1; // a one-step run folds at its end, as without the freeze
+    }
+    constexpr double kShare = 1.0 / 3.0; // README, "BatchNorm folded a third of the way"
+    return std::max<int64_t>(1, int64_t(kShare * double(totalSteps)));
+}
+
 double warmupFactor(int64_t step, int64_t warmupSteps)
 {
     return step >= warmupSteps ? 1.0 : double(step + 1) / double(warmupSteps);

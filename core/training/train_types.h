@@ -61,7 +61,11 @@ struct TrainConfig {
     uint64_t seed = 0;
     bool distill = true;           ///< knowledge distillation from the float model (no labels needed)
     double temperature = 2.0;
-    int64_t freezeBatchNormAfter = -1; ///< steps; -1 never (BN that was not folded)
+    /// Steps after which BatchNorm's statistics are measured on the weights of the moment and
+    /// fixed; BatchNorm that trains to be folded (train_batch_norm) is folded into its conv
+    /// then, and the folded convs train on. -1: never; kAutoFreeze: see batchNormFreezeStep.
+    static constexpr int64_t kAutoFreeze = -2;
+    int64_t freezeBatchNormAfter = kAutoFreeze;
     int calibrationBatches = 8;
     int64_t limitTrain = 0;        ///< > 0: use the first N training images
     int64_t limitTest = 0;         ///< > 0: evaluate on the first N test images
@@ -187,6 +191,11 @@ bool probesLearningRates(const TrainConfig& config);
 /// else the default share of the run.
 int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps);
 
+/// The step after which BatchNorm is frozen (see TrainConfig::freezeBatchNormAfter), or -1:
+/// automatic folds BatchNorm that trains to be folded after a third of the steps (README,
+/// "BatchNorm folded a third of the way"), and leaves BatchNorm kept by the plan alone.
+int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining);
+
 /// The factor the warm-up puts on the quantizers' rate at a 0-based step: (step + 1) / warmup,
 /// 1 from the warm-up's end on.
 double warmupFactor(int64_t step, int64_t warmupSteps);
@@ -232,6 +241,7 @@ struct TrainResult {
     double lr = 0;                ///< the learning rates used (after "automatic")
     double quantizerLr = 0;
     int64_t quantizerWarmupSteps = 0; ///< the warm-up used (after "automatic"); 0: none
+    int64_t batchNormFreezeStep = -1; ///< the step BatchNorm was frozen (or folded) after; -1: never
     std::vector<LrTrial> lrTrials; ///< the probe's trials in the order run (empty without a probe)
     int worldSize = 1;
     std::vector<double> samplesPerSecond; ///< training throughput of each rank, in rank order

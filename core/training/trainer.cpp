@@ -180,20 +180,28 @@ void forRandomBatches(const TrainConfig& config, const data::PreparedData& data,
     }
 }
 
+// BatchNorm's running statistics measured on the current weights (the running ones mix in
+// older weights' batches): kBatchNormBatches forward passes in training mode, no gradient.
+void measureBatchNorm(engine::QatModel& model, const TrainConfig& config, const data::PreparedData& data,
+                      int64_t globalBatch, dist::Communicator& comm, at::Generator& generator)
+{
+    at::NoGradGuard noGrad;
+    model.train(true);
+    forRandomBatches(config, data, kBatchNormBatches, globalBatch, comm, generator,
+                     [&](const at::Tensor& images) { model.forward(images); });
+    model.train(false);
+    dist::shareModelState(model, comm, false);
+}
+
 // The model to evaluate, store and export after training with BatchNorm (train_batch_norm):
-// its running statistics first measured on the final weights (the running ones mix in older
-// weights' batches) unless the user froze them, then folded as export builds the model.
+// its running statistics first measured on the final weights unless they were frozen (then
+// the model trained with them as they are), then folded as export builds the model.
 std::unique_ptr<engine::QatModel> foldTrainedBatchNorm(std::unique_ptr<engine::QatModel> model, const TrainConfig& config,
-                                                       const data::PreparedData& data, int64_t step, int64_t globalBatch,
+                                                       const data::PreparedData& data, int64_t globalBatch,
                                                        dist::Communicator& comm, at::Generator& generator)
 {
-    if (config.freezeBatchNormAfter < 0 || step < config.freezeBatchNormAfter) {
-        at::NoGradGuard noGrad;
-        model->train(true);
-        forRandomBatches(config, data, kBatchNormBatches, globalBatch, comm, generator,
-                         [&](const at::Tensor& images) { model->forward(images); });
-        model->train(false);
-        dist::shareModelState(*model, comm, false);
+    if (!model->batchNormFrozen()) {
+        measureBatchNorm(*model, config, data, globalBatch, comm, generator);
     }
     auto folded = model->foldedCopy();
     folded->train(false);
@@ -316,10 +324,14 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         dist::shareQuantizerParameters(*model, comm);
         initial = snapshots(*model);
         emit(quantizerLearning(*model));
-        std::vector<bool> checkEachStep;
-        for (const auto& site : model->sites()) {
-            checkEachStep.push_back(needsPositivityCheck(*model, site, registry));
-        }
+        auto positivityChecks = [&] {
+            std::vector<bool> checks;
+            for (const auto& site : model->sites()) {
+                checks.push_back(needsPositivityCheck(*model, site, registry));
+            }
+            return checks;
+        };
+        auto checkEachStep = positivityChecks();
 
         const auto [autoLr, autoQuantizerLr] = autoLearningRates(*model);
         result.lr = config.lr >= 0 ? config.lr : autoLr;
@@ -340,25 +352,33 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             emit(LogEvent{describeProbe(result.lrTrials, chosen,
                                         std::chrono::duration<double>(Clock::now() - probeStarted).count())});
         }
-        std::vector<ParameterGroup> groups(2);
-        groups[kModelGroup] = {model->modelParameters(), result.lr};
-        groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
-        Optimizer optimizer(config.optimizer, std::move(groups), config.momentum);
+        auto makeOptimizer = [&] {
+            std::vector<ParameterGroup> groups(2);
+            groups[kModelGroup] = {model->modelParameters(), result.lr};
+            groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
+            return Optimizer(config.optimizer, std::move(groups), config.momentum);
+        };
+        Optimizer optimizer = makeOptimizer();
         int64_t stepsPerEpoch = (train.size() + globalBatch - 1) / globalBatch;
         if (comm.isDistributed() && train.size() % globalBatch != 0 && train.size() % globalBatch < comm.worldSize()) {
             --stepsPerEpoch; // a last batch with fewer images than ranks would leave a rank without data
         }
         // Averaged across ranks every step (gradients of weights and quantizer parameters).
-        auto synced = model->modelParameters();
-        for (const auto& p : model->quantizerParameters()) {
-            synced.push_back(p);
-        }
+        auto syncedParameters = [&] {
+            auto params = model->modelParameters();
+            for (const auto& p : model->quantizerParameters()) {
+                params.push_back(p);
+            }
+            return params;
+        };
+        auto synced = syncedParameters();
         double trainSeconds = 0;
         int64_t localSamples = 0;
         const int64_t totalSteps = config.maxSteps > 0 ? config.maxSteps : stepsPerEpoch * config.epochs;
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
         const int64_t warmup = quantizerWarmupSteps(config, totalSteps);
         result.quantizerWarmupSteps = warmup;
+        result.batchNormFreezeStep = batchNormFreezeStep(config, totalSteps, model->trainingBatchNorms() > 0);
         emit(StateEvent{RunState::Running, {}});
         RunState state = RunState::Finished;
         std::string message;
@@ -494,9 +514,24 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                         }
                     }
                 }
-                if (step == config.freezeBatchNormAfter) {
-                    model->freezeBatchNorm();
-                    emit(LogEvent{"BatchNorm statistics frozen at step " + std::to_string(step)});
+                if (step == result.batchNormFreezeStep) {
+                    // Statistics of the weights as they are now, then fixed: the steps left train
+                    // what evaluation computes. BatchNorm that trains to be folded is folded now,
+                    // so they train the deployed convs, biases on the integer grid included.
+                    if (const int training = model->trainingBatchNorms(); training > 0) {
+                        model = foldTrainedBatchNorm(std::move(model), config, data, globalBatch, comm, generator);
+                        result.foldedBatchNorms = model->foldedBatchNorms();
+                        optimizer = makeOptimizer();
+                        synced = syncedParameters();
+                        checkEachStep = positivityChecks();
+                        emit(LogEvent{"BatchNorm folded into " + std::to_string(training) + " conv(s) at step "
+                                      + std::to_string(step) + " with the current statistics; the folded convs train on"});
+                    } else {
+                        measureBatchNorm(*model, config, data, globalBatch, comm, generator);
+                        model->freezeBatchNorm();
+                        emit(LogEvent{"BatchNorm statistics measured and frozen at step " + std::to_string(step)});
+                    }
+                    model->train(true);
                 }
             }
             model->train(false);
@@ -504,7 +539,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             if (const int training = model->trainingBatchNorms();
                 training > 0 && (epoch == epochs || step >= totalSteps || state != RunState::Finished)) {
                 // The last evaluation is of the deployed model.
-                model = foldTrainedBatchNorm(std::move(model), config, data, step, globalBatch, comm, generator);
+                model = foldTrainedBatchNorm(std::move(model), config, data, globalBatch, comm, generator);
                 result.foldedBatchNorms = model->foldedBatchNorms();
                 emit(LogEvent{"BatchNorm folded into " + std::to_string(training)
                               + " conv(s) with its final statistics (it normalised each batch while training)"});

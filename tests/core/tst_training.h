@@ -46,6 +46,9 @@ private Q_SLOTS:
     void twoBitWeightsKeepFourValuesAfterTraining();
     void trainedBatchNormFoldsIntoWhatWasEvaluated_data();
     void trainedBatchNormFoldsIntoWhatWasEvaluated();
+    void frozenBatchNormStaysFrozenInTraining_data();
+    void frozenBatchNormStaysFrozenInTraining();
+    void batchNormFoldsPartWayThenTheFoldedConvsTrain();
     void sameSeedSameRun();
     void cancelStopsWithinAStep();
     void nanDivergesAndKeepsLastGoodState();

@@ -7,12 +7,15 @@
 
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
+#include "training/trainer.h"
 
 #include <ATen/ATen.h>
 #include <QtTest>
 
 #include <cmath>
 #include <map>
+#include <string>
+#include <variant>
 
 using namespace qat;
 using namespace qat::test::training;
@@ -149,4 +152,148 @@ void TestTraining::trainedBatchNormFoldsIntoWhatWasEvaluated()
     engine::loadCheckpoint(*exported, engine::saveCheckpoint(*folded));
     exported->train(false);
     QVERIFY(at::equal(exported->forward(x), deployed));
+}
+
+// freezeBatchNorm (`--freeze-bn-after`): from then on BatchNorm normalises with its running
+// statistics and leaves them alone, in training mode too, including after the train(true) each
+// epoch starts with; so a training step computes what evaluation (and the folded model) does.
+void TestTraining::frozenBatchNormStaysFrozenInTraining_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::newRow("demo, scripted") << QString::fromUtf8(QATWB_DEMO_MODEL);
+    QTest::newRow("cnn_bn_relu, traced") << test::fixturePath("cnn_bn_relu_traced.pt");
+    QTest::newRow("residual_dw, scripted") << test::fixturePath("residual_dw_scripted.pt");
+}
+
+void TestTraining::frozenBatchNormStaysFrozenInTraining()
+{
+    QFETCH(QString, model);
+    auto plan = engine::presetPlan("w2a3");
+    plan.trainBatchNorm = true;
+    auto qat = engine::QatModel::build(model.toStdString(), plan, m_registry, true);
+    QVERIFY(qat->trainingBatchNorms() > 0);
+    const auto& data = smallTrainSet();
+    calibrate(*qat, data.images.slice(0, 0, 128));
+    auto statistics = [&] {
+        std::vector<at::Tensor> values;
+        for (const auto& buffer : qat->module().named_buffers()) {
+            if (buffer.name.find("running_") != std::string::npos) values.push_back(buffer.value.clone());
+        }
+        return values;
+    };
+    const auto x = data.images.slice(0, 256, 384);
+    qat->train(true);
+    const auto before = statistics();
+    const auto batchStatistics = qat->forward(x).detach();
+    QVERIFY(!at::equal(statistics()[0], before[0])); // not frozen yet: a training step updates them
+    qat->freezeBatchNorm();
+    QVERIFY(qat->batchNormFrozen());
+    for (const bool trainFirst : {false, true}) {
+        qat->train(false);
+        const auto evaluated = qat->forward(x).detach();
+        qat->train(true); // what each epoch starts with
+        const auto frozen = statistics();
+        const auto trained = qat->forward(x);
+        trained.sum().backward();
+        const auto after = statistics();
+        QCOMPARE(after.size(), frozen.size());
+        for (size_t i = 0; i < after.size(); ++i) {
+            QVERIFY2(at::equal(after[i], frozen[i]), qPrintable(QStringLiteral("statistics %1 moved (pass %2)").arg(i).arg(trainFirst)));
+        }
+        QVERIFY2(at::allclose(trained.detach(), evaluated, 1e-5, 1e-5),
+                 qPrintable(QString::number((trained.detach() - evaluated).abs().max().item<double>())));
+    }
+    QVERIFY(!at::allclose(batchStatistics, qat->forward(x).detach(), 1e-3, 1e-3)); // batch and running statistics differ
+}
+
+namespace {
+// How many steps had run when the trainer said it folded BatchNorm, and what it said.
+struct FoldRecorder : train::TrainObserver {
+    int steps = 0;
+    int stepsAtFold = -1;
+    std::string said;
+    void onEvent(const train::TrainEvent& event) override
+    {
+        if (std::holds_alternative<train::StepEvent>(event)) {
+            ++steps;
+        } else if (const auto* log = std::get_if<train::LogEvent>(&event);
+                   log != nullptr && log->text.find("BatchNorm folded") != std::string::npos && stepsAtFold < 0) {
+            stepsAtFold = steps;
+            said = log->text;
+        }
+    }
+};
+
+// The folded convs' biases in a run's final state.
+std::vector<at::Tensor> foldedBiases(const train::TrainConfig& config, const std::string& checkpoint,
+                                     const quant::QuantizerRegistry& registry)
+{
+    auto model = engine::QatModel::build(config.modelPath, config.plan, registry);
+    engine::loadCheckpoint(*model, checkpoint);
+    std::vector<at::Tensor> biases;
+    for (const auto& p : model->module().named_parameters()) {
+        if (p.name.find("qat_folded_bias") != std::string::npos) biases.push_back(p.value.detach().clone());
+    }
+    return biases;
+}
+} // namespace
+
+// BatchNorm that trains to be folded (w2a3) is folded a third of the way by default, with
+// statistics measured then; the folded convs, biases included, train for the steps left, so
+// the model evaluated at the end is the one those steps trained. Explicit steps and "never"
+// are taken as given, and BatchNorm the plan keeps is not frozen unless asked.
+void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
+{
+    auto config = quickConfig(QStringLiteral("cnn_bn_relu_scripted.pt"));
+    config.modelPath = QATWB_DEMO_MODEL;
+    config.plan = engine::presetPlan("w2a3");
+    QVERIFY(config.plan.trainBatchNorm);
+    QCOMPARE(config.freezeBatchNormAfter, train::TrainConfig::kAutoFreeze);
+    QCOMPARE(train::batchNormFreezeStep(config, 9, true), int64_t(3));
+    QCOMPARE(train::batchNormFreezeStep(config, 1407, true), int64_t(469));
+    QCOMPARE(train::batchNormFreezeStep(config, 9, false), int64_t(-1));
+    QCOMPARE(train::batchNormFreezeStep(config, 1, true), int64_t(-1));
+
+    config.maxSteps = 9;
+    FoldRecorder automatic;
+    const auto result = train::runTraining(config, m_registry, &automatic);
+    QCOMPARE(stateName(result.state), QStringLiteral("finished"));
+    QCOMPARE(result.batchNormFreezeStep, int64_t(3));
+    QCOMPARE(automatic.stepsAtFold, 3);
+    QVERIFY2(automatic.said.find("at step 3") != std::string::npos, automatic.said.c_str());
+    QCOMPARE(result.foldedBatchNorms, 3);
+    QCOMPARE(automatic.steps, 9);
+
+    // The same run stopped right at the fold: the six steps after it moved the folded biases.
+    auto stopped = config;
+    stopped.maxSteps = 3;
+    stopped.freezeBatchNormAfter = 3;
+    FoldRecorder atTheEnd;
+    const auto early = train::runTraining(stopped, m_registry, &atTheEnd);
+    QCOMPARE(early.batchNormFreezeStep, int64_t(3));
+    QCOMPARE(atTheEnd.stepsAtFold, 3);
+    const auto before = foldedBiases(stopped, early.checkpoint, m_registry);
+    const auto after = foldedBiases(config, result.checkpoint, m_registry);
+    QCOMPARE(before.size(), size_t(3));
+    QCOMPARE(after.size(), before.size());
+    for (size_t i = 0; i < before.size(); ++i) {
+        QVERIFY2(!at::equal(before[i], after[i]), qPrintable(QStringLiteral("folded bias %1 did not train").arg(i)));
+    }
+
+    // never: BatchNorm trains to the last step and is folded after it.
+    config.freezeBatchNormAfter = -1;
+    FoldRecorder never;
+    const auto folded = train::runTraining(config, m_registry, &never);
+    QCOMPARE(folded.batchNormFreezeStep, int64_t(-1));
+    QCOMPARE(never.stepsAtFold, 9);
+    QVERIFY2(never.said.find("final statistics") != std::string::npos, never.said.c_str());
+    QCOMPARE(folded.foldedBatchNorms, 3);
+
+    // A plan that keeps BatchNorm: automatic leaves it training; an explicit step freezes it.
+    config.plan = engine::presetPlan("w4a8-lsq");
+    config.plan.foldBatchNorm = false;
+    config.freezeBatchNormAfter = train::TrainConfig::kAutoFreeze;
+    QCOMPARE(train::runTraining(config, m_registry).batchNormFreezeStep, int64_t(-1));
+    config.freezeBatchNormAfter = 4;
+    QCOMPARE(train::runTraining(config, m_registry).batchNormFreezeStep, int64_t(4));
 }

@@ -5,6 +5,7 @@
 #include "common/error.h"
 #include "data/data_options.h"
 #include "storage/run_state.h"
+#include "training/train_types.h"
 
 #include "models/run_table_model.h"
 #include "views/compare_view.h"
@@ -166,7 +167,11 @@ QString runDetailsHtml(const store::RunStore& store, const store::RunRecord& r)
             // next row.
             const bool automatic = (key == "lr" || key == "quantizer_lr" || key == "quantizer_warmup") && value.is_number()
                                    && value.get<double>() < 0;
-            items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), automatic ? tr("auto") : html(value.dump()));
+            QString shown = automatic ? tr("auto") : html(value.dump());
+            if (key == "freeze_bn_after" && value.is_number_integer() && value.get<int64_t>() < 0) {
+                shown = value.get<int64_t>() == train::TrainConfig::kAutoFreeze ? tr("auto") : tr("never");
+            }
+            items << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), shown);
         }
         row(tr("Training"), items.join(QStringLiteral(", ")));
         row(tr("Learning rates"), learningRates(store, r.id, hyper.contains("lr_probe") && hyper["lr_probe"] == true));
