@@ -64,7 +64,7 @@ int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool 
     if (!foldsAfterTraining || totalSteps < 2) {
         return -1; // a one-step run folds at its end, as without the freeze
     }
-    constexpr double kShare = 1.0 / 3.0; // README, "BatchNorm folded a third of the way"
+    constexpr double kShare = 2.0 / 3.0; // README, "BatchNorm folded two thirds of the way"
     return std::max<int64_t>(1, int64_t(kShare * double(totalSteps)));
 }
 

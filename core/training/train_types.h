@@ -192,8 +192,8 @@ bool probesLearningRates(const TrainConfig& config);
 int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps);
 
 /// The step after which BatchNorm is frozen (see TrainConfig::freezeBatchNormAfter), or -1:
-/// automatic folds BatchNorm that trains to be folded after a third of the steps (README,
-/// "BatchNorm folded a third of the way"), and leaves BatchNorm kept by the plan alone.
+/// automatic folds BatchNorm that trains to be folded after two thirds of the steps (README,
+/// "BatchNorm folded two thirds of the way"), and leaves BatchNorm kept by the plan alone.
 int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining);
 
 /// The factor the warm-up puts on the quantizers' rate at a 0-based step: (step + 1) / warmup,

@@ -238,7 +238,7 @@ std::vector<at::Tensor> foldedBiases(const train::TrainConfig& config, const std
 }
 } // namespace
 
-// BatchNorm that trains to be folded (w2a3) is folded a third of the way by default, with
+// BatchNorm that trains to be folded (w2a3) is folded two thirds of the way by default, with
 // statistics measured then; the folded convs, biases included, train for the steps left, so
 // the model evaluated at the end is the one those steps trained. Explicit steps and "never"
 // are taken as given, and BatchNorm the plan keeps is not frozen unless asked.
@@ -249,8 +249,8 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     config.plan = engine::presetPlan("w2a3");
     QVERIFY(config.plan.trainBatchNorm);
     QCOMPARE(config.freezeBatchNormAfter, train::TrainConfig::kAutoFreeze);
-    QCOMPARE(train::batchNormFreezeStep(config, 9, true), int64_t(3));
-    QCOMPARE(train::batchNormFreezeStep(config, 1407, true), int64_t(469));
+    QCOMPARE(train::batchNormFreezeStep(config, 9, true), int64_t(6));
+    QCOMPARE(train::batchNormFreezeStep(config, 1407, true), int64_t(938));
     QCOMPARE(train::batchNormFreezeStep(config, 9, false), int64_t(-1));
     QCOMPARE(train::batchNormFreezeStep(config, 1, true), int64_t(-1));
 
@@ -258,20 +258,20 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     FoldRecorder automatic;
     const auto result = train::runTraining(config, m_registry, &automatic);
     QCOMPARE(stateName(result.state), QStringLiteral("finished"));
-    QCOMPARE(result.batchNormFreezeStep, int64_t(3));
-    QCOMPARE(automatic.stepsAtFold, 3);
-    QVERIFY2(automatic.said.find("at step 3") != std::string::npos, automatic.said.c_str());
+    QCOMPARE(result.batchNormFreezeStep, int64_t(6));
+    QCOMPARE(automatic.stepsAtFold, 6);
+    QVERIFY2(automatic.said.find("at step 6") != std::string::npos, automatic.said.c_str());
     QCOMPARE(result.foldedBatchNorms, 3);
     QCOMPARE(automatic.steps, 9);
 
-    // The same run stopped right at the fold: the six steps after it moved the folded biases.
+    // The same run stopped right at the fold: the three steps after it moved the folded biases.
     auto stopped = config;
-    stopped.maxSteps = 3;
-    stopped.freezeBatchNormAfter = 3;
+    stopped.maxSteps = 6;
+    stopped.freezeBatchNormAfter = 6;
     FoldRecorder atTheEnd;
     const auto early = train::runTraining(stopped, m_registry, &atTheEnd);
-    QCOMPARE(early.batchNormFreezeStep, int64_t(3));
-    QCOMPARE(atTheEnd.stepsAtFold, 3);
+    QCOMPARE(early.batchNormFreezeStep, int64_t(6));
+    QCOMPARE(atTheEnd.stepsAtFold, 6);
     const auto before = foldedBiases(stopped, early.checkpoint, m_registry);
     const auto after = foldedBiases(config, result.checkpoint, m_registry);
     QCOMPARE(before.size(), size_t(3));
