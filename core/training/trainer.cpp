@@ -193,16 +193,14 @@ void measureBatchNorm(engine::QatModel& model, const TrainConfig& config, const 
     dist::shareModelState(model, comm, false);
 }
 
-// The model to evaluate, store and export after training with BatchNorm (train_batch_norm):
-// its running statistics first measured on the final weights unless they were frozen (then
-// the model trained with them as they are), then folded as export builds the model.
+// BatchNorm that trained (train_batch_norm) folded into its conv, as export builds the model,
+// with running statistics measured on the weights of the moment: part-way (the folded convs
+// train on) or after the last step.
 std::unique_ptr<engine::QatModel> foldTrainedBatchNorm(std::unique_ptr<engine::QatModel> model, const TrainConfig& config,
                                                        const data::PreparedData& data, int64_t globalBatch,
                                                        dist::Communicator& comm, at::Generator& generator)
 {
-    if (!model->batchNormFrozen()) {
-        measureBatchNorm(*model, config, data, globalBatch, comm, generator);
-    }
+    measureBatchNorm(*model, config, data, globalBatch, comm, generator);
     auto folded = model->foldedCopy();
     folded->train(false);
     return folded;
