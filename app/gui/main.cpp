@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: MIT
 // qat-workbench: the desktop application.
-// `qat-workbench [MODEL | --demo] [--page NAME] [--screenshot FILE [--run N]]`.
+// `qat-workbench [MODEL | --demo] [--preset NAME] [--data NAME|PATH] [--page NAME] [--screenshot FILE [--run N]]`.
 #include "controllers/training_controller.h"
 #include "main_window.h"
+#include "models/plan_table_model.h"
 #include "resource_paths.h"
 #include "training/train_types.h"
+#include "views/quantization_view.h"
 #include "views/training_view.h"
 
 #include "common/allocator.h"
 #include "common/version.h"
+#include "engine/quantization_plan.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QTimer>
 
+#include <algorithm>
 #include <map>
 
 int main(int argc, char** argv)
@@ -51,7 +55,12 @@ int main(int argc, char** argv)
                                   QStringLiteral("Open on a page: model, graph, quantization, plots, history or data "
                                                  "(with --screenshot: the page rendered)"),
                                   QStringLiteral("name"));
+    QCommandLineOption presetOption(QStringLiteral("preset"),
+                                    QStringLiteral("The plan to start from once the model is loaded: a preset "
+                                                   "(mct-default, w4a8-lsq, w2a3, ...)"),
+                                    QStringLiteral("name"));
     parser.addOption(modelOption);
+    parser.addOption(presetOption);
     parser.addOption(demoOption);
     parser.addOption(screenshotOption);
     parser.addOption(runOption);
@@ -69,6 +78,15 @@ int main(int argc, char** argv)
     const auto page = pages.find(graphPage ? QStringLiteral("model") : parser.value(pageOption));
     if (parser.isSet(pageOption) && page == pages.end()) {
         qCritical("qat-workbench: --page takes model, graph, quantization, plots, history or data");
+        return 2;
+    }
+
+    const auto presets = qat::engine::presetNames();
+    const auto preset = parser.value(presetOption).toStdString();
+    if (parser.isSet(presetOption) && std::find(presets.begin(), presets.end(), preset) == presets.end()) {
+        std::string names;
+        for (const auto& name : presets) names += (names.empty() ? "" : ", ") + name;
+        qCritical("qat-workbench: unknown preset '%s'; the presets are %s", preset.c_str(), names.c_str());
         return 2;
     }
 
@@ -102,6 +120,14 @@ int main(int argc, char** argv)
     }
     if (parser.isSet(dataOption)) {
         window.trainingView()->selectData(parser.value(dataOption));
+    }
+    if (!preset.empty()) { // before --run's handler below, which starts training on the plan
+        QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, preset](bool ok) {
+            if (ok) {
+                window.quantizationView()->planModel()->replacePlan(
+                    qat::engine::presetPlan(preset), QStringLiteral("Preset %1").arg(QString::fromStdString(preset)));
+            }
+        });
     }
     const QString screenshot = parser.value(screenshotOption);
     const int runSteps = parser.value(runOption).toInt();

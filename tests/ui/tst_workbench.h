@@ -40,6 +40,7 @@ private Q_SLOTS:
     void plotsOpenOnAQuantizerThatLearns();
     void layoutPersists();
     void runOption();
+    void presetOption();
 
 private:
     QTemporaryDir m_dir;

@@ -4,6 +4,7 @@
 #include "test_paths.h"
 #include "analysis/resources.h"
 #include "controllers/training_controller.h"
+#include "engine/quantization_plan.h"
 #include "main_window.h"
 #include "window_test_util.h"
 #include "tst_workbench.h"
@@ -292,4 +293,38 @@ void TestWorkbench::runOption()
     const auto runs = store.listRuns();
     QCOMPARE(runs.size(), size_t(1));
     QCOMPARE(runs.front().steps, 12);
+}
+
+// --preset: the plan starts from that preset once the model is loaded (before --run's
+// training), and an unknown name is refused with the list of presets.
+void TestWorkbench::presetOption()
+{
+    const auto out = QDir(qat::test::path(QATWB_SCREENSHOT_DIR)).filePath(QStringLiteral("cli_preset_w2a3.png"));
+    QFile::remove(out);
+    const auto db = m_dir.filePath(QStringLiteral("preset_runs.sqlite"));
+    auto env = guiEnvironment(m_dir.filePath(QStringLiteral("config")));
+    env.insert(QStringLiteral("QATWB_RUNS_DB"), db);
+    QProcess gui;
+    gui.setProcessEnvironment(env);
+    gui.start(qat::test::path(QATWB_GUI), {QStringLiteral("--demo"), QStringLiteral("--preset"), QStringLiteral("w2a3"),
+                                          QStringLiteral("--screenshot"), out, QStringLiteral("--run"), QStringLiteral("9")});
+    QVERIFY(gui.waitForFinished(240000));
+    QCOMPARE(gui.exitCode(), 0);
+    QVERIFY(!QImage(out).isNull());
+    qat::store::RunStore store(db.toStdString(), qat::store::RunStore::Access::ReadOnly);
+    const auto runs = store.listRuns();
+    QCOMPARE(runs.size(), size_t(1));
+    const auto run = store.run(runs.front().id);
+    QVERIFY(run.has_value());
+    QCOMPARE(qat::engine::parsePlan(run->plan, "run").preset, std::string("w2a3"));
+    QVERIFY2(run->hyperparameters.find("\"freeze_bn_after\":-2") != std::string::npos, run->hyperparameters.c_str());
+
+    QProcess wrong;
+    wrong.setProcessEnvironment(env);
+    wrong.start(qat::test::path(QATWB_GUI), {QStringLiteral("--demo"), QStringLiteral("--preset"), QStringLiteral("w3a3"),
+                                            QStringLiteral("--screenshot"), out});
+    QVERIFY(wrong.waitForFinished(60000));
+    QCOMPARE(wrong.exitCode(), 2);
+    const auto said = QString::fromUtf8(wrong.readAllStandardError());
+    QVERIFY2(said.contains(QStringLiteral("unknown preset 'w3a3'")) && said.contains(QStringLiteral("w4a8-lsq")), qPrintable(said));
 }
