@@ -402,8 +402,12 @@ std::vector<std::pair<std::string, at::Tensor>> QatModel::foldedTensors() const
 
 std::unique_ptr<QatModel> QatModel::foldedCopy()
 {
+    std::map<std::string, at::Tensor> factors;
     {
         at::NoGradGuard noGrad;
+        for (const auto& fold : m_pendingFolds) {
+            factors[fold.weightPath] = fold.scale().abs().to(fold.weight.scalar_type()).clone();
+        }
         for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
             if (m_foldSlots[i] >= 0) {
                 scaleChannels(m_table->at(size_t(m_foldSlots[i])), rangeFactor(m_pendingFolds[i]));
@@ -415,6 +419,7 @@ std::unique_ptr<QatModel> QatModel::foldedCopy()
     auto folded = build(m_info.path, m_plan, *m_registry);
     loadCheckpoint(*folded, state);
     folded->m_initChoices = m_initChoices;
+    folded->m_foldFactors = std::move(factors);
     return folded;
 }
 
@@ -494,6 +499,16 @@ std::vector<at::Tensor> QatModel::modelParameters() const
         params.push_back(p);
     }
     return params;
+}
+
+std::vector<at::Tensor> QatModel::modelStepScales() const
+{
+    std::vector<at::Tensor> scales;
+    for (const auto& p : m_module.named_parameters()) {
+        const auto found = m_foldFactors.find(p.name);
+        scales.push_back(found == m_foldFactors.end() ? at::Tensor() : found->second);
+    }
+    return scales;
 }
 
 std::vector<at::Tensor> QatModel::quantizerParameters() const

@@ -11,6 +11,7 @@
 
 #include <torch/csrc/jit/api/module.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -106,6 +107,12 @@ public:
 
     std::vector<at::Tensor> modelParameters() const;
     std::vector<at::Tensor> quantizerParameters() const;
+    /// For a model foldedCopy() made while training goes on: per parameter of
+    /// modelParameters(), what the fold multiplied it by (|gamma| / sqrt(var + eps) per output
+    /// channel, shaped like the weight), undefined for the rest. A step of d on W is one of
+    /// k * d on the folded W' = k * W, so the trainer scales these weights' steps by k: the
+    /// folded convs go on learning at the pace the conv before its BatchNorm did.
+    std::vector<at::Tensor> modelStepScales() const;
     const std::vector<QuantizerSite>& sites() const { return m_sites; }
     QuantizerTable& table() { return *m_table; }
     const model::ModelInfo& info() const { return m_info; }
@@ -158,6 +165,8 @@ private:
     std::vector<at::Tensor> m_scoringInputs;
     int64_t m_scoringCount = 0;
     std::vector<InitChoice> m_initChoices;
+    // Set by foldedCopy(): weight path -> |gamma| / sqrt(var + eps), shaped like the weight.
+    std::map<std::string, at::Tensor> m_foldFactors;
     std::vector<std::string> m_unreachedPoints;
 };
 

@@ -61,15 +61,19 @@ void Optimizer::step(size_t g)
             continue;
         }
         auto& m = m_first[g][i];
+        const at::Tensor scale = i < group.stepScales.size() ? group.stepScales[i] : at::Tensor();
         if (m_kind == OptimizerKind::Sgd) {
             m.mul_(m_momentum).add_(grad);
-            p.sub_(m * group.lr);
+            p.sub_(scale.defined() ? m * scale * group.lr : m * group.lr);
             continue;
         }
         auto& v = m_second[g][i];
         m.mul_(kBeta1).add_(grad, 1.0 - kBeta1);
         v.mul_(kBeta2).addcmul_(grad, grad, 1.0 - kBeta2);
-        const auto denominator = (v / correction2).sqrt_().add_(kEps);
+        auto denominator = (v / correction2).sqrt_().add_(kEps);
+        if (scale.defined()) {
+            denominator.div_(scale);
+        }
         p.addcdiv_(m, denominator, -group.lr / correction1);
     }
 }

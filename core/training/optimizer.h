@@ -7,14 +7,22 @@
 
 #include <ATen/ATen.h>
 
+#include <utility>
 #include <vector>
 
 namespace qat::train {
 
 /// Parameters that share a learning rate.
 struct ParameterGroup {
+    ParameterGroup(std::vector<at::Tensor> params = {}, double lr = 1e-3, std::vector<at::Tensor> stepScales = {})
+        : params(std::move(params)), lr(lr), stepScales(std::move(stepScales))
+    {
+    }
     std::vector<at::Tensor> params;
-    double lr = 1e-3;
+    double lr;
+    /// Empty, or one per parameter: multiplies that parameter's step (undefined: 1),
+    /// broadcast over it.
+    std::vector<at::Tensor> stepScales;
 };
 
 /// One optimizer for a run. Parameters without a gradient are skipped. One thread.

@@ -352,8 +352,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         }
         auto makeOptimizer = [&] {
             std::vector<ParameterGroup> groups(2);
-            groups[kModelGroup] = {model->modelParameters(), result.lr};
-            groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr};
+            groups[kModelGroup] = {model->modelParameters(), result.lr, model->modelStepScales()};
+            groups[kQuantizerGroup] = {model->quantizerParameters(), result.quantizerLr, {}};
             return Optimizer(config.optimizer, std::move(groups), config.momentum);
         };
         Optimizer optimizer = makeOptimizer();
@@ -515,7 +515,8 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
                 if (step == result.batchNormFreezeStep) {
                     // Statistics of the weights as they are now, then fixed: the steps left train
                     // what evaluation computes. BatchNorm that trains to be folded is folded now,
-                    // so they train the deployed convs, biases on the integer grid included.
+                    // so they train the deployed convs, biases on the integer grid included; the
+                    // folded weights step |gamma| / sigma times the rate (modelStepScales()).
                     if (const int training = model->trainingBatchNorms(); training > 0) {
                         model = foldTrainedBatchNorm(std::move(model), config, data, globalBatch, comm, generator);
                         result.foldedBatchNorms = model->foldedBatchNorms();

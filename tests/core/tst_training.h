@@ -49,6 +49,7 @@ private Q_SLOTS:
     void frozenBatchNormStaysFrozenInTraining_data();
     void frozenBatchNormStaysFrozenInTraining();
     void batchNormFoldsPartWayThenTheFoldedConvsTrain();
+    void foldedWeightsStepAsBeforeTheFold();
     void sameSeedSameRun();
     void cancelStopsWithinAStep();
     void nanDivergesAndKeepsLastGoodState();

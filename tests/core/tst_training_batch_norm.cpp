@@ -7,6 +7,7 @@
 
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
+#include "training/optimizer.h"
 #include "training/trainer.h"
 
 #include <ATen/ATen.h>
@@ -208,10 +209,12 @@ void TestTraining::frozenBatchNormStaysFrozenInTraining()
 
 namespace {
 // How many steps had run when the trainer said it folded BatchNorm, and what it said.
+// With stopAtFold, the run is cancelled right after the fold.
 struct FoldRecorder : train::TrainObserver {
     int steps = 0;
     int stepsAtFold = -1;
     std::string said;
+    train::CancelToken* stopAtFold = nullptr;
     void onEvent(const train::TrainEvent& event) override
     {
         if (std::holds_alternative<train::StepEvent>(event)) {
@@ -220,21 +223,22 @@ struct FoldRecorder : train::TrainObserver {
                    log != nullptr && log->text.find("BatchNorm folded") != std::string::npos && stepsAtFold < 0) {
             stepsAtFold = steps;
             said = log->text;
+            if (stopAtFold != nullptr) stopAtFold->cancel = true;
         }
     }
 };
 
-// The folded convs' biases in a run's final state.
-std::vector<at::Tensor> foldedBiases(const train::TrainConfig& config, const std::string& checkpoint,
-                                     const quant::QuantizerRegistry& registry)
+// A run's final state: its parameters by name.
+std::map<std::string, at::Tensor> finalParameters(const train::TrainConfig& config, const std::string& checkpoint,
+                                                  const quant::QuantizerRegistry& registry)
 {
     auto model = engine::QatModel::build(config.modelPath, config.plan, registry);
     engine::loadCheckpoint(*model, checkpoint);
-    std::vector<at::Tensor> biases;
+    std::map<std::string, at::Tensor> params;
     for (const auto& p : model->module().named_parameters()) {
-        if (p.name.find("qat_folded_bias") != std::string::npos) biases.push_back(p.value.detach().clone());
+        params[p.name] = p.value.detach().clone();
     }
-    return biases;
+    return params;
 }
 } // namespace
 
@@ -255,6 +259,7 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     QCOMPARE(train::batchNormFreezeStep(config, 1, true), int64_t(-1));
 
     config.maxSteps = 9;
+    config.schedule = train::Schedule::Constant; // the steps after the fold at the full rate (below)
     FoldRecorder automatic;
     const auto result = train::runTraining(config, m_registry, &automatic);
     QCOMPARE(stateName(result.state), QStringLiteral("finished"));
@@ -264,21 +269,35 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     QCOMPARE(result.foldedBatchNorms, 3);
     QCOMPARE(automatic.steps, 9);
 
-    // The same run stopped right at the fold: the three steps after it moved the folded biases.
-    auto stopped = config;
-    stopped.maxSteps = 6;
-    stopped.freezeBatchNormAfter = 6;
-    FoldRecorder atTheEnd;
-    const auto early = train::runTraining(stopped, m_registry, &atTheEnd);
-    QCOMPARE(early.batchNormFreezeStep, int64_t(6));
-    QCOMPARE(atTheEnd.stepsAtFold, 6);
-    const auto before = foldedBiases(stopped, early.checkpoint, m_registry);
-    const auto after = foldedBiases(config, result.checkpoint, m_registry);
-    QCOMPARE(before.size(), size_t(3));
+    // The same run stopped right after the fold: the three steps after it moved the folded
+    // biases, and the folded weights by more than Adam moves a weight at the rate (at most
+    // about the rate per step from a fresh state; at most 3.02 times it in three steps): the
+    // fold multiplied the demo's first conv by |gamma| / sigma ~ 12, and its steps with it.
+    train::CancelToken token;
+    FoldRecorder stoppedAtFold;
+    stoppedAtFold.stopAtFold = &token;
+    const auto early = train::runTraining(config, m_registry, &stoppedAtFold, &token);
+    QCOMPARE(stateName(early.state), QStringLiteral("cancelled"));
+    QCOMPARE(stoppedAtFold.stepsAtFold, 6);
+    QCOMPARE(early.steps, int64_t(6));
+    const auto before = finalParameters(config, early.checkpoint, m_registry);
+    const auto after = finalParameters(config, result.checkpoint, m_registry);
     QCOMPARE(after.size(), before.size());
-    for (size_t i = 0; i < before.size(); ++i) {
-        QVERIFY2(!at::equal(before[i], after[i]), qPrintable(QStringLiteral("folded bias %1 did not train").arg(i)));
+    int biases = 0;
+    double foldedMoved = 0;
+    for (const auto& [name, value] : after) {
+        const double moved = (value - before.at(name)).abs().max().item<double>();
+        if (name.find("qat_folded_bias") != std::string::npos) {
+            QVERIFY2(moved > 0, (name + " did not train").c_str());
+            ++biases;
+        } else if (value.dim() == 4) {
+            foldedMoved = std::max(foldedMoved, moved); // the demo's convs are the folded ones
+        } else {
+            QVERIFY2(moved <= 3.1 * result.lr, (name + " moved " + std::to_string(moved)).c_str());
+        }
     }
+    QCOMPARE(biases, 3);
+    QVERIFY2(foldedMoved > 4 * result.lr, qPrintable(QString::number(foldedMoved / result.lr)));
 
     // never: BatchNorm trains to the last step and is folded after it.
     config.freezeBatchNormAfter = -1;
@@ -296,4 +315,70 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     QCOMPARE(train::runTraining(config, m_registry).batchNormFreezeStep, int64_t(-1));
     config.freezeBatchNormAfter = 4;
     QCOMPARE(train::runTraining(config, m_registry).batchNormFreezeStep, int64_t(4));
+}
+
+// Folded part-way, a conv's weights W' = s * W (s = gamma / sqrt(var + eps) per output channel)
+// step |s| times the rate: given the gradient the chain rule gives (dL/dW' = dL/dW / s), two
+// Adam steps move W' by s times what they move W with the BatchNorm kept (up to Adam's eps), so
+// the fold leaves the pace of training alone. Every other parameter steps at the rate.
+void TestTraining::foldedWeightsStepAsBeforeTheFold()
+{
+    auto qat = engine::QatModel::build(QATWB_DEMO_MODEL, engine::presetPlan("w2a3"), m_registry, true);
+    QCOMPARE(qat->trainingBatchNorms(), 3);
+    calibrateAndTrain(*qat, 3, 3e-3);
+    std::map<std::string, at::Tensor> before;
+    for (const auto& p : qat->module().named_parameters()) {
+        before[p.name] = p.value.detach().clone();
+    }
+    auto folded = qat->foldedCopy();
+    QVERIFY(qat->modelStepScales().size() == qat->modelParameters().size());
+    for (const auto& s : qat->modelStepScales()) {
+        QVERIFY(!s.defined()); // a model that was not made by folding part-way
+    }
+    const auto params = folded->modelParameters();
+    const auto scales = folded->modelStepScales();
+    QCOMPARE(scales.size(), params.size());
+    const auto named = folded->module().named_parameters();
+    int scaled = 0;
+    size_t i = 0;
+    for (const auto& p : named) {
+        const auto& scale = scales[i++];
+        const auto old = before.find(p.name);
+        if (!scale.defined()) {
+            // Not a folded weight: the same tensor as before (or a folded bias, new).
+            QVERIFY2(old == before.end() || at::equal(old->second, p.value), p.name.c_str());
+            continue;
+        }
+        ++scaled;
+        QVERIFY2(old != before.end(), p.name.c_str());
+        const auto& w = old->second;
+        const auto signedScale = (p.value / w).flatten(1).amax(1).reshape(scale.sizes()); // W' / W per channel
+        QVERIFY2(at::allclose(scale, signedScale.abs(), 1e-5, 1e-7), p.name.c_str());
+        QVERIFY2(scale.max().item<double>() > 1.05 * scale.min().item<double>(), p.name.c_str()); // per channel
+
+        // The same gradients in both coordinates, two steps of Adam (in double: a step is
+        // a thousandth of a weight, too close to float rounding for a tight comparison).
+        at::manual_seed(3);
+        const auto w64 = w.to(at::kDouble);
+        const auto folded64 = p.value.detach().to(at::kDouble);
+        const auto s64 = signedScale.to(at::kDouble);
+        auto unfolded = w64.clone().requires_grad_(true);
+        auto foldedWeight = folded64.clone().requires_grad_(true);
+        train::Optimizer plain(train::OptimizerKind::Adam, {{{unfolded}, 3e-3}}, 0.9);
+        train::Optimizer scaledSteps(train::OptimizerKind::Adam, {{{foldedWeight}, 3e-3, {scale.to(at::kDouble)}}}, 0.9);
+        for (int step = 0; step < 2; ++step) {
+            // Away from 0, where Adam's eps (which the fold scales too) would show.
+            const auto g = at::randn_like(w64).sign() * (0.5 + at::rand_like(w64));
+            unfolded.mutable_grad() = g.clone();
+            foldedWeight.mutable_grad() = g / s64;
+            plain.step();
+            scaledSteps.step();
+        }
+        const auto moved = (unfolded - w64).detach();
+        const auto movedFolded = (foldedWeight - folded64).detach();
+        QVERIFY2(moved.abs().min().item<double>() > 0, p.name.c_str());
+        QVERIFY2(at::allclose(movedFolded, moved * s64, 1e-5, 0),
+                 qPrintable(QString::number((movedFolded - moved * s64).abs().max().item<double>())));
+    }
+    QCOMPARE(scaled, 3);
 }
