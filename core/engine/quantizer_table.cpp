@@ -68,15 +68,10 @@ at::Tensor quantizeConvKernel(const at::Tensor& x, int64_t table, int64_t slot, 
                               std::vector<int64_t> padding, std::vector<int64_t> dilation, bool transposed,
                               std::vector<int64_t> outputPadding, int64_t groups)
 {
-    quant::math::ConvReader conv;
+    auto conv = quant::math::convReader(std::move(stride), std::move(padding), std::move(dilation), transposed,
+                                        std::move(outputPadding), groups);
     conv.weight = weight;
     conv.bias = bias && bias->defined() ? *bias : at::Tensor();
-    conv.stride = std::move(stride);
-    conv.padding = std::move(padding);
-    conv.dilation = std::move(dilation);
-    conv.transposed = transposed;
-    conv.outputPadding = std::move(outputPadding);
-    conv.groups = groups;
     return tableOf(table).applyConv(slot, x, conv);
 }
 

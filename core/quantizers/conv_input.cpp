@@ -61,13 +61,9 @@ struct QuantizedConv : public torch::autograd::Function<QuantizedConv> {
         const auto& weight = saved[2];
         const auto grid = savedGrid(ctx);
         const auto mode = ClipGradient(ctx->saved_data["mode"].toInt());
-        ConvReader conv;
-        conv.stride = ctx->saved_data["stride"].toIntVector();
-        conv.padding = ctx->saved_data["padding"].toIntVector();
-        conv.dilation = ctx->saved_data["dilation"].toIntVector();
-        conv.transposed = ctx->saved_data["transposed"].toBool();
-        conv.outputPadding = ctx->saved_data["output_padding"].toIntVector();
-        conv.groups = ctx->saved_data["groups"].toInt();
+        auto conv = convReader(ctx->saved_data["stride"].toIntVector(), ctx->saved_data["padding"].toIntVector(),
+                               ctx->saved_data["dilation"].toIntVector(), ctx->saved_data["transposed"].toBool(),
+                               ctx->saved_data["output_padding"].toIntVector(), ctx->saved_data["groups"].toInt());
         const bool hasBias = ctx->saved_data["has_bias"].toBool();
         const auto& g = outputGrads[0];
         const bool wantStep = ctx->needs_input_grad(0);
@@ -106,6 +102,19 @@ struct QuantizedConv : public torch::autograd::Function<QuantizedConv> {
 };
 
 } // namespace
+
+ConvReader convReader(std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
+                      bool transposed, std::vector<int64_t> outputPadding, int64_t groups)
+{
+    ConvReader conv;
+    conv.stride = std::move(stride);
+    conv.padding = std::move(padding);
+    conv.dilation = std::move(dilation);
+    conv.transposed = transposed;
+    conv.outputPadding = std::move(outputPadding);
+    conv.groups = groups;
+    return conv;
+}
 
 at::Tensor convolve(const at::Tensor& input, const ConvReader& conv)
 {

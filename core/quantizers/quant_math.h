@@ -126,6 +126,9 @@ struct ConvReader {
     std::vector<int64_t> outputPadding;
     int64_t groups = 1;
 };
+/// A ConvReader of at::convolution's arguments after the weight and bias (none set yet).
+ConvReader convReader(std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
+                      bool transposed, std::vector<int64_t> outputPadding, int64_t groups);
 /// at::convolution(input, conv's weight and arguments).
 at::Tensor convolve(const at::Tensor& input, const ConvReader& conv);
 /// convolve(quantize(x, ...), conv), values and gradients as the two compute them. When x needs

@@ -74,17 +74,7 @@ void TestFusedKernels::quantizerIntoConvMatchesTheTwoOps()
         bool bias;
         math::ConvReader conv;
     };
-    auto reader = [](std::vector<int64_t> stride, std::vector<int64_t> padding, std::vector<int64_t> dilation,
-                     bool transposed, std::vector<int64_t> outputPadding, int64_t groups) {
-        math::ConvReader c;
-        c.stride = std::move(stride);
-        c.padding = std::move(padding);
-        c.dilation = std::move(dilation);
-        c.transposed = transposed;
-        c.outputPadding = std::move(outputPadding);
-        c.groups = groups;
-        return c;
-    };
+    const auto reader = math::convReader;
     const std::vector<Case> cases = {
         {"conv2d 1->8 3x3", {6, 1, 12, 12}, {8, 1, 3, 3}, true, reader({1, 1}, {1, 1}, {1, 1}, false, {0, 0}, 1)},
         {"conv2d 3->8 5x5 stride 2", {4, 3, 15, 15}, {8, 3, 5, 5}, false, reader({2, 2}, {2, 2}, {1, 1}, false, {0, 0}, 1)},
