@@ -4,7 +4,7 @@
 // (MCT's invariants, every model under every preset, determinism, cancel, divergence),
 // tst_training_probe.cpp (the learning-rate probe), tst_training_fusion.cpp (ReLU run inside
 // the quantizer after it, the input's quantizer inside the first conv) and tst_training_batch_norm.cpp (BatchNorm
-// not folded, or trained and folded at the end), and the helpers they use.
+// not folded, or trained and folded part-way or at the end), and the helpers they use.
 
 #include "quantizers/quantizer_registry.h"
 #include "training/tensor_dataset.h"

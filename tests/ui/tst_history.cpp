@@ -34,6 +34,7 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QScopeGuard>
+#include <QSpinBox>
 #include <QSettings>
 #include <QStandardItemModel>
 #include <QTabWidget>
@@ -66,7 +67,8 @@ void TestHistory::initTestCase()
     QVERIFY(m_finishedA > 0);
     m_finishedB = runCli(trainArgs(m_db, 16) << QStringLiteral("--preset") << QStringLiteral("w4a8-lsq")
                                               << QStringLiteral("--init") << QStringLiteral("auto")
-                                              << QStringLiteral("--quantizer-warmup") << QStringLiteral("4"),
+                                              << QStringLiteral("--quantizer-warmup") << QStringLiteral("4")
+                                              << QStringLiteral("--freeze-bn-after") << QStringLiteral("10"),
                          0);
     QVERIFY(m_finishedB > 0);
     m_diverged = runCli(trainArgs(m_db, 10) << QStringLiteral("--inject-nan-at") << QStringLiteral("2"), 3);
@@ -416,6 +418,23 @@ void TestHistory::rerunLoadsPlanAndSettings()
     QCOMPARE(config.batch, 64);
     QVERIFY(!config.lrProbe.value_or(false));
     QCOMPARE(config.quantizerWarmup, int64_t(4)); // the dock's Quantizer warm-up box, from the run
+    QCOMPARE(config.freezeBatchNormAfter, int64_t(10)); // and its Freeze BatchNorm box
+    QSpinBox* freezeBox = nullptr;
+    QStringList texts;
+    for (auto* box : window.trainingView()->findChildren<QSpinBox*>()) {
+        texts << box->text();
+        freezeBox = box->text() == QStringLiteral("after step 10") ? box : freezeBox;
+    }
+    QVERIFY2(freezeBox != nullptr, qPrintable(texts.join(QStringLiteral(", "))));
+    // Typed: the two words and a step.
+    for (const auto& [typed, value] : {std::pair{"never", int64_t(-1)}, std::pair{"25", int64_t(25)},
+                                       std::pair{"auto", qat::train::TrainConfig::kAutoFreeze}}) {
+        freezeBox->selectAll();
+        QTest::keyClicks(freezeBox, QString::fromLatin1(typed));
+        QTest::keyClick(freezeBox, Qt::Key_Return);
+        QCOMPARE(window.trainingView()->config().freezeBatchNormAfter, value);
+    }
+    freezeBox->setValue(10);
     QVERIFY(window.undoStack()->undoText().contains(QString::number(m_finishedB)));
     // A run that probed its learning rates is re-run with the probe (the dock's box); the
     // box is off limits, and the probe off, while a rate is given by hand.
@@ -439,6 +458,7 @@ void TestHistory::rerunLoadsPlanAndSettings()
     QVERIFY(window.loadRun(m_finishedA));
     QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("mct-default"));
     QCOMPARE(window.trainingView()->config().quantizerWarmup, int64_t(-1)); // auto
+    QCOMPARE(window.trainingView()->config().freezeBatchNormAfter, qat::train::TrainConfig::kAutoFreeze);
     QCOMPARE(plan->index(1, qat::ui::PlanTableModel::WeightBits).data().toInt(), 8);
     window.undoStack()->undo();
     QCOMPARE(QString::fromStdString(plan->plan().preset), QStringLiteral("w4a8-lsq"));

@@ -14,6 +14,7 @@
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QToolButton>
+#include <QValidator>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -37,6 +38,54 @@ QDoubleSpinBox* lrSpin(QWidget* parent, double value)
     spin->setValue(value);
     return spin;
 }
+
+// A step count with two words below it: auto (TrainConfig::kAutoFreeze) and never (-1).
+class FreezeStepBox : public QSpinBox {
+public:
+    explicit FreezeStepBox(QWidget* parent) : QSpinBox(parent)
+    {
+        setRange(int(train::TrainConfig::kAutoFreeze), 10'000'000);
+    }
+
+protected:
+    QString textFromValue(int value) const override
+    {
+        if (value == int(train::TrainConfig::kAutoFreeze)) return tr("auto");
+        if (value < 0) return tr("never");
+        return tr("after step %1").arg(value);
+    }
+    int valueFromText(const QString& text) const override
+    {
+        const auto t = text.trimmed();
+        if (t == tr("auto")) return int(train::TrainConfig::kAutoFreeze);
+        if (t == tr("never")) return -1;
+        return digits(t).toInt();
+    }
+    QValidator::State validate(QString& text, int&) const override
+    {
+        const auto t = text.trimmed();
+        if (t == tr("auto") || t == tr("never")) return QValidator::Acceptable;
+        if (const auto d = digits(t); !d.isEmpty()) {
+            return d.toLongLong() <= maximum() ? QValidator::Acceptable : QValidator::Invalid;
+        }
+        for (const auto& word : {tr("auto"), tr("never"), tr("after step ")}) {
+            if (word.startsWith(t)) return QValidator::Intermediate;
+        }
+        return QValidator::Invalid;
+    }
+
+private:
+    // The number in "after step N" or "N"; empty when there is none.
+    static QString digits(const QString& t)
+    {
+        const auto prefix = tr("after step ");
+        const auto n = t.startsWith(prefix) ? t.mid(prefix.size()) : t;
+        for (const auto c : n) {
+            if (!c.isDigit()) return QString();
+        }
+        return n;
+    }
+};
 
 QWidget* row(QWidget* parent, QWidget* a, QWidget* b)
 {
@@ -135,6 +184,14 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     m_warmup->setToolTip(tr("The quantizer parameters' learning rate rises linearly from 0 over these first steps "
                             "(0: none; auto: the default share of the run)"));
 
+    // qatwb train --freeze-bn-after.
+    m_freezeBn = new FreezeStepBox(this);
+    m_freezeBn->setValue(int(train::TrainConfig::kAutoFreeze));
+    m_freezeBn->setToolTip(tr("After this step BatchNorm's statistics are measured on the current weights and fixed; "
+                              "BatchNorm that trains to be folded (w2a3) is folded then and the folded convs train "
+                              "on. auto: after two thirds of the steps when BatchNorm trains to be folded, else "
+                              "never; never: folded after the last step"));
+
     m_epochs = new QSpinBox(this);
     m_epochs->setRange(1, 1000);
     m_steps = new QSpinBox(this);
@@ -180,6 +237,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     form->addRow(tr("Quantizer LR:"), row(this, m_qlrAuto, m_qlr));
     form->addRow(QString(), m_lrProbe);
     form->addRow(tr("Quantizer warm-up:"), m_warmup);
+    form->addRow(tr("Freeze BatchNorm:"), m_freezeBn);
     form->addRow(tr("Epochs:"), m_epochs);
     form->addRow(tr("Max steps:"), m_steps);
     form->addRow(tr("Batch:"), m_batch);
@@ -209,7 +267,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     layout->addStretch(1);
 
     m_editors = {m_data, m_limitTrain, m_limitTest, m_optimizer, m_schedule, m_lrAuto, m_lr, m_qlrAuto, m_qlr,
-                 m_lrProbe, m_warmup, m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
+                 m_lrProbe, m_warmup, m_freezeBn, m_epochs, m_steps, m_batch, m_seed, m_distill, m_calibration};
     restoreSettings();
     setActivity(Activity::Idle);
 }
@@ -240,6 +298,7 @@ train::TrainConfig TrainingView::config() const
     c.quantizerLr = m_qlrAuto->isChecked() ? -1 : m_qlr->value();
     c.lrProbe = m_lrProbe->isChecked() && c.lr < 0 && c.quantizerLr < 0;
     c.quantizerWarmup = m_warmup->value();
+    c.freezeBatchNormAfter = m_freezeBn->value();
     c.epochs = m_epochs->value();
     c.maxSteps = m_steps->value();
     c.batch = m_batch->value();
@@ -281,6 +340,7 @@ void TrainingView::setConfig(const train::TrainConfig& c)
     m_distill->setChecked(c.distill);
     m_lrProbe->setChecked(train::probesLearningRates(c));
     m_warmup->setValue(int(std::clamp<int64_t>(c.quantizerWarmup, -1, m_warmup->maximum())));
+    m_freezeBn->setValue(int(std::clamp<int64_t>(c.freezeBatchNormAfter, m_freezeBn->minimum(), m_freezeBn->maximum())));
     m_calibration->setCurrentIndex(std::max(0, m_calibration->findData(int(c.plan.weights.config.init))));
 }
 
@@ -391,6 +451,7 @@ void TrainingView::saveSettings() const
     s.setValue(QStringLiteral("qlr"), m_manualQlr);
     s.setValue(QStringLiteral("lrProbe"), m_lrProbe->isChecked());
     s.setValue(QStringLiteral("quantizerWarmup"), m_warmup->value());
+    s.setValue(QStringLiteral("freezeBatchNormAfter"), m_freezeBn->value());
     s.setValue(QStringLiteral("epochs"), m_epochs->value());
     s.setValue(QStringLiteral("batch"), m_batch->value());
     s.setValue(QStringLiteral("seed"), m_seed->value());
@@ -414,6 +475,7 @@ void TrainingView::restoreSettings()
     showRates();
     m_lrProbe->setChecked(s.value(QStringLiteral("lrProbe"), false).toBool());
     m_warmup->setValue(s.value(QStringLiteral("quantizerWarmup"), -1).toInt());
+    m_freezeBn->setValue(s.value(QStringLiteral("freezeBatchNormAfter"), int(train::TrainConfig::kAutoFreeze)).toInt());
     m_epochs->setValue(s.value(QStringLiteral("epochs"), 1).toInt());
     m_batch->setValue(s.value(QStringLiteral("batch"), 128).toInt());
     m_seed->setValue(s.value(QStringLiteral("seed"), 0).toInt());

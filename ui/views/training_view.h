@@ -83,6 +83,7 @@ private:
     double m_autoQlr = -1;
     QCheckBox* m_lrProbe = nullptr;
     QSpinBox* m_warmup = nullptr; ///< quantizer warm-up steps; -1 auto
+    QSpinBox* m_freezeBn = nullptr; ///< step BatchNorm is frozen (folded) after; -2 auto, -1 never
     QSpinBox* m_epochs = nullptr;
     QSpinBox* m_steps = nullptr;
     QSpinBox* m_batch = nullptr;
