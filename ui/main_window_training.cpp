@@ -117,9 +117,11 @@ bool MainWindow::startTraining()
         return false;
     }
     config.plan = m_quantView->planModel()->plan();
-    // Calibration applies to every quantizer, as the CLI's --init does.
-    config.plan.weights.config.init = m_trainingView->calibration();
-    config.plan.activations.config.init = m_trainingView->calibration();
+    // A calibration chosen in the dock applies to every quantizer, as the CLI's --init does.
+    if (const auto init = m_trainingView->calibration()) {
+        config.plan.weights.config.init = *init;
+        config.plan.activations.config.init = *init;
+    }
     m_plots->reset();
     m_firstStepSeconds = -1;
     m_banner->hide();

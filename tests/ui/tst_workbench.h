@@ -38,6 +38,7 @@ private Q_SLOTS:
     void shortRunPlotsAndRecords();
     void stopMidRun();
     void plotsOpenOnAQuantizerThatLearns();
+    void calibrationBoxLeavesThePlansInit();
     void layoutPersists();
     void runOption();
     void presetOption();

@@ -37,6 +37,8 @@
 #include <QtTest>
 #include <qcustomplot.h>
 
+#include <set>
+
 using qat::ui::MainWindow;
 using qat::ui::PlanTableModel;
 
@@ -252,6 +254,42 @@ void TestWorkbench::plotsOpenOnAQuantizerThatLearns()
     saveScreenshot(window, QStringLiteral("live_plots_frozen.png"));
     plots->selectQuantizer(opened);
     QVERIFY(!notes().contains(QStringLiteral("frozen")));
+}
+
+// The Training dock's Calibration box starts at "the plan's": a run keeps its preset's
+// initialisation (w4a8-lsq: auto for every quantizer); a method chosen in the box applies to
+// every quantizer, as --init does.
+void TestWorkbench::calibrationBoxLeavesThePlansInit()
+{
+    MainWindow window;
+    window.setRunDatabasePath(m_dir.filePath(QStringLiteral("calibration_runs.sqlite")));
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    QVERIFY(openAndWait(window, qat::test::path(QATWB_DEMO_MODEL)));
+    QComboBox* box = nullptr;
+    for (auto* combo : window.trainingView()->findChildren<QComboBox*>()) {
+        box = combo->findText(QStringLiteral("MSE search")) >= 0 ? combo : box;
+    }
+    QVERIFY(box != nullptr);
+    QCOMPARE(box->currentText(), QStringLiteral("the plan's (preset default)"));
+    QVERIFY(!window.trainingView()->calibration().has_value());
+    window.quantizationView()->planModel()->replacePlan(qat::engine::presetPlan("w4a8-lsq"), QStringLiteral("Preset w4a8-lsq"));
+    window.trainingView()->setShortRun(2, 256, 64);
+    auto initsOfARun = [&window] {
+        QSignalSpy finished(window.training(), &qat::ui::TrainingController::finished);
+        std::set<qat::quant::InitMethod> inits;
+        if (!window.startTraining() || !finished.wait(180000)) {
+            return inits;
+        }
+        for (const auto& q : window.training()->lastResult().quantizers) {
+            inits.insert(q.config.init);
+        }
+        return inits;
+    };
+    QCOMPARE(initsOfARun(), std::set<qat::quant::InitMethod>{qat::quant::InitMethod::Auto});
+    box->setCurrentIndex(box->findText(QStringLiteral("MSE search")));
+    QCOMPARE(initsOfARun(), std::set<qat::quant::InitMethod>{qat::quant::InitMethod::Mse});
+    box->setCurrentIndex(0);
 }
 
 void TestWorkbench::layoutPersists()

@@ -28,6 +28,7 @@ const QString kChooseFolder = QStringLiteral("choose-folder");
 const QString kChooseFile = QStringLiteral("choose-file");
 const char* const kRecentDataKey = "training/recentDataFolders";
 constexpr int kMaxRecentFolders = 5;
+constexpr int kPlanInit = -1; // the Calibration box's "the plan's" entry
 
 QDoubleSpinBox* lrSpin(QWidget* parent, double value)
 {
@@ -207,11 +208,13 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent)
     m_distill->setToolTip(tr("Knowledge distillation (needs no labels); off: cross-entropy on the labels"));
     m_distill->setChecked(true);
     m_calibration = new QComboBox(this);
+    m_calibration->addItem(tr("the plan's (preset default)"), kPlanInit);
     m_calibration->addItem(tr("MSE search"), int(quant::InitMethod::Mse));
     m_calibration->addItem(tr("max"), int(quant::InitMethod::MaxAbs));
     m_calibration->addItem(tr("percentile (99.99)"), int(quant::InitMethod::Percentile));
     m_calibration->addItem(tr("auto (per quantizer, by output error)"), int(quant::InitMethod::Auto));
-    m_calibration->setToolTip(tr("How every quantizer's initial threshold is found from calibration batches"));
+    m_calibration->setToolTip(tr("How every quantizer's initial threshold is found from calibration batches; "
+                                 "the plan's: as its preset (or plan file) says, per quantizer"));
 
     m_start = new QAction(tr("&Start Training"), this);
     m_start->setShortcut(QKeySequence(QStringLiteral("Ctrl+R")));
@@ -307,9 +310,10 @@ train::TrainConfig TrainingView::config() const
     return c;
 }
 
-quant::InitMethod TrainingView::calibration() const
+std::optional<quant::InitMethod> TrainingView::calibration() const
 {
-    return quant::InitMethod(m_calibration->currentData().toInt());
+    const int data = m_calibration->currentData().toInt();
+    return data == kPlanInit ? std::nullopt : std::optional(quant::InitMethod(data));
 }
 
 void TrainingView::selectData(const QString& data)
@@ -456,7 +460,7 @@ void TrainingView::saveSettings() const
     s.setValue(QStringLiteral("batch"), m_batch->value());
     s.setValue(QStringLiteral("seed"), m_seed->value());
     s.setValue(QStringLiteral("distill"), m_distill->isChecked());
-    s.setValue(QStringLiteral("calibration"), m_calibration->currentIndex());
+    s.setValue(QStringLiteral("calibrationInit"), m_calibration->currentData());
 }
 
 void TrainingView::restoreSettings()
@@ -480,7 +484,8 @@ void TrainingView::restoreSettings()
     m_batch->setValue(s.value(QStringLiteral("batch"), 128).toInt());
     m_seed->setValue(s.value(QStringLiteral("seed"), 0).toInt());
     m_distill->setChecked(s.value(QStringLiteral("distill"), true).toBool());
-    m_calibration->setCurrentIndex(s.value(QStringLiteral("calibration"), 0).toInt());
+    // By value (before the plan's entry came first, the index was stored, under "calibration").
+    m_calibration->setCurrentIndex(std::max(0, m_calibration->findData(s.value(QStringLiteral("calibrationInit"), kPlanInit))));
 }
 
 } // namespace qat::ui

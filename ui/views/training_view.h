@@ -5,6 +5,8 @@
 
 #include <QWidget>
 
+#include <optional>
+
 class QAction;
 class QCheckBox;
 class QComboBox;
@@ -29,7 +31,9 @@ public:
     /// The settings as a run configuration; plan.weights/activations init is set by
     /// calibration(). Throws nothing; an unusable folder shows up when the run starts.
     train::TrainConfig config() const;
-    quant::InitMethod calibration() const;
+    /// The initialisation chosen for every quantizer, or none: the plan's own (its preset's
+    /// default, or what a plan file says), the box's first entry and its default.
+    std::optional<quant::InitMethod> calibration() const;
     /// Shows config's settings (a stored run's, for a re-run): data, subsets, optimizer,
     /// schedule, learning rates, length, batch, seed, distillation, and the calibration of
     /// its plan's weights.
