@@ -17,8 +17,8 @@
 #include <QCommandLineParser>
 #include <QTimer>
 
-#include <algorithm>
 #include <map>
+#include <optional>
 
 int main(int argc, char** argv)
 {
@@ -81,13 +81,14 @@ int main(int argc, char** argv)
         return 2;
     }
 
-    const auto presets = qat::engine::presetNames();
-    const auto preset = parser.value(presetOption).toStdString();
-    if (parser.isSet(presetOption) && std::find(presets.begin(), presets.end(), preset) == presets.end()) {
-        std::string names;
-        for (const auto& name : presets) names += (names.empty() ? "" : ", ") + name;
-        qCritical("qat-workbench: unknown preset '%s'; the presets are %s", preset.c_str(), names.c_str());
-        return 2;
+    std::optional<qat::engine::QuantizationPlan> preset;
+    if (parser.isSet(presetOption)) {
+        try {
+            preset = qat::engine::presetPlan(parser.value(presetOption).toStdString());
+        } catch (const std::exception& e) { // an unknown name: the message lists the presets
+            qCritical("qat-workbench: %s", e.what());
+            return 2;
+        }
     }
 
     // The UI thread's own LibTorch work (opening a model, previews) runs on one thread: a
@@ -121,11 +122,11 @@ int main(int argc, char** argv)
     if (parser.isSet(dataOption)) {
         window.trainingView()->selectData(parser.value(dataOption));
     }
-    if (!preset.empty()) { // before --run's handler below, which starts training on the plan
-        QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, preset](bool ok) {
+    if (preset) { // before --run's handler below, which starts training on the plan
+        QObject::connect(&window, &qat::ui::MainWindow::modelLoadFinished, &window, [&window, plan = *preset](bool ok) {
             if (ok) {
                 window.quantizationView()->planModel()->replacePlan(
-                    qat::engine::presetPlan(preset), QStringLiteral("Preset %1").arg(QString::fromStdString(preset)));
+                    plan, QStringLiteral("Preset %1").arg(QString::fromStdString(plan.preset)));
             }
         });
     }

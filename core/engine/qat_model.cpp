@@ -402,15 +402,15 @@ std::vector<std::pair<std::string, at::Tensor>> QatModel::foldedTensors() const
 
 std::unique_ptr<QatModel> QatModel::foldedCopy()
 {
-    std::map<std::string, at::Tensor> factors;
+    std::map<std::string, at::Tensor> factors; // the folded model's step scales
     {
         at::NoGradGuard noGrad;
-        for (const auto& fold : m_pendingFolds) {
-            factors[fold.weightPath] = fold.scale().abs().to(fold.weight.scalar_type()).clone();
-        }
         for (size_t i = 0; i < m_pendingFolds.size(); ++i) {
+            const auto& fold = m_pendingFolds[i];
+            const auto factor = rangeFactor(fold);
+            factors[fold.weightPath] = factor.reshape(fold.scale().sizes()).to(fold.weight.scalar_type());
             if (m_foldSlots[i] >= 0) {
-                scaleChannels(m_table->at(size_t(m_foldSlots[i])), rangeFactor(m_pendingFolds[i]));
+                scaleChannels(m_table->at(size_t(m_foldSlots[i])), factor);
             }
         }
         m_foldSlots.assign(m_foldSlots.size(), -1); // scaled once
