@@ -3,6 +3,7 @@
 
 #include "common/error.h"
 #include "engine/bn_folding.h"
+#include "engine/bn_fusion.h"
 #include "engine/checkpoint.h"
 #include "engine/clamp_fusion.h"
 #include "engine/conv_fusion.h"
@@ -152,6 +153,7 @@ std::unique_ptr<QatModel> QatModel::build(const std::string& path, const Quantiz
     qat->insertQuantizers(graph, sites, target, registry);
     torch::jit::EliminateDeadCode(loaded.forward.graph);
     qat->m_fusedClamps = fuseInputClamps(loaded.forward.graph);
+    qat->m_fusedBatchNorms = fuseBatchNorms(loaded.forward.graph);
     qat->m_fusedConvs = fuseInputConvs(loaded.forward.graph);
     auto* cu = qat->m_module._ivalue()->compilation_unit().get();
     auto* fn = cu->create_function(c10::QualifiedName(*qat->m_module.type()->name(), kMethodName),

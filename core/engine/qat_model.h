@@ -122,6 +122,8 @@ public:
     int foldedBatchNorms() const { return m_folded; }
     /// ReLU / ReLU6 ops training runs inside the quantizer after them (clamp_fusion.h).
     int fusedClamps() const { return m_fusedClamps; }
+    /// BatchNorms (still training) run inside the quantizer after them (bn_fusion.h).
+    int fusedBatchNorms() const { return m_fusedBatchNorms; }
     /// How many input quantizers run inside the convolution reading them (conv_fusion.h).
     int fusedConvs() const { return m_fusedConvs; }
     /// The layers whose bias trains on the int32 grid (plan.integerBias and the target's).
@@ -150,6 +152,7 @@ private:
     std::vector<PointPlan> m_pointPlans;
     int m_folded = 0;
     int m_fusedClamps = 0;
+    int m_fusedBatchNorms = 0;
     int m_fusedConvs = 0;
     QuantizationPlan m_plan;
     // BatchNorms that train until foldedCopy(), and their signs (attributes the graph reads).

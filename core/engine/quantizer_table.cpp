@@ -75,6 +75,29 @@ at::Tensor quantizeConvKernel(const at::Tensor& x, int64_t table, int64_t slot, 
     return tableOf(table).applyConv(slot, x, conv);
 }
 
+at::Tensor quantizeBatchNormKernel(const at::Tensor& x, int64_t table, int64_t slot,
+                                  const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+                                  const c10::optional<at::Tensor>& runningMean,
+                                  const c10::optional<at::Tensor>& runningVar, bool training, double momentum,
+                                  double eps, bool clamped, double low, c10::optional<double> high)
+{
+    const auto value = [](const c10::optional<at::Tensor>& t) { return t ? *t : at::Tensor(); };
+    quant::math::BatchNormInput bn;
+    bn.weight = value(weight);
+    bn.bias = value(bias);
+    bn.runningMean = value(runningMean);
+    bn.runningVar = value(runningVar);
+    bn.training = training;
+    bn.momentum = momentum;
+    bn.eps = eps;
+    quant::math::InputClamp clamp;
+    clamp.low = low;
+    if (high) {
+        clamp.high = *high;
+    }
+    return tableOf(table).applyBatchNorm(slot, x, bn, clamped ? &clamp : nullptr);
+}
+
 // Biases are Optional[Tensor] attributes in scripted modules; the op passes None through.
 c10::optional<at::Tensor> quantizeBiasKernel(const c10::optional<at::Tensor>& bias, int64_t table, int64_t inputSlot,
                                              int64_t weightSlot)
@@ -93,6 +116,9 @@ TORCH_LIBRARY(qat, m)
     m.def("quantize_clamped(Tensor x, int table, int slot, float low, float? high) -> Tensor");
     m.def("quantize_conv(Tensor x, int table, int slot, Tensor weight, Tensor? bias, int[] stride, int[] padding, "
           "int[] dilation, bool transposed, int[] output_padding, int groups) -> Tensor");
+    m.def("quantize_batch_norm(Tensor x, int table, int slot, Tensor? weight, Tensor? bias, Tensor? running_mean, "
+          "Tensor? running_var, bool training, float momentum, float eps, bool clamped, float low, float? high) -> "
+          "Tensor");
     m.def("quantize_bias(Tensor? bias, int table, int input_slot, int weight_slot) -> Tensor?");
 }
 
@@ -101,6 +127,7 @@ TORCH_LIBRARY_IMPL(qat, CompositeImplicitAutograd, m)
     m.impl("quantize", &quantizeKernel);
     m.impl("quantize_clamped", &quantizeClampedKernel);
     m.impl("quantize_conv", &quantizeConvKernel);
+    m.impl("quantize_batch_norm", &quantizeBatchNormKernel);
     m.impl("quantize_bias", &quantizeBiasKernel);
 }
 
@@ -202,6 +229,17 @@ at::Tensor QuantizerTable::applyClamped(int64_t slot, const at::Tensor& x, const
         return apply(slot, quant::math::applyInputClamp(x, clamp));
     }
     return recordingFailure(slot, [&] { return builtin->forwardClamped(x, clamp); });
+}
+
+at::Tensor QuantizerTable::applyBatchNorm(int64_t slot, const at::Tensor& x, const quant::math::BatchNormInput& bn,
+                                          const quant::math::InputClamp* clamp)
+{
+    auto* builtin = fusing(slot);
+    if (builtin == nullptr) {
+        const auto y = quant::math::batchNorm(x, bn);
+        return apply(slot, clamp != nullptr ? quant::math::applyInputClamp(y, *clamp) : y);
+    }
+    return recordingFailure(slot, [&] { return builtin->forwardBatchNorm(x, bn, clamp); });
 }
 
 at::Tensor QuantizerTable::applyConv(int64_t slot, const at::Tensor& x, const quant::math::ConvReader& conv)

@@ -70,6 +70,11 @@ public:
     /// whose input gradient training then skips (conv_fusion.h); every other mode, and plugin
     /// quantizers, run the two apart.
     at::Tensor applyConv(int64_t slot, const at::Tensor& x, const quant::math::ConvReader& conv);
+    /// apply(slot, clamp(batch_norm(x))) (clamp null: none): the BatchNorm in front, and its
+    /// clamp, fused into the built-in quantizers' kernels while training (bn_fusion.h); every
+    /// other mode, and plugin quantizers, run the ops first.
+    at::Tensor applyBatchNorm(int64_t slot, const at::Tensor& x, const quant::math::BatchNormInput& bn,
+                              const quant::math::InputClamp* clamp);
     /// A layer's bias on the int32 grid of its input and weight quantizers (integer kernels).
     at::Tensor applyBias(int64_t inputSlot, int64_t weightSlot, const at::Tensor& bias);
     /// That grid now (for export).
@@ -118,5 +123,10 @@ constexpr const char* kQuantizeClampedOp = "qat::quantize_clamped";
 /// int[] padding, int[] dilation, bool transposed, int[] output_padding, int groups):
 /// aten::convolution(quantize(x), ...), the form training runs (conv_fusion.h).
 constexpr const char* kQuantizeConvOp = "qat::quantize_conv";
+/// quantize_batch_norm(Tensor x, int table, int slot, Tensor? weight, Tensor? bias, Tensor?
+/// running_mean, Tensor? running_var, bool training, float momentum, float eps, bool clamped,
+/// float low, float? high): quantize(batch_norm(x, ...)) or, when clamped,
+/// quantize_clamped(batch_norm(x, ...), low, high), the form training runs (bn_fusion.h).
+constexpr const char* kQuantizeBatchNormOp = "qat::quantize_batch_norm";
 
 } // namespace qat::engine

@@ -70,10 +70,21 @@ at::Tensor BuiltinQuantizerBase::forwardSigned(const at::Tensor& x, const at::Te
     return forward(x);
 }
 
+at::Tensor BuiltinQuantizerBase::forwardBatchNorm(const at::Tensor& x, const math::BatchNormInput& bn,
+                                                  const math::InputClamp* clamp)
+{
+    const Applying applyingNorm(m_batchNorm, &bn);
+    const Applying applyingClamp(m_clamp, clamp);
+    return forward(x);
+}
+
 at::Tensor BuiltinQuantizerBase::quantizeFused(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                                                const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax,
                                                math::ClipGradient mode) const
 {
+    if (m_batchNorm != nullptr) {
+        return math::quantizeBatchNorm(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, m_clamp, *m_batchNorm);
+    }
     if (m_conv != nullptr) {
         return math::quantizeIntoConv(x, step, low, zeroPoint, qmin, qmax, kernelAxis(), mode, *m_conv);
     }

@@ -32,6 +32,10 @@ public:
     /// forward(x * sign) * sign for a +1 / -1 per channel of a per-channel grid, in the kernel's
     /// single pass (a weight whose BatchNorm trains, see math::quantize). The same restriction.
     at::Tensor forwardSigned(const at::Tensor& x, const at::Tensor& sign);
+    /// forward(clamp(batch_norm(x))) (clamp null: none) for an activation quantizer, BatchNorm's
+    /// and the quantizer's passes as one kernel each way (math::quantizeBatchNorm; the engine's
+    /// fusion of a training BatchNorm with the quantizer after it). The same restriction.
+    at::Tensor forwardBatchNorm(const at::Tensor& x, const math::BatchNormInput& bn, const math::InputClamp* clamp);
 
 protected:
     /// Rows [C, K] of what observe() saw (weights: per channel when configured; activations:
@@ -46,8 +50,8 @@ protected:
     /// The clamp forwardClamped() is applying (null outside it): forward() passes it on.
     const math::InputClamp* inputClamp() const { return m_clamp; }
     /// What forward() ends with: math::quantize of x on this grid, with the clamp, into the
-    /// convolution or with the sign that forwardClamped() / forwardIntoConv() / forwardSigned()
-    /// are applying.
+    /// convolution, with the sign or behind the BatchNorm that forwardClamped() /
+    /// forwardIntoConv() / forwardSigned() / forwardBatchNorm() are applying.
     at::Tensor quantizeFused(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                              const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, math::ClipGradient mode) const;
     /// Channel axis for the fake-quant kernel, -1 for per-tensor.
@@ -64,6 +68,7 @@ private:
     const math::InputClamp* m_clamp = nullptr;
     const math::ConvReader* m_conv = nullptr;
     const at::Tensor* m_sign = nullptr;
+    const math::BatchNormInput* m_batchNorm = nullptr;
 };
 
 } // namespace qat::quant

@@ -3,6 +3,7 @@
 // the loops vectorise, nothing is contracted into an FMA (values must stay bit-identical
 // to LibTorch's kernels), and each function is also compiled for AVX2, picked at load time.
 #include "quantizers/fused_kernels.h"
+#include "quantizers/kernel_math.h"
 
 #include <ATen/Parallel.h>
 
@@ -15,67 +16,11 @@ namespace qat::quant::kernels {
 
 namespace {
 
+using namespace detail;
+
 constexpr int64_t kMinChunk = int64_t(1) << 15; // elements per task
 constexpr int64_t kMaxPartials = int64_t(1) << 20; // per-chunk channel sums kept at most
 constexpr int64_t kBlock = 1024;                   // float sums are folded into doubles this often
-
-// nearbyint in round-to-nearest-even without a libm call, so the loops vectorise: below 2^23
-// adding and removing 2^23 leaves the nearest integer (ties to even); above, floats are integers.
-inline float roundEven(float v)
-{
-    const float a = std::fabs(v);
-    const float r = std::copysign((a + 8388608.0f) - 8388608.0f, v);
-    return a < 8388608.0f ? r : v;
-}
-
-// The code before clipping, as LibTorch computes it: zp + nearbyint(x * inv).
-inline float code(float x, float inv, float zp)
-{
-    return zp + roundEven(x * inv);
-}
-
-// Clip as LibTorch does after its int64 cast (a NaN code ends at qmin there too).
-inline float clip(float v, float qmin, float qmax)
-{
-    v = v >= qmin ? v : qmin;
-    return v <= qmax ? v : qmax;
-}
-
-struct Channel {
-    float step;
-    float inv;
-    float zp;
-    float low;
-    float sign; // +1 or -1: multiplying by it is exact, so values stay bit-identical
-};
-
-// The input clamp as the loops use it: high is +inf and passHigh NaN without a high end, so
-// the same compares serve ReLU and hardtanh (and a NaN input stays NaN, and passes).
-struct Pre {
-    float low;
-    float high;
-    float passHigh;
-};
-
-Pre preOf(const InputClamp& clamp)
-{
-    constexpr float inf = std::numeric_limits<float>::infinity();
-    constexpr float nan = std::numeric_limits<float>::quiet_NaN();
-    return {clamp.low, clamp.hasHigh ? clamp.high : inf, clamp.hasHigh ? clamp.high : nan};
-}
-
-inline float clampValue(float v, Pre p)
-{
-    v = v < p.low ? p.low : v;
-    return v > p.high ? p.high : v;
-}
-
-// Where the clamp op's own backward lets the gradient through: threshold_backward and
-// hardtanh_backward zero it at x <= low and x >= high.
-inline bool passes(float v, Pre p)
-{
-    return !(v <= p.low) & !(v >= p.passHigh); // & not &&: no branch, so the loops vectorise
-}
 
 template <bool Clamped>
 __attribute__((always_inline)) inline void forwardLoop(const float* __restrict x, float* __restrict q, int64_t n,
@@ -209,13 +154,6 @@ __attribute__((target_clones("avx2", "default"))) void mapSpan(const float* __re
     } else {
         mapLoop<false>(x, stepMap, lowMap, n, c, qmin, qmax, rule == 2 ? 0.0f : 1.0f);
     }
-}
-
-Channel channel(const Grid& grid, int64_t c)
-{
-    const float step = grid.step[c];
-    return {step, 1.0f / step, grid.zeroPoint ? grid.zeroPoint[c] : 0.0f, grid.low ? grid.low[c] : 0.0f,
-            grid.sign ? grid.sign[c] : 1.0f};
 }
 
 int64_t chunkSize(const Layout& layout)

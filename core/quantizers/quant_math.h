@@ -139,6 +139,27 @@ at::Tensor convolve(const at::Tensor& input, const ConvReader& conv);
 at::Tensor quantizeIntoConv(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                             const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode,
                             const ConvReader& conv);
+/// A BatchNorm in front of the quantizer (and of its clamp): at::batch_norm's arguments after
+/// the input. While training its running statistics are updated in place, as the op does.
+struct BatchNormInput {
+    at::Tensor weight;      ///< gamma; undefined: 1
+    at::Tensor bias;        ///< beta; undefined: 0
+    at::Tensor runningMean; ///< undefined: none (then only batch statistics)
+    at::Tensor runningVar;
+    bool training = true;   ///< batch statistics; false: the running ones
+    double momentum = 0.1;
+    double eps = 1e-5;
+};
+/// The op itself (at::batch_norm).
+at::Tensor batchNorm(const at::Tensor& x, const BatchNormInput& bn);
+/// quantize(clamp(batch_norm(x)), ...) (clamp null: none) on a per-tensor grid, values and
+/// gradients (x, gamma, beta, step, low) as the ops compute them, in one kernel each way: the
+/// activation quantizer after a BatchNorm that trains (w2a3). BatchNorm's output is never
+/// stored, and its and the quantizer's passes over memory become one (batch_norm_kernels.h).
+/// Other grids, types or layouts run the ops.
+at::Tensor quantizeBatchNorm(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
+                             const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode,
+                             const InputClamp* clamp, const BatchNormInput& bn);
 at::Tensor quantizeComposite(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                              const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode);
 

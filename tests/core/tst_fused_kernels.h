@@ -53,6 +53,7 @@ private Q_SLOTS:
     void fusedClampMatchesTheOpThenTheQuantizer();
     void quantizerIntoConvMatchesTheTwoOps();
     void signedChannelsMatchTheMultiplications();
+    void batchNormInFrontMatchesTheOps();
     void tiesRoundToEvenLikeLibTorch();
     void middleChannelAxisWithZeroPoints();
     void gradientsDoNotDependOnThreads();

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Fused forms of the built-in quantizers (tst_fused_kernels, continued), each against the
 // separate ops it replaces: a ReLU / ReLU6 / hardtanh in front (forwardClamped), the
-// convolution reading the model input's quantizer (forwardIntoConv) and a BatchNorm fold sign
-// around a weight quantizer (forwardSigned); values bit for bit, gradients within rounding.
+// convolution reading the model input's quantizer (forwardIntoConv), a BatchNorm fold sign
+// around a weight quantizer (forwardSigned) and a BatchNorm in front (forwardBatchNorm);
+// values bit for bit, gradients within rounding.
 #include "tst_fused_kernels.h"
 
 #include "quantizers/builtin_quantizer_base.h"
@@ -10,6 +11,8 @@
 
 #include <ATen/ATen.h>
 #include <QtTest>
+
+#include <optional>
 
 using namespace qat::quant;
 using qat::test::calibrated;
@@ -187,4 +190,110 @@ void TestFusedKernels::signedChannelsMatchTheMultiplications()
     }
     qInfo("%d weight quantizer / bits / axis / kernel combinations equal", checked);
     QVERIFY(checked >= 3 * 3 * 2 * 2);
+}
+
+void TestFusedKernels::batchNormInFrontMatchesTheOps()
+{
+    // A BatchNorm (batch statistics, or running ones), a clamp or none, then the quantizer: the
+    // fused kernel against at::batch_norm, the clamp op and the quantizer's own kernel.
+    std::vector<std::optional<math::InputClamp>> clamps(3);
+    clamps[1] = math::InputClamp{};
+    clamps[2] = math::InputClamp{0.0, 6.0};
+    const std::vector<std::vector<int64_t>> shapes{{8, 6, 7, 9}, {5, 4, 40}};
+    int checked = 0;
+    for (const auto& info : registry().entries()) {
+        if (info.target != Target::Activations) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            const QuantizerKey key{info.target, method, info.training};
+            for (const int bits : {3, 8}) {
+                for (const auto& clamp : clamps) {
+                    for (const bool training : {true, false}) {
+                        for (const auto& shape : shapes) {
+                            const int64_t channels = shape[1];
+                            const auto x = at::randn(shape) * 2 + 0.5;
+                            auto gamma = at::randn({channels});
+                            gamma[0] = -0.7f; // a negative scale flips the channel
+                            const auto beta = at::randn({channels}) * 0.3;
+                            const auto runningMean = at::randn({channels}) * 0.2;
+                            const auto runningVar = at::rand({channels}) + 0.5;
+                            QuantizerConfig config;
+                            config.bits = bits;
+                            config.init = InitMethod::MaxAbs;
+                            // Calibrated on a narrower range than it will see: some values clip.
+                            const auto normed = at::batch_norm(x, gamma, beta, runningMean, runningVar, training, 0.1,
+                                                               1e-5, false);
+                            auto q = calibrated(registry(), key, config, normed * 0.7);
+                            auto* builtin = dynamic_cast<BuiltinQuantizerBase*>(q.get());
+                            QVERIFY(builtin != nullptr);
+                            const auto g = at::randn(shape);
+                            const auto what = QString::fromStdString(toString(key))
+                                              + QStringLiteral(" %1 bit, %2, %3, rank %4")
+                                                    .arg(bits)
+                                                    .arg(clamp ? (clamp->high ? "relu6" : "relu") : "no clamp")
+                                                    .arg(training ? "batch statistics" : "running statistics")
+                                                    .arg(shape.size());
+                            struct Side {
+                                Pass pass;
+                                at::Tensor runningMean;
+                                at::Tensor runningVar;
+                            };
+                            Side sides[2];
+                            for (int i = 0; i < 2; ++i) {
+                                for (auto& p : q->parameters()) {
+                                    if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
+                                }
+                                math::BatchNormInput bn;
+                                bn.weight = gamma.clone().requires_grad_();
+                                bn.bias = beta.clone().requires_grad_();
+                                bn.runningMean = runningMean.clone();
+                                bn.runningVar = runningVar.clone();
+                                bn.training = training;
+                                const auto input = x.clone().requires_grad_();
+                                at::Tensor out;
+                                if (i == 0) {
+                                    const auto y = math::batchNorm(input, bn);
+                                    out = q->forward(clamp ? math::applyInputClamp(y, *clamp) : y);
+                                } else {
+                                    out = builtin->forwardBatchNorm(input, bn, clamp ? &*clamp : nullptr);
+                                }
+                                (out * g).sum().backward();
+                                auto& side = sides[i];
+                                side.pass.out = out.detach();
+                                side.pass.dx = input.grad();
+                                side.pass.dparams = {bn.weight.grad(), bn.bias.grad()};
+                                for (const auto& p : q->parameters()) {
+                                    side.pass.dparams.push_back(p.tensor.grad().defined() ? p.tensor.grad().clone()
+                                                                                         : at::Tensor());
+                                }
+                                side.runningMean = bn.runningMean;
+                                side.runningVar = bn.runningVar;
+                            }
+                            const auto& [ref, fused] = sides;
+                            QVERIFY2(at::equal(fused.pass.out, ref.pass.out),
+                                     qPrintable(what + ": values " + describe(fused.pass.out, ref.pass.out)));
+                            QVERIFY2(close(fused.pass.dx, ref.pass.dx),
+                                     qPrintable(what + ": dx " + describe(fused.pass.dx, ref.pass.dx)));
+                            for (size_t k = 0; k < fused.pass.dparams.size(); ++k) {
+                                const auto param = k < 2 ? QString::fromLatin1(k == 0 ? "gamma" : "beta")
+                                                         : QString::fromStdString(q->parameters()[k - 2].name);
+                                QVERIFY2(close(fused.pass.dparams[k], ref.pass.dparams[k]),
+                                         qPrintable(what + ": gradient of " + param));
+                            }
+                            QVERIFY2(at::allclose(fused.runningMean, ref.runningMean, 1e-6, 1e-7)
+                                         && at::allclose(fused.runningVar, ref.runningVar, 1e-6, 1e-7),
+                                     qPrintable(what + ": running statistics"));
+                            if (training) {
+                                QVERIFY(!at::equal(fused.runningMean, runningMean)); // they moved
+                            }
+                            ++checked;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    qInfo("%d activation quantizer / bits / clamp / statistics / shape combinations equal", checked);
+    QVERIFY(checked >= 4 * 2 * 3 * 2 * 2);
 }

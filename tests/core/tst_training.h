@@ -67,6 +67,8 @@ private Q_SLOTS:
     void inputQuantizerRunsInsideTheFirstConv_data();
     void inputQuantizerRunsInsideTheFirstConv();
     void onlyAConvReadingTheInputQuantizerAloneIsFused();
+    void batchNormsRunInsideTheirQuantizers_data();
+    void batchNormsRunInsideTheirQuantizers();
     void signedWeightsTrainAsTheMultiplicationsDo_data();
     void signedWeightsTrainAsTheMultiplicationsDo();
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
-// ReLU / ReLU6 run inside the quantizer after them, and the model input's quantizer inside the
-// first convolution (tst_training, continued): training with the fused ops computes what the
-// model's own ops and the quantizers compute apart, an in-place clamp whose input is read again
-// is left alone, and only a convolution that alone reads the input's quantizer is fused.
+// ReLU / ReLU6 run inside the quantizer after them, a BatchNorm that trains inside the quantizer
+// after it, and the model input's quantizer inside the first convolution (tst_training,
+// continued): training with the fused ops computes what the model's own ops and the
+// quantizers compute apart, an in-place clamp whose input is read again is left alone, and
+// only a convolution that alone reads the input's quantizer is fused.
 #include "expected_layers.h"
 #include "test_paths.h"
 #include "tst_training.h"
 
+#include "engine/bn_fusion.h"
 #include "engine/clamp_fusion.h"
 #include "engine/conv_fusion.h"
 #include "engine/qat_model.h"
@@ -166,6 +168,64 @@ void TestTraining::inputQuantizerRunsInsideTheFirstConv()
     engine::unfuseInputConvs(graph);
     QCOMPARE(count(*graph, engine::kQuantizeConvOp), 0);
     compareSteps(*withFusion, *apart);
+}
+
+void TestTraining::batchNormsRunInsideTheirQuantizers_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("preset");
+    QTest::addColumn<bool>("frozen");
+    // Every activation quantizer kind of the presets: LSQ power-of-two (w2a3), STE power-of-two
+    // (mct-default), LSQ uniform with its low end (w4a4-lsq-uniform), BatchNorm trained; after
+    // ReLU (demo, cnn_bn_relu), ReLU6 and none (residual_dw); batch statistics and frozen ones.
+    const auto demo = QString::fromUtf8(QATWB_DEMO_MODEL);
+    for (const char* preset : {"w2a3", "mct-default", "w4a4-lsq-uniform"}) {
+        for (const bool frozen : {false, true}) {
+            QTest::addRow("demo %s%s", preset, frozen ? " frozen" : "") << demo << preset << frozen;
+        }
+    }
+    for (const auto* m : {"cnn_bn_relu_scripted.pt", "cnn_bn_relu_traced.pt", "residual_dw_scripted.pt",
+                          "residual_dw_traced.pt"}) {
+        QTest::newRow(m) << test::fixturePath(QString::fromLatin1(m)) << "w2a3" << false;
+    }
+}
+
+void TestTraining::batchNormsRunInsideTheirQuantizers()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, preset);
+    QFETCH(bool, frozen);
+    auto plan = engine::presetPlan(preset.toStdString());
+    plan.trainBatchNorm = true;
+    auto withFusion = engine::QatModel::build(model.toStdString(), plan, m_registry, true);
+    auto withOps = engine::QatModel::build(model.toStdString(), plan, m_registry, true);
+    auto graph = withOps->module().get_method(engine::QatModel::kMethodName).graph();
+    QCOMPARE(count(*graph, engine::kQuantizeBatchNormOp), withFusion->fusedBatchNorms());
+    const int batchNorms = count(*graph, "aten::batch_norm");
+    engine::unfuseBatchNorms(graph);
+    QCOMPARE(count(*graph, engine::kQuantizeBatchNormOp), 0);
+    QCOMPARE(count(*graph, "aten::batch_norm"), batchNorms + withFusion->fusedBatchNorms());
+    qInfo("%d of %d training BatchNorms fused", withFusion->fusedBatchNorms(), withFusion->trainingBatchNorms());
+    QVERIFY(withFusion->fusedBatchNorms() > 0);
+    if (model.endsWith(QLatin1String("demo_cnn.pt"))) {
+        QCOMPARE(withFusion->fusedBatchNorms(), 3); // conv-bn-relu x3
+    }
+    if (frozen) {
+        withFusion->freezeBatchNorm();
+        withOps->freezeBatchNorm();
+    }
+    compareSteps(*withFusion, *withOps);
+    // Under batch statistics the step moved the running ones, the same in both.
+    const auto buffers = withOps->module().named_buffers();
+    int compared = 0;
+    for (const auto& b : withFusion->module().named_buffers()) {
+        for (const auto& o : buffers) {
+            if (o.name != b.name || b.name.find("running_") == std::string::npos) continue;
+            QVERIFY2(at::allclose(b.value, o.value, 1e-5, 1e-6), b.name.c_str());
+            ++compared;
+        }
+    }
+    QVERIFY(compared >= 2 * withFusion->trainingBatchNorms());
 }
 
 void TestTraining::signedWeightsTrainAsTheMultiplicationsDo_data()

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// BatchNorm, an optional ReLU / hardtanh, and a per-tensor quantizer as one kernel each way:
+// the activation quantizer after a BatchNorm that trains (engine/bn_fusion.h). Internal.
+//
+// x is viewed as [outer, channels, inner] with channels x's dimension 1 (BatchNorm's). Each
+// channel is one task: its statistics, its normalisation and its quantization run while its
+// values are in the core's cache. Values follow LibTorch's CPU batch_norm (float arithmetic
+// y = x * alpha + beta with alpha = invstd * gamma, beta = bias - mean * alpha; sums in
+// double), then kernels::forward's quantizer, bit for bit on the same statistics.
+
+#include "quantizers/fused_kernels.h"
+
+namespace qat::quant::kernels {
+
+/// The normalisation's parameters, one value per channel.
+struct Norm {
+    const float* gamma = nullptr; ///< null: 1
+    const float* beta = nullptr;  ///< null: 0
+    /// Batch statistics (batchStats): written by normForward. Else read: the running mean and
+    /// 1 / sqrt(running_var + eps), as the caller computed them.
+    float* mean = nullptr;
+    float* invstd = nullptr;
+    bool batchStats = true;
+    double eps = 1e-5;
+    double* unbiasedVar = nullptr; ///< batchStats: the unbiased variance (running statistics), or null
+};
+
+/// q = quantize(clamp(x * alpha + beta)) on a per-tensor grid (channel 0 of grid).
+void normForward(const float* x, float* q, const Layout& layout, const Norm& norm, const Grid& grid,
+                 const InputClamp& clamp);
+
+/// Outputs of normBackward; a null pointer is not computed.
+struct NormGradients {
+    float* dx = nullptr;
+    double* dstep = nullptr;  ///< one sum (the grid's step)
+    double* dlow = nullptr;   ///< one sum
+    double* dgamma = nullptr; ///< per channel
+    double* dbeta = nullptr;  ///< per channel
+};
+
+/// The backward of normForward for g = dL/dq, with the statistics it used: the quantizer's
+/// rule (kernels::backward), the clamp's mask, then batch_norm's backward (through the batch
+/// statistics when norm.batchStats, else through fixed ones).
+void normBackward(const float* x, const float* g, const Layout& layout, const Norm& norm, const Grid& grid, Rule rule,
+                  const InputClamp& clamp, NormGradients out);
+
+} // namespace qat::quant::kernels
