@@ -113,6 +113,14 @@ void printQuantizers(const json& out)
                   << q["libtorch_fake_quant_elements_per_s"].get<double>() / 1e6 << std::setw(19)
                   << q["ours_over_libtorch_time"].get<double>() << "\n";
     }
+    if (!out.contains("batch_norm_quantizers")) return;
+    std::cout << "\nBatchNorm (training) + ReLU + quantizer, fwd+bwd     method        Melem/s       ops  fused/ops time\n";
+    for (const auto& q : out["batch_norm_quantizers"]) {
+        std::cout << std::left << std::setw(50) << q["quantizer"].get<std::string>() << std::setw(14)
+                  << q["method"].get<std::string>() << std::right << std::setw(8) << q["elements_per_s"].get<double>() / 1e6
+                  << std::setw(10) << q["ops_elements_per_s"].get<double>() / 1e6 << std::setw(16)
+                  << q["fused_over_ops_time"].get<double>() << "\n";
+    }
 }
 
 void printTable(const json& out)
@@ -304,6 +312,7 @@ int runBench(const std::vector<std::string>& args)
     if (want("quantizers")) {
         progress("quantizer throughput");
         out["quantizers"] = quantizerThroughput(registry, quick ? 3 : 7);
+        out["batch_norm_quantizers"] = batchNormThroughput(registry, quick ? 3 : 7);
     }
     if (want("gui")) {
         progress("GUI vs headless (short runs, alternating)");

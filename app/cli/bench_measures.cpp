@@ -3,6 +3,7 @@
 
 #include "engine/qat_model.h"
 #include "model/loaded_model.h"
+#include "quantizers/builtin_quantizer_base.h"
 #include "quantizers/quant_math.h"
 #include "storage/run_store.h"
 #include "training/optimizer.h"
@@ -149,6 +150,22 @@ StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int
     return t;
 }
 
+using Through = std::function<at::Tensor(const at::Tensor&)>;
+
+// Elements of input per second through f, forward and backward: the median of repeats, after
+// one untimed call.
+double throughput(const at::Tensor& input, int repeats, const Through& f)
+{
+    std::vector<double> t;
+    for (int i = 0; i < repeats + 1; ++i) {
+        input.mutable_grad() = at::Tensor();
+        const auto start = Clock::now();
+        f(input).sum().backward();
+        if (i > 0) t.push_back(since(start));
+    }
+    return double(input.numel()) / median(t);
+}
+
 // Elements per second of forward + backward through each built-in quantizer, and through
 // LibTorch's fake_quantize op on the same tensor.
 json quantizerThroughput(const quant::QuantizerRegistry& registry, int repeats)
@@ -170,16 +187,7 @@ json quantizerThroughput(const quant::QuantizerRegistry& registry, int repeats)
             q->observe(weights ? x : x.slice(0, 0, 8));
             q->finishCalibration();
             const auto input = x.clone().set_requires_grad(true);
-            auto timeIt = [&](const std::function<at::Tensor(const at::Tensor&)>& f) {
-                std::vector<double> t;
-                for (int i = 0; i < repeats + 1; ++i) {
-                    input.mutable_grad() = at::Tensor();
-                    const auto start = Clock::now();
-                    f(input).sum().backward();
-                    if (i > 0) t.push_back(since(start));
-                }
-                return double(x.numel()) / median(t);
-            };
+            auto timeIt = [&](const Through& f) { return throughput(input, repeats, f); };
             auto ours = [&](const at::Tensor& v) { return q->forward(v); };
             auto libtorch = [&](const at::Tensor& v) {
                 return weights ? at::fake_quantize_per_channel_affine(v, at::full({shape[0]}, 0.01f),
@@ -198,6 +206,50 @@ json quantizerThroughput(const quant::QuantizerRegistry& registry, int repeats)
             rows.push_back({{"quantizer", info.name}, {"method", quant::toString(method)}, {"target", quant::toString(info.target)},
                             {"elements_per_s", f}, {"composite_elements_per_s", c}, {"libtorch_fake_quant_elements_per_s", k},
                             {"ours_over_libtorch_time", k / f}, {"composite_over_fused_time", f / c}});
+        }
+    }
+    return rows;
+}
+
+json batchNormThroughput(const quant::QuantizerRegistry& registry, int repeats)
+{
+    json rows = json::array();
+    const std::vector<int64_t> shape{64, 32, 28, 28};
+    const int64_t channels = shape[1];
+    for (const auto& info : registry.entries()) {
+        if (info.target != quant::Target::Activations) {
+            continue;
+        }
+        for (auto method : info.methods) {
+            quant::QuantizerConfig config;
+            config.bits = 8;
+            auto q = registry.create({info.target, method, info.training}, config);
+            auto* builtin = dynamic_cast<quant::BuiltinQuantizerBase*>(q.get());
+            if (builtin == nullptr) {
+                continue;
+            }
+            q->initialize({"bench", "relu", shape});
+            const auto x = at::randn(shape);
+            q->observe(at::relu(x.slice(0, 0, 8)));
+            q->finishCalibration();
+            const auto input = x.clone().set_requires_grad(true);
+            quant::math::BatchNormInput bn;
+            bn.weight = at::ones({channels}).set_requires_grad(true);
+            bn.bias = at::zeros({channels}).set_requires_grad(true);
+            bn.runningMean = at::zeros({channels});
+            bn.runningVar = at::ones({channels});
+            const quant::math::InputClamp relu;
+            auto timeIt = [&](const Through& f) { return throughput(input, repeats, f); };
+            auto fusedForm = [&](const at::Tensor& v) { return builtin->forwardBatchNorm(v, bn, &relu); };
+            auto ops = [&](const at::Tensor& v) { return builtin->forwardClamped(quant::math::batchNorm(v, bn), relu); };
+            std::vector<double> fused, apart;
+            for (int r = 0; r < 3; ++r) { // interleaved rounds
+                fused.push_back(timeIt(fusedForm));
+                apart.push_back(timeIt(ops));
+            }
+            const double f = median(fused), o = median(apart);
+            rows.push_back({{"quantizer", info.name}, {"method", quant::toString(method)}, {"elements_per_s", f},
+                            {"ops_elements_per_s", o}, {"fused_over_ops_time", o / f}});
         }
     }
     return rows;

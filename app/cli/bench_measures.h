@@ -69,6 +69,11 @@ StepTimes stepTimes(const std::string& modelPath, const std::string& preset, int
 /// and of LibTorch's fake_quantize op on the same tensor.
 nlohmann::json quantizerThroughput(const quant::QuantizerRegistry& registry, int repeats);
 
+/// Forward + backward elements per second of BatchNorm (training, batch statistics), ReLU and
+/// each built-in activation quantizer, as one fused kernel (math::quantizeBatchNorm) and as the
+/// ops (batch_norm, then the quantizer with the ReLU fused).
+nlohmann::json batchNormThroughput(const quant::QuantizerRegistry& registry, int repeats);
+
 /// tests/bench/qat_step_python.py: the QAT step (mct-default) in Python PyTorch with the same
 /// quantizer math, in rounds alternating with ours; the median of the per-round ratios.
 nlohmann::json pythonVsOurs(const std::string& modelPath, int batch, int rounds, int steps,
