@@ -19,19 +19,6 @@ using namespace detail;
 
 constexpr int64_t kBlock = 1024; // float sums are folded into doubles this often
 constexpr int64_t kChunk = int64_t(1) << 15; // elements per task of the backward
-constexpr int64_t kPrefetchLines = 16; // lines of a row asked for ahead of the hardware prefetcher
-constexpr int64_t kAhead = 4;          // rows ahead
-
-// A channel's rows lie a whole sample apart: the hardware prefetcher, which follows a stream
-// within a page, starts afresh on every row, and short rows (a 7x7 or 4x4 feature map) then
-// wait on memory once per row. Asks for the start of the row after this one in advance.
-inline void prefetchRow(const float* row, int64_t n)
-{
-    const int64_t lines = std::min(kPrefetchLines, (n * int64_t(sizeof(float)) + 63) / 64);
-    for (int64_t l = 0; l < lines; ++l) {
-        __builtin_prefetch(row + l * 16);
-    }
-}
 
 // One channel's normalisation as batch_norm computes it, and what its backward needs.
 struct Affine {
@@ -194,13 +181,11 @@ void channelMoments(const float* x, const Layout& layout, int64_t c, const Norm&
     const int64_t count = layout.outer * inner;
     double sum = 0;
     for (int64_t n = 0; n < layout.outer; ++n) {
-        if (n + kAhead < layout.outer) prefetchRow(x + (n + kAhead) * stride + c * inner, inner);
         sum += rowSum(x + n * stride + c * inner, inner);
     }
     const float mean = float(sum / double(count));
     double squares = 0;
     for (int64_t n = 0; n < layout.outer; ++n) {
-        if (n + kAhead < layout.outer) prefetchRow(x + (n + kAhead) * stride + c * inner, inner);
         squares += rowSquares(x + n * stride + c * inner, inner, mean);
     }
     norm.mean[c] = mean;
@@ -227,7 +212,6 @@ void normForward(const float* x, float* q, const Layout& layout, const Norm& nor
             const Affine a = affineOf(norm, c);
             for (int64_t n = 0; n < layout.outer; ++n) {
                 const int64_t at = n * stride + c * inner;
-                if (n + kAhead < layout.outer) prefetchRow(x + at + kAhead * stride, inner);
                 forwardRow(x + at, q + at, inner, a, ch, grid.qmin, grid.qmax, clamp.on, pre);
             }
         }

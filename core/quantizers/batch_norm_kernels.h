@@ -3,9 +3,10 @@
 // BatchNorm, an optional ReLU / hardtanh, and a per-tensor quantizer as one kernel each way:
 // the activation quantizer after a BatchNorm that trains (engine/bn_fusion.h). Internal.
 //
-// x is viewed as [outer, channels, inner] with channels x's dimension 1 (BatchNorm's). Each
-// channel is one task: its statistics, its normalisation and its quantization run while its
-// values are in the core's cache. Values follow LibTorch's CPU batch_norm (float arithmetic
+// x is viewed as [outer, channels, inner] with channels x's dimension 1 (BatchNorm's). The
+// forward takes a channel per task: its statistics, its normalisation and its quantization
+// run while its values are in the core's cache. The backward streams through memory in fixed
+// chunks of rows. Values follow LibTorch's CPU batch_norm (float arithmetic
 // y = x * alpha + beta with alpha = invstd * gamma, beta = bias - mean * alpha; sums in
 // double), then kernels::forward's quantizer, bit for bit on the same statistics.
 
