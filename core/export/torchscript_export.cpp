@@ -2,6 +2,7 @@
 #include "export/torchscript_export.h"
 
 #include "common/error.h"
+#include "engine/bn_fusion.h"
 #include "engine/clamp_fusion.h"
 #include "engine/conv_fusion.h"
 #include "engine/integer_bias.h"
@@ -65,6 +66,7 @@ torch::jit::Module makeExportModule(engine::QatModel& model,
 {
     auto module = model.module();
     auto graph = module.get_method(engine::QatModel::kMethodName).graph()->copy();
+    engine::unfuseBatchNorms(graph);  // BatchNorm kept by the plan, before its clamp and quantizer
     engine::unfuseInputClamps(graph); // the model's own relu / hardtanh ops, then the quantizers
     engine::unfuseInputConvs(graph);  // and its first convolution
     const auto quantizeOp = c10::Symbol::fromQualString(engine::kQuantizeOp);

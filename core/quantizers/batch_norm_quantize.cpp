@@ -189,8 +189,9 @@ bool kernelsTake(const at::Tensor& x, const at::Tensor& step, int64_t axis, cons
         return false;
     }
     const auto channels = x.size(1);
-    const bool stats = bn.training || (bn.runningMean.defined() && bn.runningVar.defined());
-    return stats && normLayout(x).inner >= kMinRow && floatChannels(bn.weight, channels)
+    // Batch statistics only: with running ones (evaluation, frozen statistics) the ops run, so
+    // an evaluated model and its export compute the same values bit for bit.
+    return bn.training && normLayout(x).inner >= kMinRow && floatChannels(bn.weight, channels)
            && floatChannels(bn.bias, channels) && floatChannels(bn.runningMean, channels)
            && floatChannels(bn.runningVar, channels);
 }
