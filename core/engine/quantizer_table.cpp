@@ -52,15 +52,21 @@ at::Tensor quantizeKernel(const at::Tensor& x, int64_t table, int64_t slot)
     return tableOf(table).apply(slot, x);
 }
 
-at::Tensor quantizeClampedKernel(const at::Tensor& x, int64_t table, int64_t slot, double low,
-                                 c10::optional<double> high)
+// The ops' (low, high) clamp arguments; no high end: a ReLU.
+quant::math::InputClamp clampOf(double low, c10::optional<double> high)
 {
     quant::math::InputClamp clamp;
     clamp.low = low;
     if (high) {
         clamp.high = *high;
     }
-    return tableOf(table).applyClamped(slot, x, clamp);
+    return clamp;
+}
+
+at::Tensor quantizeClampedKernel(const at::Tensor& x, int64_t table, int64_t slot, double low,
+                                 c10::optional<double> high)
+{
+    return tableOf(table).applyClamped(slot, x, clampOf(low, high));
 }
 
 at::Tensor quantizeConvKernel(const at::Tensor& x, int64_t table, int64_t slot, const at::Tensor& weight,
@@ -90,11 +96,7 @@ at::Tensor quantizeBatchNormKernel(const at::Tensor& x, int64_t table, int64_t s
     bn.training = training;
     bn.momentum = momentum;
     bn.eps = eps;
-    quant::math::InputClamp clamp;
-    clamp.low = low;
-    if (high) {
-        clamp.high = *high;
-    }
+    const auto clamp = clampOf(low, high);
     return tableOf(table).applyBatchNorm(slot, x, bn, clamped ? &clamp : nullptr);
 }
 

@@ -18,7 +18,8 @@ namespace {
 using namespace detail;
 
 constexpr int64_t kBlock = 1024; // float sums are folded into doubles this often
-constexpr int64_t kChunk = int64_t(1) << 15; // elements per task of the backward
+constexpr int64_t kChunk = int64_t(1) << 15;       // elements per task of the backward, at least
+constexpr int64_t kMaxPartials = int64_t(1) << 16; // per-chunk channel sums kept at most (of each kind)
 
 // One channel's normalisation as batch_norm computes it, and what its backward needs.
 struct Affine {
@@ -87,13 +88,12 @@ struct Sums {
     float dot = 0; // sum of (x - mean) dz: dgamma / invstd
 };
 
-// First sweep over a block: the sums, and into dx (when not null) either dz itself (batch
-// statistics: the second sweep turns it into dx in place) or, with fixed statistics, the
-// final dx = dz * invstd * gamma.
-template <bool Clamped, bool AllInside, bool WriteDx>
+// First sweep over a block: the sums, and dz into dx (when not null), which the second sweep
+// turns into dx in place.
+template <bool Clamped, bool AllInside, bool WriteDz>
 __attribute__((always_inline)) inline Sums sumBlock(const float* __restrict x, const float* __restrict g,
                                                     float* __restrict dx, int64_t n, Affine a, Channel c, float qmin,
-                                                    float qmax, float insideWeight, Pre p, float scale1, float scale2)
+                                                    float qmax, float insideWeight, Pre p)
 {
     float sStep = 0;
     float sLow = 0;
@@ -108,8 +108,8 @@ __attribute__((always_inline)) inline Sums sumBlock(const float* __restrict x, c
         sLow += lowTerm;
         sDz += dz;
         sDot += (x[j] - a.mean) * dz;
-        if constexpr (WriteDx) {
-            dx[j] = dz * scale1 * scale2;
+        if constexpr (WriteDz) {
+            dx[j] = dz;
         }
     }
     return {sStep, sLow, sDz, sDot};
@@ -131,23 +131,23 @@ __attribute__((target_clones("avx2", "default"))) void dxRow(const float* __rest
 // rule: 0 straight, 1 masked, 2 pact (as Rule).
 template <bool Clamped>
 __attribute__((always_inline)) inline Sums sumRule(const float* x, const float* g, float* dx, int64_t n, Affine a,
-                                                   Channel c, float qmin, float qmax, int rule, Pre p, float scale1, float scale2)
+                                                   Channel c, float qmin, float qmax, int rule, Pre p)
 {
     const float w = rule == 2 ? 0.0f : 1.0f;
     if (rule == 0) {
-        return dx ? sumBlock<Clamped, true, true>(x, g, dx, n, a, c, qmin, qmax, 1.0f, p, scale1, scale2)
-                  : sumBlock<Clamped, true, false>(x, g, dx, n, a, c, qmin, qmax, 1.0f, p, scale1, scale2);
+        return dx ? sumBlock<Clamped, true, true>(x, g, dx, n, a, c, qmin, qmax, 1.0f, p)
+                  : sumBlock<Clamped, true, false>(x, g, dx, n, a, c, qmin, qmax, 1.0f, p);
     }
-    return dx ? sumBlock<Clamped, false, true>(x, g, dx, n, a, c, qmin, qmax, w, p, scale1, scale2)
-              : sumBlock<Clamped, false, false>(x, g, dx, n, a, c, qmin, qmax, w, p, scale1, scale2);
+    return dx ? sumBlock<Clamped, false, true>(x, g, dx, n, a, c, qmin, qmax, w, p)
+              : sumBlock<Clamped, false, false>(x, g, dx, n, a, c, qmin, qmax, w, p);
 }
 
 __attribute__((target_clones("avx2", "default"))) Sums sumRow(const float* x, const float* g, float* dx, int64_t n,
                                                                  Affine a, Channel c, float qmin, float qmax, int rule,
-                                                                 bool clamped, Pre p, float scale1, float scale2)
+                                                                 bool clamped, Pre p)
 {
-    return clamped ? sumRule<true>(x, g, dx, n, a, c, qmin, qmax, rule, p, scale1, scale2)
-                   : sumRule<false>(x, g, dx, n, a, c, qmin, qmax, rule, p, scale1, scale2);
+    return clamped ? sumRule<true>(x, g, dx, n, a, c, qmin, qmax, rule, p)
+                   : sumRule<false>(x, g, dx, n, a, c, qmin, qmax, rule, p);
 }
 
 __attribute__((target_clones("avx2", "default"))) double rowSum(const float* __restrict x, int64_t n)
@@ -206,9 +206,7 @@ void normForward(const float* x, float* q, const Layout& layout, const Norm& nor
     const int64_t stride = layout.channels * inner;
     at::parallel_for(0, layout.channels, 1, [&](int64_t first, int64_t last) {
         for (int64_t c = first; c < last; ++c) {
-            if (norm.batchStats) {
-                channelMoments(x, layout, c, norm);
-            }
+            channelMoments(x, layout, c, norm);
             const Affine a = affineOf(norm, c);
             for (int64_t n = 0; n < layout.outer; ++n) {
                 const int64_t at = n * stride + c * inner;
@@ -231,7 +229,10 @@ void normBackward(const float* x, const float* g, const Layout& layout, const No
     // stream through memory (a channel's rows lie a sample apart, and short ones, 7x7 or 4x4,
     // defeat the hardware prefetcher when walked by channel), and each chunk keeps its own
     // per-channel sums, added in chunk order: the result does not depend on the thread count.
-    const int64_t rowsPerChunk = std::max<int64_t>(1, kChunk / inner);
+    // Chunks grow past kChunk when there are many channels, so the partial sums (chunks x
+    // channels) stay small: [256, 1280, 4, 4] would otherwise allocate and add 13 MB of them.
+    const int64_t forPartials = (rows * channels + kMaxPartials - 1) / kMaxPartials;
+    const int64_t rowsPerChunk = std::max({int64_t(1), kChunk / inner, forPartials});
     const int64_t chunks = (rows + rowsPerChunk - 1) / rowsPerChunk;
     enum { kStep, kLow, kDz, kDot, kSums };
     std::vector<double> parts(size_t(chunks * channels * kSums), 0.0);
@@ -239,9 +240,6 @@ void normBackward(const float* x, const float* g, const Layout& layout, const No
     for (int64_t c = 0; c < channels; ++c) {
         affine[size_t(c)] = affineOf(norm, c);
     }
-    // With fixed statistics dx needs no sums: the first sweep writes it, as batch_norm's
-    // dy * invstd * gamma. Under batch statistics it writes dz (times 1 * 1, exact).
-    const bool fixed = !norm.batchStats;
     at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
         for (int64_t k = first; k < last; ++k) {
             double* part = parts.data() + k * channels * kSums;
@@ -252,8 +250,7 @@ void normBackward(const float* x, const float* g, const Layout& layout, const No
                 for (int64_t p = r * inner; p < (r + 1) * inner; p += kBlock) {
                     const int64_t len = std::min(kBlock, (r + 1) * inner - p);
                     const Sums s = sumRow(x + p, g + p, out.dx ? out.dx + p : nullptr, len, a, ch, grid.qmin,
-                                          grid.qmax, int(rule), clamp.on, pre, fixed ? a.invstd : 1.0f,
-                                          fixed ? a.gamma : 1.0f);
+                                          grid.qmax, int(rule), clamp.on, pre);
                     sums[kStep] += s.step;
                     sums[kLow] += s.low;
                     sums[kDz] += s.dz;
@@ -285,7 +282,7 @@ void normBackward(const float* x, const float* g, const Layout& layout, const No
         centredScale[size_t(c)] = float(sums[kDot]) * a.invstd * a.invstd / float(count);
         gradMean[size_t(c)] = float(sums[kDz] / double(count));
     }
-    if (out.dx != nullptr && norm.batchStats) {
+    if (out.dx != nullptr) {
         at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
             for (int64_t r = first * rowsPerChunk; r < std::min(rows, last * rowsPerChunk); ++r) {
                 const int64_t c = r % channels;

@@ -14,17 +14,15 @@
 
 namespace qat::quant::kernels {
 
-/// The normalisation's parameters, one value per channel.
+/// The normalisation's parameters, one value per channel: batch statistics, as training
+/// computes them (with running statistics the ops run, math::quantizeBatchNorm).
 struct Norm {
     const float* gamma = nullptr; ///< null: 1
     const float* beta = nullptr;  ///< null: 0
-    /// Batch statistics (batchStats): written by normForward. Else read: the running mean and
-    /// 1 / sqrt(running_var + eps), as the caller computed them.
-    float* mean = nullptr;
-    float* invstd = nullptr;
-    bool batchStats = true;
+    float* mean = nullptr;        ///< written by normForward, read by normBackward
+    float* invstd = nullptr;      ///< 1 / sqrt(var + eps), likewise
     double eps = 1e-5;
-    double* unbiasedVar = nullptr; ///< batchStats: the unbiased variance (running statistics), or null
+    double* unbiasedVar = nullptr; ///< normForward: the unbiased variance (running statistics), or null
 };
 
 /// q = quantize(clamp(x * alpha + beta)) on a per-tensor grid (channel 0 of grid).
@@ -40,9 +38,9 @@ struct NormGradients {
     double* dbeta = nullptr;  ///< per channel
 };
 
-/// The backward of normForward for g = dL/dq, with the statistics it used: the quantizer's
-/// rule (kernels::backward), the clamp's mask, then batch_norm's backward (through the batch
-/// statistics when norm.batchStats, else through fixed ones).
+/// The backward of normForward for g = dL/dq, with the statistics it wrote: the quantizer's
+/// rule (kernels::backward), the clamp's mask, then batch_norm's backward through the batch
+/// statistics.
 void normBackward(const float* x, const float* g, const Layout& layout, const Norm& norm, const Grid& grid, Rule rule,
                   const InputClamp& clamp, NormGradients out);
 

@@ -32,14 +32,13 @@ kernels::Layout normLayout(const at::Tensor& x)
     return layout;
 }
 
-// The per-channel tensors the kernels read: gamma and beta (undefined: none), the statistics
-// normalised with (written by the forward under batch statistics).
+// The per-channel tensors the kernels read: gamma and beta (undefined: none), and the batch
+// statistics the forward writes and the backward reads.
 struct NormTensors {
     at::Tensor gamma;
     at::Tensor beta;
     at::Tensor mean;
     at::Tensor invstd;
-    bool batchStats = true;
     double eps = 1e-5;
 
     kernels::Norm view(double* unbiasedVar = nullptr)
@@ -49,7 +48,6 @@ struct NormTensors {
         norm.beta = beta.defined() ? beta.data_ptr<float>() : nullptr;
         norm.mean = mean.data_ptr<float>();
         norm.invstd = invstd.data_ptr<float>();
-        norm.batchStats = batchStats;
         norm.eps = eps;
         norm.unbiasedVar = unbiasedVar;
         return norm;
@@ -61,34 +59,20 @@ at::Tensor valuesOrNone(const at::Tensor& t)
     return t.defined() && t.numel() > 0 ? channelValues(t) : at::Tensor();
 }
 
-// BatchNorm's forward with the quantizer: q, and the statistics it used in `norm`. Under batch
-// statistics the running ones move as batch_norm moves them (momentum, unbiased variance).
+// BatchNorm's forward with the quantizer under batch statistics: q, and the statistics in
+// `norm`. The running ones move as batch_norm moves them (momentum, unbiased variance).
 at::Tensor normValue(const at::Tensor& x, const GridTensors& grid, const BatchNormInput& bn, NormTensors& norm)
 {
     const auto layout = normLayout(x);
     const auto channels = layout.channels;
     norm.mean = at::empty({channels}, at::kFloat);
     norm.invstd = at::empty({channels}, at::kFloat);
-    norm.batchStats = bn.training;
     norm.eps = bn.eps;
-    if (!bn.training) {
-        // As batch_norm's evaluation: 1 / sqrt(running_var + eps) in float.
-        const auto rm = bn.runningMean.detach().to(at::kFloat).contiguous();
-        const auto rv = bn.runningVar.detach().to(at::kFloat).contiguous();
-        const float* m = rm.data_ptr<float>();
-        const float* v = rv.data_ptr<float>();
-        float* mean = norm.mean.data_ptr<float>();
-        float* invstd = norm.invstd.data_ptr<float>();
-        for (int64_t c = 0; c < channels; ++c) {
-            mean[c] = m[c];
-            invstd[c] = 1.0f / std::sqrt(v[c] + float(bn.eps));
-        }
-    }
     std::vector<double> unbiased(size_t(channels), 0.0);
     auto q = at::empty_like(x, at::MemoryFormat::Contiguous);
     kernels::normForward(x.data_ptr<float>(), q.data_ptr<float>(), layout, norm.view(unbiased.data()), gridOf(grid),
                          grid.clamp);
-    if (bn.training && bn.runningMean.defined() && bn.runningVar.defined()) {
+    if (bn.runningMean.defined() && bn.runningVar.defined()) {
         // As batch_norm: momentum * batch + (1 - momentum) * running, in double.
         float* rm = bn.runningMean.data_ptr<float>();
         float* rv = bn.runningVar.data_ptr<float>();
@@ -121,7 +105,6 @@ struct FusedBatchNormQuantize : public torch::autograd::Function<FusedBatchNormQ
         d["norm_beta"] = norm.beta;
         d["norm_mean"] = norm.mean;
         d["norm_invstd"] = norm.invstd;
-        d["batch_stats"] = norm.batchStats;
         d["gamma_shape"] = gamma.sizes().vec();
         d["beta_shape"] = beta.sizes().vec();
         d["step_shape"] = step.sizes().vec();
@@ -141,7 +124,6 @@ struct FusedBatchNormQuantize : public torch::autograd::Function<FusedBatchNormQ
         norm.beta = d["norm_beta"].toTensor();
         norm.mean = d["norm_mean"].toTensor();
         norm.invstd = d["norm_invstd"].toTensor();
-        norm.batchStats = d["batch_stats"].toBool();
         const auto g = outputGrads[0].contiguous();
         const auto channels = x.size(1);
         const bool wantGamma = ctx->needs_input_grad(1) && norm.gamma.defined();
@@ -181,8 +163,8 @@ bool floatChannels(const at::Tensor& t, int64_t channels)
            || (t.scalar_type() == at::kFloat && t.numel() == channels && t.device().is_cpu() && t.is_contiguous());
 }
 
-// What the kernels take: a float CPU input [N, C, ...] with rows of kMinRow values or more, a
-// per-tensor grid, float per-channel tensors, and running statistics where they are used.
+// What the kernels take: batch statistics, a float CPU input [N, C, ...] with rows of kMinRow
+// values or more, a per-tensor grid and float per-channel tensors.
 bool kernelsTake(const at::Tensor& x, const at::Tensor& step, int64_t axis, const BatchNormInput& bn)
 {
     if (!fusedApplies(x, step) || axis >= 0 || step.numel() != 1 || x.dim() < 2) {

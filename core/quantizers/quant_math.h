@@ -156,7 +156,8 @@ at::Tensor batchNorm(const at::Tensor& x, const BatchNormInput& bn);
 /// gradients (x, gamma, beta, step, low) as the ops compute them, in one kernel each way: the
 /// activation quantizer after a BatchNorm that trains (w2a3). BatchNorm's output is never
 /// stored, and its and the quantizer's passes over memory become one (batch_norm_kernels.h).
-/// Other grids, types or layouts run the ops.
+/// Running statistics (evaluation, frozen BatchNorm), other grids, types or layouts run the
+/// ops: an evaluated model then computes what its export does, bit for bit.
 at::Tensor quantizeBatchNorm(const at::Tensor& x, const at::Tensor& step, const at::Tensor& low,
                              const at::Tensor& zeroPoint, int64_t qmin, int64_t qmax, int64_t axis, ClipGradient mode,
                              const InputClamp* clamp, const BatchNormInput& bn);
