@@ -64,6 +64,20 @@ QString differences(const Pass& fused, const Pass& ref, const TrainableQuantizer
     return {};
 }
 
+std::vector<QuantizerKey> keysOf(Target target)
+{
+    std::vector<QuantizerKey> keys;
+    for (const auto& info : qat::test::builtinRegistry().entries()) {
+        if (info.target != target) {
+            continue;
+        }
+        for (const auto method : info.methods) {
+            keys.push_back({info.target, method, info.training});
+        }
+    }
+    return keys;
+}
+
 QString name(const QuantizerKey& key, const QuantizerConfig& c, const at::Tensor& x)
 {
     QString shape;

@@ -40,6 +40,8 @@ QString differences(const Pass& fused, const Pass& ref, const quant::TrainableQu
 /// composite reference, the first found (empty: both agree).
 QString differencesBothWays(quant::TrainableQuantizer& q, const Around& reference, const Around& fusedForm,
                             const at::Tensor& input, const at::Tensor& g);
+/// Every built-in quantizer's key for target (each of its methods).
+std::vector<quant::QuantizerKey> keysOf(quant::Target target);
 /// "<key> <bits> bit [per channel] [shape]" for messages.
 QString name(const quant::QuantizerKey& key, const quant::QuantizerConfig& c, const at::Tensor& x);
 
