@@ -20,6 +20,7 @@
 #include <QtTest>
 #include <torch/csrc/jit/ir/irparser.h>
 
+#include <algorithm>
 #include <optional>
 
 using namespace qat;
@@ -85,13 +86,24 @@ void compareSteps(engine::QatModel& fused, engine::QatModel& apart, bool apartCo
     QVERIFY2(at::allclose(a.out, b.out, outputs, outputs),
              qPrintable(QStringLiteral("outputs differ by %1").arg((a.out - b.out).abs().max().item<double>())));
     QCOMPARE(a.grads.size(), b.grads.size());
+    double largest = 0;
+    for (const auto& g : b.grads) largest = std::max(largest, g.abs().max().item<double>());
+    // A conv bias in front of a BatchNorm with batch statistics has gradient zero: what both
+    // builds compute for it is rounding noise of sums over the batch, and noise is not
+    // compared, only required to stay negligible (1e-4 of the model's largest gradient; the
+    // noise grows with the values summed: cnn_bn_relu's first bias, 64 x 28 x 28 values per
+    // channel, measured 1.1e-5 of it in the sanitizer build).
+    const double negligible = 1e-4 * largest;
     for (size_t i = 0; i < a.grads.size(); ++i) {
         const double scale = b.grads[i].abs().max().item<double>();
-        QVERIFY2(at::allclose(a.grads[i], b.grads[i], 1e-3, gradients * scale + 1e-7),
-                 qPrintable(QStringLiteral("gradient %1 differs by %2 (largest %3)")
+        const double other = a.grads[i].abs().max().item<double>();
+        QVERIFY2(at::allclose(a.grads[i], b.grads[i], 1e-3, gradients * scale + 1e-7)
+                     || std::max(scale, other) <= negligible,
+                 qPrintable(QStringLiteral("gradient %1 differs by %2 (largest %3, model's largest %4)")
                                 .arg(i)
                                 .arg((a.grads[i] - b.grads[i]).abs().max().item<double>())
-                                .arg(scale)));
+                                .arg(scale)
+                                .arg(largest)));
     }
 }
 
