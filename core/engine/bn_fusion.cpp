@@ -99,4 +99,14 @@ void unfuseBatchNorms(const std::shared_ptr<Graph>& graphPtr)
     }
 }
 
+int countBatchNorms(Graph& graph)
+{
+    const auto fusedOp = c10::Symbol::fromQualString(kQuantizeBatchNormOp);
+    int count = 0;
+    for (const Node* n : model::allNodes(graph)) {
+        count += n->kind() == c10::aten::batch_norm || n->kind() == fusedOp ? 1 : 0;
+    }
+    return count;
+}
+
 } // namespace qat::engine

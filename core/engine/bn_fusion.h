@@ -19,4 +19,8 @@ int fuseBatchNorms(const std::shared_ptr<torch::jit::Graph>& graph);
 /// The reverse: quantize_batch_norm -> batch_norm and quantize (or quantize_clamped).
 void unfuseBatchNorms(const std::shared_ptr<torch::jit::Graph>& graph);
 
+/// BatchNorm ops in the graph, fused with their quantizer or not: what a freeze of the
+/// statistics would freeze. 0 when the plan folded every BatchNorm before training.
+int countBatchNorms(torch::jit::Graph& graph);
+
 } // namespace qat::engine

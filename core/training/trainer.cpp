@@ -6,6 +6,7 @@
 #include "common/version.h"
 #include "distributed/communicator.h"
 #include "distributed/distributed_model.h"
+#include "engine/bn_fusion.h"
 #include "engine/checkpoint.h"
 #include "engine/qat_model.h"
 #include "quantizers/quantizer_registry.h"
@@ -378,6 +379,13 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         result.quantizerWarmupSteps = warmup;
         result.batchNormFreezeStep = batchNormFreezeStep(config, totalSteps, model->trainingBatchNorms() > 0);
         emit(StateEvent{RunState::Running, {}});
+        auto& trainingGraph = *model->module().get_method(engine::QatModel::kMethodName).graph();
+        if (result.batchNormFreezeStep >= 0 && engine::countBatchNorms(trainingGraph) == 0) {
+            emit(LogEvent{"BatchNorm freeze at step " + std::to_string(result.batchNormFreezeStep)
+                          + " skipped: the model has no BatchNorm left to freeze (the plan folded every one "
+                            "into its conv before training)"});
+            result.batchNormFreezeStep = -1;
+        }
         RunState state = RunState::Finished;
         std::string message;
         int64_t step = 0;

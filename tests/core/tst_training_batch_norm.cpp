@@ -315,6 +315,20 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     QCOMPARE(train::runTraining(config, m_registry).batchNormFreezeStep, int64_t(-1));
     config.freezeBatchNormAfter = 4;
     QCOMPARE(train::runTraining(config, m_registry).batchNormFreezeStep, int64_t(4));
+
+    // A plan that folds every BatchNorm before training leaves nothing to freeze: the run says
+    // so, measures nothing and reports no freeze step.
+    config.plan = engine::presetPlan("w4a8-lsq");
+    struct Said : train::TrainObserver {
+        std::string log;
+        void onEvent(const train::TrainEvent& event) override
+        {
+            if (const auto* l = std::get_if<train::LogEvent>(&event)) log += l->text + "\n";
+        }
+    } said;
+    QCOMPARE(train::runTraining(config, m_registry, &said).batchNormFreezeStep, int64_t(-1));
+    QVERIFY2(said.log.find("no BatchNorm left to freeze") != std::string::npos, said.log.c_str());
+    QVERIFY2(said.log.find("measured and frozen") == std::string::npos, said.log.c_str());
 }
 
 // Folded part-way, a conv's weights W' = s * W (s = gamma / sqrt(var + eps) per output channel)
