@@ -126,6 +126,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     };
     connect(m_quantView->planModel(), &PlanTableModel::planChanged, this, showAutomaticRates);
     showAutomaticRates();
+    // A whole plan applied (a preset, a plan file) may change the target the load line named.
+    connect(m_quantView->planModel(), &PlanTableModel::planReplaced, this, [this](const QString& description) {
+        const auto text = description + pointsUnderTarget();
+        statusBar()->showMessage(text);
+        appendLog(text);
+    });
     connectGraph();
 
     QSettings settings;
@@ -303,6 +309,13 @@ void MainWindow::openModel(const QString& path)
     m_loader->load(QFileInfo(path).absoluteFilePath());
 }
 
+QString MainWindow::pointsUnderTarget() const
+{
+    const auto* plan = m_quantView->planModel();
+    return tr(", %n activation point(s) under target %1", nullptr, static_cast<int>(plan->points().size()))
+        .arg(QString::fromStdString(plan->plan().target));
+}
+
 void MainWindow::onLoaded(const ModelLoadResult& result)
 {
     m_banner->hide();
@@ -316,11 +329,9 @@ void MainWindow::onLoaded(const ModelLoadResult& result)
         m_tabs->setCurrentWidget(m_modelView); // plots of another model's run would mislead
     }
     setWindowTitle(tr("%1 \u2014 QAT Workbench").arg(QFileInfo(result.path).fileName()));
-    const auto* plan = m_quantView->planModel();
     const auto text = tr("Loaded %1: %n quantizable layer(s)", nullptr, static_cast<int>(result.info.layers.size()))
                           .arg(QFileInfo(result.path).fileName())
-                      + tr(", %n activation point(s) under target %1", nullptr, static_cast<int>(plan->points().size()))
-                            .arg(QString::fromStdString(plan->plan().target));
+                      + pointsUnderTarget();
     statusBar()->showMessage(text);
     appendLog(text);
     if (result.info.layers.empty()) {

@@ -108,6 +108,8 @@ private:
     void setTrainingLocked(bool locked);
     void applyRun(qint64 runId, const train::TrainConfig& config);
     void appendLog(const QString& text);
+    /// ", N activation point(s) under target T" of the plan shown, for the log.
+    QString pointsUnderTarget() const;
     void addRecentFile(const QString& path);
     void rebuildRecentMenu();
 

@@ -16,6 +16,7 @@
 #include "models/plan_table_model.h"
 #include "quantizers/registry_facade.h"
 #include "views/graph_view.h"
+#include "widgets/elided_label.h"
 
 #include <QAction>
 #include <QApplication>
@@ -368,6 +369,16 @@ void TestGraphView::windowWiresGraphToTableAndPlots()
     auto* graph = window.modelView()->graphView();
     QVERIFY(graph->isVisible());
     QVERIFY(!graph->nodeItems().empty());
+    // The toolbar's status keeps its start when the window is narrow: cut at its end, whole
+    // in its tooltip.
+    auto* status = graph->findChild<qat::ui::ElidedLabel*>();
+    QVERIFY(status);
+    QVERIFY2(status->text().startsWith(QStringLiteral("%1 nodes").arg(graph->nodeItems().size())), qPrintable(status->text()));
+    window.resize(900, 800);
+    QTRY_VERIFY(status->shownText() != status->text());
+    QVERIFY2(status->shownText().endsWith(QChar(0x2026)), qPrintable(status->shownText()));
+    QVERIFY(status->text().startsWith(status->shownText().chopped(1)));
+    window.resize(1280, 800);
     auto* canvas = graph->canvas();
     QSignalSpy plotted(window.quantizationView(), &qat::ui::QuantizationView::quantizerSelected);
     QSignalSpy opened(graph, &GraphView::quantizerActivated);

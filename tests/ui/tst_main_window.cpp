@@ -21,6 +21,7 @@
 #include <QTemporaryDir>
 #include <QUndoStack>
 #include <QTableView>
+#include <QPlainTextEdit>
 #include <QtTest>
 
 using qat::ui::MainWindow;
@@ -233,6 +234,12 @@ void TestMainWindow::trainingDockShowsAutomaticRates()
     QCOMPARE(lr->value(), 1e-3);
     QCOMPARE(view->config().lr, -1.0);
     QVERIFY(plan->replacePlan(qat::engine::presetPlan("w2a3"), QStringLiteral("Preset w2a3")));
+    // The log's load line named the target of the plan then (imx500); the preset's line names
+    // the one it brings.
+    const auto log = window.logView()->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("under target imx500")), qPrintable(log));
+    QVERIFY2(log.contains(QStringLiteral("Preset w2a3, %1 activation point(s) under target lowbit").arg(plan->points().size())),
+             qPrintable(log));
     QCOMPARE(lr->value(), 3e-3); // 3-bit activations
     QCOMPARE(qlr->value(), 1e-3); // 2-bit weights
     window.undoStack()->undo();

@@ -181,7 +181,9 @@ bool PlanTableModel::commit(const QuantizationPlan& candidate, const QString& de
 
 bool PlanTableModel::replacePlan(const QuantizationPlan& plan, const QString& description)
 {
-    return commit(plan, description);
+    if (!commit(plan, description)) return false;
+    Q_EMIT planReplaced(description);
+    return true;
 }
 
 bool PlanTableModel::setTarget(const QString& target)

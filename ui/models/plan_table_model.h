@@ -119,6 +119,9 @@ Q_SIGNALS:
     void editRefused(const QString& reason);
     /// The plan changed (edit, undo, redo, load).
     void planChanged();
+    /// replacePlan() applied a whole plan (a preset, a plan file, a run's plan); description
+    /// is what it was given ("Preset w2a3").
+    void planReplaced(const QString& description);
 
 private:
     struct Row {

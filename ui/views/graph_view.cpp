@@ -7,6 +7,7 @@
 #include "graph/node_content.h"
 #include "models/plan_table_model.h"
 #include "targets/target_registry.h"
+#include "widgets/elided_label.h"
 
 #include <QCompleter>
 #include <QElapsedTimer>
@@ -99,10 +100,8 @@ QWidget* GraphView::createToolBar()
     legend->setToolTip(tr("W: a layer's weight quantizer, A: the activation quantizer of the tensor below it; "
                           "the number is its bits. A float tensor is one the target stores but no quantizer "
                           "quantizes. Right-click nodes to change their quantizers; click a badge to plot it."));
-    m_status = new QLabel(bar);
+    m_status = new ElidedLabel(bar);
     m_status->setStyleSheet(QStringLiteral("color: palette(dark);"));
-    // Status texts vary in length: never let one widen the page.
-    m_status->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_status->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
     row->addWidget(m_search);
     row->addWidget(fit);
