@@ -177,7 +177,9 @@ void TestFusedKernels::signedChannelsMatchTheMultiplications()
 void TestFusedKernels::batchNormInFrontMatchesTheOps()
 {
     // A BatchNorm (batch statistics, or running ones), a clamp or none, then the quantizer: the
-    // fused kernel against at::batch_norm, the clamp op and the quantizer's own kernel.
+    // fused kernel against at::batch_norm, the clamp op and the quantizer's own kernel. With
+    // running statistics the op runs those same ops (evaluation must equal the export bit for
+    // bit): those rows check that it does, and leaves the running statistics alone.
     std::vector<std::optional<math::InputClamp>> clamps(3);
     clamps[1] = math::InputClamp{};
     clamps[2] = math::InputClamp{0.0, 6.0};
