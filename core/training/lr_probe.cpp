@@ -6,6 +6,7 @@
 #include "training/optimizer.h"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 
 namespace qat::train {
@@ -79,6 +80,21 @@ LrTrial chooseLearningRates(const std::vector<LrTrial>& trials, double margin)
     }
     if (std::isfinite(base.loss) && best.loss > base.loss * (1.0 - margin)) return base;
     return best;
+}
+
+std::string describeProbe(const std::vector<LrTrial>& trials, const LrTrial& chosen, int64_t steps, double seconds)
+{
+    auto rate = [](double v) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%.3g", v);
+        return std::string(text);
+    };
+    std::string line = "learning rates probed in " + rate(seconds) + " s (" + std::to_string(steps)
+                       + " steps each, held-out loss):";
+    for (const auto& t : trials) {
+        line += " " + rate(t.lr) + "/" + rate(t.quantizerLr) + " " + rate(t.loss) + ";";
+    }
+    return line + " training with " + rate(chosen.lr) + " (weights) and " + rate(chosen.quantizerLr) + " (quantizers)";
 }
 
 } // namespace qat::train

@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -43,5 +44,9 @@ std::vector<LrTrial> probeLearningRates(engine::QatModel& model, const TrainConf
 /// lower by more than `margin` of base's loss (a few steps' differences below that are noise
 /// more than a trend). A base that diverged loses to any finite trial.
 LrTrial chooseLearningRates(const std::vector<LrTrial>& trials, double margin = 0.01);
+
+/// The run log's line for a probe of `steps` steps per trial that took `seconds`: every
+/// trial's rates and loss, then the rates chosen.
+std::string describeProbe(const std::vector<LrTrial>& trials, const LrTrial& chosen, int64_t steps, double seconds);
 
 } // namespace qat::train

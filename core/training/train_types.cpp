@@ -56,8 +56,11 @@ int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps)
     return int64_t(kDefaultShare * double(totalSteps));
 }
 
-int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining)
+int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining, bool hasBatchNorm)
 {
+    if (!hasBatchNorm) {
+        return -1;
+    }
     if (config.freezeBatchNormAfter != TrainConfig::kAutoFreeze) {
         return config.freezeBatchNormAfter < 0 ? -1 : config.freezeBatchNormAfter;
     }

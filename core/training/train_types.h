@@ -194,7 +194,10 @@ int64_t quantizerWarmupSteps(const TrainConfig& config, int64_t totalSteps);
 /// The step after which BatchNorm is frozen (see TrainConfig::freezeBatchNormAfter), or -1:
 /// automatic folds BatchNorm that trains to be folded after two thirds of the steps (README,
 /// "BatchNorm folded two thirds of the way"), and leaves BatchNorm kept by the plan alone.
-int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining);
+/// Without BatchNorm in the training graph (hasBatchNorm false: the plan folded every one
+/// before training) there is nothing to freeze, whatever the config asks.
+int64_t batchNormFreezeStep(const TrainConfig& config, int64_t totalSteps, bool foldsAfterTraining,
+                            bool hasBatchNorm = true);
 
 /// The factor the warm-up puts on the quantizers' rate at a 0-based step: (step + 1) / warmup,
 /// 1 from the warm-up's end on.

@@ -229,21 +229,6 @@ LossFunction trainingLoss(engine::QatModel& model, const TrainConfig& config, bo
     };
 }
 
-std::string describeProbe(const std::vector<LrTrial>& trials, const LrTrial& chosen, double seconds)
-{
-    auto rate = [](double v) {
-        char text[32];
-        std::snprintf(text, sizeof text, "%.3g", v);
-        return std::string(text);
-    };
-    std::string line = "learning rates probed in " + rate(seconds) + " s (" + std::to_string(kProbeSteps)
-                       + " steps each, held-out loss):";
-    for (const auto& t : trials) {
-        line += " " + rate(t.lr) + "/" + rate(t.quantizerLr) + " " + rate(t.loss) + ";";
-    }
-    return line + " training with " + rate(chosen.lr) + " (weights) and " + rate(chosen.quantizerLr) + " (quantizers)";
-}
-
 } // namespace
 
 std::pair<double, double> autoLearningRates(engine::QatModel& model)
@@ -348,7 +333,7 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
             const auto chosen = chooseLearningRates(result.lrTrials);
             result.lr = chosen.lr;
             result.quantizerLr = chosen.quantizerLr;
-            emit(LogEvent{describeProbe(result.lrTrials, chosen,
+            emit(LogEvent{describeProbe(result.lrTrials, chosen, kProbeSteps,
                                         std::chrono::duration<double>(Clock::now() - probeStarted).count())});
         }
         auto makeOptimizer = [&] {
@@ -377,14 +362,16 @@ TrainResult runTraining(const TrainConfig& config, const quant::QuantizerRegistr
         const int epochs = int((totalSteps + stepsPerEpoch - 1) / stepsPerEpoch);
         const int64_t warmup = quantizerWarmupSteps(config, totalSteps);
         result.quantizerWarmupSteps = warmup;
-        result.batchNormFreezeStep = batchNormFreezeStep(config, totalSteps, model->trainingBatchNorms() > 0);
+        // A step asked for when the plan left no BatchNorm to freeze is dropped, and the log says so.
+        const bool hasBatchNorm =
+            engine::countBatchNorms(*model->module().get_method(engine::QatModel::kMethodName).graph()) > 0;
+        result.batchNormFreezeStep =
+            batchNormFreezeStep(config, totalSteps, model->trainingBatchNorms() > 0, hasBatchNorm);
         emit(StateEvent{RunState::Running, {}});
-        auto& trainingGraph = *model->module().get_method(engine::QatModel::kMethodName).graph();
-        if (result.batchNormFreezeStep >= 0 && engine::countBatchNorms(trainingGraph) == 0) {
-            emit(LogEvent{"BatchNorm freeze at step " + std::to_string(result.batchNormFreezeStep)
+        if (!hasBatchNorm && config.freezeBatchNormAfter >= 0) {
+            emit(LogEvent{"BatchNorm freeze at step " + std::to_string(config.freezeBatchNormAfter)
                           + " skipped: the model has no BatchNorm left to freeze (the plan folded every one "
                             "into its conv before training)"});
-            result.batchNormFreezeStep = -1;
         }
         RunState state = RunState::Finished;
         std::string message;

@@ -257,6 +257,12 @@ void TestTraining::batchNormFoldsPartWayThenTheFoldedConvsTrain()
     QCOMPARE(train::batchNormFreezeStep(config, 1407, true), int64_t(938));
     QCOMPARE(train::batchNormFreezeStep(config, 9, false), int64_t(-1));
     QCOMPARE(train::batchNormFreezeStep(config, 1, true), int64_t(-1));
+    // Nothing to freeze: no step, whether automatic or asked for.
+    QCOMPARE(train::batchNormFreezeStep(config, 9, true, false), int64_t(-1));
+    auto asked = config;
+    asked.freezeBatchNormAfter = 4;
+    QCOMPARE(train::batchNormFreezeStep(asked, 9, false), int64_t(4));
+    QCOMPARE(train::batchNormFreezeStep(asked, 9, false, false), int64_t(-1));
 
     config.maxSteps = 9;
     config.schedule = train::Schedule::Constant; // the steps after the fold at the full rate (below)
