@@ -65,6 +65,7 @@ private Q_SLOTS:
     void uniformGridMatchesComposite();
     void thresholdStepMatchesComposite_data();
     void thresholdStepMatchesComposite();
+    void largeBuffersStayCheckedUnderAddressSanitizer();
 
 private:
     qat::quant::QuantizerRegistry& registry() { return qat::test::builtinRegistry(); }
