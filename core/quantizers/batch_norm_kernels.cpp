@@ -3,7 +3,7 @@
 // -fno-trapping-math, see core/CMakeLists.txt), for the same reasons: the loops vectorise and
 // no multiply-add is contracted, so the values equal batch_norm's followed by the quantizer's.
 #include "quantizers/batch_norm_kernels.h"
-#include "quantizers/kernel_math.h"
+#include "quantizers/batch_norm_math.h"
 
 #include <ATen/Parallel.h>
 
@@ -21,35 +21,13 @@ constexpr int64_t kBlock = 1024; // float sums are folded into doubles this ofte
 constexpr int64_t kChunk = int64_t(1) << 15;       // elements per task of the backward, at least
 constexpr int64_t kMaxPartials = int64_t(1) << 16; // per-chunk channel sums kept at most (of each kind)
 
-// One channel's normalisation as batch_norm computes it, and what its backward needs.
-struct Affine {
-    float alpha; // invstd * gamma
-    float beta;  // bias - mean * alpha
-    float mean;
-    float invstd;
-    float gamma;
-};
-
-Affine affineOf(const Norm& norm, int64_t c)
-{
-    Affine a;
-    a.mean = norm.mean[c];
-    a.invstd = norm.invstd[c];
-    a.gamma = norm.gamma ? norm.gamma[c] : 1.0f;
-    a.alpha = a.invstd * a.gamma;
-    a.beta = (norm.beta ? norm.beta[c] : 0.0f) - a.mean * a.alpha;
-    return a;
-}
-
 template <bool Clamped>
 __attribute__((always_inline)) inline void forwardLoop(const float* __restrict x, float* __restrict q, int64_t n,
                                                        Affine a, Channel c, float qmin, float qmax, Pre p)
 {
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) {
-        const float z = x[j] * a.alpha + a.beta;
-        const float y = Clamped ? clampValue(z, p) : z;
-        q[j] = (clip(code(y, c.inv, c.zp), qmin, qmax) - c.zp) * c.step;
+        q[j] = normValue<Clamped>(x[j], a.alpha, a.beta, c, qmin, qmax, p);
     }
 }
 
@@ -62,23 +40,6 @@ __attribute__((target_clones("avx2", "default"))) void forwardRow(const float* _
     } else {
         forwardLoop<false>(x, q, n, a, c, qmin, qmax, p);
     }
-}
-
-// The gradient reaching BatchNorm's output z: g where the quantizer (by its rule) and the
-// clamp let it through, else 0; with the quantizer's own sums for dstep and dlow.
-template <bool Clamped, bool AllInside>
-__attribute__((always_inline)) inline float reachingZ(float xj, float gj, Affine a, Channel c, float qmin, float qmax,
-                                                      float insideWeight, Pre p, float& stepTerm, float& lowTerm)
-{
-    const float z = xj * a.alpha + a.beta;
-    const float y = Clamped ? clampValue(z, p) : z;
-    const float v = code(y, c.inv, c.zp);
-    const bool inside = AllInside || (v >= qmin && v <= qmax);
-    const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
-    stepTerm = inside ? insideWeight * gj * (q - y) : gj * (q - c.low);
-    lowTerm = inside ? 0.0f : gj;
-    const bool through = Clamped ? inside & passes(z, p) : inside;
-    return through ? gj : 0.0f;
 }
 
 struct Sums {
@@ -103,7 +64,8 @@ __attribute__((always_inline)) inline Sums sumBlock(const float* __restrict x, c
     for (int64_t j = 0; j < n; ++j) {
         float stepTerm;
         float lowTerm;
-        const float dz = reachingZ<Clamped, AllInside>(x[j], g[j], a, c, qmin, qmax, insideWeight, p, stepTerm, lowTerm);
+        const float dz = reachingZ<Clamped, AllInside>(x[j], g[j], a.alpha, a.beta, c, qmin, qmax, insideWeight, p,
+                                                        stepTerm, lowTerm);
         sStep += stepTerm;
         sLow += lowTerm;
         sDz += dz;
@@ -115,16 +77,13 @@ __attribute__((always_inline)) inline Sums sumBlock(const float* __restrict x, c
     return {sStep, sLow, sDz, sDot};
 }
 
-// Second sweep, through the batch statistics, over the dz the first one left in dx:
-// dx = (dz - mean(dz) - (x - mean) k) invstd gamma, k = sum((x - mean) dz) invstd^2 / M, as
-// batch_norm's backward computes it.
+// Second sweep, through the batch statistics (dxOf), over the dz the first one left in dx.
 __attribute__((target_clones("avx2", "default"))) void dxRow(const float* __restrict x, float* __restrict dx,
                                                                 int64_t n, Affine a, float gradMean, float k)
 {
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) {
-        const float centred = (x[j] - a.mean) * k;
-        dx[j] = (dx[j] - gradMean - centred) * a.invstd * a.gamma;
+        dx[j] = dxOf(x[j], dx[j], a.mean, gradMean, k, a.invstd, a.gamma);
     }
 }
 
@@ -200,6 +159,10 @@ void channelMoments(const float* x, const Layout& layout, int64_t c, const Norm&
 void normForward(const float* x, float* q, const Layout& layout, const Norm& norm, const Grid& grid,
                  const InputClamp& clamp)
 {
+    if (layout.inner < kShortRow) {
+        normForwardBlocks(x, q, layout, norm, grid, clamp);
+        return;
+    }
     const Pre pre = preOf(clamp);
     const Channel ch = channel(grid, 0);
     const int64_t inner = layout.inner;
@@ -219,6 +182,10 @@ void normForward(const float* x, float* q, const Layout& layout, const Norm& nor
 void normBackward(const float* x, const float* g, const Layout& layout, const Norm& norm, const Grid& grid, Rule rule,
                   const InputClamp& clamp, NormGradients out)
 {
+    if (layout.inner < kShortRow) {
+        normBackwardBlocks(x, g, layout, norm, grid, rule, clamp, out);
+        return;
+    }
     const Pre pre = preOf(clamp);
     const Channel ch = channel(grid, 0);
     const int64_t channels = layout.channels;

@@ -6,7 +6,8 @@
 // x is viewed as [outer, channels, inner] with channels x's dimension 1 (BatchNorm's). The
 // forward takes a channel per task: its statistics, its normalisation and its quantization
 // run while its values are in the core's cache. The backward streams through memory in fixed
-// chunks of rows. Values follow LibTorch's CPU batch_norm (float arithmetic
+// chunks of rows. Rows shorter than 32 values (4x4 maps, BatchNorm1d) go to the block form
+// (batch_norm_blocks.cpp), whose loops run over a sample's channels at once. Values follow LibTorch's CPU batch_norm (float arithmetic
 // y = x * alpha + beta with alpha = invstd * gamma, beta = bias - mean * alpha; sums in
 // double), then kernels::forward's quantizer, bit for bit on the same statistics.
 

@@ -16,13 +16,6 @@ using namespace detail;
 
 namespace {
 
-// Below this many values per row (a sample's channel: a 4x4 feature map has 16, a BatchNorm1d
-// over [N, C] one) the kernels' per-row work outweighs the passes they save; the ops run
-// instead. Measured forward + backward against the ops (batch_norm, ReLU in the quantizer),
-// 2 threads: [64, 384, 4, 4] 1.54 ms against 1.22, [256, 192, 8, 8] 8.6 against 8.6,
-// [256, 64, 7, 7] 2.2 against 2.8, [256, 16, 28, 28] 6.8 against 8.5.
-constexpr int64_t kMinRow = 32;
-
 kernels::Layout normLayout(const at::Tensor& x)
 {
     kernels::Layout layout;
@@ -163,8 +156,8 @@ bool floatChannels(const at::Tensor& t, int64_t channels)
            || (t.scalar_type() == at::kFloat && t.numel() == channels && t.device().is_cpu() && t.is_contiguous());
 }
 
-// What the kernels take: batch statistics, a float CPU input [N, C, ...] with rows of kMinRow
-// values or more, a per-tensor grid and float per-channel tensors.
+// What the kernels take: batch statistics, a float CPU input [N, C, ...] (rows of any length:
+// short ones run the block form), a per-tensor grid and float per-channel tensors.
 bool kernelsTake(const at::Tensor& x, const at::Tensor& step, int64_t axis, const BatchNormInput& bn)
 {
     if (!fusedApplies(x, step) || axis >= 0 || step.numel() != 1 || x.dim() < 2) {
@@ -173,7 +166,7 @@ bool kernelsTake(const at::Tensor& x, const at::Tensor& step, int64_t axis, cons
     const auto channels = x.size(1);
     // Batch statistics only: with running ones (evaluation, frozen statistics) the ops run, so
     // an evaluated model and its export compute the same values bit for bit.
-    return bn.training && normLayout(x).inner >= kMinRow && floatChannels(bn.weight, channels)
+    return bn.training && floatChannels(bn.weight, channels)
            && floatChannels(bn.bias, channels) && floatChannels(bn.runningMean, channels)
            && floatChannels(bn.runningVar, channels);
 }

@@ -239,6 +239,32 @@ void TestFusedKernels::gradientsDoNotDependOnThreads()
     }
     at::set_num_threads(threads);
     QVERIFY2(at::equal(grads[0], grads[1]), qPrintable(describe(grads[0], grads[1])));
+
+    // A BatchNorm in front, long rows (a channel's rows a task) and short ones (a sample's
+    // block a task, several chunks of samples): every gradient the same whatever the threads.
+    for (const auto& shape : {std::vector<int64_t>{16, 24, 9, 9}, std::vector<int64_t>{64, 40, 4, 4}}) {
+        const auto xs = at::randn(shape) * 3;
+        const auto gs = at::randn(shape);
+        const auto gamma = at::rand({shape[1]}).add_(0.5);
+        std::vector<at::Tensor> all[2];
+        for (const int n : {1, 2}) {
+            at::set_num_threads(n);
+            math::BatchNormInput bn;
+            bn.weight = gamma.clone().requires_grad_();
+            bn.bias = at::zeros({shape[1]}).requires_grad_();
+            auto x = xs.clone().requires_grad_();
+            auto step = at::full({1}, 0.05f).requires_grad_();
+            const math::InputClamp relu;
+            const auto out = math::quantizeBatchNorm(x, step, {}, {}, 0, 255, -1, math::ClipGradient::Masked, &relu, bn);
+            (out * gs).sum().backward();
+            all[n - 1] = {out.detach(), x.grad(), step.grad(), bn.weight.grad(), bn.bias.grad()};
+        }
+        at::set_num_threads(threads);
+        for (size_t i = 0; i < all[0].size(); ++i) {
+            QVERIFY2(at::equal(all[0][i], all[1][i]), qPrintable(QStringLiteral("BatchNorm %1, output %2: ").arg(shape[2]).arg(i)
+                                                                  + describe(all[0][i], all[1][i])));
+        }
+    }
 }
 
 void TestFusedKernels::frozenParametersGetNoGradient()
