@@ -42,6 +42,18 @@ std::vector<float> spread(const Layout& layout, const float* perChannel, float o
     return out;
 }
 
+// Each channel's alpha and beta (Affine) spread over its positions.
+void spreadAffine(const Layout& layout, const Norm& norm, std::vector<float>& alpha, std::vector<float>& beta)
+{
+    alpha.assign(static_cast<size_t>(layout.channels * layout.inner), 0.0f);
+    beta.assign(alpha.size(), 0.0f);
+    for (int64_t c = 0; c < layout.channels; ++c) {
+        const Affine a = affineOf(norm, c);
+        std::fill_n(alpha.begin() + c * layout.inner, layout.inner, a.alpha);
+        std::fill_n(beta.begin() + c * layout.inner, layout.inner, a.beta);
+    }
+}
+
 // acc[p] holds a sum over samples of one position: adds them up per channel, into
 // perChannel[c * stride].
 template <typename T>
@@ -232,13 +244,9 @@ void normForwardBlocks(const float* x, float* q, const Layout& layout, const Nor
             norm.unbiasedVar[c] = count > 1 ? s / double(count - 1) : s;
         }
     }
-    std::vector<float> alpha(static_cast<size_t>(block));
-    std::vector<float> beta(static_cast<size_t>(block));
-    for (int64_t c = 0; c < layout.channels; ++c) {
-        const Affine a = affineOf(norm, c);
-        std::fill_n(alpha.begin() + c * layout.inner, layout.inner, a.alpha);
-        std::fill_n(beta.begin() + c * layout.inner, layout.inner, a.beta);
-    }
+    std::vector<float> alpha;
+    std::vector<float> beta;
+    spreadAffine(layout, norm, alpha, beta);
     const Pre pre = preOf(clamp);
     const Channel ch = channel(grid, 0);
     at::parallel_for(0, layout.outer, samplesPerChunk(layout), [&](int64_t first, int64_t last) {
@@ -260,13 +268,9 @@ void normBackwardBlocks(const float* x, const float* g, const Layout& layout, co
     const int64_t chunks = (layout.outer + per - 1) / per;
     const Pre pre = preOf(clamp);
     const Channel ch = channel(grid, 0);
-    std::vector<float> alpha(static_cast<size_t>(block));
-    std::vector<float> beta(static_cast<size_t>(block));
-    for (int64_t c = 0; c < channels; ++c) {
-        const Affine a = affineOf(norm, c);
-        std::fill_n(alpha.begin() + c * inner, inner, a.alpha);
-        std::fill_n(beta.begin() + c * inner, inner, a.beta);
-    }
+    std::vector<float> alpha;
+    std::vector<float> beta;
+    spreadAffine(layout, norm, alpha, beta);
     const auto mean = spread(layout, norm.mean, 0.0f);
     const Spread s{alpha.data(), beta.data(), mean.data()};
     // Per chunk: its dz and dot sums per channel, and the quantizer's two sums.
