@@ -255,14 +255,15 @@ void TestFusedKernels::gradientsDoNotDependOnThreads()
             auto x = xs.clone().requires_grad_();
             auto step = at::full({1}, 0.05f).requires_grad_();
             const math::InputClamp relu;
-            const auto out = math::quantizeBatchNorm(x, step, {}, {}, 0, 255, -1, math::ClipGradient::Masked, &relu, bn);
+            const auto out =
+                math::quantizeBatchNorm(x, step, {}, {}, 0, 255, -1, math::ClipGradient::Masked, &relu, bn);
             (out * gs).sum().backward();
             all[n - 1] = {out.detach(), x.grad(), step.grad(), bn.weight.grad(), bn.bias.grad()};
         }
         at::set_num_threads(threads);
         for (size_t i = 0; i < all[0].size(); ++i) {
-            QVERIFY2(at::equal(all[0][i], all[1][i]), qPrintable(QStringLiteral("BatchNorm %1, output %2: ").arg(shape[2]).arg(i)
-                                                                  + describe(all[0][i], all[1][i])));
+            const auto what = QStringLiteral("BatchNorm on %1x%1 maps, output %2: ").arg(shape[2]).arg(i);
+            QVERIFY2(at::equal(all[0][i], all[1][i]), qPrintable(what + describe(all[0][i], all[1][i])));
         }
     }
 }
