@@ -50,11 +50,7 @@ __attribute__((always_inline)) inline float reachingZ(float xj, float gj, float 
 {
     const float z = xj * alpha + beta;
     const float y = Clamped ? clampValue(z, p) : z;
-    const float v = code(y, c.inv, c.zp);
-    const bool inside = AllInside || (v >= qmin && v <= qmax);
-    const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
-    stepTerm = inside ? insideWeight * gj * (q - y) : gj * (q - c.low);
-    lowTerm = inside ? 0.0f : gj;
+    const bool inside = quantizerTerms<AllInside>(y, gj, c, qmin, qmax, insideWeight, stepTerm, lowTerm);
     const bool through = Clamped ? inside & passes(z, p) : inside;
     return through ? gj : 0.0f;
 }

@@ -63,12 +63,12 @@ __attribute__((always_inline)) inline void clippedBlock(const float* __restrict 
     for (int64_t j = 0; j < n; ++j) {
         // With a sign s, the quantizer sees s x and its gradient s g; dx = s (s g) = g.
         const float xj = Clamped ? clampValue(x[j], p) : x[j] * c.sign;
-        const float v = code(xj, c.inv, c.zp);
-        const bool inside = AllInside || (v >= qmin && v <= qmax);
-        const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
-        const float gj = g[j] * c.sign;
-        sStep += inside ? insideWeight * gj * (q - xj) : gj * (q - c.low);
-        sLow += inside ? 0.0f : gj;
+        float stepTerm;
+        float lowTerm;
+        const bool inside =
+            quantizerTerms<AllInside>(xj, g[j] * c.sign, c, qmin, qmax, insideWeight, stepTerm, lowTerm);
+        sStep += stepTerm;
+        sLow += lowTerm;
         if constexpr (WriteDx) {
             const bool through = Clamped ? inside & passes(x[j], p) : inside;
             dx[j] = through ? g[j] : 0.0f;
@@ -131,13 +131,12 @@ __attribute__((always_inline)) inline void mapLoop(const float* __restrict x, fl
 {
 #pragma omp simd
     for (int64_t j = 0; j < n; ++j) {
-        const float xj = x[j];
-        const float v = code(xj, c.inv, c.zp);
-        const bool inside = AllInside || (v >= qmin && v <= qmax);
-        const float q = (clip(v, qmin, qmax) - c.zp) * c.step;
-        stepMap[j] = inside ? insideWeight * (q - xj) : q - c.low;
+        float stepTerm;
+        float lowTerm;
+        quantizerTerms<AllInside>(x[j], 1.0f, c, qmin, qmax, insideWeight, stepTerm, lowTerm);
+        stepMap[j] = stepTerm;
         if (lowMap != nullptr) {
-            lowMap[j] = inside ? 0.0f : 1.0f;
+            lowMap[j] = lowTerm;
         }
     }
 }

@@ -69,6 +69,25 @@ inline bool passes(float v, Pre p)
     return !(v <= p.low) & !(v >= p.passHigh); // & not &&: no branch, so the loops vectorise
 }
 
+// The quantizer's backward at one element: y the value it quantized, g the gradient reaching
+// its output. Returns whether the code lies within [qmin, qmax] (a NaN code does not); stepTerm
+// gets g (q - y) inside (times insideWeight: 1, or 0 for PACT) and g (q - low) outside, lowTerm
+// g outside. The rule's choice is a select of the factor, not of the sum's update: written as
+// a conditional update, GCC kept the loops' sums in a stack array behind masked stores, and the
+// LSQ backward took twice the straight-through one's time (README, speed).
+template <bool AllInside>
+__attribute__((always_inline)) inline bool quantizerTerms(float y, float g, Channel c, float qmin, float qmax,
+                                                          float insideWeight, float& stepTerm, float& lowTerm)
+{
+    const float v = code(y, c.inv, c.zp);
+    const float clipped = clip(v, qmin, qmax);
+    const bool inside = AllInside || clipped == v;
+    const float q = (clipped - c.zp) * c.step;
+    stepTerm = g * (inside ? insideWeight * (q - y) : q - c.low);
+    lowTerm = inside ? 0.0f : g;
+    return inside;
+}
+
 inline Channel channel(const Grid& grid, int64_t c)
 {
     const float step = grid.step[c];
