@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Built with the flags of fused_kernels.cpp (-fopenmp-simd -ffp-contract=off
+// Built with the flags of fused_kernels.cpp (-fopenmp -ffp-contract=off
 // -fno-trapping-math, see core/CMakeLists.txt), for the same reasons: the loops vectorise and
 // no multiply-add is contracted, so the values equal batch_norm's followed by the quantizer's.
 #include "quantizers/batch_norm_kernels.h"
@@ -167,7 +167,9 @@ void normForward(const float* x, float* q, const Layout& layout, const Norm& nor
     const Channel ch = channel(grid, 0);
     const int64_t inner = layout.inner;
     const int64_t stride = layout.channels * inner;
-    at::parallel_for(0, layout.channels, 1, [&](int64_t first, int64_t last) {
+    // Tasks of whole channels, at least kChunk values each: a small tensor stays on one thread.
+    const int64_t grain = std::max<int64_t>(1, kChunk / std::max<int64_t>(1, layout.outer * inner));
+    at::parallel_for(0, layout.channels, grain, [&](int64_t first, int64_t last) {
         for (int64_t c = first; c < last; ++c) {
             channelMoments(x, layout, c, norm);
             const Affine a = affineOf(norm, c);

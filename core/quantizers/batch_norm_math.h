@@ -3,7 +3,7 @@
 // The element arithmetic of the BatchNorm kernels, shared by the row form
 // (batch_norm_kernels.cpp: a channel's rows) and the block form (batch_norm_blocks.cpp: a
 // sample's channels at once, for short rows), inline so each file's loops vectorise with it.
-// Include only from files built with the kernels' flags (-fopenmp-simd -ffp-contract=off
+// Include only from files built with the kernels' flags (-fopenmp -ffp-contract=off
 // -fno-trapping-math). Internal.
 
 #include "quantizers/batch_norm_kernels.h"

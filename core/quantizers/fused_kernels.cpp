@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// Built with -fopenmp-simd -ffp-contract=off -fno-trapping-math (see core/CMakeLists.txt):
-// the loops vectorise, nothing is contracted into an FMA (values must stay bit-identical
-// to LibTorch's kernels), and each function is also compiled for AVX2, picked at load time.
+// Built with -fopenmp -ffp-contract=off -fno-trapping-math (see core/CMakeLists.txt):
+// the loops vectorise, at::parallel_for splits them over LibTorch's OpenMP threads, nothing
+// is contracted into an FMA (values must stay bit-identical to LibTorch's kernels), and each
+// function is also compiled for AVX2, picked at load time.
 #include "quantizers/fused_kernels.h"
 #include "quantizers/kernel_math.h"
 

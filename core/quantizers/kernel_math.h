@@ -2,12 +2,17 @@
 #pragma once
 // The element arithmetic the fused kernels share (fused_kernels.cpp, batch_norm_kernels.cpp),
 // inline so each file's loops vectorise with it. Include only from files built with the
-// kernels' flags (-fopenmp-simd -ffp-contract=off -fno-trapping-math). Internal.
+// kernels' flags (-fopenmp -ffp-contract=off -fno-trapping-math). Internal.
 
 #include "quantizers/fused_kernels.h"
 
 #include <cmath>
 #include <limits>
+
+// at::parallel_for is inline: compiled without OpenMP it runs every kernel on one thread.
+#ifndef _OPENMP
+#error "the fused kernels must be compiled with -fopenmp (see core/CMakeLists.txt)"
+#endif
 
 namespace qat::quant::kernels::detail {
 
