@@ -316,15 +316,9 @@ void normBackwardBlocks(const float* x, const float* g, const Layout& layout, co
             dz += parts[size_t((k * channels + c) * kSums + kDz)];
             dot += parts[size_t((k * channels + c) * kSums + kDot)];
         }
-        const float invstd = norm.invstd[c];
-        if (out.dgamma != nullptr) {
-            out.dgamma[c] = dot * double(invstd);
-        }
-        if (out.dbeta != nullptr) {
-            out.dbeta[c] = dz;
-        }
-        centredScale[size_t(c)] = float(dot) * invstd * invstd / float(count);
-        gradMean[size_t(c)] = float(dz / double(count));
+        const ChannelEnd end = channelEnd(dz, dot, norm.invstd[c], count, c, out);
+        gradMean[size_t(c)] = end.gradMean;
+        centredScale[size_t(c)] = end.centredScale;
     }
     if (out.dx != nullptr) {
         const auto gm = spread(layout, gradMean.data(), 0.0f);
@@ -338,12 +332,7 @@ void normBackwardBlocks(const float* x, const float* g, const Layout& layout, co
             }
         });
     }
-    if (out.dstep != nullptr) {
-        out.dstep[0] = step / double(grid.step[0]);
-    }
-    if (out.dlow != nullptr) {
-        out.dlow[0] = low;
-    }
+    quantizerEnd(step, low, grid, out);
 }
 
 } // namespace qat::quant::kernels::detail

@@ -239,17 +239,11 @@ void normBackward(const float* x, const float* g, const Layout& layout, const No
                 sums[i] += parts[size_t((k * channels + c) * kSums + i)];
             }
         }
-        const Affine& a = affine[size_t(c)];
         step += sums[kStep];
         low += sums[kLow];
-        if (out.dgamma != nullptr) {
-            out.dgamma[c] = sums[kDot] * double(a.invstd);
-        }
-        if (out.dbeta != nullptr) {
-            out.dbeta[c] = sums[kDz];
-        }
-        centredScale[size_t(c)] = float(sums[kDot]) * a.invstd * a.invstd / float(count);
-        gradMean[size_t(c)] = float(sums[kDz] / double(count));
+        const ChannelEnd end = channelEnd(sums[kDz], sums[kDot], affine[size_t(c)].invstd, count, c, out);
+        gradMean[size_t(c)] = end.gradMean;
+        centredScale[size_t(c)] = end.centredScale;
     }
     if (out.dx != nullptr) {
         at::parallel_for(0, chunks, 1, [&](int64_t first, int64_t last) {
@@ -260,12 +254,7 @@ void normBackward(const float* x, const float* g, const Layout& layout, const No
             }
         });
     }
-    if (out.dstep != nullptr) {
-        out.dstep[0] = step / double(grid.step[0]);
-    }
-    if (out.dlow != nullptr) {
-        out.dlow[0] = low;
-    }
+    quantizerEnd(step, low, grid, out);
 }
 
 } // namespace qat::quant::kernels

@@ -64,6 +64,35 @@ __attribute__((always_inline)) inline float dxOf(float xj, float dz, float mean,
     return (dz - gradMean - centred) * invstd * gamma;
 }
 
+// One channel's end of the backward, from its sums of dz and of (x - mean) dz: dgamma and dbeta
+// into out, and mean(dz) and k for dxOf.
+struct ChannelEnd {
+    float gradMean;
+    float centredScale;
+};
+
+inline ChannelEnd channelEnd(double dz, double dot, float invstd, int64_t count, int64_t c, const NormGradients& out)
+{
+    if (out.dgamma != nullptr) {
+        out.dgamma[c] = dot * double(invstd);
+    }
+    if (out.dbeta != nullptr) {
+        out.dbeta[c] = dz;
+    }
+    return {float(dz / double(count)), float(dot) * invstd * invstd / float(count)};
+}
+
+// The quantizer's two sums into out: d/dstep (the sum of step terms over the step) and d/dlow.
+inline void quantizerEnd(double step, double low, const Grid& grid, const NormGradients& out)
+{
+    if (out.dstep != nullptr) {
+        out.dstep[0] = step / double(grid.step[0]);
+    }
+    if (out.dlow != nullptr) {
+        out.dlow[0] = low;
+    }
+}
+
 /// The block kernels (batch_norm_blocks.cpp): normForward and normBackward for rows shorter
 /// than kShortRow values.
 constexpr int64_t kShortRow = 32;
