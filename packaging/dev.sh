@@ -53,12 +53,14 @@ case "$MODE" in
     # The sanitizer stage's build and per-test times (ctest hides a passing test's output).
     if [ -f "$BUILD/asan/stage-times.txt" ]; then cat "$BUILD/asan/stage-times.txt"; fi
     # Why a test failed, last: CI keeps only the head and tail of a long log, and the failing
-    # test's output (the sanitizer stage's above all) sits in the middle of it.
-    if [ "$status" -ne 0 ]; then
-      for log in "$BUILD/Testing/Temporary/LastTest.log" "$BUILD/asan/Testing/Temporary/LastTest.log"; do
+    # test's output (the sanitizer stage's above all) sits in the middle of it. Also when the
+    # run passed but a check failed once and passed on its retry (run_selected.sh).
+    asan_log="$BUILD/asan/Testing/Temporary/LastTest.log"
+    if [ "$status" -ne 0 ] || { [ -f "$asan_log" ] && grep -q "run_selected: RETRY" "$asan_log"; }; then
+      for log in "$BUILD/Testing/Temporary/LastTest.log" "$asan_log"; do
         [ -f "$log" ] || continue
         echo "== what the failing tests said ($log) =="
-        grep -E -B3 -A2 "FAIL!|ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: |Test timeout|uncaught exception|terminate called|Segmentation fault|Aborted" "$log" \
+        grep -E -B3 -A2 "FAIL!|run_selected: RETRY|ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: |Test timeout|uncaught exception|terminate called|Segmentation fault|Aborted" "$log" \
           | cut -c1-400 | head -120 || true
       done
     fi

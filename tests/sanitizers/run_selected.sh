@@ -15,8 +15,46 @@ patterns=()
 while read -r test pattern _; do
   [ "$test" = "$name" ] && patterns+=("$pattern")
 done < <(sed -e 's/#.*//' "$skips")
+# Runs the executable with the given arguments. A Qt Test check that fails here (slow code,
+# two tests at a time) is run once more, its function alone; it passes only if the check
+# passes then, and "run_selected: RETRY" marks it in the log (packaging/dev.sh prints those
+# lines at the end of CI's log). A sanitizer report, a crash or a failure outside a test
+# function is never retried.
+run_with_retry() {
+  local out status
+  out="$(mktemp)"
+  set +e
+  "$exe" "$@" 2>&1 | tee "$out"
+  status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -eq 0 ] || grep -q -E "ERROR: (Address|Leak)Sanitizer|runtime error:|Received signal|Test function timed out" "$out"; then
+    rm -f "$out"
+    return "$status"
+  fi
+  local failed=() fn arg again=()
+  mapfile -t failed < <(sed -n -E 's/^FAIL! +: [A-Za-z_0-9]+::([A-Za-z_0-9]+)\(.*/\1/p' "$out" | sort -u)
+  rm -f "$out"
+  if [ "${#failed[@]}" -eq 0 ] || [[ " ${failed[*]} " == *" initTestCase "* || " ${failed[*]} " == *" cleanupTestCase "* ]]; then
+    return "$status"
+  fi
+  for fn in "${failed[@]}"; do
+    if [ "$#" -eq 0 ]; then
+      again+=("$fn")
+    else
+      for arg in "$@"; do
+        if [ "$arg" = "$fn" ] || [ "${arg%%:*}" = "$fn" ]; then
+          again+=("$arg")
+        fi
+      done
+    fi
+  done
+  echo "run_selected: RETRY $name: ${failed[*]} failed (output above); running them once more"
+  "$exe" "${again[@]}"
+}
+
 if [ "${#patterns[@]}" -eq 0 ]; then
-  exec "$exe"
+  run_with_retry
+  exit $?
 fi
 re="^($(IFS='|'; echo "${patterns[*]}"))\$"
 
@@ -47,4 +85,4 @@ for fn in "${order[@]}"; do
   fi
 done
 echo "run_selected: $name: ${#rows[@]} of $(wc -l <<< "$listing") rows (skipped: $re)"
-exec "$exe" "${args[@]}"
+run_with_retry "${args[@]}"
