@@ -10,7 +10,10 @@ namespace qat::ui {
 namespace {
 constexpr int kMinIntervalMs = 250;
 constexpr int kMaxIntervalMs = 3000;
-constexpr double kCostShare = 25; ///< interval = 25 x the drawing cost: ~4 % of one core
+// interval = 50 x the drawing cost: 2 % of one core. Training keeps every core busy, so each
+// millisecond the UI thread draws is taken from it (and a training thread it preempts holds
+// up its partner at the next barrier).
+constexpr double kCostShare = 50;
 } // namespace
 
 ReplotThrottle::ReplotThrottle(QObject* parent) : QObject(parent)

@@ -12,7 +12,7 @@ class QCustomPlot;
 namespace qat::ui {
 
 /// Replots live plots at a rate their drawing cost allows: training shares the cores with
-/// the UI thread, so drawing must stay a small share of one core (about 4 %), and at most
+/// the UI thread, so drawing must stay a small share of one core (about 2 %), and at most
 /// four times a second. A plot asked for several times before its turn is drawn once.
 class ReplotThrottle : public QObject {
     Q_OBJECT
