@@ -110,7 +110,7 @@ LivePlots::LivePlots(QWidget* parent) : QWidget(parent)
     for (auto* plot : {m_metrics, m_params}) {
         m_follow[plot] = true;
         plot->setMinimumHeight(180);
-        // Lines as separate segments: a third to a quarter of the drawing time of joined
+        // Lines as separate segments: a half to a quarter of the drawing time of joined
         // antialiased polylines (measured with QCustomPlot 2.1: 200 steps 12.5 -> 6.3 ms, 2,000
         // steps 117 -> 30 ms), which the throttle turns into more frequent redraws.
         plot->setPlottingHint(QCP::phFastPolylines, true);
