@@ -9,6 +9,8 @@
 #include "views/quantization_view.h"
 #include "views/training_view.h"
 
+#include "../openmp_start.h"
+
 #include "common/allocator.h"
 #include "common/version.h"
 #include "engine/quantization_plan.h"
@@ -19,6 +21,18 @@
 
 #include <map>
 #include <optional>
+
+namespace {
+
+// Before any library starts: training in the window runs with OpenMP's spinning bounded
+// (openmp_start.h).
+void boundOpenMpSpinning(int, char** argv, char** envp)
+{
+    qat::app::relaunchWithOpenMpSpinBound(argv, envp);
+}
+__attribute__((section(".preinit_array"), used)) void (*const kBoundOpenMpSpinning)(int, char**, char**) = boundOpenMpSpinning;
+
+} // namespace
 
 int main(int argc, char** argv)
 {

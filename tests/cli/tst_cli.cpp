@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 
 #include <QtTest>
@@ -69,6 +70,44 @@ void TestCli::version()
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.startsWith("qatwb 0."), r.out.constData());
     QVERIFY(r.out.contains("LibTorch"));
+}
+
+namespace {
+
+// The spin count libgomp itself read when a program of this build started (OMP_DISPLAY_ENV
+// makes it print its settings), with the user's OpenMP variables unset, then `set` added.
+QString openMpSpinCount(const QString& program, const QStringList& args, const QStringList& set = {})
+{
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("OMP_WAIT_POLICY"));
+    env.remove(QStringLiteral("GOMP_SPINCOUNT"));
+    env.insert(QStringLiteral("OMP_DISPLAY_ENV"), QStringLiteral("verbose"));
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    for (const auto& assignment : set) env.insert(assignment.section(QLatin1Char('='), 0, 0), assignment.section(QLatin1Char('='), 1));
+    QProcess process;
+    process.setProcessEnvironment(env);
+    process.start(program, args);
+    if (!process.waitForFinished(120000)) return QStringLiteral("(did not finish)");
+    const auto match = QRegularExpression(QStringLiteral("GOMP_SPINCOUNT = '(\\d+)'")).match(QString::fromUtf8(process.readAllStandardError()));
+    return match.hasMatch() ? match.captured(1) : QStringLiteral("(not printed)");
+}
+
+} // namespace
+
+void TestCli::trainingBoundsOpenMpSpinning()
+{
+    // The commands that train, and the window, start with OpenMP's spinning bounded
+    // (app/openmp_start.h) unless the user chose otherwise; other commands are left as started.
+    const auto cli = qat::test::path(QATWB_CLI);
+    QCOMPARE(openMpSpinCount(cli, {QStringLiteral("train"), QStringLiteral("--help")}), QStringLiteral("20000"));
+    QCOMPARE(openMpSpinCount(cli, {QStringLiteral("bench"), QStringLiteral("--help")}), QStringLiteral("20000"));
+    QCOMPARE(openMpSpinCount(qat::test::path(QATWB_GUI), {QStringLiteral("--version")}), QStringLiteral("20000"));
+    const auto inspect = openMpSpinCount(cli, {QStringLiteral("inspect"), QStringLiteral("--help")});
+    QVERIFY2(inspect.toLongLong() > 20000, qPrintable(inspect)); // libgomp's own default
+    QCOMPARE(openMpSpinCount(cli, {QStringLiteral("train"), QStringLiteral("--help")}, {QStringLiteral("GOMP_SPINCOUNT=1234")}),
+             QStringLiteral("1234"));
+    QCOMPARE(openMpSpinCount(cli, {QStringLiteral("train"), QStringLiteral("--help")}, {QStringLiteral("OMP_WAIT_POLICY=passive")}),
+             QStringLiteral("0"));
 }
 
 void TestCli::help()

@@ -32,6 +32,7 @@ class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void version();
+    void trainingBoundsOpenMpSpinning();
     void help();
     void usageErrors_data();
     void usageErrors();
