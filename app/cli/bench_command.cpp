@@ -154,7 +154,7 @@ void printTable(const json& out)
         } else {
             std::cout << out["gui_over_headless"].get<double>() << " (" << g["gui_ms_per_step"].get<double>() << " / "
                       << g["headless_ms_per_step"].get<double>() << " ms; median of the ratios of " << g["rounds"]
-                      << " rounds of " << g["steps"] << " steps, each a headless run then a windowed one:";
+                      << " rounds of " << g["steps"] << " steps, a headless and a windowed run each, in alternating order:";
             for (const auto& r : g["round_ratios"]) std::cout << " " << r.get<double>();
             std::cout << ")\n";
         }
@@ -329,7 +329,7 @@ int runBench(const std::vector<std::string>& args)
             progress("GUI vs headless on " + m.name);
             const auto folder = std::filesystem::temp_directory_path() / ("qatwb-bench-gui-data-" + std::to_string(getpid()));
             writeImageFolder(folder, 512, int(m.input.at(1)));
-            auto row = guiVsHeadless(m.path, quick ? 20 : 40, quick ? 2 : 3, folder.string());
+            auto row = guiVsHeadless(m.path, quick ? 20 : 40, quick ? 3 : 5, folder.string());
             row["model"] = m.name;
             out["gui_architectures"] = json::array({row});
             std::filesystem::remove_all(folder);

@@ -297,13 +297,26 @@ json guiVsHeadless(const std::string& modelPath, int steps, int rounds, const st
         const auto h = (tmp / "h.sqlite").string();
         const auto g = (tmp / "g.sqlite").string();
         const auto n = std::to_string(steps);
-        std::system((bin + "/qatwb train --model " + modelPath + " --steps " + n + " --limit-train 1024 --limit-test 256" + dataArg
-                     + " --db " + h + " >/dev/null 2>&1").c_str());
+        const auto runHeadless = [&] {
+            std::system((bin + "/qatwb train --model " + modelPath + " --steps " + n + " --limit-train 1024 --limit-test 256"
+                         + dataArg + " --db " + h + " >/dev/null 2>&1").c_str());
+        };
         // Its own settings folder: the window neither restores the user's layout and data nor
         // leaves the bench's temporary data folder in their recent list.
-        std::system(("QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME=" + (tmp / "config").string() + " QATWB_RUNS_DB=" + g
-                     + " " + bin + "/qat-workbench " + modelPath + dataArg
-                     + " --run " + n + " --screenshot " + (tmp / "g.png").string() + " >/dev/null 2>&1").c_str());
+        const auto runWindow = [&] {
+            std::system(("QT_QPA_PLATFORM=offscreen XDG_CONFIG_HOME=" + (tmp / "config").string() + " QATWB_RUNS_DB=" + g
+                         + " " + bin + "/qat-workbench " + modelPath + dataArg + " --run " + n + " --screenshot "
+                         + (tmp / "g.png").string() + " >/dev/null 2>&1").c_str());
+        };
+        // Which runs first alternates: a machine that speeds up or slows down over the
+        // rounds then favours neither.
+        if (r % 2 == 0) {
+            runHeadless();
+            runWindow();
+        } else {
+            runWindow();
+            runHeadless();
+        }
         const double hs = secondsPerStep(h);
         const double gs = secondsPerStep(g);
         if (hs > 0 && gs > 0) {
