@@ -6,9 +6,9 @@
 // cores measured, more on Intel's) before it sleeps. A training step's serial stretches are
 // shorter than that, so during a step the second core never looks idle: the data loader's
 // idle-priority decoder got nothing from it, and the first epoch of a JPEG folder waited
-// 12-17 % of its time for images (`qatwb bench --only data`). With 20,000 loops (~0.4 ms here)
+// 8-17 % of its time for images (`qatwb bench --only data`). With 20,000 loops (~0.4 ms here)
 // the threads still spin across the short gaps between one operator and the next (steps as
-// fast as before within the machine's noise) and the first epoch waited 3-5 %; sleeping at
+// fast as before within the machine's noise) and the first epoch waited 2.5-5 %; sleeping at
 // once (OMP_WAIT_POLICY=passive) waited 2 % but made MobileNet v2 steps ~10 % slower.
 //
 // libgomp reads the environment once, in its initialiser, before main(). A setenv() in an
